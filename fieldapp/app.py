@@ -1,0 +1,133 @@
+"""The composition root: parse the command line, set up logging, wire the parts, run.
+
+`fieldapp` starts the desktop client; `fieldapp doctor|backup|restore` work on a profile from the
+command line. Qt is imported only when the window is wanted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import logging.handlers
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from fieldapp import __version__
+from fieldapp.domain.errors import KnownError
+from fieldapp.services.doctor import run_doctor
+from fieldapp.services.session import Session
+from fieldapp.storage.paths import ENV_VAR, ProfilePaths, resolve_profile
+
+log = logging.getLogger("fieldapp")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fieldapp", description="FieldApp: field documentation for family-recovery programs.")
+    parser.add_argument("--version", action="version", version=f"FieldApp {__version__}")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help=f"profile folder (default: ${ENV_VAR}, else the user data folder)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    doctor = commands.add_parser("doctor", help="check a profile and report problems")
+    doctor.add_argument("--no-passphrase", action="store_true",
+                        help="check files and structure only, without unlocking")
+    for sub in (doctor, commands.add_parser("backup", help="write an encrypted backup now")):
+        sub.add_argument("--passphrase-stdin", action="store_true",
+                         help="read the passphrase from the first line of standard input")
+    restore = commands.add_parser("restore", help="replace the database with a backup")
+    restore.add_argument("backup", nargs="?", help="backup file (default: the newest)")
+    restore.add_argument("--passphrase-stdin", action="store_true",
+                         help="read the passphrase from the first line of standard input")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    commands.add_parser("where", help="print the profile folder")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(0o077)
+    args = build_parser().parse_args(argv)
+    paths = resolve_profile(args.data_dir)
+    configure_logging(paths)
+    try:
+        if args.command is None:
+            from fieldapp.ui.run import run_gui  # noqa: PLC0415 - Qt only when a window is wanted
+
+            return run_gui(paths)
+        return _run_command(args, paths)
+    except KnownError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run_command(args: argparse.Namespace, paths: ProfilePaths) -> int:
+    session = Session(paths)
+    if args.command == "where":
+        print(paths.root)
+        return 0
+    if args.command == "doctor":
+        passphrase = None if args.no_passphrase else _passphrase(args.passphrase_stdin)
+        report = run_doctor(session.profile, passphrase=passphrase)
+        print(report.render())
+        return 0 if report.healthy else 1
+    if args.command == "backup":
+        session.unlock(_passphrase(args.passphrase_stdin))
+        info = session.backup_now()
+        session.lock()
+        print(f"Backup written: {info.path}")
+        return 0
+    return _restore(args, session)
+
+
+def _restore(args: argparse.Namespace, session: Session) -> int:
+    found = session.profile.backups()
+    backup = Path(args.backup) if args.backup else (found[0] if found else None)
+    if backup is None:
+        print("There is no backup to restore.", file=sys.stderr)
+        return 2
+    if not args.yes:
+        answer = input(f"Replace the database with {backup.name}? The current file is set aside. "
+                       "[y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("Nothing was changed.")
+            return 1
+    session.restore(_passphrase(args.passphrase_stdin), backup)
+    session.lock()
+    print(f"Restored from {backup.name}.")
+    return 0
+
+
+def _passphrase(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise KnownError("No terminal to ask for the passphrase; use --passphrase-stdin.")
+    return getpass.getpass("Passphrase: ")
+
+
+def configure_logging(paths: ProfilePaths) -> None:
+    """Log events (never content) to the profile's logs folder, owner-readable only."""
+    root = logging.getLogger()
+    if any(getattr(h, "_fieldapp", False) for h in root.handlers):
+        return
+    try:
+        paths.logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            paths.logs / "fieldapp.log", maxBytes=1 << 20, backupCount=3, encoding="utf-8")
+    except OSError:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._fieldapp = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    sys.excepthook = _log_crash
+
+
+def _log_crash(kind: type[BaseException], error: BaseException, tb: object) -> None:
+    # Tracebacks name code, not content; KnownError messages never hold sealed content.
+    log.critical("unexpected error", exc_info=(kind, error, tb))  # type: ignore[arg-type]
+    sys.__excepthook__(kind, error, tb)  # type: ignore[arg-type]

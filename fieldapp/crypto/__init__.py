@@ -1,0 +1,1 @@
+"""Key derivation, key wrapping and sealing of sensitive content (pyca/cryptography)."""

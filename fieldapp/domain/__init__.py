@@ -1,0 +1,1 @@
+"""Records and rules in plain Python: no Qt, no SQL, no crypto."""

@@ -1,0 +1,84 @@
+"""The profile session: create, unlock, lock, change passphrase, back up and restore.
+
+Thread rule: every method runs on the database worker (`DbWorker`); the UI reaches them through
+its task runner, the command line calls them directly on its only thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from fieldapp.domain.clock import Clock, system_clock
+from fieldapp.domain.errors import BackupUnusable, VaultLocked
+from fieldapp.storage.backups import BackupInfo, read_info
+from fieldapp.storage.paths import ProfilePaths
+from fieldapp.storage.records import RecordStore
+from fieldapp.storage.vault import Profile, Vault
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    """One profile, locked or open.
+
+    Attributes:
+        profile: the profile on disk.
+    """
+
+    def __init__(self, paths: ProfilePaths, *, clock: Clock = system_clock) -> None:
+        self.profile = Profile(paths, clock=clock)
+        self._clock = clock
+        self._vault: Vault | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._vault is not None and not self._vault.locked
+
+    def vault(self) -> Vault:
+        if self._vault is None or self._vault.locked:
+            raise VaultLocked()
+        return self._vault
+
+    def records(self) -> RecordStore:
+        return RecordStore(self.vault(), clock=self._clock)
+
+    def create(self, passphrase: str, *, context_words: Iterable[str] = ()) -> None:
+        self._vault = self.profile.create(passphrase, context_words=context_words)
+        log.info("profile created")
+
+    def unlock(self, passphrase: str) -> None:
+        self._vault = self.profile.unlock(passphrase)
+        log.info("profile unlocked")
+
+    def lock(self) -> None:
+        """Lock if open: back up if anything changed, truncate the WAL, drop the key."""
+        if self._vault is not None:
+            self._vault.lock()
+            self._vault = None
+            log.info("profile locked")
+
+    def change_passphrase(self, old: str, new: str) -> None:
+        self.profile.change_passphrase(old, new)
+        log.info("passphrase changed")
+
+    def backup_now(self) -> BackupInfo:
+        info = self.vault().backup()
+        log.info("backup written: %s", info.path.name)
+        return info
+
+    def backups(self) -> list[BackupInfo]:
+        """Readable backups, newest first; unreadable ones are skipped (doctor names them)."""
+        found = []
+        for path in self.profile.backups():
+            try:
+                found.append(read_info(path))
+            except BackupUnusable:
+                log.warning("unreadable backup skipped: %s", path.name)
+        return found
+
+    def restore(self, passphrase: str, backup: Path) -> None:
+        self.lock()
+        self._vault = self.profile.restore(passphrase, backup)
+        log.info("profile restored from %s", backup.name)

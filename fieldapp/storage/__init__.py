@@ -1,0 +1,1 @@
+"""The profile on disk: paths, the SQLite database, the vault, backups."""

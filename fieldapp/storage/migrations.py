@@ -1,0 +1,49 @@
+"""The schema, as named steps applied in order (sqlite-utils Migrations)."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from fieldapp.domain.errors import DatabaseUnusable
+
+MIGRATIONS = Migrations("fieldapp")
+
+
+@MIGRATIONS(name="0001_initial")
+def _initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE vault_meta (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) STRICT
+        """
+    )
+    # A sealed table: routing metadata in plain columns, everything sensitive in `sealed`.
+    db.execute(
+        """
+        CREATE TABLE records (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            revision INTEGER NOT NULL CHECK (revision >= 1),
+            key_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sealed BLOB NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX records_by_kind ON records (kind, updated_at)")
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Bring the schema up to date; refuse a database written by a newer FieldApp."""
+    known = {m.name for m in MIGRATIONS._migrations}
+    unknown = [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
+    if unknown:
+        raise DatabaseUnusable(
+            "This profile was written by a newer version of FieldApp "
+            f"(schema step {unknown[-1]}). Update FieldApp to open it; nothing was changed."
+        )
+    MIGRATIONS.apply(db)

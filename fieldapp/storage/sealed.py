@@ -1,0 +1,78 @@
+"""Tables whose sensitive part is one sealed blob per row.
+
+A sealed table has at least `id`, `revision`, `key_id` and `sealed` columns. The body of a record
+(a JSON object of everything sensitive) is sealed with the data key and bound to the table, id,
+revision and key id; routing metadata the rules need stays in plain columns beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from fieldapp.crypto.aead import Binding, DataKey, SealBroken
+from fieldapp.domain.errors import RecordTampered
+
+SEALED_COLUMNS = frozenset({"id", "revision", "key_id", "sealed"})
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Opened:
+    """One row of a sealed table, opened; `body` is None when the row failed authentication.
+
+    Attributes:
+        row: the plain columns (without the blob).
+        body: the decrypted body, or None if tampered.
+        problem: the tampering error for that row, if any.
+    """
+
+    row: dict[str, Any]
+    body: Body | None
+    problem: RecordTampered | None = None
+
+
+def seal_body(key: DataKey, *, table: str, record_id: str, revision: int, body: Mapping[str, Any]
+              ) -> bytes:
+    """Seal `body` for one revision of one row."""
+    plaintext = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return key.seal(plaintext, Binding(table=table, record_id=record_id, revision=revision,
+                                       key_id=key.key_id))
+
+
+def open_row(key: DataKey, *, table: str, row: Mapping[str, Any]) -> Body:
+    """Open the blob of `row`; `RecordTampered` names the row if it does not authenticate."""
+    record_id = str(row["id"])
+    binding = Binding(table=table, record_id=record_id, revision=int(row["revision"]),
+                      key_id=str(row["key_id"]))
+    try:
+        plaintext = key.open(bytes(row["sealed"]), binding)
+        body = json.loads(plaintext.decode("utf-8"))
+    except (SealBroken, UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+        raise RecordTampered(table=table, record_id=record_id) from exc
+    if not isinstance(body, dict):
+        raise RecordTampered(table=table, record_id=record_id)
+    return body
+
+
+def sealed_tables(db: sqlite_utils.Database) -> list[str]:
+    """Every table in the database that holds sealed rows, found from the schema itself."""
+    return [
+        name for name in db.table_names()
+        if {column.name for column in db.table(name).columns} >= SEALED_COLUMNS
+    ]
+
+
+def open_all(db: sqlite_utils.Database, key: DataKey, table: str) -> Iterator[Opened]:
+    """Open every row of `table`, yielding tampered rows with their problem instead of raising."""
+    for row in db.query(f"SELECT * FROM [{table}] ORDER BY rowid"):  # noqa: S608 - names from schema
+        plain = {k: v for k, v in row.items() if k != "sealed"}
+        try:
+            yield Opened(plain, open_row(key, table=table, row=row))
+        except RecordTampered as exc:
+            yield Opened(plain, None, exc)

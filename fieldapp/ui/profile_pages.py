@@ -1,0 +1,229 @@
+"""First run and unlock: the two pages a person sees before their records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
+
+from fieldapp.domain.errors import (
+    DatabaseUnusable,
+    KnownError,
+    UnlockDelayed,
+    WrongPassphrase,
+    format_wait,
+)
+from fieldapp.domain.passphrase import MIN_LENGTH, normalise
+from fieldapp.services.session import Session
+from fieldapp.storage.backups import BackupInfo
+from fieldapp.ui.tasks import TaskRunner
+from fieldapp.ui.widgets import (
+    card,
+    heading,
+    message_label,
+    paragraph,
+    passphrase_field,
+    set_error,
+    show_toggle,
+)
+
+
+class CreateProfilePage(QWidget):
+    """Choose a passphrase and create the encrypted profile.
+
+    Signals:
+        created: the profile exists and is open.
+    """
+
+    created = Signal()
+
+    def __init__(self, session: Session, runner: TaskRunner,
+                 check: Callable[[str], list[str]]) -> None:
+        super().__init__()
+        self._session, self._runner, self._check = session, runner, check
+        self.passphrase = passphrase_field("New passphrase", f"{MIN_LENGTH} characters or more")
+        self.confirm = passphrase_field("Repeat the passphrase", "Type it again")
+        self.guidance = message_label("Passphrase guidance")
+        self.error = message_label("Error")
+        self.create_button = QPushButton("&Create profile")
+        self.create_button.setAccessibleName("Create profile")
+        self.create_button.setDefault(True)
+        self.create_button.setEnabled(False)
+        body = card(
+            heading("Create your FieldApp profile"),
+            paragraph(
+                "Your visit notes, screens and mileage are encrypted on this computer with a "
+                "passphrase only you know. Use a few ordinary words with spaces, "
+                f"{MIN_LENGTH} characters or more; no symbols are needed. Write it somewhere "
+                "safe: if it is forgotten, records not yet synced cannot be recovered.",
+                name="About the passphrase"),
+            self.passphrase, self.confirm, show_toggle(self.passphrase, self.confirm),
+            self.guidance, self.error, self.create_button)
+        QVBoxLayout(self).addWidget(body)
+        self.passphrase.textChanged.connect(self._update)
+        self.confirm.textChanged.connect(self._update)
+        self.confirm.returnPressed.connect(self._create)
+        self.create_button.clicked.connect(self._create)
+        self._update()
+
+    def _problems(self) -> list[str]:
+        text = self.passphrase.text()
+        problems = self._check(text) if text else []
+        if not problems and text and self.confirm.text() != text:
+            problems.append("The two passphrases are not the same yet.")
+        return problems
+
+    def _update(self) -> None:
+        text = self.passphrase.text()
+        problems = self._problems()
+        if not text:
+            self.guidance.setText(f"At least {MIN_LENGTH} characters. Spaces are welcome.")
+        elif problems:
+            self.guidance.setText(" ".join(problems))
+        else:
+            self.guidance.setText(f"Good: {len(normalise(text))} characters, not a common value.")
+        self.create_button.setEnabled(bool(text) and not problems and not self._runner.busy)
+
+    def _create(self) -> None:
+        if self._problems() or self._runner.busy:
+            return
+        passphrase = self.passphrase.text()
+        self.create_button.setEnabled(False)
+        set_error(self.error, "")
+        self.guidance.setText("Creating the encrypted profile…")
+        self._runner.run(lambda: self._session.create(passphrase),
+                         on_success=self._done, on_error=self._failed)
+
+    def _done(self, _: object) -> None:
+        self.passphrase.clear()
+        self.confirm.clear()
+        self.created.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        if not isinstance(error, KnownError):
+            raise error
+        set_error(self.error, error.message)
+        self._update()
+
+
+class UnlockPage(QWidget):
+    """Type the passphrase to open the profile; shows the wait after wrong passphrases.
+
+    Signals:
+        unlocked: the profile is open.
+    """
+
+    unlocked = Signal()
+
+    def __init__(self, session: Session, runner: TaskRunner) -> None:
+        super().__init__()
+        self._session, self._runner = session, runner
+        self._wait_left = 0.0
+        self._backups: list[BackupInfo] = []
+        self.passphrase = passphrase_field("Passphrase", "Your passphrase")
+        self.error = message_label("Unlock message")
+        self.unlock_button = QPushButton("&Unlock")
+        self.unlock_button.setAccessibleName("Unlock")
+        self.unlock_button.setDefault(True)
+        self.restore_button = QPushButton("&Restore from latest backup…")
+        self.restore_button.setAccessibleName("Restore from latest backup")
+        self.restore_button.hide()
+        buttons = QWidget()
+        row = QHBoxLayout(buttons)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.unlock_button)
+        row.addWidget(self.restore_button)
+        row.addStretch(1)
+        body = card(heading("Unlock FieldApp"),
+                    paragraph("Type your passphrase to open your records.", name="Unlock help"),
+                    self.passphrase, show_toggle(self.passphrase), self.error, buttons)
+        QVBoxLayout(self).addWidget(body)
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(1000)
+        self._countdown.timeout.connect(self._tick)
+        self.passphrase.returnPressed.connect(self._unlock)
+        self.unlock_button.clicked.connect(self._unlock)
+        self.restore_button.clicked.connect(self._confirm_restore)
+
+    def prepare(self) -> None:
+        """Reset the page and pick up any wait still running from earlier attempts."""
+        self.passphrase.clear()
+        self.passphrase.setFocus()
+        self._runner.run(self._session.profile.unlock_wait, on_success=self._start_wait)
+
+    def _unlock(self) -> None:
+        if self._runner.busy or self._wait_left > 0 or not self.passphrase.text():
+            return
+        passphrase = self.passphrase.text()
+        self.unlock_button.setEnabled(False)
+        set_error(self.error, "")
+        self.error.setText("Opening…")
+        self._runner.run(lambda: self._session.unlock(passphrase),
+                         on_success=self._done, on_error=self._failed)
+
+    def _done(self, _: object) -> None:
+        self.passphrase.clear()
+        self.error.setText("")
+        self.restore_button.hide()
+        self.unlock_button.setEnabled(True)
+        self.unlocked.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self.unlock_button.setEnabled(True)
+        if isinstance(error, WrongPassphrase):
+            self.passphrase.selectAll()
+            set_error(self.error, error.message)
+            self._start_wait(error.retry_after, keep_message=True)
+        elif isinstance(error, UnlockDelayed):
+            self._start_wait(error.seconds_left)
+        elif isinstance(error, DatabaseUnusable):
+            set_error(self.error, error.message)
+            self._runner.run(self._session.backups, on_success=self._offer_restore)
+        elif isinstance(error, KnownError):
+            set_error(self.error, error.message)
+        else:
+            raise error
+
+    def _offer_restore(self, found: list[BackupInfo]) -> None:
+        self._backups = found
+        self.restore_button.setVisible(bool(found))
+
+    def _confirm_restore(self) -> None:
+        backups = [info.path for info in self._backups]
+        if not backups or not self.passphrase.text():
+            set_error(self.error, "Type your passphrase first; the backup is opened with it.")
+            return
+        answer = QMessageBox.question(
+            self, "Restore from backup",
+            f"Replace the damaged database with the backup {backups[0].name}?\n\nChanges made "
+            "after that backup and not synced will be missing. The damaged file is kept in the "
+            "profile's set-aside folder.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        passphrase = self.passphrase.text()
+        self._runner.run(lambda: self._session.restore(passphrase, backups[0]),
+                         on_success=self._done, on_error=self._failed)
+
+    def _start_wait(self, seconds: object, *, keep_message: bool = False) -> None:
+        self._wait_left = float(seconds) if isinstance(seconds, int | float) else 0.0
+        if self._wait_left > 0:
+            if not keep_message:
+                set_error(self.error, "")
+            self._tick(initial=True)
+            self._countdown.start()
+
+    def _tick(self, *, initial: bool = False) -> None:
+        if not initial:
+            self._wait_left = max(0.0, self._wait_left - 1.0)
+        waiting = self._wait_left > 0
+        self.unlock_button.setEnabled(not waiting)
+        self.passphrase.setReadOnly(waiting)
+        if waiting:
+            self.unlock_button.setText(f"Wait {format_wait(self._wait_left)}")
+        else:
+            self._countdown.stop()
+            self.unlock_button.setText("&Unlock")
+            self.passphrase.setFocus()

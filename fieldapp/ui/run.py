@@ -1,0 +1,37 @@
+"""Start the desktop client."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from fieldapp import __version__
+from fieldapp.domain.clock import Clock, system_clock
+from fieldapp.services.session import Session
+from fieldapp.services.worker import DbWorker
+from fieldapp.storage.paths import ProfilePaths
+from fieldapp.ui.main_window import MainWindow
+from fieldapp.ui.tasks import TaskRunner
+
+
+def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock) -> int:
+    """Show the window until it is closed; then lock the profile and stop the worker."""
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("FieldApp")
+    app.setApplicationVersion(__version__)
+    worker = DbWorker()
+    session = Session(paths, clock=clock)
+    runner = TaskRunner(worker)
+    window = MainWindow(session, runner, profile_exists=session.profile.exists(),
+                        check=session.profile.check_passphrase)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        worker.call(session.lock)
+        worker.shutdown()

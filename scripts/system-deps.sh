@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install the system libraries Qt needs, when they are missing and we are allowed to.
+# Usage: system-deps.sh test   (offscreen Qt: what the test suite needs)
+#        system-deps.sh run    (a real window on X11/XWayland as well)
+set -euo pipefail
+
+test_pkgs=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3 libfreetype6)
+run_pkgs=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+          libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxcb-xinerama0 libxkbcommon-x11-0)
+
+pkgs=("${test_pkgs[@]}")
+[[ "${1:-test}" == run ]] && pkgs+=("${run_pkgs[@]}")
+
+command -v dpkg-query >/dev/null 2>&1 || exit 0   # not Debian/Ubuntu: the libraries are the user's to provide
+
+missing=()
+for pkg in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -eq 0 ]]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
+    echo "FieldApp needs these system packages: ${missing[*]}" >&2
+    echo "Install them with: apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+echo "Installing system packages Qt needs: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,1 @@
+"""The sync protocol, the client's sync engine and the central server."""
