@@ -12,8 +12,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from fieldapp.storage.paths import ProfilePaths  # noqa: E402
-from fieldapp.storage.vault import Profile, Vault  # noqa: E402
+from fieldapp.storage.paths import ProfilePaths
+from fieldapp.storage.vault import Profile, Vault
 
 PASSPHRASE = "copper kettle under the blue bridge"
 OTHER_PASSPHRASE = "seven quiet herons over the marsh"

@@ -51,7 +51,7 @@ def write_backup(conn: sqlite3.Connection, key: DataKey, *, folder: Path, now: d
     memory = sqlite3.connect(":memory:")
     try:
         conn.backup(memory)
-        image = memory.serialize()
+        image = _without_wal_flag(memory.serialize())
     finally:
         memory.close()
     backup_id = os.urandom(8).hex()
@@ -125,7 +125,7 @@ def load(path: Path, key: DataKey) -> sqlite3.Connection:
     """Decrypt a backup into an in-memory database and check it; the caller closes it."""
     memory = sqlite3.connect(":memory:")
     try:
-        memory.deserialize(open_image(path, key))
+        memory.deserialize(_without_wal_flag(open_image(path, key)))
         result = [row[0] for row in memory.execute("PRAGMA integrity_check").fetchall()]
         app_id = memory.execute("PRAGMA application_id").fetchone()[0]
     except sqlite3.DatabaseError as exc:
@@ -135,6 +135,15 @@ def load(path: Path, key: DataKey) -> sqlite3.Connection:
         memory.close()
         raise BackupUnusable(f"{path.name} holds a damaged or foreign database.")
     return memory
+
+
+def _without_wal_flag(image: bytes) -> bytes:
+    # Bytes 18 and 19 of the header say "WAL mode"; an image in memory has no WAL file beside it
+    # and SQLite refuses to open it that way. Mark it as a rollback-journal database instead; the
+    # restored file is switched back to WAL when it is opened.
+    if len(image) < 20 or image[18:20] == b"\x01\x01":
+        return image
+    return image[:18] + b"\x01\x01" + image[20:]
 
 
 def _chunk_binding(header: bytes, index: int, last: bool) -> bytes:

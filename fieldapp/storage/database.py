@@ -40,16 +40,15 @@ def connect(path: Path, *, create: bool) -> sqlite_utils.Database:
     try:
         if create:
             os.chmod(path, 0o600)
-        for pragma in _PRAGMAS:
-            conn.execute(pragma)
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        if create:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        elif app_id != APPLICATION_ID:
+        # Read-only check first: a foreign file must not be touched, not even switched to WAL.
+        elif conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
             raise DatabaseUnusable(
                 f"{path.name} is a database of some other program, not a FieldApp profile. "
                 "It was left untouched."
             )
+        for pragma in _PRAGMAS:
+            conn.execute(pragma)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise DatabaseUnusable(_damaged(path)) from exc

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget
 
 from fieldapp import __version__
+from fieldapp.domain.clock import Clock
 from fieldapp.services.session import Session
 from fieldapp.ui.home_page import HomePage
 from fieldapp.ui.passphrase_dialog import ChangePassphraseDialog
@@ -19,13 +21,13 @@ class MainWindow(QMainWindow):
     """Holds the pages and the actions that apply everywhere (lock, quit)."""
 
     def __init__(self, session: Session, runner: TaskRunner, *, profile_exists: bool,
-                 check: Callable[[str], list[str]]) -> None:
+                 check: Callable[[str], list[str]], clock: Clock) -> None:
         super().__init__()
         self.setWindowTitle("FieldApp")
         self.resize(900, 640)
         self._session, self._runner, self._check = session, runner, check
         self.create_page = CreateProfilePage(session, runner, check)
-        self.unlock_page = UnlockPage(session, runner)
+        self.unlock_page = UnlockPage(session, runner, clock=clock)
         self.home_page = HomePage(session, runner)
         self.pages = QStackedWidget()
         for page in (self.create_page, self.unlock_page, self.home_page):
@@ -64,9 +66,13 @@ class MainWindow(QMainWindow):
         self._runner.run(self._session.lock, on_success=lambda _: self._show_unlock())
 
     def change_passphrase(self) -> None:
+        """Open the change-passphrase dialog (window-modal, without blocking the event loop)."""
         dialog = ChangePassphraseDialog(self._session, self._runner, self._check, self)
-        if dialog.exec():
-            self.home_page.status.setText("Passphrase changed. Use the new one from now on.")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.home_page.status.setText(
+            "Passphrase changed. Use the new one from now on."))
+        self.passphrase_dialog = dialog
+        dialog.open()
 
     def _show_home(self) -> None:
         self.pages.setCurrentWidget(self.home_page)

@@ -21,6 +21,7 @@ class ChangePassphraseDialog(QDialog):
         self.setWindowTitle("Change passphrase")
         self.setAccessibleName("Change passphrase")
         self._session, self._runner, self._check = session, runner, check
+        self._working = False
         self.current = passphrase_field("Current passphrase", "Current passphrase")
         self.new = passphrase_field("New passphrase", "New passphrase, 15 characters or more")
         self.confirm = passphrase_field("Repeat the new passphrase", "Type it again")
@@ -55,8 +56,9 @@ class ChangePassphraseDialog(QDialog):
         self.change_button.setEnabled(not problems)
 
     def _change(self) -> None:
-        if self._problems() or self._runner.busy:
+        if self._problems() or self._working:
             return
+        self._working = True
         old, new = self.current.text(), self.new.text()
         self.change_button.setEnabled(False)
         self.message.setText("Changing the passphrase…")
@@ -64,6 +66,7 @@ class ChangePassphraseDialog(QDialog):
                          on_success=lambda _: self.accept(), on_error=self._failed)
 
     def _failed(self, error: BaseException) -> None:
+        self._working = False
         if not isinstance(error, KnownError):
             raise error
         set_error(self.message, error.message)

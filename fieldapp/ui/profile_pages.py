@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
+from fieldapp.domain.clock import Clock
 from fieldapp.domain.errors import (
     DatabaseUnusable,
     KnownError,
@@ -42,6 +44,7 @@ class CreateProfilePage(QWidget):
                  check: Callable[[str], list[str]]) -> None:
         super().__init__()
         self._session, self._runner, self._check = session, runner, check
+        self._working = False
         self.passphrase = passphrase_field("New passphrase", f"{MIN_LENGTH} characters or more")
         self.confirm = passphrase_field("Repeat the passphrase", "Type it again")
         self.guidance = message_label("Passphrase guidance")
@@ -83,11 +86,12 @@ class CreateProfilePage(QWidget):
             self.guidance.setText(" ".join(problems))
         else:
             self.guidance.setText(f"Good: {len(normalise(text))} characters, not a common value.")
-        self.create_button.setEnabled(bool(text) and not problems and not self._runner.busy)
+        self.create_button.setEnabled(bool(text) and not problems and not self._working)
 
     def _create(self) -> None:
-        if self._problems() or self._runner.busy:
+        if self._problems() or self._working:
             return
+        self._working = True
         passphrase = self.passphrase.text()
         self.create_button.setEnabled(False)
         set_error(self.error, "")
@@ -96,11 +100,13 @@ class CreateProfilePage(QWidget):
                          on_success=self._done, on_error=self._failed)
 
     def _done(self, _: object) -> None:
+        self._working = False
         self.passphrase.clear()
         self.confirm.clear()
         self.created.emit()
 
     def _failed(self, error: BaseException) -> None:
+        self._working = False
         if not isinstance(error, KnownError):
             raise error
         set_error(self.error, error.message)
@@ -116,10 +122,11 @@ class UnlockPage(QWidget):
 
     unlocked = Signal()
 
-    def __init__(self, session: Session, runner: TaskRunner) -> None:
+    def __init__(self, session: Session, runner: TaskRunner, *, clock: Clock) -> None:
         super().__init__()
-        self._session, self._runner = session, runner
-        self._wait_left = 0.0
+        self._session, self._runner, self._clock = session, runner, clock
+        self._wait_until: datetime | None = None
+        self._working = False
         self._backups: list[BackupInfo] = []
         self.passphrase = passphrase_field("Passphrase", "Your passphrase")
         self.error = message_label("Unlock message")
@@ -152,9 +159,16 @@ class UnlockPage(QWidget):
         self.passphrase.setFocus()
         self._runner.run(self._session.profile.unlock_wait, on_success=self._start_wait)
 
+    def wait_left(self) -> float:
+        """Seconds before the next attempt is accepted, as this page counts them down."""
+        if self._wait_until is None:
+            return 0.0
+        return max(0.0, (self._wait_until - self._clock()).total_seconds())
+
     def _unlock(self) -> None:
-        if self._runner.busy or self._wait_left > 0 or not self.passphrase.text():
+        if self._working or self.wait_left() > 0 or not self.passphrase.text():
             return
+        self._working = True
         passphrase = self.passphrase.text()
         self.unlock_button.setEnabled(False)
         set_error(self.error, "")
@@ -163,6 +177,7 @@ class UnlockPage(QWidget):
                          on_success=self._done, on_error=self._failed)
 
     def _done(self, _: object) -> None:
+        self._working = False
         self.passphrase.clear()
         self.error.setText("")
         self.restore_button.hide()
@@ -170,6 +185,7 @@ class UnlockPage(QWidget):
         self.unlocked.emit()
 
     def _failed(self, error: BaseException) -> None:
+        self._working = False
         self.unlock_button.setEnabled(True)
         if isinstance(error, WrongPassphrase):
             self.passphrase.selectAll()
@@ -203,27 +219,36 @@ class UnlockPage(QWidget):
             QMessageBox.StandardButton.Cancel)
         if answer != QMessageBox.StandardButton.Yes:
             return
+        if self._working:
+            return
+        self._working = True
         passphrase = self.passphrase.text()
         self._runner.run(lambda: self._session.restore(passphrase, backups[0]),
                          on_success=self._done, on_error=self._failed)
 
     def _start_wait(self, seconds: object, *, keep_message: bool = False) -> None:
-        self._wait_left = float(seconds) if isinstance(seconds, int | float) else 0.0
-        if self._wait_left > 0:
+        wait = float(seconds) if isinstance(seconds, int | float) else 0.0
+        if wait > 0:
+            self._wait_until = self._clock() + timedelta(seconds=wait)
             if not keep_message:
                 set_error(self.error, "")
-            self._tick(initial=True)
+            self._tick()
             self._countdown.start()
 
-    def _tick(self, *, initial: bool = False) -> None:
-        if not initial:
-            self._wait_left = max(0.0, self._wait_left - 1.0)
-        waiting = self._wait_left > 0
+    def _tick(self) -> None:
+        left = self.wait_left()
+        waiting = left > 0
         self.unlock_button.setEnabled(not waiting)
         self.passphrase.setReadOnly(waiting)
         if waiting:
-            self.unlock_button.setText(f"Wait {format_wait(self._wait_left)}")
+            self.unlock_button.setText(f"Wait {format_wait(left)}")
+            self.unlock_button.setAccessibleName(f"Unlock, available in {format_wait(left)}")
         else:
             self._countdown.stop()
+            self._wait_until = None
             self.unlock_button.setText("&Unlock")
+            self.unlock_button.setAccessibleName("Unlock")
+            if self.error.text():
+                set_error(self.error, "")
+                self.error.setText("You can try again now.")
             self.passphrase.setFocus()

@@ -28,7 +28,7 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock) -> int:
     session = Session(paths, clock=clock)
     runner = TaskRunner(worker)
     window = MainWindow(session, runner, profile_exists=session.profile.exists(),
-                        check=session.profile.check_passphrase)
+                        check=session.profile.check_passphrase, clock=clock)
     window.show()
     try:
         return app.exec()

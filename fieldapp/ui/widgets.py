@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QFrame, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def heading(text: str) -> QLabel:
@@ -60,20 +68,29 @@ def show_toggle(*fields: QLineEdit) -> QCheckBox:
 
 
 def card(*children: QWidget) -> QWidget:
-    """Centre `children` in a column of readable width."""
+    """Centre `children` in a column of readable width.
+
+    No layout alignment flags here: an aligned item is sized by its size hint, which ignores
+    the height that wrapped labels need at the final width, and their text gets clipped.
+    """
     outer = QWidget()
-    outer_layout = QVBoxLayout(outer)
-    outer_layout.addStretch(1)
+    column = QVBoxLayout(outer)
+    row = QHBoxLayout()
     frame = QFrame()
     frame.setFrameShape(QFrame.Shape.StyledPanel)
-    frame.setMaximumWidth(560)
+    frame.setMinimumWidth(460)
+    frame.setMaximumWidth(600)
     inner = QVBoxLayout(frame)
     inner.setContentsMargins(28, 24, 28, 24)
     inner.setSpacing(12)
     for child in children:
         inner.addWidget(child)
-    outer_layout.addWidget(frame, 0, Qt.AlignmentFlag.AlignHCenter)
-    outer_layout.addStretch(2)
+    row.addStretch(1)
+    row.addWidget(frame, 4)
+    row.addStretch(1)
+    column.addStretch(1)
+    column.addLayout(row)
+    column.addStretch(2)
     return outer
 
 
