@@ -50,12 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)
     args = build_parser().parse_args(argv)
     paths = resolve_profile(args.data_dir)
-    configure_logging(paths)
     try:
         if args.command is None:
             from fieldapp.ui.run import run_gui  # noqa: PLC0415 - Qt only when a window is wanted
 
+            paths.ensure_root()
+            configure_logging(paths)
             return run_gui(paths)
+        if paths.root.is_dir():  # commands never create a profile folder just to log in it
+            configure_logging(paths)
         return _run_command(args, paths)
     except KnownError as exc:
         print(exc.message, file=sys.stderr)

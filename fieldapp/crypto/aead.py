@@ -1,8 +1,10 @@
 """Sealing with AES-256-GCM: a fresh nonce per write, bound to where the ciphertext lives.
 
 A sealed blob is `version (1 byte) | nonce (12 bytes) | ciphertext and tag`. Its associated data
-names the table, record id, revision and key id, so a blob that is altered, copied to another row
-or replayed from an older revision fails authentication and is reported as tampering.
+names the table, record id, revision and key id, so a blob that is altered, copied to another row,
+or put back under a different revision number fails authentication and is reported as tampering.
+(Rolling a whole row back, blob and revision together, is not detectable here; sync's
+verification against the server is what catches that.)
 """
 
 from __future__ import annotations

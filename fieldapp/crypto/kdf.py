@@ -1,8 +1,9 @@
 """Argon2id key derivation with its parameters kept beside the result.
 
-The parameters travel with the wrapped key (see `keyfile`), so they can be raised later without
-breaking old profiles. Stored parameters below `FLOOR` are refused before any derivation: an
-attacker who edits the key file to a cheap setting gains nothing, because the app will not use it.
+The parameters travel with the wrapped key (see `keyfile`), so a later version can raise the
+defaults without breaking old profiles; a passphrase change never lowers them. Stored parameters
+below `FLOOR` (or absurdly above a ceiling) are refused before any derivation: an attacker who
+edits the key file to a cheap setting gains nothing, because the app will not use it.
 """
 
 from __future__ import annotations
@@ -54,7 +55,19 @@ class KdfParams:
         return params
 
     def check_floor(self) -> None:
-        """Refuse settings weaker than `FLOOR`, whoever wrote them."""
+        """Refuse settings weaker than `FLOOR` or beyond `CEILING`, whoever wrote them.
+
+        The ceiling stops an edited key file from making an unlock exhaust memory or hang.
+        """
+        if (
+            self.memory_kib > CEILING_MEMORY_KIB
+            or self.iterations > CEILING_ITERATIONS
+            or self.lanes > CEILING_LANES
+        ):
+            raise KeyFileDamaged(
+                "The key file asks for more key-derivation work than this computer should do "
+                "(it may have been tampered with); the profile was not opened."
+            )
         if (
             self.memory_kib < FLOOR.memory_kib
             or self.iterations < FLOOR.iterations
@@ -75,6 +88,10 @@ def _positive_int(value: object) -> int:
     return value
 
 
+CEILING_MEMORY_KIB = 4 * 1024 * 1024  # 4 GiB
+CEILING_ITERATIONS = 64
+CEILING_LANES = 64
+
 # RFC 9106's second recommended option: 64 MiB, 3 passes, 4 lanes (about 0.15 s on a 2-core box).
 FLOOR = KdfParams(salt=b"\0" * SALT_LENGTH, memory_kib=64 * 1024, iterations=3, lanes=4)
 
@@ -87,6 +104,13 @@ def new_params(*, memory_kib: int = FLOOR.memory_kib, iterations: int = FLOOR.it
     )
     params.check_floor()
     return params
+
+
+def strengthened(current: KdfParams) -> KdfParams:
+    """Fresh parameters at least as strong as `current` and the floor, with a new salt."""
+    return new_params(memory_kib=max(current.memory_kib, FLOOR.memory_kib),
+                      iterations=max(current.iterations, FLOOR.iterations),
+                      lanes=max(current.lanes, FLOOR.lanes))
 
 
 def derive_key(passphrase: bytes, params: KdfParams) -> bytes:

@@ -116,3 +116,13 @@ def format_wait(seconds: float) -> str:
         return f"{whole} second" + ("" if whole == 1 else "s")
     minutes = round(whole / 60)
     return f"{minutes} minute" + ("" if minutes == 1 else "s")
+
+
+class ProfileInUse(KnownError):
+    """Another FieldApp window or command has this profile open."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This profile is already open in another FieldApp window or command. "
+            "Close that one first."
+        )

@@ -23,7 +23,7 @@ _CONTEXT_WORDS = ("fieldapp", "field", "app", "recovery", "intact", "family", "c
 
 _RUNS = (
     "abcdefghijklmnopqrstuvwxyz",
-    "01234567890",
+    "0123456789",
     "qwertyuiopasdfghjklzxcvbnm",
     "qwertzuiopasdfghjklyxcvbnm",
     "azertyuiopqsdfghjklmwxcvbn",
@@ -60,7 +60,9 @@ def passphrase_problems(
     if text.strip() != text:
         # Leading or trailing spaces are invisible in a password field and easily lost.
         return ["Remove the spaces at the start or end; spaces between words are welcome."]
-    core = skeleton(text)
+    # Letters and digits carry the meaning; a passphrase of only symbols or emoji is judged on
+    # its own characters.
+    core = skeleton(text) or text.casefold()
     problems: list[str] = []
     if _is_common(core, blocklist):
         problems.append(

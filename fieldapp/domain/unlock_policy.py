@@ -18,7 +18,9 @@ def delay_after(failures: int) -> float:
     """Seconds to wait before the next attempt, after `failures` wrong passphrases in a row."""
     if failures < FREE_ATTEMPTS:
         return 0.0
-    return min(FIRST_DELAY_SECONDS * 2.0 ** (failures - FREE_ATTEMPTS), MAX_DELAY_SECONDS)
+    # The exponent is capped first: an edited count of a million must not overflow a float.
+    doublings = min(failures - FREE_ATTEMPTS, 32)
+    return min(FIRST_DELAY_SECONDS * 2.0**doublings, MAX_DELAY_SECONDS)
 
 
 def seconds_left(*, failures: int, last_failure: datetime | None, now: datetime) -> float:

@@ -1,7 +1,8 @@
 """`fieldapp doctor`: check a profile and say in plain words what is wrong.
 
-It reads; it never repairs or migrates. Without the passphrase it checks the files, the key file
-and the database's integrity; with it, it also opens every sealed field and every backup.
+It never repairs or migrates: the only write is the one every close of the database makes (folding
+the write-ahead log into the file). Without the passphrase it checks the files, the key file and
+the database's integrity; with it, it also opens every sealed field and every backup.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sqlite_utils
 from fieldapp.crypto.aead import DataKey
 from fieldapp.domain.errors import KnownError
 from fieldapp.storage import backups, database
-from fieldapp.storage.migrations import MIGRATIONS
+from fieldapp.storage.migrations import MIGRATIONS, unknown_steps
 from fieldapp.storage.sealed import open_all, sealed_tables
 from fieldapp.storage.vault import Profile
 
@@ -104,8 +105,13 @@ def _check_database(profile: Profile, key_id: str, key: DataKey | None, report: 
             return
         applied = [m.name for m in MIGRATIONS.applied(db)]
         pending = [m.name for m in MIGRATIONS.pending(db)]
-        report.add(True, "schema", f"{len(applied)} step(s) applied" +
-                   (f", {len(pending)} to apply on next unlock" if pending else ""))
+        unknown = unknown_steps(db)
+        if unknown:
+            report.add(False, "schema", "written by a newer FieldApp (step "
+                       f"{unknown[-1]}); update FieldApp to open it")
+        else:
+            report.add(True, "schema", f"{len(applied)} step(s) applied" +
+                       (f", {len(pending)} to apply on next unlock" if pending else ""))
         stored = db.execute("SELECT value FROM vault_meta WHERE name = 'key_id'").fetchone()
         matches = stored is not None and stored[0] == key_id
         report.add(matches, "key match", "the key file belongs to this database" if matches

@@ -79,6 +79,11 @@ class Session:
         return found
 
     def restore(self, passphrase: str, backup: Path) -> None:
-        self.lock()
+        """Replace the database with `backup`; the current one is set aside, never deleted."""
+        # No backup on this lock: rotation could delete the very backup being restored, and the
+        # current database is kept in set-aside/ anyway.
+        if self._vault is not None:
+            self._vault.lock(backup=False)
+            self._vault = None
         self._vault = self.profile.restore(passphrase, backup)
         log.info("profile restored from %s", backup.name)

@@ -7,7 +7,6 @@ Tests can make it synchronous (jobs run inside `submit`), which keeps threaded c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
@@ -22,7 +21,6 @@ class DbWorker:
         self._synchronous = synchronous
         self._executor = None if synchronous else ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="fieldapp-db")
-        self._thread: threading.Thread | None = None
 
     def submit(self, fn: Callable[[], T]) -> Future[T]:
         """Queue `fn`; its result or exception arrives in the returned future."""

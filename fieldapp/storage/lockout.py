@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fieldapp.domain.clock import Clock, iso
@@ -48,10 +48,15 @@ class UnlockThrottle:
     def _read(self) -> tuple[int, datetime | None]:
         try:
             data = json.loads(self._path.read_bytes())
-            failures = int(data["failures"])
+            failures = max(0, int(data["failures"]))
             last = data["last_failure"]
-            return failures, (datetime.fromisoformat(last) if last else None)
+            when = datetime.fromisoformat(last) if last else None
+            if when is not None and when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return failures, when
         except FileNotFoundError:
             return 0, None
-        except (ValueError, KeyError, TypeError):
-            return FREE_ATTEMPTS, self._clock()
+        except (ValueError, KeyError, TypeError, OverflowError):
+            # Counted from when the file was last written, so the wait does run out.
+            written = datetime.fromtimestamp(self._path.stat().st_mtime, UTC)
+            return FREE_ATTEMPTS, written

@@ -8,6 +8,7 @@ from sqlite_utils import Migrations
 from fieldapp.domain.errors import DatabaseUnusable
 
 MIGRATIONS = Migrations("fieldapp")
+STEPS = ("0001_initial",)  # every step below, in order; a test checks the two agree
 
 
 @MIGRATIONS(name="0001_initial")
@@ -37,10 +38,17 @@ def _initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX records_by_kind ON records (kind, updated_at)")
 
 
+def unknown_steps(db: sqlite_utils.Database) -> list[str]:
+    """Applied steps this version does not know: the database is from a newer FieldApp."""
+    applied = [m.name for m in MIGRATIONS.applied(db)]
+    pending = {m.name for m in MIGRATIONS.pending(db)}
+    known = {name for name in STEPS if name not in pending}
+    return [name for name in applied if name not in known]
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Bring the schema up to date; refuse a database written by a newer FieldApp."""
-    known = {m.name for m in MIGRATIONS._migrations}
-    unknown = [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
+    unknown = unknown_steps(db)
     if unknown:
         raise DatabaseUnusable(
             "This profile was written by a newer version of FieldApp "

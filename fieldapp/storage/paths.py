@@ -27,6 +27,10 @@ class ProfilePaths:
         return self.root / "vault.key"
 
     @property
+    def instance_lock(self) -> Path:
+        return self.root / "profile.lock"
+
+    @property
     def unlock_attempts(self) -> Path:
         return self.root / "unlock-attempts.json"
 
@@ -48,10 +52,17 @@ class ProfilePaths:
         return [Path(f"{self.database}-wal"), Path(f"{self.database}-shm")]
 
     def ensure_root(self) -> None:
-        """Create the profile folders, readable by their owner only."""
+        """Create the profile folders, readable by their owner only.
+
+        A folder that already exists keeps its permissions (it may be one the person chose for
+        other things too); `fieldapp doctor` reports one that others can read.
+        """
         for folder in (self.root, self.backups, self.set_aside, self.logs):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(folder, 0o700)
+            try:
+                folder.mkdir(mode=0o700, parents=True)
+            except FileExistsError:
+                continue
+            os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
 
 
 def resolve_profile(data_dir: str | None, environ: Mapping[str, str] | None = None) -> ProfilePaths:

@@ -18,6 +18,7 @@ import sqlite_utils
 
 from fieldapp.crypto import keyfile
 from fieldapp.crypto.aead import DataKey
+from fieldapp.crypto.kdf import strengthened
 from fieldapp.crypto.keyfile import KeyFile
 from fieldapp.domain.clock import Clock, iso, system_clock
 from fieldapp.domain.errors import (
@@ -32,6 +33,7 @@ from fieldapp.domain.errors import (
 from fieldapp.domain.passphrase import passphrase_problems
 from fieldapp.storage import backups, database
 from fieldapp.storage.files import atomic_write, fsync_dir
+from fieldapp.storage.instance_lock import InstanceLock
 from fieldapp.storage.lockout import UnlockThrottle
 from fieldapp.storage.migrations import migrate
 from fieldapp.storage.paths import ProfilePaths
@@ -66,6 +68,15 @@ class Profile:
         if problems:
             raise WeakPassphrase(problems)
         self.paths.ensure_root()
+        instance = InstanceLock(self.paths.instance_lock)
+        instance.acquire()
+        try:
+            return self._create(passphrase, instance)
+        except BaseException:
+            instance.release()
+            raise
+
+    def _create(self, passphrase: str, instance: InstanceLock) -> Vault:
         self._set_aside_incomplete()
         key_file, key = keyfile.create(passphrase, now=iso(self._clock()))
         db = database.connect(self.paths.database, create=True)
@@ -81,7 +92,7 @@ class Profile:
             db.conn.close()
             key.wipe()
             raise
-        return Vault(self.paths, db, key, clock=self._clock)
+        return Vault(self.paths, db, key, clock=self._clock, instance=instance)
 
     def unlock_wait(self) -> float:
         """Seconds before another passphrase attempt is accepted."""
@@ -99,12 +110,19 @@ class Profile:
         return key
 
     def unlock(self, passphrase: str) -> Vault:
-        """Open the vault; `WrongPassphrase`, `UnlockDelayed` or `DatabaseUnusable` otherwise."""
-        key = self.unwrap(passphrase)
+        """Open the vault; `WrongPassphrase`, `UnlockDelayed`, `DatabaseUnusable` or
+        `ProfileInUse` otherwise."""
+        instance = self._take_instance_lock()
         try:
-            return self._open(key)
+            key = self.unwrap(passphrase)
+        except BaseException:
+            instance.release()
+            raise
+        try:
+            return self._open(key, instance)
         except BaseException:
             key.wipe()
+            instance.release()
             raise
 
     def change_passphrase(self, old: str, new: str, *, context_words: Iterable[str] = ()) -> None:
@@ -112,9 +130,11 @@ class Profile:
         problems = self.check_passphrase(new, context_words=context_words)
         if problems:
             raise WeakPassphrase(problems)
+        current = self.read_key_file()
         key = self.unwrap(old)
         try:
-            rewrapped = keyfile.wrap(key, new, now=iso(self._clock()))
+            rewrapped = keyfile.wrap(key, new, now=iso(self._clock()),
+                                     kdf=strengthened(current.kdf))
             atomic_write(self.paths.key_file, rewrapped.to_bytes())
         finally:
             key.wipe()
@@ -131,24 +151,51 @@ class Profile:
 
     def restore(self, passphrase: str, backup: Path) -> Vault:
         """Replace the database with a backup; the current file is set aside, never deleted."""
-        key = self.unwrap(passphrase)
+        instance = self._take_instance_lock()
+        try:
+            key = self.unwrap(passphrase)
+        except BaseException:
+            instance.release()
+            raise
         try:
             memory = backups.load(backup, key)
             try:
-                self._set_aside_database("replaced")
-                self._write_restored(memory)
+                staging = self._stage_restore(memory)
             finally:
                 memory.close()
-            return self._open(key)
+            # Only once the restored copy is safely on disk is the current file moved aside.
+            self._set_aside_database("replaced")
+            os.replace(staging, self.paths.database)
+            fsync_dir(self.paths.root)
+            return self._open(key, instance)
         except BaseException:
             key.wipe()
+            instance.release()
             raise
 
-    def _open(self, key: DataKey) -> Vault:
+    def _take_instance_lock(self) -> InstanceLock:
+        if not self.exists():
+            raise ProfileMissing(f"There is no FieldApp profile in {self.paths.root}.")
+        instance = InstanceLock(self.paths.instance_lock)
+        instance.acquire()
+        self._sweep_temporaries()
+        return instance
+
+    def _sweep_temporaries(self) -> None:
+        # A crash during an atomic write or a restore leaves a temp file (sealed content only).
+        # With the instance lock held nobody else is writing, so they can go.
+        for folder in (self.paths.root, self.paths.backups):
+            for leftover in folder.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
+        self.paths.database.with_suffix(".restoring").unlink(missing_ok=True)
+
+    def _open(self, key: DataKey, instance: InstanceLock) -> Vault:
         db = database.connect(self.paths.database, create=False)
         try:
-            migrate(db)
+            # The key must belong to this database before anything is written to it.
             stored = db.execute("SELECT value FROM vault_meta WHERE name = 'key_id'").fetchone()
+            if stored is not None and stored[0] == key.key_id:
+                migrate(db)
         except sqlite3.DatabaseError as exc:
             db.conn.close()
             raise DatabaseUnusable(
@@ -163,20 +210,22 @@ class Profile:
             raise KeyFileDamaged(
                 "The key file does not belong to this database; the profile was not opened."
             )
-        return Vault(self.paths, db, key, clock=self._clock)
+        return Vault(self.paths, db, key, clock=self._clock, instance=instance)
 
-    def _write_restored(self, memory: sqlite3.Connection) -> None:
+    def _stage_restore(self, memory: sqlite3.Connection) -> Path:
         staging = self.paths.database.with_suffix(".restoring")
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()
         target = sqlite3.connect(staging)
         try:
             memory.backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")
         finally:
             target.close()
         os.chmod(staging, 0o600)
-        os.replace(staging, self.paths.database)
-        fsync_dir(self.paths.root)
+        with staging.open("rb") as handle:
+            os.fsync(handle.fileno())
+        return staging
 
     def _set_aside_database(self, why: str) -> None:
         stamp = self._clock().strftime("%Y%m%dT%H%M%S.%fZ")
@@ -201,8 +250,9 @@ class Vault:
     """
 
     def __init__(self, paths: ProfilePaths, db: sqlite_utils.Database, key: DataKey, *,
-                 clock: Clock) -> None:
+                 clock: Clock, instance: InstanceLock) -> None:
         self.paths = paths
+        self._instance = instance
         self._db: sqlite_utils.Database | None = db
         self._key: DataKey | None = key
         self._clock = clock
@@ -246,3 +296,4 @@ class Vault:
                 database.checkpoint_and_close(db)
             finally:
                 key.wipe()
+                self._instance.release()

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from fieldapp.domain.errors import DatabaseUnusable
+from fieldapp.services.doctor import run_doctor
 from fieldapp.storage import database
-from fieldapp.storage.migrations import MIGRATIONS, migrate
+from fieldapp.storage.migrations import MIGRATIONS, STEPS, migrate
 from fieldapp.storage.vault import Profile, Vault
 from tests.conftest import PASSPHRASE
 
@@ -91,3 +92,22 @@ def test_damaged_page_is_reported_by_integrity_check(profile: Profile) -> None:
         assert database.integrity_problems(db)
     finally:
         db.conn.close()
+
+
+def test_step_list_matches_the_registered_migrations(tmp_path: Path) -> None:
+    db = database.connect(tmp_path / "fresh.sqlite3", create=True)
+    try:
+        assert tuple(m.name for m in MIGRATIONS.pending(db)) == STEPS
+    finally:
+        db.conn.close()
+
+
+def test_doctor_names_a_newer_schema(profile: Profile, vault: Vault) -> None:
+    db, _ = vault.open_parts()
+    with db.atomic():
+        db.table(MIGRATIONS.migrations_table).insert(
+            {"migration_set": "fieldapp", "name": "0999_from_the_future", "applied_at": "x"})
+    vault.lock(backup=False)
+    report = run_doctor(profile, passphrase=None)
+    assert not report.healthy
+    assert "newer FieldApp" in report.render()

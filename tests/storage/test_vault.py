@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from fieldapp.crypto import keyfile
+from fieldapp.crypto.kdf import FLOOR, new_params
 from fieldapp.domain.errors import (
     ProfileExists,
+    ProfileInUse,
     ProfileMissing,
     UnlockDelayed,
     VaultLocked,
@@ -99,3 +104,46 @@ def test_wrong_passphrases_grow_a_delay_that_survives_restart(
     with pytest.raises(WrongPassphrase) as caught:
         restarted.unlock("wrong once more, after success")
     assert caught.value.retry_after == 0
+
+
+def test_a_second_opener_is_refused_until_the_first_locks(vault: Vault, profile: Profile) -> None:
+    other_window = Profile(profile.paths, clock=FakeClock())
+    with pytest.raises(ProfileInUse):
+        other_window.unlock(PASSPHRASE)
+    vault.lock()
+    other_window.unlock(PASSPHRASE).lock()
+
+
+def test_a_damaged_attempts_file_delays_but_not_forever(
+    vault: Vault, profile: Profile, clock: FakeClock
+) -> None:
+    vault.lock()
+    profile.paths.unlock_attempts.write_text("{ not json")
+    written = datetime.fromtimestamp(profile.paths.unlock_attempts.stat().st_mtime, UTC)
+    clock.now = written
+    with pytest.raises(UnlockDelayed):
+        profile.unlock(PASSPHRASE)
+    clock.advance(5)
+    profile.unlock(PASSPHRASE).lock()
+
+
+def test_change_passphrase_never_lowers_key_protection(profile: Profile) -> None:
+    paths = profile.paths
+    stronger = new_params(memory_kib=FLOOR.memory_kib * 2, iterations=4, lanes=4)
+    paths.ensure_root()
+    # A profile created by a later version with stronger defaults.
+    profile.create(PASSPHRASE).lock()
+    key = keyfile.unwrap(profile.read_key_file(), PASSPHRASE)
+    paths.key_file.write_bytes(keyfile.wrap(key, PASSPHRASE, now="t", kdf=stronger).to_bytes())
+    profile.change_passphrase(PASSPHRASE, OTHER_PASSPHRASE)
+    after = profile.read_key_file().kdf
+    assert (after.memory_kib, after.iterations) == (FLOOR.memory_kib * 2, 4)
+    assert after.salt != stronger.salt
+
+
+def test_leftover_temp_files_are_swept_on_unlock(vault: Vault, profile: Profile) -> None:
+    vault.lock()
+    stray = profile.paths.backups / ".backup-x.fabackup.abc.tmp"
+    stray.write_bytes(b"sealed bytes from a killed write")
+    profile.unlock(PASSPHRASE).lock()
+    assert not stray.exists()
