@@ -14,13 +14,20 @@ pass="copper kettle under the blue bridge"
 
 shot() {
     # Capture the FieldApp window only, not the whole virtual screen.
-    import -window "$(xdotool search --name '^FieldApp$' | head -1)" "$out/$1"
+    import -window "$(xdotool search --name "${2:-^FieldApp$}" | head -1)" "$out/$1"
+}
+
+focus() {
+    # There is no window manager on Xvfb: give the window the keyboard focus ourselves, or Qt
+    # never sees it as active and shortcuts and mnemonics do not reach it.
+    xdotool search --name "$1" windowfocus --sync
 }
 
 tour() {
     local app
     .venv/bin/fieldapp & app=$!
     sleep 3
+    focus "^FieldApp$"
     shot 01-create-profile-empty.png
     xdotool type --delay 15 "password1234"
     sleep 0.5; shot 02-create-profile-refused.png
@@ -28,13 +35,27 @@ tour() {
     xdotool type --delay 15 "$pass"
     sleep 0.5; shot 03-create-profile-good.png
     xdotool key Return; sleep 2
+    xdotool key alt+b; sleep 1.5          # Back up now
     shot 04-profile-open.png
+    xdotool key alt+p; sleep 1            # Change passphrase…
+    focus "^Change passphrase$"
+    xdotool type --delay 10 "$pass"; xdotool key Tab; xdotool type --delay 10 "short one"
+    sleep 0.5; import -window root "$out/05-change-passphrase.png"
+    xdotool key Escape; sleep 0.5
+    focus "^FieldApp$"
     xdotool key ctrl+l; sleep 2
     for attempt in 1 2 3; do
         xdotool type --delay 10 "not my passphrase at all"; xdotool key Return; sleep 1
     done
-    shot 05-unlock-wrong-and-waiting.png
+    shot 06-unlock-wrong-and-waiting.png
+    sleep 5
+    xdotool key ctrl+a; xdotool type --delay 10 "$pass"; xdotool key Return; sleep 2
+    xdotool key ctrl+l; sleep 2
+    head -c 8192 /dev/zero > "$FIELDAPP_HOME/fieldapp.sqlite3"   # the disk fails overnight
+    xdotool type --delay 10 "$pass"; xdotool key Return; sleep 2
+    shot 07-damaged-database-offers-restore.png
     kill "$app"; wait "$app" || true
 }
+
 tour
 echo "screenshots in $out"

@@ -9,7 +9,13 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayou
 from fieldapp.domain.errors import KnownError
 from fieldapp.services.session import Session
 from fieldapp.ui.tasks import TaskRunner
-from fieldapp.ui.widgets import message_label, passphrase_field, set_error, show_toggle
+from fieldapp.ui.widgets import (
+    labelled,
+    message_label,
+    passphrase_field,
+    set_error,
+    show_toggle,
+)
 
 
 class ChangePassphraseDialog(QDialog):
@@ -25,15 +31,18 @@ class ChangePassphraseDialog(QDialog):
         self.current = passphrase_field("Current passphrase", "Current passphrase")
         self.new = passphrase_field("New passphrase", "New passphrase, 15 characters or more")
         self.confirm = passphrase_field("Repeat the new passphrase", "Type it again")
-        self.message = message_label("Passphrase guidance")
+        self.message = message_label("Passphrase guidance", lines=3)
+        self.setMinimumWidth(480)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.change_button = QPushButton("C&hange passphrase")
+        self.change_button = QPushButton("Change passphrase")
         self.change_button.setAccessibleName("Change passphrase")
         self.buttons.addButton(self.change_button, QDialogButtonBox.ButtonRole.AcceptRole)
         cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         cancel.setAccessibleName("Cancel")
         layout = QVBoxLayout(self)
-        for widget in (self.current, self.new, self.confirm,
+        for widget in (labelled("&Current passphrase", self.current),
+                       labelled("&New passphrase", self.new),
+                       labelled("&Repeat the new passphrase", self.confirm),
                        show_toggle(self.current, self.new, self.confirm), self.message,
                        self.buttons):
             layout.addWidget(widget)

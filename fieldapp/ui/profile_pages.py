@@ -23,6 +23,7 @@ from fieldapp.ui.tasks import TaskRunner
 from fieldapp.ui.widgets import (
     card,
     heading,
+    labelled,
     message_label,
     paragraph,
     passphrase_field,
@@ -47,7 +48,7 @@ class CreateProfilePage(QWidget):
         self._working = False
         self.passphrase = passphrase_field("New passphrase", f"{MIN_LENGTH} characters or more")
         self.confirm = passphrase_field("Repeat the passphrase", "Type it again")
-        self.guidance = message_label("Passphrase guidance")
+        self.guidance = message_label("Passphrase guidance", lines=2)
         self.error = message_label("Error")
         self.create_button = QPushButton("&Create profile")
         self.create_button.setAccessibleName("Create profile")
@@ -61,7 +62,8 @@ class CreateProfilePage(QWidget):
                 f"{MIN_LENGTH} characters or more; no symbols are needed. Write it somewhere "
                 "safe: if it is forgotten, records not yet synced cannot be recovered.",
                 name="About the passphrase"),
-            self.passphrase, self.confirm, show_toggle(self.passphrase, self.confirm),
+            labelled("&Passphrase", self.passphrase), labelled("&Repeat it", self.confirm),
+            show_toggle(self.passphrase, self.confirm),
             self.guidance, self.error, self.create_button)
         QVBoxLayout(self).addWidget(body)
         self.passphrase.textChanged.connect(self._update)
@@ -129,7 +131,7 @@ class UnlockPage(QWidget):
         self._working = False
         self._backups: list[BackupInfo] = []
         self.passphrase = passphrase_field("Passphrase", "Your passphrase")
-        self.error = message_label("Unlock message")
+        self.error = message_label("Unlock message", lines=2)
         self.unlock_button = QPushButton("&Unlock")
         self.unlock_button.setAccessibleName("Unlock")
         self.unlock_button.setDefault(True)
@@ -144,7 +146,8 @@ class UnlockPage(QWidget):
         row.addStretch(1)
         body = card(heading("Unlock FieldApp"),
                     paragraph("Type your passphrase to open your records.", name="Unlock help"),
-                    self.passphrase, show_toggle(self.passphrase), self.error, buttons)
+                    labelled("&Passphrase", self.passphrase), show_toggle(self.passphrase),
+                    self.error, buttons)
         QVBoxLayout(self).addWidget(body)
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)

@@ -21,9 +21,13 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock) -> int:
     """Show the window until it is closed; then lock the profile and stop the worker."""
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication.instance() or QApplication(sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("FieldApp")
     app.setApplicationVersion(__version__)
+    # Fusion follows the system's light or dark palette and draws a clear keyboard-focus frame
+    # on every platform.
+    app.setStyle("Fusion")
     worker = DbWorker()
     session = Session(paths, clock=clock)
     runner = TaskRunner(worker)

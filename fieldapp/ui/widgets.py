@@ -32,10 +32,11 @@ def paragraph(text: str, *, name: str) -> QLabel:
     return label
 
 
-def message_label(name: str) -> QLabel:
-    """A label for errors and guidance; screen readers announce its changes."""
+def message_label(name: str, *, lines: int = 1) -> QLabel:
+    """A label for errors and guidance; it keeps room for `lines` lines so nothing is clipped."""
     label = QLabel()
     label.setWordWrap(True)
+    label.setMinimumHeight(label.fontMetrics().lineSpacing() * lines + 12)
     label.setAccessibleName(name)
     label.setTextFormat(Qt.TextFormat.PlainText)
     return label
@@ -52,6 +53,22 @@ def passphrase_field(name: str, placeholder: str) -> QLineEdit:
                               | Qt.InputMethodHint.ImhNoPredictiveText
                               | Qt.InputMethodHint.ImhSensitiveData)
     return field
+
+
+def labelled(text: str, field: QWidget) -> QWidget:
+    """A visible label above `field`; the label's mnemonic moves the focus to the field.
+
+    Placeholders vanish as soon as someone types, so every field also has a real label.
+    """
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(4)
+    label = QLabel(text)
+    label.setBuddy(field)
+    column.addWidget(label)
+    column.addWidget(field)
+    return box
 
 
 def show_toggle(*fields: QLineEdit) -> QCheckBox:
