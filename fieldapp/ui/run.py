@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from types import TracebackType
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from fieldapp import __version__
 from fieldapp.domain.clock import Clock, system_clock
@@ -33,9 +34,24 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock) -> int:
     runner = TaskRunner(worker)
     window = MainWindow(session, runner, profile_exists=session.profile.exists(),
                         check=session.profile.check_passphrase, clock=clock)
+    _show_unexpected_errors(window, paths)
     window.show()
     try:
         return app.exec()
     finally:
         worker.call(session.lock)
         worker.shutdown()
+
+
+def _show_unexpected_errors(parent: QWidget, paths: ProfilePaths) -> None:
+    """A bug in a callback is logged (by the hook installed at start-up) and told plainly."""
+    logged = sys.excepthook
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        logged(kind, error, tb)
+        QMessageBox.critical(
+            parent, "Unexpected problem",
+            "FieldApp ran into a problem it did not expect. What you had saved is safe. "
+            f"Details were written to the log in {paths.logs}; please pass it on to support.")
+
+    sys.excepthook = hook
