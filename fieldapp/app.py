@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)
+    _no_core_dumps()
     args = build_parser().parse_args(argv)
     paths = resolve_profile(args.data_dir)
     try:
@@ -110,6 +111,16 @@ def _passphrase(from_stdin: bool) -> str:
     if not sys.stdin.isatty():
         raise KnownError("No terminal to ask for the passphrase; use --passphrase-stdin.")
     return getpass.getpass("Passphrase: ")
+
+
+def _no_core_dumps() -> None:
+    """A core dump of an unlocked app would hold the data key and open records: allow none."""
+    try:
+        import resource  # noqa: PLC0415 - POSIX only
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        log.warning("could not disable core dumps")
 
 
 def configure_logging(paths: ProfilePaths) -> None:
