@@ -126,3 +126,11 @@ class ProfileInUse(KnownError):
             "This profile is already open in another FieldApp window or command. "
             "Close that one first."
         )
+
+
+class RuleViolation(KnownError):
+    """A record or action breaks a program rule; nothing was written."""
+
+
+class NotPermitted(KnownError):
+    """The person's role or caseload does not allow this action; nothing was written."""

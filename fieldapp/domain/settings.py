@@ -1,0 +1,121 @@
+"""Program settings: every rule's number in one typed, versioned place, with defaults.
+
+The central server will hand these down later; until then a profile keeps its own copy. Stored
+settings carry a version, and `from_json` upgrades older versions step by step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fieldapp.domain.errors import RuleViolation
+
+VERSION = 1
+
+# A common 10-panel urine screen.
+DEFAULT_PANEL = (
+    "amphetamines", "barbiturates", "benzodiazepines", "cocaine", "marijuana (THC)",
+    "methadone", "methamphetamine", "opiates", "oxycodone", "phencyclidine (PCP)",
+)
+DEFAULT_SERVICES = (
+    "recovery coaching", "transport to treatment", "parenting support", "referral",
+    "drug screen", "safety check",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgramSettings:
+    """The numbers and lists a program decides.
+
+    Attributes:
+        mileage_cap: reimbursable miles per worker and month (IFR: 150).
+        rate_per_mile: dollars per reimbursable mile (IRS 2026 standard rate: 0.725).
+        visits_per_week: expected home visits per case and week (program default 2).
+        late_entry_hours: a note signed later than this after the visit is a late entry.
+        random_screens_per_month: how many random screens a case's schedule draws per month.
+        panel: the substances a screen tests for.
+        services: the services a visit note can record.
+        timezone: where the program works; visit times are local to it.
+    """
+
+    version: int = VERSION
+    mileage_cap: Decimal = Decimal(150)
+    rate_per_mile: Decimal = Decimal("0.725")
+    visits_per_week: int = 2
+    late_entry_hours: int = 24
+    random_screens_per_month: int = 2
+    panel: tuple[str, ...] = DEFAULT_PANEL
+    services: tuple[str, ...] = DEFAULT_SERVICES
+    timezone: str = "America/Chicago"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.mileage_cap < 0:
+            problems.append("The mileage cap cannot be negative.")
+        if self.rate_per_mile < 0:
+            problems.append("The rate per mile cannot be negative.")
+        if not 0 <= self.visits_per_week <= 14:
+            problems.append("Visits per week must be between 0 and 14.")
+        if not 1 <= self.late_entry_hours <= 24 * 30:
+            problems.append("The late-entry limit must be between 1 hour and 30 days.")
+        if not 0 <= self.random_screens_per_month <= 31:
+            problems.append("Random screens per month must be between 0 and 31.")
+        if not self.panel or len(set(self.panel)) != len(self.panel):
+            problems.append("The panel must list each substance once.")
+        if not self.services or len(set(self.services)) != len(self.services):
+            problems.append("The service list must name each service once.")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"{self.timezone} is not a known time zone.")
+        if problems:
+            raise RuleViolation(" ".join(problems))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        data["mileage_cap"] = str(self.mileage_cap)
+        data["rate_per_mile"] = str(self.rate_per_mile)
+        data["panel"] = list(self.panel)
+        data["services"] = list(self.services)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProgramSettings:
+        """Read stored settings, upgrading older versions; unknown keys are kept aside."""
+        data = dict(data)
+        version = int(data.get("version", 1))
+        if version > VERSION:
+            raise RuleViolation("These settings come from a newer FieldApp; update FieldApp.")
+        while version < VERSION:
+            data = UPGRADES[version](data)
+            version += 1
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        try:
+            return cls(
+                version=VERSION,
+                mileage_cap=Decimal(str(data.get("mileage_cap", "150"))),
+                rate_per_mile=Decimal(str(data.get("rate_per_mile", "0.725"))),
+                visits_per_week=int(data.get("visits_per_week", 2)),
+                late_entry_hours=int(data.get("late_entry_hours", 24)),
+                random_screens_per_month=int(data.get("random_screens_per_month", 2)),
+                panel=tuple(data.get("panel", DEFAULT_PANEL)),
+                services=tuple(data.get("services", DEFAULT_SERVICES)),
+                timezone=str(data.get("timezone", "America/Chicago")),
+                extra={k: v for k, v in data.items() if k not in known},
+            )
+        except (InvalidOperation, TypeError, ValueError) as exc:
+            raise RuleViolation("The stored program settings are damaged.") from exc
+
+
+# version -> function turning that version's dict into the next version's.
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}

@@ -1,0 +1,216 @@
+"""Visit notes: draft, signed, reviewed; changes after signing are addenda, never edits.
+
+Every function here returns a new note and never changes one in place; each refuses, with a
+sentence a person understands, anything the program's rules do not allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+
+from fieldapp.domain.errors import NotPermitted, RuleViolation
+from fieldapp.domain.people import Actor, CaseId, NoteId, UserId
+from fieldapp.domain.settings import ProgramSettings
+
+ATTESTATION = (
+    "I attest that this note is a true and complete record of the contact it describes, "
+    "written by me."
+)
+
+
+class Place(StrEnum):
+    HOME = "home"
+    OFFICE = "office"
+    COURT = "court"
+    TREATMENT_PROVIDER = "treatment provider"
+    COMMUNITY = "community"
+    VIRTUAL = "virtual"
+
+
+class ContactType(StrEnum):
+    FACE_TO_FACE = "face to face"
+    ATTEMPTED = "attempted, nobody home"
+    PHONE = "phone"
+    VIDEO = "video"
+
+
+class NoteStatus(StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"          # locked, waiting for a supervisor
+    RETURNED = "returned"      # a supervisor asked for a correction (by addendum)
+    COSIGNED = "cosigned"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VisitDetails:
+    """What the worker writes. Sealed: everything except the date and contact type."""
+
+    visit_date: date
+    time_in: time | None = None
+    time_out: time | None = None
+    place: Place = Place.HOME
+    contact_type: ContactType = ContactType.FACE_TO_FACE
+    people_present: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    safety_concerns: bool = False
+    safety_description: str = ""
+    narrative: str = ""
+    next_steps: str = ""
+    next_visit_date: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Signature:
+    by: UserId
+    at: datetime
+    attestation: str = ATTESTATION
+
+
+@dataclass(frozen=True, kw_only=True)
+class Addendum:
+    """A later change to a signed note: who, when, why, what. Never edited itself."""
+
+    id: str
+    note_id: NoteId
+    author: UserId
+    at: datetime
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Review:
+    """A supervisor's co-signature or return of a note."""
+
+    reviewer: UserId
+    at: datetime
+    cosigned: bool
+    comment: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class VisitNote:
+    id: NoteId
+    case_id: CaseId
+    author: UserId
+    details: VisitDetails
+    status: NoteStatus = NoteStatus.DRAFT
+    signature: Signature | None = None
+    late_entry: bool = False
+    addenda: tuple[Addendum, ...] = ()
+    reviews: tuple[Review, ...] = ()
+    revision: int = 0
+
+    @property
+    def locked(self) -> bool:
+        return self.status is not NoteStatus.DRAFT
+
+
+def check_draft(details: VisitDetails, settings: ProgramSettings) -> None:
+    """What even a draft must respect: times in order, known services, no future visit."""
+    problems = []
+    if details.time_in and details.time_out and details.time_out <= details.time_in:
+        problems.append("The time out must be after the time in.")
+    unknown = [s for s in details.services if s not in settings.services]
+    if unknown:
+        problems.append(f"{', '.join(unknown)} is not on the program's service list.")
+    if len(set(details.services)) != len(details.services):
+        problems.append("Each service is listed once.")
+    if details.next_visit_date and details.next_visit_date < details.visit_date:
+        problems.append("The next visit cannot be before this one.")
+    if problems:
+        raise RuleViolation(" ".join(problems))
+
+
+def check_complete(details: VisitDetails, settings: ProgramSettings, *, today: date) -> None:
+    """What a note needs before it can be signed."""
+    check_draft(details, settings)
+    problems = []
+    if details.visit_date > today:
+        problems.append("A visit in the future cannot be signed.")
+    if details.time_in is None or details.time_out is None:
+        problems.append("Fill in the time in and the time out.")
+    if not details.narrative.strip():
+        problems.append("Write the narrative of the visit.")
+    if details.safety_concerns and not details.safety_description.strip():
+        problems.append("Describe the safety concerns you saw.")
+    if details.contact_type is ContactType.FACE_TO_FACE and not details.people_present:
+        problems.append("List who was present.")
+    if problems:
+        raise RuleViolation(" ".join(problems))
+
+
+def edit_draft(note: VisitNote, details: VisitDetails, *, editor: Actor,
+               settings: ProgramSettings) -> VisitNote:
+    """Replace a draft's content; a signed note refuses (use an addendum)."""
+    _require_unlocked(note)
+    if editor.user_id != note.author:
+        raise NotPermitted("Only the author can edit a draft note.")
+    check_draft(details, settings)
+    return replace(note, details=details)
+
+
+def sign(note: VisitNote, *, signer: Actor, at: datetime, settings: ProgramSettings) -> VisitNote:
+    """Lock the note with the author's attestation; mark it late past the program's limit."""
+    _require_unlocked(note)
+    if signer.user_id != note.author:
+        raise NotPermitted("Only the author can sign a note.")
+    check_complete(note.details, settings, today=at.astimezone(settings.zone).date())
+    return replace(note, status=NoteStatus.SIGNED, signature=Signature(by=signer.user_id, at=at),
+                   late_entry=is_late(note.details, signed_at=at, settings=settings))
+
+
+def is_late(details: VisitDetails, *, signed_at: datetime, settings: ProgramSettings) -> bool:
+    """Signed more than `late_entry_hours` after the visit ended (in the program's time zone)."""
+    ended = datetime.combine(details.visit_date, details.time_out or time(23, 59),
+                             tzinfo=settings.zone)
+    return signed_at - ended > timedelta(hours=settings.late_entry_hours)
+
+
+def add_addendum(note: VisitNote, addendum: Addendum) -> VisitNote:
+    """Append an addendum to a signed note; a returned note goes back for co-signature."""
+    if not note.locked:
+        raise RuleViolation("A draft is edited directly; addenda are for signed notes.")
+    if addendum.note_id != note.id:
+        raise RuleViolation("This addendum belongs to another note.")
+    if not addendum.reason.strip():
+        raise RuleViolation("Give the reason for the addendum.")
+    if not addendum.text.strip():
+        raise RuleViolation("Write the text of the addendum.")
+    status = NoteStatus.SIGNED if note.status is NoteStatus.RETURNED else note.status
+    return replace(note, addenda=(*note.addenda, addendum), status=status)
+
+
+def cosign(note: VisitNote, *, reviewer: Actor, at: datetime) -> VisitNote:
+    _check_reviewer(note, reviewer)
+    if note.status is not NoteStatus.SIGNED:
+        raise RuleViolation(f"Only a signed note waiting for review can be co-signed "
+                            f"(this one is {note.status}).")
+    review = Review(reviewer=reviewer.user_id, at=at, cosigned=True)
+    return replace(note, status=NoteStatus.COSIGNED, reviews=(*note.reviews, review))
+
+
+def return_note(note: VisitNote, *, reviewer: Actor, at: datetime, comment: str) -> VisitNote:
+    """Send a signed note back to its author, who answers with an addendum."""
+    _check_reviewer(note, reviewer)
+    if note.status is not NoteStatus.SIGNED:
+        raise RuleViolation(f"Only a signed note waiting for review can be returned "
+                            f"(this one is {note.status}).")
+    if not comment.strip():
+        raise RuleViolation("Say what needs correcting when returning a note.")
+    review = Review(reviewer=reviewer.user_id, at=at, cosigned=False, comment=comment)
+    return replace(note, status=NoteStatus.RETURNED, reviews=(*note.reviews, review))
+
+
+def _check_reviewer(note: VisitNote, reviewer: Actor) -> None:
+    if not reviewer.is_supervisor:
+        raise NotPermitted("Only a supervisor can co-sign or return a note.")
+    if reviewer.user_id == note.author:
+        raise NotPermitted("A note cannot be co-signed by its own author.")
+
+
+def _require_unlocked(note: VisitNote) -> None:
+    if note.locked:
+        raise RuleViolation("This note is signed and locked; add an addendum instead.")
