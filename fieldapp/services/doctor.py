@@ -17,6 +17,7 @@ import sqlite_utils
 from fieldapp.crypto.aead import DataKey
 from fieldapp.domain.errors import KnownError
 from fieldapp.storage import backups, database
+from fieldapp.storage.audit_store import AuditStore
 from fieldapp.storage.migrations import MIGRATIONS, unknown_steps
 from fieldapp.storage.sealed import open_all, sealed_tables
 from fieldapp.storage.vault import Profile
@@ -116,10 +117,24 @@ def _check_database(profile: Profile, key_id: str, key: DataKey | None, report: 
         matches = stored is not None and stored[0] == key_id
         report.add(matches, "key match", "the key file belongs to this database" if matches
                    else "the key file belongs to another database")
+        _check_audit(db, report)
         if key is not None and matches:
             _check_sealed(db, key, report)
     finally:
         database.checkpoint_and_close(db)
+
+
+def _check_audit(db: sqlite_utils.Database, report: Report) -> None:
+    if "audit_log" not in db.table_names():
+        return
+    store = AuditStore(db)
+    broken = store.first_break()
+    count = len(store.entries())
+    if broken is None:
+        report.add(True, "audit log", f"{count} entr{'y' if count == 1 else 'ies'}, chain intact")
+    else:
+        report.add(False, "audit log", f"the hash chain breaks at entry {broken}: entries from "
+                   "there on may have been altered, removed or reordered")
 
 
 def _check_sealed(db: sqlite_utils.Database, key: DataKey, report: Report) -> None:

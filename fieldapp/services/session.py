@@ -12,6 +12,12 @@ from pathlib import Path
 
 from fieldapp.domain.clock import Clock, system_clock
 from fieldapp.domain.errors import BackupUnusable, VaultLocked
+from fieldapp.domain.people import Actor, Role, UserId, new_id
+from fieldapp.services.casework import CaseService
+from fieldapp.services.mileage import MileageService
+from fieldapp.services.notes import NoteService
+from fieldapp.services.screens import ScreenService
+from fieldapp.services.workspace import Workspace
 from fieldapp.storage.backups import BackupInfo, read_info
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.records import RecordStore
@@ -44,9 +50,39 @@ class Session:
     def records(self) -> RecordStore:
         return RecordStore(self.vault(), clock=self._clock)
 
-    def create(self, passphrase: str, *, context_words: Iterable[str] = ()) -> None:
+    def create(self, passphrase: str, *, context_words: Iterable[str] = (),
+               role: Role = Role.RECOVERY_COORDINATOR, user_id: UserId | None = None) -> None:
+        """Create the profile for one person; their id and role are kept with it."""
         self._vault = self.profile.create(passphrase, context_words=context_words)
+        db, _ = self._vault.open_parts()
+        with db.atomic():
+            db.table("vault_meta").insert_all([
+                {"name": "user_id", "value": user_id or new_id()},
+                {"name": "role", "value": str(role)},
+            ])
         log.info("profile created")
+
+    def actor(self) -> Actor:
+        """The person this profile belongs to."""
+        db, _ = self.vault().open_parts()
+        meta = dict(db.execute(
+            "SELECT name, value FROM vault_meta WHERE name IN ('user_id', 'role')").fetchall())
+        return Actor(user_id=UserId(meta["user_id"]), role=Role(meta["role"]))
+
+    def workspace(self) -> Workspace:
+        return Workspace(self.vault(), actor=self.actor(), clock=self._clock)
+
+    def cases(self) -> CaseService:
+        return CaseService(self.workspace())
+
+    def notes(self) -> NoteService:
+        return NoteService(self.workspace())
+
+    def screens(self) -> ScreenService:
+        return ScreenService(self.workspace())
+
+    def mileage(self) -> MileageService:
+        return MileageService(self.workspace())
 
     def unlock(self, passphrase: str) -> None:
         self._vault = self.profile.unlock(passphrase)

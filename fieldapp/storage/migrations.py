@@ -6,9 +6,11 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from fieldapp.domain.errors import DatabaseUnusable
+from fieldapp.storage.schema_records import create_field_records
 
 MIGRATIONS = Migrations("fieldapp")
-STEPS = ("0001_initial",)  # every step below, in order; a test checks the two agree
+# Every step below, in order; a test checks the two agree.
+STEPS = ("0001_initial", "0002_field_records")
 
 
 @MIGRATIONS(name="0001_initial")
@@ -36,6 +38,11 @@ def _initial(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX records_by_kind ON records (kind, updated_at)")
+
+
+@MIGRATIONS(name="0002_field_records")
+def _field_records(db: sqlite_utils.Database) -> None:
+    create_field_records(db)
 
 
 def unknown_steps(db: sqlite_utils.Database) -> list[str]:

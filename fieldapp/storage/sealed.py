@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from fieldapp.crypto.aead import Binding, DataKey, SealBroken
-from fieldapp.domain.errors import RecordTampered
+from fieldapp.domain.errors import RecordNotFound, RecordTampered, StaleRevision
 
 SEALED_COLUMNS = frozenset({"id", "revision", "key_id", "sealed"})
 
@@ -76,3 +76,64 @@ def open_all(db: sqlite_utils.Database, key: DataKey, table: str) -> Iterator[Op
             yield Opened(plain, open_row(key, table=table, row=row))
         except RecordTampered as exc:
             yield Opened(plain, None, exc)
+
+
+class SealedTable:
+    """Seal on the way in, open on the way out, for one sealed table.
+
+    Thread rule: use on the vault's thread, inside the caller's transaction.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, key: DataKey, name: str) -> None:
+        self.db, self.key, self.name = db, key, name
+
+    def insert(self, *, record_id: str, body: Mapping[str, Any], plain: Mapping[str, Any],
+               revision: int = 1) -> None:
+        sealed = seal_body(self.key, table=self.name, record_id=record_id, revision=revision,
+                           body=body)
+        self.db.table(self.name).insert({"id": record_id, "revision": revision,
+                                         "key_id": self.key.key_id, "sealed": sealed, **plain})
+
+    def replace(self, *, record_id: str, body: Mapping[str, Any], plain: Mapping[str, Any],
+                expected_revision: int) -> int:
+        """Write the next revision; `StaleRevision` if someone saved in between."""
+        revision = expected_revision + 1
+        sealed = seal_body(self.key, table=self.name, record_id=record_id, revision=revision,
+                           body=body)
+        columns = {"revision": revision, "key_id": self.key.key_id, "sealed": sealed, **plain}
+        assignments = ", ".join(f"[{name}] = ?" for name in columns)
+        cursor = self.db.execute(
+            f"UPDATE [{self.name}] SET {assignments} WHERE id = ? AND revision = ?",  # noqa: S608
+            [*columns.values(), record_id, expected_revision])
+        if cursor.rowcount != 1:
+            raise StaleRevision("This record was changed elsewhere since it was opened; "
+                                "reopen it and make the change again.")
+        return revision
+
+    def row(self, record_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query(f"SELECT * FROM [{self.name}] WHERE id = ?",  # noqa: S608
+                                  [record_id]))
+        return rows[0] if rows else None
+
+    def get(self, record_id: str) -> tuple[dict[str, Any], Body]:
+        """The plain columns and opened body; `RecordNotFound` or `RecordTampered` otherwise."""
+        row = self.row(record_id)
+        if row is None:
+            raise RecordNotFound(f"No record {record_id} exists in {self.name}.")
+        return _plain(row), open_row(self.key, table=self.name, row=row)
+
+    def select(self, where: str = "1", params: list[Any] | None = None,
+               order: str = "rowid") -> list[Opened]:
+        """Rows matching `where`, opened; a tampered row comes back with its problem."""
+        sql = f"SELECT * FROM [{self.name}] WHERE {where} ORDER BY {order}"  # noqa: S608
+        found = []
+        for row in self.db.query(sql, params or []):
+            try:
+                found.append(Opened(_plain(row), open_row(self.key, table=self.name, row=row)))
+            except RecordTampered as exc:
+                found.append(Opened(_plain(row), None, exc))
+        return found
+
+
+def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "sealed"}

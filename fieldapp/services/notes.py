@@ -1,0 +1,134 @@
+"""Writing, signing and reviewing visit notes.
+
+Each method is one transaction: the note, its addendum or review, and the audit entry commit
+together. No method here can change a signed note's content; the storage triggers refuse it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fieldapp.domain import visits
+from fieldapp.domain.audit import Action
+from fieldapp.domain.errors import NotPermitted, RuleViolation
+from fieldapp.domain.people import CaseId, NoteId, new_id
+from fieldapp.domain.visits import Addendum, NoteStatus, VisitDetails, VisitNote
+from fieldapp.services.workspace import Stores, Workspace
+
+
+class NoteService:
+    """Thread rule: the database worker."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._ws = workspace
+
+    def start_draft(self, case_id: CaseId, details: VisitDetails) -> VisitNote:
+        """A new draft for a case on the worker's caseload."""
+        if not self._ws.actor.is_worker:
+            raise NotPermitted("Visit notes are written by recovery coordinators and intact "
+                               "workers.")
+        visits.check_draft(details, self._ws.settings)
+        with self._ws.unit() as stores:
+            self._ws.require_case(stores.cases.get(case_id))
+            note = VisitNote(id=NoteId(new_id()), case_id=case_id,
+                             author=self._ws.actor.user_id, details=details, revision=1)
+            stores.notes.add_draft(note)
+        return note
+
+    def save_draft(self, note_id: NoteId, details: VisitDetails, *, expected_revision: int
+                   ) -> VisitNote:
+        """Autosave: replace a draft's content if nobody saved since `expected_revision`."""
+        with self._ws.unit() as stores:
+            note = self._mine(stores, note_id)
+            edited = visits.edit_draft(note, details, editor=self._ws.actor,
+                                       settings=self._ws.settings)
+            # The revision the editor started from: a save from a stale copy is refused.
+            revision = stores.notes.replace_draft(_with_revision(edited, expected_revision))
+        return _with_revision(edited, revision)
+
+    def delete_draft(self, note_id: NoteId) -> None:
+        with self._ws.unit() as stores:
+            note = self._mine(stores, note_id)
+            if note.locked:
+                raise RuleViolation("A signed note is kept for good; add an addendum instead.")
+            stores.notes.delete_draft(note_id)
+            self._ws.audit(stores, Action.DELETE_DRAFT, note_id, case=note.case_id)
+
+    def sign(self, note_id: NoteId) -> VisitNote:
+        with self._ws.unit() as stores:
+            note = self._mine(stores, note_id)
+            signed = visits.sign(note, signer=self._ws.actor, at=self._ws.now(),
+                                 settings=self._ws.settings)
+            stores.notes.mark_signed(signed)
+            self._ws.audit(stores, Action.SIGN, note_id, case=note.case_id,
+                           late_entry=signed.late_entry)
+        return signed
+
+    def add_addendum(self, note_id: NoteId, *, reason: str, text: str) -> VisitNote:
+        with self._ws.unit() as stores:
+            note = self._on_caseload(stores, note_id)
+            addendum = Addendum(id=new_id(), note_id=note_id, author=self._ws.actor.user_id,
+                                at=self._ws.now(), reason=reason, text=text)
+            updated = visits.add_addendum(note, addendum)
+            stores.notes.add_addendum(addendum)
+            if updated.status is not note.status:
+                stores.notes.set_status(note_id, updated.status)
+            self._ws.audit(stores, Action.ADDENDUM, note_id, case=note.case_id,
+                           addendum=addendum.id)
+        return updated
+
+    def cosign(self, note_id: NoteId) -> VisitNote:
+        with self._ws.unit() as stores:
+            note = self._on_caseload(stores, note_id)
+            updated = visits.cosign(note, reviewer=self._ws.actor, at=self._ws.now())
+            self._record_review(stores, updated)
+            self._ws.audit(stores, Action.COSIGN, note_id, case=note.case_id)
+        return updated
+
+    def return_note(self, note_id: NoteId, *, comment: str) -> VisitNote:
+        with self._ws.unit() as stores:
+            note = self._on_caseload(stores, note_id)
+            updated = visits.return_note(note, reviewer=self._ws.actor, at=self._ws.now(),
+                                         comment=comment)
+            self._record_review(stores, updated)
+            self._ws.audit(stores, Action.RETURN_NOTE, note_id, case=note.case_id)
+        return updated
+
+    def get(self, note_id: NoteId) -> VisitNote:
+        return self._on_caseload(self._ws.stores(), note_id)
+
+    def for_case(self, case_id: CaseId) -> list[VisitNote]:
+        stores = self._ws.stores()
+        self._ws.require_case(stores.cases.get(case_id))
+        return stores.notes.for_case(case_id)
+
+    def with_status(self, status: NoteStatus) -> list[VisitNote]:
+        """Notes on the actor's caseload in `status`, oldest visit first."""
+        rows = self._ws.db.execute(
+            "SELECT id FROM visit_notes WHERE status = ? ORDER BY visit_date, id", [str(status)])
+        stores = self._ws.stores()
+        found = []
+        for (note_id,) in rows.fetchall():
+            note = stores.notes.get(NoteId(note_id))
+            if stores.cases.get(note.case_id).assigned_to(self._ws.actor.user_id):
+                found.append(note)
+        return found
+
+    def _record_review(self, stores: Stores, updated: VisitNote) -> None:
+        stores.notes.add_review(updated.id, updated.reviews[-1])
+        stores.notes.set_status(updated.id, updated.status)
+
+    def _on_caseload(self, stores: Stores, note_id: NoteId) -> VisitNote:
+        note = stores.notes.get(note_id)
+        self._ws.require_case(stores.cases.get(note.case_id))
+        return note
+
+    def _mine(self, stores: Stores, note_id: NoteId) -> VisitNote:
+        note = self._on_caseload(stores, note_id)
+        if note.author != self._ws.actor.user_id:
+            raise NotPermitted("Only the author can change, sign or delete a draft.")
+        return note
+
+
+def _with_revision(note: VisitNote, revision: int) -> VisitNote:
+    return replace(note, revision=revision)

@@ -1,0 +1,138 @@
+"""Visit notes, their addenda and reviews.
+
+Plain: case, author, visit date, contact type, status, signature metadata, late mark, next visit
+date. Sealed: everything the worker wrote, each addendum's reason and text, each review comment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fieldapp.domain.errors import RuleViolation
+from fieldapp.domain.people import CaseId, NoteId, UserId, new_id
+from fieldapp.domain.visits import (
+    ATTESTATION,
+    Addendum,
+    ContactType,
+    NoteStatus,
+    Place,
+    Review,
+    Signature,
+    VisitDetails,
+    VisitNote,
+)
+from fieldapp.storage import codec
+from fieldapp.storage.sealed import Body, SealedTable
+
+
+class NoteStore:
+    """Thread rule: the vault's thread, inside the caller's transaction."""
+
+    def __init__(self, notes: SealedTable, addenda: SealedTable, reviews: SealedTable, *,
+                 now: str) -> None:
+        self._notes, self._addenda, self._reviews, self._now = notes, addenda, reviews, now
+
+    def add_draft(self, note: VisitNote) -> int:
+        self._notes.insert(record_id=note.id, body=_body(note.details), plain=self._plain(note))
+        return 1
+
+    def replace_draft(self, note: VisitNote) -> int:
+        """Save a draft's new content; the table's trigger refuses any signed note."""
+        return self._notes.replace(record_id=note.id, body=_body(note.details),
+                                   plain=self._plain(note), expected_revision=note.revision)
+
+    def mark_signed(self, note: VisitNote) -> None:
+        assert note.signature is not None
+        cursor = self._notes.db.execute(
+            "UPDATE visit_notes SET status = ?, signed_by = ?, signed_at = ?, late_entry = ?, "
+            "updated_at = ? WHERE id = ? AND status = 'draft' AND revision = ?",
+            [str(note.status), note.signature.by, codec.moment(note.signature.at),
+             int(note.late_entry), self._now, note.id, note.revision])
+        if cursor.rowcount != 1:
+            raise RuleViolation("This note changed or was signed elsewhere; reopen it.")
+
+    def set_status(self, note_id: NoteId, status: NoteStatus) -> None:
+        self._notes.db.execute("UPDATE visit_notes SET status = ?, updated_at = ? WHERE id = ?",
+                               [str(status), self._now, note_id])
+
+    def delete_draft(self, note_id: NoteId) -> None:
+        cursor = self._notes.db.execute(
+            "DELETE FROM visit_notes WHERE id = ? AND status = 'draft'", [note_id])
+        if cursor.rowcount != 1:
+            raise RuleViolation("Only a draft can be deleted; a signed note is kept for good.")
+
+    def add_addendum(self, addendum: Addendum) -> None:
+        self._addenda.insert(record_id=addendum.id,
+                             body={"reason": addendum.reason, "text": addendum.text},
+                             plain={"note_id": addendum.note_id, "author": addendum.author,
+                                    "created_at": codec.moment(addendum.at)})
+
+    def add_review(self, note_id: NoteId, review: Review) -> None:
+        self._reviews.insert(record_id=new_id(), body={"comment": review.comment},
+                             plain={"note_id": note_id, "reviewer": review.reviewer,
+                                    "reviewed_at": codec.moment(review.at),
+                                    "cosigned": int(review.cosigned)})
+
+    def get(self, note_id: NoteId) -> VisitNote:
+        row, body = self._notes.get(note_id)
+        return self._assemble(row, body)
+
+    def for_case(self, case_id: CaseId) -> list[VisitNote]:
+        opened = self._notes.select("case_id = ?", [case_id], order="visit_date, id")
+        return [self._assemble(o.row, o.body) for o in opened if o.body is not None]
+
+    def _assemble(self, row: dict[str, Any], body: Body) -> VisitNote:
+        addenda = tuple(
+            Addendum(id=o.row["id"], note_id=NoteId(row["id"]), author=UserId(o.row["author"]),
+                     at=_at(o.row["created_at"]), reason=o.body["reason"], text=o.body["text"])
+            for o in self._addenda.select("note_id = ?", [row["id"]], order="created_at, id")
+            if o.body is not None)
+        reviews = tuple(
+            Review(reviewer=UserId(o.row["reviewer"]), at=_at(o.row["reviewed_at"]),
+                   cosigned=bool(o.row["cosigned"]), comment=o.body["comment"])
+            for o in self._reviews.select("note_id = ?", [row["id"]], order="reviewed_at, id")
+            if o.body is not None)
+        signature = None
+        if row["signed_by"]:
+            signature = Signature(by=UserId(row["signed_by"]), at=_at(row["signed_at"]),
+                                  attestation=body["attestation"])
+        return VisitNote(id=NoteId(row["id"]), case_id=CaseId(row["case_id"]),
+                         author=UserId(row["author"]), details=_details(row, body),
+                         status=NoteStatus(row["status"]), signature=signature,
+                         late_entry=bool(row["late_entry"]), addenda=addenda, reviews=reviews,
+                         revision=int(row["revision"]))
+
+    def _plain(self, note: VisitNote) -> dict[str, Any]:
+        d = note.details
+        return {"case_id": note.case_id, "author": note.author,
+                "visit_date": codec.day(d.visit_date), "contact_type": str(d.contact_type),
+                "status": str(note.status), "next_visit_date": codec.day(d.next_visit_date),
+                "late_entry": int(note.late_entry), "updated_at": self._now}
+
+
+def _body(d: VisitDetails) -> Body:
+    return {"time_in": codec.clock_time(d.time_in), "time_out": codec.clock_time(d.time_out),
+            "place": str(d.place), "people_present": list(d.people_present),
+            "services": list(d.services), "safety_concerns": d.safety_concerns,
+            "safety_description": d.safety_description, "narrative": d.narrative,
+            "next_steps": d.next_steps, "attestation": ATTESTATION}
+
+
+def _details(row: dict[str, Any], body: Body) -> VisitDetails:
+    visit_date = codec.to_day(row["visit_date"])
+    assert visit_date is not None
+    return VisitDetails(
+        visit_date=visit_date, time_in=codec.to_clock_time(body["time_in"]),
+        time_out=codec.to_clock_time(body["time_out"]), place=Place(body["place"]),
+        contact_type=ContactType(row["contact_type"]),
+        people_present=tuple(body["people_present"]), services=tuple(body["services"]),
+        safety_concerns=bool(body["safety_concerns"]),
+        safety_description=body["safety_description"], narrative=body["narrative"],
+        next_steps=body["next_steps"], next_visit_date=codec.to_day(row["next_visit_date"]))
+
+
+def _at(value: object) -> datetime:
+    moment = codec.to_moment(value)
+    assert moment is not None
+    return moment
