@@ -79,7 +79,7 @@ def check_trip(trip: Trip, *, today: date) -> None:
     elif trip.odometer_start is not None and trip.odometer_end is not None:
         if trip.odometer_start < 0 or trip.odometer_end <= trip.odometer_start:
             problems.append("The odometer at the end must be higher than at the start.")
-    elif trip.miles <= 0:
+    elif trip.miles <= 0 or trip.total_miles <= 0:
         problems.append("Miles must be more than zero.")
     if not problems and trip.total_miles > MAX_TRIP_MILES:
         problems.append(f"A single trip of more than {MAX_TRIP_MILES} miles looks like a typo.")
@@ -153,26 +153,33 @@ def ledger(*, worker_id: UserId, month: str, trips: Sequence[Trip], settings: Pr
 
 @dataclass(frozen=True, kw_only=True)
 class Preview:
-    """What a trip would do to the month, shown before it is saved."""
+    """What a trip would do to the month, shown before it is saved.
+
+    Attributes:
+        displaced: miles of later trips that would stop being reimbursable because this trip,
+            dated before them, is paid first.
+    """
 
     remaining_before: Decimal
     reimbursable: Decimal
     over_cap: Decimal
+    displaced: Decimal = Decimal(0)
 
     @property
     def crosses_cap(self) -> bool:
-        return self.over_cap > 0
+        return self.over_cap > 0 or self.displaced > 0
 
 
 def preview(month: MileageMonth, trip: Trip) -> Preview:
     """The allowance left, and how much of `trip` would be paid, if it were saved now."""
     others = [a.trip for a in month.allocations if a.trip.id != trip.id]
+    paid_before = sum((a.reimbursable for a in allocate(others, cap=month.cap)), Decimal(0))
     after = allocate([*others, trip], cap=month.cap)
     mine = next(a for a in after if a.trip.id == trip.id)
-    before = max(month.cap - sum((a.reimbursable for a in allocate(others, cap=month.cap)),
-                                 Decimal(0)), Decimal(0))
-    return Preview(remaining_before=before, reimbursable=mine.reimbursable,
-                   over_cap=mine.over_cap)
+    paid_others_after = sum((a.reimbursable for a in after if a.trip.id != trip.id), Decimal(0))
+    return Preview(remaining_before=max(month.cap - paid_before, Decimal(0)),
+                   reimbursable=mine.reimbursable, over_cap=mine.over_cap,
+                   displaced=paid_before - paid_others_after)
 
 
 def require_editable(status: MonthStatus, month: str) -> None:

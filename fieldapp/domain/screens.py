@@ -117,7 +117,7 @@ def check_screen(screen: DrugScreen, settings: ProgramSettings) -> None:
     if screen.lab and screen.lab.status is not LabStatus.PENDING:
         if screen.lab.on is None:
             problems.append("Give the date of the lab confirmation.")
-        elif screen.lab.on < screen.collected_at.date():
+        elif screen.lab.on < screen.collected_at.astimezone(settings.zone).date():
             problems.append("A lab confirmation cannot come before the collection.")
     if problems:
         raise RuleViolation(" ".join(problems))

@@ -55,9 +55,13 @@ class ProgramSettings:
 
     def __post_init__(self) -> None:
         problems = []
-        if self.mileage_cap < 0:
+        if not self.mileage_cap.is_finite():
+            problems.append("The mileage cap must be a number of miles.")
+        elif self.mileage_cap < 0:
             problems.append("The mileage cap cannot be negative.")
-        if self.rate_per_mile < 0:
+        if not self.rate_per_mile.is_finite():
+            problems.append("The rate per mile must be an amount of money.")
+        elif self.rate_per_mile < 0:
             problems.append("The rate per mile cannot be negative.")
         if not 0 <= self.visits_per_week <= 14:
             problems.append("Visits per week must be between 0 and 14.")
@@ -82,7 +86,9 @@ class ProgramSettings:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("extra")
+        extra = data.pop("extra")
+        # Keys a newer program or server added survive a save by this version.
+        data = {**extra, **data}
         data["mileage_cap"] = str(self.mileage_cap)
         data["rate_per_mile"] = str(self.rate_per_mile)
         data["panel"] = list(self.panel)
@@ -93,9 +99,14 @@ class ProgramSettings:
     def from_json(cls, data: dict[str, Any]) -> ProgramSettings:
         """Read stored settings, upgrading older versions; unknown keys are kept aside."""
         data = dict(data)
-        version = int(data.get("version", 1))
+        try:
+            version = int(data.get("version", 1))
+        except (TypeError, ValueError) as exc:
+            raise RuleViolation("The stored program settings are damaged.") from exc
         if version > VERSION:
             raise RuleViolation("These settings come from a newer FieldApp; update FieldApp.")
+        if version < 1:
+            raise RuleViolation("The stored program settings are damaged.")
         while version < VERSION:
             data = UPGRADES[version](data)
             version += 1

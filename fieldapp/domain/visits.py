@@ -7,7 +7,7 @@ sentence a person understands, anything the program's rules do not allow.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from fieldapp.domain.errors import NotPermitted, RuleViolation
@@ -166,11 +166,18 @@ def is_late(details: VisitDetails, *, signed_at: datetime, settings: ProgramSett
     """Signed more than `late_entry_hours` after the visit ended (in the program's time zone)."""
     ended = datetime.combine(details.visit_date, details.time_out or time(23, 59),
                              tzinfo=settings.zone)
-    return signed_at - ended > timedelta(hours=settings.late_entry_hours)
+    # In UTC: Python subtracts two times of the same zone object by wall clock, which is an hour
+    # off across a daylight-saving change.
+    elapsed = signed_at.astimezone(UTC) - ended.astimezone(UTC)
+    return elapsed > timedelta(hours=settings.late_entry_hours)
 
 
 def add_addendum(note: VisitNote, addendum: Addendum) -> VisitNote:
-    """Append an addendum to a signed note; a returned note goes back for co-signature."""
+    """Append an addendum to a signed note.
+
+    The author's addendum sends a returned or co-signed note back for co-signature, so a
+    supervisor sees every change the author makes; anyone else's addendum leaves the status.
+    """
     if not note.locked:
         raise RuleViolation("A draft is edited directly; addenda are for signed notes.")
     if addendum.note_id != note.id:
@@ -179,7 +186,9 @@ def add_addendum(note: VisitNote, addendum: Addendum) -> VisitNote:
         raise RuleViolation("Give the reason for the addendum.")
     if not addendum.text.strip():
         raise RuleViolation("Write the text of the addendum.")
-    status = NoteStatus.SIGNED if note.status is NoteStatus.RETURNED else note.status
+    status = note.status
+    if addendum.author == note.author and status in (NoteStatus.RETURNED, NoteStatus.COSIGNED):
+        status = NoteStatus.SIGNED
     return replace(note, addenda=(*note.addenda, addendum), status=status)
 
 
