@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from fieldapp.domain.clock import Clock, system_clock
-from fieldapp.domain.errors import BackupUnusable, VaultLocked
+from fieldapp.domain.errors import BackupUnusable, DatabaseUnusable, VaultLocked
 from fieldapp.domain.people import Actor, Role, UserId, new_id
 from fieldapp.services.casework import CaseService
 from fieldapp.services.mileage import MileageService
@@ -53,13 +53,9 @@ class Session:
     def create(self, passphrase: str, *, context_words: Iterable[str] = (),
                role: Role = Role.RECOVERY_COORDINATOR, user_id: UserId | None = None) -> None:
         """Create the profile for one person; their id and role are kept with it."""
-        self._vault = self.profile.create(passphrase, context_words=context_words)
-        db, _ = self._vault.open_parts()
-        with db.atomic():
-            db.table("vault_meta").insert_all([
-                {"name": "user_id", "value": user_id or new_id()},
-                {"name": "role", "value": str(role)},
-            ])
+        self._vault = self.profile.create(
+            passphrase, context_words=context_words,
+            meta={"user_id": user_id or new_id(), "role": str(role)})
         log.info("profile created")
 
     def actor(self) -> Actor:
@@ -67,6 +63,9 @@ class Session:
         db, _ = self.vault().open_parts()
         meta = dict(db.execute(
             "SELECT name, value FROM vault_meta WHERE name IN ('user_id', 'role')").fetchall())
+        if len(meta) != 2:
+            raise DatabaseUnusable("This profile does not say whose it is; restore it from a "
+                                   "backup or create it again.")
         return Actor(user_id=UserId(meta["user_id"]), role=Role(meta["role"]))
 
     def workspace(self) -> Workspace:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import sqlite_utils
@@ -60,8 +60,13 @@ class Profile:
         return passphrase_problems(passphrase, blocklist=passphrase_blocklist(),
                                    context_words=context_words)
 
-    def create(self, passphrase: str, *, context_words: Iterable[str] = ()) -> Vault:
-        """Create the profile: database first, then the key file, which marks it complete."""
+    def create(self, passphrase: str, *, context_words: Iterable[str] = (),
+               meta: Mapping[str, str] | None = None) -> Vault:
+        """Create the profile: database first, then the key file, which marks it complete.
+
+        `meta` (plain facts such as the owner's user id and role) is written in the same
+        transaction as the key id, so a profile never exists without it.
+        """
         if self.exists():
             raise ProfileExists(f"A profile already exists in {self.paths.root}.")
         problems = self.check_passphrase(passphrase, context_words=context_words)
@@ -71,12 +76,12 @@ class Profile:
         instance = InstanceLock(self.paths.instance_lock)
         instance.acquire()
         try:
-            return self._create(passphrase, instance)
+            return self._create(passphrase, instance, dict(meta or {}))
         except BaseException:
             instance.release()
             raise
 
-    def _create(self, passphrase: str, instance: InstanceLock) -> Vault:
+    def _create(self, passphrase: str, instance: InstanceLock, meta: dict[str, str]) -> Vault:
         self._set_aside_incomplete()
         key_file, key = keyfile.create(passphrase, now=iso(self._clock()))
         db = database.connect(self.paths.database, create=True)
@@ -86,6 +91,7 @@ class Profile:
                 db.table("vault_meta").insert_all([
                     {"name": "key_id", "value": key.key_id},
                     {"name": "created_at", "value": iso(self._clock())},
+                    *({"name": name, "value": value} for name, value in meta.items()),
                 ])
             atomic_write(self.paths.key_file, key_file.to_bytes())
         except BaseException:
