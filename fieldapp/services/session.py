@@ -17,6 +17,7 @@ from fieldapp.services.casework import CaseService
 from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.screens import ScreenService
+from fieldapp.services.today import TodaySummary, today_summary
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.backups import BackupInfo, read_info
 from fieldapp.storage.paths import ProfilePaths
@@ -82,6 +83,9 @@ class Session:
 
     def mileage(self) -> MileageService:
         return MileageService(self.workspace())
+
+    def today(self) -> TodaySummary:
+        return today_summary(self.workspace())
 
     def unlock(self, passphrase: str) -> None:
         self._vault = self.profile.unlock(passphrase)
