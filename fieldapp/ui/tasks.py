@@ -33,6 +33,11 @@ class TaskRunner(QObject):
         self._done.connect(self._deliver)
 
     @property
+    def worker(self) -> DbWorker:
+        """The database worker (tests and shutdown wait on it with `worker.call`)."""
+        return self._worker
+
+    @property
     def busy(self) -> bool:
         return self._running > 0
 
