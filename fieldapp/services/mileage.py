@@ -8,7 +8,7 @@ from fieldapp.domain import mileage
 from fieldapp.domain.audit import Action
 from fieldapp.domain.errors import NotPermitted
 from fieldapp.domain.mileage import MileageMonth, Preview, Trip
-from fieldapp.domain.people import TripId, UserId
+from fieldapp.domain.people import CaseId, TripId, UserId
 from fieldapp.services.workspace import Stores, Workspace
 
 
@@ -28,6 +28,12 @@ class MileageService:
                               trips=stores.trips.month(worker, month),
                               settings=self._ws.settings,
                               status=stores.trips.status(worker, month))
+
+    def trips_for_case(self, case_id: CaseId) -> list[Trip]:
+        """The actor's own trips linked to a case, oldest first."""
+        stores = self._ws.stores()
+        self._ws.require_case(stores.cases.get(case_id))
+        return stores.trips.for_case(self._ws.actor.user_id, case_id)
 
     def preview(self, trip: Trip) -> Preview:
         """What saving `trip` would leave of the month's allowance; nothing is written."""

@@ -11,7 +11,7 @@ from dataclasses import replace
 from fieldapp.domain import visits
 from fieldapp.domain.audit import Action
 from fieldapp.domain.errors import NotPermitted, RuleViolation
-from fieldapp.domain.people import CaseId, NoteId, new_id
+from fieldapp.domain.people import CaseId, NoteId, Role, new_id
 from fieldapp.domain.visits import Addendum, NoteStatus, VisitDetails, VisitNote
 from fieldapp.services.workspace import Stores, Workspace
 
@@ -103,7 +103,9 @@ class NoteService:
         return stores.notes.for_case(case_id)
 
     def with_status(self, status: NoteStatus) -> list[VisitNote]:
-        """Notes on the actor's caseload in `status`, oldest visit first."""
+        """Notes on the actor's caseload in `status`, oldest visit first (none for an admin)."""
+        if self._ws.actor.role is Role.ADMIN:
+            return []
         rows = self._ws.db.execute(
             "SELECT id FROM visit_notes WHERE status = ? ORDER BY visit_date, id", [str(status)])
         stores = self._ws.stores()

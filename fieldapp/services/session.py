@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from fieldapp.domain.clock import Clock, system_clock
-from fieldapp.domain.errors import BackupUnusable, DatabaseUnusable, VaultLocked
-from fieldapp.domain.people import Actor, Role, UserId, new_id
+from fieldapp.domain.errors import BackupUnusable, DatabaseUnusable, RuleViolation, VaultLocked
+from fieldapp.domain.people import Actor, CaseId, Role, UserId, new_id
 from fieldapp.services.casework import CaseService
 from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.screens import ScreenService
+from fieldapp.services.timeline import CaseTimeline, case_timeline
 from fieldapp.services.today import TodaySummary, today_summary
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.backups import BackupInfo, read_info
@@ -25,6 +26,9 @@ from fieldapp.storage.records import RecordStore
 from fieldapp.storage.vault import Profile, Vault
 
 log = logging.getLogger(__name__)
+
+OWNER_KIND = "owner"
+DEFAULT_AUTO_LOCK_MINUTES = 15
 
 
 class Session:
@@ -52,12 +56,39 @@ class Session:
         return RecordStore(self.vault(), clock=self._clock)
 
     def create(self, passphrase: str, *, context_words: Iterable[str] = (),
-               role: Role = Role.RECOVERY_COORDINATOR, user_id: UserId | None = None) -> None:
-        """Create the profile for one person; their id and role are kept with it."""
+               role: Role = Role.RECOVERY_COORDINATOR, user_id: UserId | None = None,
+               name: str = "") -> None:
+        """Create the profile for one person; their id and role are kept with it, their name
+        sealed."""
+        words = [*context_words, *name.split()]
         self._vault = self.profile.create(
-            passphrase, context_words=context_words,
+            passphrase, context_words=words,
             meta={"user_id": user_id or new_id(), "role": str(role)})
+        if name.strip():
+            self.records().add(kind=OWNER_KIND, body={"name": name.strip()})
         log.info("profile created")
+
+    def auto_lock_minutes(self) -> int:
+        """Minutes of inactivity before the app locks itself (default 15)."""
+        db, _ = self.vault().open_parts()
+        row = db.execute("SELECT value FROM vault_meta WHERE name = 'auto_lock_minutes'"
+                         ).fetchone()
+        return int(row[0]) if row else DEFAULT_AUTO_LOCK_MINUTES
+
+    def set_auto_lock_minutes(self, minutes: int) -> None:
+        if not 1 <= minutes <= 240:
+            raise RuleViolation("Choose between 1 minute and 4 hours.")
+        db, _ = self.vault().open_parts()
+        with db.atomic():
+            db.table("vault_meta").upsert({"name": "auto_lock_minutes", "value": str(minutes)},
+                                          pk="name")
+
+    def owner_name(self) -> str:
+        """The profile owner's name as they typed it ('' if none was given)."""
+        for opened in self.records().all():
+            if opened.row["kind"] == OWNER_KIND and opened.body is not None:
+                return str(opened.body.get("name", ""))
+        return ""
 
     def actor(self) -> Actor:
         """The person this profile belongs to."""
@@ -86,6 +117,9 @@ class Session:
 
     def today(self) -> TodaySummary:
         return today_summary(self.workspace())
+
+    def timeline(self, case_id: CaseId) -> CaseTimeline:
+        return case_timeline(self.workspace(), case_id)
 
     def unlock(self, passphrase: str) -> None:
         self._vault = self.profile.unlock(passphrase)

@@ -51,6 +51,10 @@ class TodaySummary:
     random_screens: list[RandomScreenDue]
     awaiting_cosign: list[VisitNote]
     months_awaiting: list[MonthAwaiting]
+    families: dict[str, str]
+
+    def family(self, case_id: str) -> str:
+        return self.families.get(case_id, "(not on your caseload)")
 
 
 def today_summary(workspace: Workspace) -> TodaySummary:
@@ -71,6 +75,7 @@ def today_summary(workspace: Workspace) -> TodaySummary:
         awaiting_cosign=[n for n in notes.with_status(NoteStatus.SIGNED) if n.author != me]
         if supervisor else [],
         months_awaiting=_months_awaiting(workspace) if supervisor else [],
+        families={row.case.id: row.case.family_name for row in caseload},
     )
 
 

@@ -90,9 +90,12 @@ class Workspace:
         stores.audit.append(at=iso(self._clock()), actor=self.actor.user_id, action=action,
                             subject=subject, details=details)
 
-    def require_case(self, case: Case) -> None:
-        """Clinical content only for the people assigned to the case."""
+    def require_clinical_access(self) -> None:
         if self.actor.role is Role.ADMIN:
             raise NotPermitted("Administrators manage people and devices, not case records.")
+
+    def require_case(self, case: Case) -> None:
+        """Clinical content only for the people assigned to the case."""
+        self.require_clinical_access()
         if not case.assigned_to(self.actor.user_id):
             raise NotPermitted("This case is not on your caseload.")

@@ -72,8 +72,12 @@ _TABLES = (
 _APPEND_ONLY = ("addenda", "note_reviews", "drug_screen_revisions", "random_schedules",
                 "audit_log")
 
-_LOCKED_NOTE_COLUMNS = ("sealed, revision, key_id, case_id, author, visit_date, contact_type, "
-                        "signed_by, signed_at, late_entry, next_visit_date")
+_LOCKED_NOTE_COLUMNS = ("id, sealed, revision, key_id, case_id, author, visit_date, "
+                        "contact_type, signed_by, signed_at, late_entry, next_visit_date")
+
+# A note becomes co-signed or returned only together with the review that says so.
+_LATEST_REVIEW = ("(SELECT cosigned FROM note_reviews WHERE note_id = NEW.id "
+                  "ORDER BY reviewed_at DESC, rowid DESC LIMIT 1)")
 
 _MONTH_LOCKED = ("EXISTS (SELECT 1 FROM mileage_months m WHERE m.worker_id = {row}.worker_id "
                  "AND m.month = {row}.month AND m.status IN ('submitted', 'approved'))")
@@ -93,6 +97,12 @@ def _triggers() -> list[str]:
         """CREATE TRIGGER visit_notes_never_unsigned BEFORE UPDATE OF status ON visit_notes
             WHEN OLD.status != 'draft' AND NEW.status = 'draft'
             BEGIN SELECT RAISE(ABORT, 'a signed note is locked; add an addendum'); END""",
+        f"""CREATE TRIGGER visit_notes_cosigned_by_review BEFORE UPDATE OF status ON visit_notes
+            WHEN NEW.status = 'cosigned' AND {_LATEST_REVIEW} IS NOT 1
+            BEGIN SELECT RAISE(ABORT, 'a note is co-signed only by a review'); END""",
+        f"""CREATE TRIGGER visit_notes_returned_by_review BEFORE UPDATE OF status ON visit_notes
+            WHEN NEW.status = 'returned' AND {_LATEST_REVIEW} IS NOT 0
+            BEGIN SELECT RAISE(ABORT, 'a note is returned only by a review'); END""",
         """CREATE TRIGGER visit_notes_signed_kept BEFORE DELETE ON visit_notes
             WHEN OLD.status != 'draft'
             BEGIN SELECT RAISE(ABORT, 'a signed note cannot be deleted'); END""",

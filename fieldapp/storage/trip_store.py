@@ -42,6 +42,11 @@ class TripStore:
                                     order="trip_date, recorded_at, id")
         return [_trip(o.row, o.body) for o in opened if o.body is not None]
 
+    def for_case(self, worker_id: UserId, case_id: CaseId) -> list[Trip]:
+        opened = self._trips.select("worker_id = ? AND case_id = ?", [worker_id, case_id],
+                                    order="trip_date, recorded_at, id")
+        return [_trip(o.row, o.body) for o in opened if o.body is not None]
+
     def months(self, worker_id: UserId) -> list[str]:
         rows = self._trips.db.execute(
             "SELECT DISTINCT month FROM trips WHERE worker_id = ? ORDER BY month", [worker_id])
@@ -67,6 +72,8 @@ class TripStore:
         else:
             plain.update(decided_by=decided_by, decided_at=self._now)
         existing = self._months.row(record_id)
+        if not reason and existing is not None:
+            reason = self.return_reason(worker_id, month)  # the last return reason is kept
         if existing is None:
             self._months.insert(record_id=record_id, body={"return_reason": reason}, plain=plain)
         else:
