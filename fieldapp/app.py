@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fieldapp", description="FieldApp: field documentation for family-recovery programs.")
     parser.add_argument("--version", action="version", version=f"FieldApp {__version__}")
+    parser.add_argument("--demo", action="store_true",
+                        help="open a demo profile full of invented families (made on first use)")
     parser.add_argument("--data-dir", metavar="DIR",
                         help=f"profile folder (default: ${ENV_VAR}, else the user data folder)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -57,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             paths.ensure_root()
             configure_logging(paths)
-            return run_gui(paths)
+            return run_gui(paths, demo=args.demo)
         if paths.root.is_dir():  # commands never create a profile folder just to log in it
             configure_logging(paths)
         return _run_command(args, paths)

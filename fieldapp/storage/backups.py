@@ -1,9 +1,8 @@
 """Encrypted backups of the whole database, made with SQLite's backup API.
 
-The live database is copied page by page into memory (`Connection.backup`), serialised, and sealed
-with the data key in 1 MiB chunks, each bound to the backup id, its index and whether it is the
-last, so a reordered, truncated or altered file is refused. Nothing unsealed ever reaches the
-disk. Backups are rotated: the newest `KEEP` stay.
+The live database is copied with SQLite's backup API and sealed with the data key in 1 MiB chunks,
+each bound to the backup's header, its index and whether it is the last, so a reordered,
+truncated or altered file is refused. Backups are rotated: the newest `KEEP` stay.
 
 File layout: `MAGIC`, one JSON header line, then chunks of `length (4 bytes) | nonce | sealed`.
 """
@@ -25,12 +24,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fieldapp.crypto.aead import NONCE_LENGTH, DataKey
 from fieldapp.domain.errors import BackupUnusable
 from fieldapp.storage.database import APPLICATION_ID
-from fieldapp.storage.files import atomic_write
+from fieldapp.storage.files import fsync_dir
 
 MAGIC = b"FIELDAPP-BACKUP/1\n"
 SUFFIX = ".fabackup"
 CHUNK = 1 << 20
 KEEP = 7
+BACKUP_PAGES = 1024  # pages per backup step; Python's lock is free between steps
 _LENGTH = struct.Struct(">I")
 
 
@@ -47,30 +47,59 @@ class BackupInfo:
 
 def write_backup(conn: sqlite3.Connection, key: DataKey, *, folder: Path, now: datetime,
                  keep: int = KEEP) -> BackupInfo:
-    """Back up the database behind `conn` into `folder`, then rotate old backups."""
-    memory = sqlite3.connect(":memory:")
-    try:
-        conn.backup(memory)
-        image = _without_wal_flag(memory.serialize())
-    finally:
-        memory.close()
+    """Back up the database behind `conn` into `folder`, then rotate old backups.
+
+    SQLite's backup API first copies the live database, a few pages at a time, into a temporary
+    file beside the backups: the same bytes as the database file itself (sealed blobs stay
+    sealed), removed as soon as it is encrypted and swept at the next unlock if a crash leaves
+    it. The copy is then sealed in chunks as it is read. Nothing here holds Python's lock for
+    long, so the window stays responsive while a large profile locks.
+    """
     backup_id = os.urandom(8).hex()
     created = now.strftime("%Y%m%dT%H%M%S.%fZ")
-    header = json.dumps({"backup_id": backup_id, "key_id": key.key_id, "created_at": created,
-                         "size": len(image)}).encode() + b"\n"
-    parts = [MAGIC, header]
-    aead = AESGCM(key.material())
-    chunks = [image[i : i + CHUNK] for i in range(0, len(image), CHUNK)] or [b""]
-    for index, chunk in enumerate(chunks):
-        nonce = os.urandom(NONCE_LENGTH)
-        sealed = nonce + aead.encrypt(nonce, chunk,
-                                      _chunk_binding(header, index, index == len(chunks) - 1))
-        parts += [_LENGTH.pack(len(sealed)), sealed]
     path = folder / f"backup-{created}-{backup_id}{SUFFIX}"
-    atomic_write(path, b"".join(parts))
+    copy = folder / f".{path.name}.copy.tmp"
+    try:
+        target = sqlite3.connect(copy)
+        try:
+            conn.backup(target, pages=BACKUP_PAGES)
+        finally:
+            target.close()
+        size = copy.stat().st_size
+        header = json.dumps({"backup_id": backup_id, "key_id": key.key_id, "created_at": created,
+                             "size": size}).encode() + b"\n"
+        _seal_file(copy, path, header=header, size=size, key=key)
+    finally:
+        copy.unlink(missing_ok=True)
     rotate(folder, keep=keep)
     return BackupInfo(path=path, backup_id=backup_id, key_id=key.key_id, created_at=created,
-                      size=len(image))
+                      size=size)
+
+
+def _seal_file(source: Path, path: Path, *, header: bytes, size: int, key: DataKey) -> None:
+    """Write `source` to `path` sealed chunk by chunk: temp file, fsync, rename, fsync folder."""
+    aead = AESGCM(key.material())
+    chunks = max(1, -(-size // CHUNK))
+    staging = path.with_name(f".{path.name}.tmp")
+    try:
+        with source.open("rb") as plain, staging.open("wb") as sealed_out:
+            os.chmod(staging, 0o600)
+            sealed_out.write(MAGIC + header)
+            for index in range(chunks):
+                chunk = plain.read(CHUNK)
+                if index == 0:
+                    chunk = _without_wal_flag(chunk)
+                nonce = os.urandom(NONCE_LENGTH)
+                sealed = nonce + aead.encrypt(nonce, chunk,
+                                              _chunk_binding(header, index, index == chunks - 1))
+                sealed_out.write(_LENGTH.pack(len(sealed)) + sealed)
+            sealed_out.flush()
+            os.fsync(sealed_out.fileno())
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
 
 
 def list_backups(folder: Path) -> list[Path]:

@@ -10,28 +10,37 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget
 
 from fieldapp import __version__
 from fieldapp.domain.clock import Clock
+from fieldapp.domain.people import Role
+from fieldapp.services import demo
 from fieldapp.services.session import Session
-from fieldapp.ui.home_page import HomePage
+from fieldapp.storage.paths import ProfilePaths
+from fieldapp.ui.autolock import InactivityWatch
+from fieldapp.ui.context import UiContext
 from fieldapp.ui.passphrase_dialog import ChangePassphraseDialog
 from fieldapp.ui.profile_pages import CreateProfilePage, UnlockPage
 from fieldapp.ui.tasks import TaskRunner
+from fieldapp.ui.workspace_view import WorkspaceView
 
 
 class MainWindow(QMainWindow):
-    """Holds the pages and the actions that apply everywhere (lock, quit)."""
+    """Holds the pages and the actions that apply everywhere (lock, quit).
+
+    The workspace (everything decrypted) exists only while the profile is open: locking closes
+    its windows, locks the vault and then deletes it.
+    """
 
     def __init__(self, session: Session, runner: TaskRunner, *, profile_exists: bool,
-                 check: Callable[[str], list[str]], clock: Clock) -> None:
+                 check: Callable[[str], list[str]], clock: Clock,
+                 demo_paths: ProfilePaths | None = None, check_ms: int = 5000) -> None:
         super().__init__()
         self.setWindowTitle("FieldApp")
-        self.resize(900, 640)
-        self._session, self._runner, self._check = session, runner, check
-        self.create_page = CreateProfilePage(session, runner, check)
-        self.unlock_page = UnlockPage(session, runner, clock=clock)
-        self.home_page = HomePage(session, runner)
+        self.resize(1100, 760)
+        self._session, self._runner, self._check, self._clock = session, runner, check, clock
+        self._demo_paths = demo_paths
+        self.workspace: WorkspaceView | None = None
+        self.watch = InactivityWatch(clock, minutes=15, check_ms=check_ms, parent=self)
+        self.watch.idle.connect(self._auto_lock)
         self.pages = QStackedWidget()
-        for page in (self.create_page, self.unlock_page, self.home_page):
-            self.pages.addWidget(page)
         self.setCentralWidget(self.pages)
         self.busy_label = QLabel()
         self.busy_label.setAccessibleName("Working")
@@ -39,9 +48,19 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"FieldApp {__version__}")
         runner.busy_changed.connect(
             lambda busy: self.busy_label.setText("Working…" if busy else ""))
+        self._menus()
+        self._install_pages()
+        if profile_exists:
+            self._show_unlock()
+        else:
+            self.pages.setCurrentWidget(self.create_page)
+            self.create_page.name.setFocus()
+
+    def _menus(self) -> None:
         self.lock_action = QAction("&Lock", self)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.triggered.connect(self.lock)
+        self.lock_action.setEnabled(False)
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -49,43 +68,105 @@ class MainWindow(QMainWindow):
         menu.addAction(self.lock_action)
         menu.addSeparator()
         menu.addAction(quit_action)
-        self.create_page.created.connect(self._show_home)
-        self.unlock_page.unlocked.connect(self._show_home)
-        self.home_page.lock_requested.connect(self.lock)
-        self.home_page.change_passphrase_requested.connect(self.change_passphrase)
-        if profile_exists:
-            self._show_unlock()
-        else:
-            self.pages.setCurrentWidget(self.create_page)
-            self.create_page.passphrase.setFocus()
-            self.lock_action.setEnabled(False)
+
+    def _install_pages(self) -> None:
+        for name in ("create_page", "unlock_page"):
+            old = getattr(self, name, None)
+            if old is not None:
+                self.pages.removeWidget(old)
+                old.deleteLater()
+        self.create_page = CreateProfilePage(self._session, self._runner, self._check)
+        self.unlock_page = UnlockPage(self._session, self._runner, clock=self._clock)
+        self.pages.addWidget(self.create_page)
+        self.pages.addWidget(self.unlock_page)
+        self.create_page.created.connect(self._open_workspace)
+        self.unlock_page.unlocked.connect(self._open_workspace)
+        self.create_page.demo_requested.connect(self.open_demo)
+        self.create_page.demo_button.setVisible(self._demo_paths is not None)
+
+    def current_session(self) -> Session:
+        """The profile shown now (the demo's, once the demo was opened)."""
+        return self._session
+
+    def open_demo(self) -> None:
+        """Switch to the demo profile (made on first use) and open it."""
+        if self._demo_paths is None:
+            return
+        self._session = Session(self._demo_paths, clock=self._clock)
+        self._install_pages()
+        self.unlock_page.hint.setText(
+            f"This is the demo profile, full of invented families. Its passphrase is: "
+            f"{demo.DEMO_PASSPHRASE}")
+        self.pages.setCurrentWidget(self.unlock_page)
+        session, clock = self._session, self._clock
+
+        def open_or_make() -> None:
+            if session.profile.exists():
+                session.unlock(demo.DEMO_PASSPHRASE)
+            else:
+                session.create(demo.DEMO_PASSPHRASE, user_id=demo.WORKER,
+                               role=Role.RECOVERY_COORDINATOR, name="Jordan Demo")
+                demo.fill_demo(session, clock=clock)
+
+        self.unlock_page.error.setText("Opening the demo…")
+        self._runner.run(open_or_make, on_success=lambda _: self._open_workspace(),
+                         on_error=self.unlock_page.show_error)
 
     def lock(self) -> None:
-        if self.pages.currentWidget() is not self.home_page:
+        if self.workspace is None:
             return
+        self.watch.stop()
+        self.lock_action.setEnabled(False)
+        self.workspace.close_windows()  # editors queue their last save before the lock
         self._runner.run(self._session.lock, on_success=lambda _: self._show_unlock())
 
     def change_passphrase(self) -> None:
         """Open the change-passphrase dialog (window-modal, without blocking the event loop)."""
         dialog = ChangePassphraseDialog(self._session, self._runner, self._check, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.home_page.status.setText(
-            "Passphrase changed. Use the new one from now on."))
+        if self.workspace is not None:
+            status = self.workspace.settings.status
+            dialog.accepted.connect(
+                lambda: status.setText("Passphrase changed. Use the new one from now on."))
         self.passphrase_dialog = dialog
         dialog.open()
 
-    def _show_home(self) -> None:
-        self.pages.setCurrentWidget(self.home_page)
+    def _open_workspace(self) -> None:
+        self._runner.run(lambda: (self._session.actor().role,
+                                  self._session.auto_lock_minutes()),
+                         on_success=self._build_workspace)
+
+    def _build_workspace(self, facts: tuple[Role, int]) -> None:
+        role, minutes = facts
+        ctx = UiContext(session=self._session, runner=self._runner, clock=self._clock)
+        self.workspace = WorkspaceView(ctx, role=role)
+        self.workspace.lock_requested.connect(self.lock)
+        self.workspace.change_passphrase_requested.connect(self.change_passphrase)
+        self.workspace.auto_lock_changed.connect(self.watch.set_minutes)
+        self.pages.addWidget(self.workspace)
+        self.pages.setCurrentWidget(self.workspace)
         self.lock_action.setEnabled(True)
-        self.home_page.refresh()
-        self.home_page.lock_button.setFocus()
+        self.watch.set_minutes(minutes)
+        self.watch.start()
+        self.workspace.refresh_current()
+        self.workspace.setFocus()
+
+    def _auto_lock(self) -> None:
+        self.lock()
+        self.statusBar().showMessage("Locked after a period without use.", 10_000)
 
     def _show_unlock(self) -> None:
+        if self.workspace is not None:
+            self.pages.removeWidget(self.workspace)
+            self.workspace.deleteLater()  # every decrypted value on screen goes with it
+            self.workspace = None
         self.pages.setCurrentWidget(self.unlock_page)
         self.lock_action.setEnabled(False)
         self.unlock_page.prepare()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        # Locking writes the backup and truncates the WAL; the window is already hidden by then.
+        # Editors queue their last save; the lock at exit (run_gui) runs after it on the worker.
+        if self.workspace is not None:
+            self.workspace.close_windows()
         self.hide()
         event.accept()

@@ -6,7 +6,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from fieldapp.domain.clock import Clock
 from fieldapp.domain.errors import (
@@ -17,6 +25,7 @@ from fieldapp.domain.errors import (
     format_wait,
 )
 from fieldapp.domain.passphrase import MIN_LENGTH, normalise
+from fieldapp.domain.people import Role
 from fieldapp.services.session import Session
 from fieldapp.storage.backups import BackupInfo
 from fieldapp.ui.tasks import TaskRunner
@@ -40,12 +49,22 @@ class CreateProfilePage(QWidget):
     """
 
     created = Signal()
+    demo_requested = Signal()
 
     def __init__(self, session: Session, runner: TaskRunner,
                  check: Callable[[str], list[str]]) -> None:
         super().__init__()
         self._session, self._runner, self._check = session, runner, check
         self._working = False
+        self.name = QLineEdit()
+        self.name.setAccessibleName("Your name")
+        self.name.setPlaceholderText("As your supervisor knows you")
+        self.role = QComboBox()
+        self.role.setAccessibleName("Your role")
+        for role in (Role.RECOVERY_COORDINATOR, Role.INTACT_WORKER, Role.SUPERVISOR):
+            self.role.addItem(str(role).capitalize(), role)
+        self.demo_button = QPushButton("Explore a &demo caseload first")
+        self.demo_button.setAccessibleName("Explore a demo caseload first")
         self.passphrase = passphrase_field("New passphrase", f"{MIN_LENGTH} characters or more")
         self.confirm = passphrase_field("Repeat the passphrase", "Type it again")
         self.guidance = message_label("Passphrase guidance", lines=2)
@@ -62,19 +81,26 @@ class CreateProfilePage(QWidget):
                 f"{MIN_LENGTH} characters or more; no symbols are needed. Write it somewhere "
                 "safe: if it is forgotten, records not yet synced cannot be recovered.",
                 name="About the passphrase"),
+            labelled("Your &name", self.name), labelled("Your r&ole", self.role),
             labelled("&Passphrase", self.passphrase), labelled("&Repeat it", self.confirm),
             show_toggle(self.passphrase, self.confirm),
-            self.guidance, self.error, self.create_button)
+            self.guidance, self.error, self.create_button, self.demo_button)
         QVBoxLayout(self).addWidget(body)
         self.passphrase.textChanged.connect(self._update)
         self.confirm.textChanged.connect(self._update)
         self.confirm.returnPressed.connect(self._create)
         self.create_button.clicked.connect(self._create)
+        self.demo_button.clicked.connect(self.demo_requested)
+        self.name.textChanged.connect(self._update)
         self._update()
 
     def _problems(self) -> list[str]:
         text = self.passphrase.text()
         problems = self._check(text) if text else []
+        if text and not problems and self.name.text().strip():
+            # The person's own name is no secret: it may not carry the passphrase.
+            problems = self._session.profile.check_passphrase(
+                text, context_words=self.name.text().split())
         if not problems and text and self.confirm.text() != text:
             problems.append("The two passphrases are not the same yet.")
         return problems
@@ -94,11 +120,12 @@ class CreateProfilePage(QWidget):
         if self._problems() or self._working:
             return
         self._working = True
-        passphrase = self.passphrase.text()
+        passphrase, name = self.passphrase.text(), self.name.text().strip()
+        role = Role(self.role.currentData())
         self.create_button.setEnabled(False)
         set_error(self.error, "")
         self.guidance.setText("Creating the encrypted profile…")
-        self._runner.run(lambda: self._session.create(passphrase),
+        self._runner.run(lambda: self._session.create(passphrase, name=name, role=role),
                          on_success=self._done, on_error=self._failed)
 
     def _done(self, _: object) -> None:
@@ -144,8 +171,8 @@ class UnlockPage(QWidget):
         row.addWidget(self.unlock_button)
         row.addWidget(self.restore_button)
         row.addStretch(1)
-        body = card(heading("Unlock FieldApp"),
-                    paragraph("Type your passphrase to open your records.", name="Unlock help"),
+        self.hint = paragraph("Type your passphrase to open your records.", name="Unlock help")
+        body = card(heading("Unlock FieldApp"), self.hint,
                     labelled("&Passphrase", self.passphrase), show_toggle(self.passphrase),
                     self.error, buttons)
         QVBoxLayout(self).addWidget(body)
@@ -186,6 +213,10 @@ class UnlockPage(QWidget):
         self.restore_button.hide()
         self.unlock_button.setEnabled(True)
         self.unlocked.emit()
+
+    def show_error(self, error: BaseException) -> None:
+        """Show a failure that happened on this page's behalf (such as opening the demo)."""
+        self._failed(error)
 
     def _failed(self, error: BaseException) -> None:
         self._working = False

@@ -18,8 +18,11 @@ from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.tasks import TaskRunner
 
 
-def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock) -> int:
-    """Show the window until it is closed; then lock the profile and stop the worker."""
+def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: bool = False) -> int:
+    """Show the window until it is closed; then lock the profile and stop the worker.
+
+    With `demo`, open (or make) the demo profile beside the real one straight away.
+    """
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     existing = QApplication.instance()
@@ -33,14 +36,22 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock) -> int:
     session = Session(paths, clock=clock)
     runner = TaskRunner(worker)
     window = MainWindow(session, runner, profile_exists=session.profile.exists(),
-                        check=session.profile.check_passphrase, clock=clock)
+                        check=session.profile.check_passphrase, clock=clock,
+                        demo_paths=demo_profile(paths))
     _show_unexpected_errors(window, paths)
     window.show()
+    if demo:
+        window.open_demo()
     try:
         return app.exec()
     finally:
-        worker.call(session.lock)
+        worker.call(window.current_session().lock)
         worker.shutdown()
+
+
+def demo_profile(paths: ProfilePaths) -> ProfilePaths:
+    """The demo lives beside the real profile, never in it."""
+    return ProfilePaths(paths.root.with_name(paths.root.name + "-demo"))
 
 
 def _show_unexpected_errors(parent: QWidget, paths: ProfilePaths) -> None:

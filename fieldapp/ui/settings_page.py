@@ -1,40 +1,57 @@
-"""The page behind the lock: the profile's state and its vault actions."""
+"""Settings: auto-lock, the program's rules (read-only), backups, passphrase, data folder, about."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
+from fieldapp import __version__
 from fieldapp.domain.errors import KnownError
-from fieldapp.services.session import Session
-from fieldapp.ui.tasks import TaskRunner
-from fieldapp.ui.widgets import card, heading, message_label, paragraph, set_error
+from fieldapp.domain.settings import ProgramSettings
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
 
 @dataclass(frozen=True)
-class HomeFacts:
-    records: int
+class SettingsFacts:
+    program: ProgramSettings
+    auto_lock: int
     last_backup: str | None
     folder: str
+    owner: str
+    role: str
 
 
-class HomePage(QWidget):
-    """Shown while the profile is open.
-
-    Signals:
-        lock_requested: the person asked to lock.
-        change_passphrase_requested: the person asked to change the passphrase.
+class SettingsPage(QWidget):
+    """Signals:
+    lock_requested: the person asked to lock.
+    change_passphrase_requested: the person asked to change the passphrase.
+    auto_lock_changed(int): the new inactivity limit in minutes.
     """
 
     lock_requested = Signal()
     change_passphrase_requested = Signal()
+    auto_lock_changed = Signal(int)
 
-    def __init__(self, session: Session, runner: TaskRunner) -> None:
+    def __init__(self, ctx: UiContext) -> None:
         super().__init__()
-        self._session, self._runner = session, runner
-        self.facts = message_label("Profile status")
+        self._ctx = ctx
+        self.auto_lock = QSpinBox()
+        self.auto_lock.setRange(1, 240)
+        self.auto_lock.setSuffix(" minutes")
+        self.auto_lock.setAccessibleName("Lock after this many minutes without use")
+        self.program = message_label("Program settings", lines=6)
+        self.facts = message_label("Profile", lines=4)
         self.status = message_label("Last action")
         self.lock_button = QPushButton("&Lock now")
         self.lock_button.setAccessibleName("Lock now")
@@ -43,42 +60,76 @@ class HomePage(QWidget):
         self.backup_button.setAccessibleName("Back up now")
         self.passphrase_button = QPushButton("Change &passphrase…")
         self.passphrase_button.setAccessibleName("Change passphrase")
-        buttons = QWidget()
-        row = QHBoxLayout(buttons)
-        row.setContentsMargins(0, 0, 0, 0)
+        self._build()
+
+    def _build(self) -> None:
+        security = QGroupBox("Security")
+        box = QVBoxLayout(security)
+        box.addWidget(labelled("Lock &automatically after", self.auto_lock))
+        row = QHBoxLayout()
         for button in (self.lock_button, self.backup_button, self.passphrase_button):
             row.addWidget(button)
         row.addStretch(1)
-        body = card(
-            heading("Your profile is open"),
-            paragraph("Your records on this computer are encrypted. FieldApp locks them when "
-                      "you press Lock now or close the window. Visits, drug screens and mileage "
-                      "are not part of this version yet.", name="About this page"),
-            self.facts, buttons, self.status)
-        QVBoxLayout(self).addWidget(body)
+        box.addLayout(row)
+        box.addWidget(self.status)
+        program = QGroupBox("Program rules (set by your program; read-only here)")
+        QVBoxLayout(program).addWidget(self.program)
+        about = QGroupBox("This computer")
+        QVBoxLayout(about).addWidget(self.facts)
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.addWidget(heading("Settings"))
+        for group in (security, program, about):
+            column.addWidget(group)
+        column.addWidget(paragraph(
+            f"FieldApp {__version__}. Records on this computer are encrypted; full-disk "
+            "encryption of the laptop is still recommended.", name="About FieldApp"))
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        QVBoxLayout(self).addWidget(scroll)
         self.lock_button.clicked.connect(self.lock_requested)
         self.passphrase_button.clicked.connect(self.change_passphrase_requested)
         self.backup_button.clicked.connect(self._backup)
+        self.auto_lock.editingFinished.connect(self._save_auto_lock)
 
     def refresh(self) -> None:
-        self._runner.run(self._read_facts, on_success=self._show_facts)
+        self._ctx.runner.run(self._read, on_success=self._show)
 
-    def _read_facts(self) -> HomeFacts:
-        backups = self._session.backups()
-        return HomeFacts(records=self._session.records().count(),
-                         last_backup=backups[0].created_at if backups else None,
-                         folder=str(self._session.profile.paths.root))
+    def _read(self) -> SettingsFacts:
+        session = self._ctx.session
+        backups = session.backups()
+        return SettingsFacts(program=session.workspace().settings,
+                             auto_lock=session.auto_lock_minutes(),
+                             last_backup=backups[0].created_at if backups else None,
+                             folder=str(session.profile.paths.root), owner=session.owner_name(),
+                             role=str(session.actor().role))
 
-    def _show_facts(self, facts: HomeFacts) -> None:
+    def _show(self, facts: SettingsFacts) -> None:
+        p = facts.program
+        self.auto_lock.setValue(facts.auto_lock)
+        self.program.setText(
+            f"Mileage cap: {p.mileage_cap} miles a month at ${p.rate_per_mile} a mile\n"
+            f"Expected home visits: {p.visits_per_week} a week\n"
+            f"A note signed more than {p.late_entry_hours} hours after the visit is a late "
+            f"entry\nRandom screens: {p.random_screens_per_month} a month\n"
+            f"Drug screen panel: {', '.join(p.panel)}\nTime zone: {p.timezone}")
         backup = _readable_stamp(facts.last_backup) if facts.last_backup else "none yet"
-        self.facts.setText(f"Records stored: {facts.records}\nLast backup: {backup}\n"
-                           f"Data folder: {facts.folder}")
+        self.facts.setText(f"Profile of: {facts.owner or 'not named'} ({facts.role})\n"
+                           f"Last backup: {backup}\nData folder: {facts.folder}")
+
+    def _save_auto_lock(self) -> None:
+        minutes = self.auto_lock.value()
+        self._ctx.runner.run(lambda: self._ctx.session.set_auto_lock_minutes(minutes),
+                             on_success=lambda _: self.auto_lock_changed.emit(minutes),
+                             on_error=self._failed)
 
     def _backup(self) -> None:
         self.backup_button.setEnabled(False)
         self.status.setText("Backing up…")
-        self._runner.run(self._session.backup_now, on_success=self._backed_up,
-                         on_error=self._failed)
+        self._ctx.runner.run(self._ctx.session.backup_now, on_success=self._backed_up,
+                             on_error=self._failed)
 
     def _backed_up(self, _: object) -> None:
         self.backup_button.setEnabled(True)

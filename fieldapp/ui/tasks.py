@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from fieldapp.services.worker import DbWorker
 
@@ -14,23 +16,37 @@ T = TypeVar("T")
 SuccessFn = Callable[[Any], None]
 ErrorFn = Callable[[BaseException], None]
 
+# How often the UI thread looks for finished work while some is pending.
+POLL_MS = 4
+
+
+@dataclass
+class _Pending:
+    future: Future[Any]
+    on_success: SuccessFn
+    on_error: ErrorFn | None
+
 
 class TaskRunner(QObject):
-    """Submits callables to the `DbWorker`; callbacks run on the thread that owns this object.
+    """Submits callables to the `DbWorker`; callbacks run on the UI thread, in submission order.
+
+    Results are collected by a short timer on the UI thread rather than by a signal emitted from
+    the worker thread: nothing Qt is ever touched from the worker, so the services stay free of
+    Qt and delivery is strictly in order. The timer runs only while work is pending.
 
     Signals:
-        busy_changed(bool): True while any task is running, False when all have finished.
-        _done: internal; carries a finished future back to the UI thread.
+        busy_changed(bool): True while any task is pending, False when all have been delivered.
     """
 
     busy_changed = Signal(bool)
-    _done = Signal(object, object, object)
 
     def __init__(self, worker: DbWorker, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._worker = worker
-        self._running = 0
-        self._done.connect(self._deliver)
+        self._pending: deque[_Pending] = deque()
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._deliver)
 
     @property
     def worker(self) -> DbWorker:
@@ -39,27 +55,29 @@ class TaskRunner(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._running > 0
+        return bool(self._pending)
 
     def run(self, fn: Callable[[], T], *, on_success: Callable[[T], None],
             on_error: ErrorFn | None = None) -> None:
         """Run `fn` off the UI thread; then `on_success(result)` or `on_error(exc)` on it."""
-        self._running += 1
-        if self._running == 1:
+        self._pending.append(_Pending(self._worker.submit(fn), on_success, on_error))
+        if len(self._pending) == 1:
             self.busy_changed.emit(True)
-        future = self._worker.submit(fn)
-        future.add_done_callback(lambda f: self._done.emit(f, on_success, on_error))
+            self._timer.start()
+        if self._pending[0].future.done():
+            QTimer.singleShot(0, self._deliver)
 
-    @Slot(object, object, object)
-    def _deliver(self, future: Future[Any], on_success: SuccessFn, on_error: ErrorFn | None
-                 ) -> None:
-        self._running -= 1
-        if self._running == 0:
-            self.busy_changed.emit(False)
-        error = future.exception()
-        if error is None:
-            on_success(future.result())
-        elif on_error is not None:
-            on_error(error)
-        else:
-            raise error
+    def _deliver(self) -> None:
+        # In order: a later result never overtakes an earlier one.
+        while self._pending and self._pending[0].future.done():
+            task = self._pending.popleft()
+            if not self._pending:
+                self._timer.stop()
+                self.busy_changed.emit(False)
+            error = task.future.exception()
+            if error is None:
+                task.on_success(task.future.result())
+            elif task.on_error is not None:
+                task.on_error(error)
+            else:
+                raise error

@@ -32,7 +32,8 @@ def make_window(qtbot: QtBot, paths: ProfilePaths, clock: FakeClock
         session = Session(paths, clock=clock)
         runner = TaskRunner(worker)
         window = MainWindow(session, runner, profile_exists=session.profile.exists(),
-                            check=session.profile.check_passphrase, clock=clock)
+                            check=session.profile.check_passphrase, clock=clock,
+                            demo_paths=ProfilePaths(paths.root.with_name("demo")), check_ms=50)
         window._test_runner = runner  # type: ignore[attr-defined] - keeps it alive with the window
         qtbot.addWidget(window)
         window.show()

@@ -17,7 +17,12 @@ def create_profile(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.keyClicks(page.confirm, PASSPHRASE)
     assert page.create_button.isEnabled()
     qtbot.mouseClick(page.create_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.home_page, timeout=10_000)
+    qtbot.waitUntil(lambda: window.workspace is not None
+                    and window.pages.currentWidget() is window.workspace, timeout=10_000)
+
+
+def is_open(window: MainWindow) -> bool:
+    return window.workspace is not None and window.pages.currentWidget() is window.workspace
 
 
 def lock(qtbot: QtBot, window: MainWindow) -> None:
@@ -52,7 +57,9 @@ def test_first_run_refuses_weak_then_creates(qtbot: QtBot, make_window: WindowFa
     page.passphrase.clear()
     page.confirm.clear()
     create_profile(qtbot, window)
-    qtbot.waitUntil(lambda: "Records stored: 0" in window.home_page.facts.text())
+    settings = window.workspace.settings
+    window.workspace.setCurrentWidget(settings)
+    qtbot.waitUntil(lambda: "Data folder" in settings.facts.text())
     assert page.passphrase.text() == "", "the passphrase must not linger in the widget"
 
 
@@ -75,7 +82,7 @@ def test_wrong_then_right_passphrase_shows_the_delay(
     qtbot.waitUntil(page.unlock_button.isEnabled, timeout=3_000)
     assert page.error.text() == "You can try again now."
     try_unlock(qtbot, window, PASSPHRASE)
-    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.home_page, timeout=10_000)
+    qtbot.waitUntil(lambda: is_open(window), timeout=10_000)
 
 
 def test_delay_survives_restarting_the_app(
@@ -98,7 +105,8 @@ def test_delay_survives_restarting_the_app(
 def test_change_passphrase_dialog(qtbot: QtBot, make_window: WindowFactory) -> None:
     window = make_window()
     create_profile(qtbot, window)
-    qtbot.mouseClick(window.home_page.passphrase_button, Qt.MouseButton.LeftButton)
+    window.workspace.setCurrentWidget(window.workspace.settings)
+    qtbot.mouseClick(window.workspace.settings.passphrase_button, Qt.MouseButton.LeftButton)
     dialog = window.passphrase_dialog
     qtbot.keyClicks(dialog.current, PASSPHRASE)
     qtbot.keyClicks(dialog.new, OTHER_PASSPHRASE)
@@ -106,12 +114,12 @@ def test_change_passphrase_dialog(qtbot: QtBot, make_window: WindowFactory) -> N
     qtbot.keyClicks(dialog.confirm, OTHER_PASSPHRASE)
     with qtbot.waitSignal(dialog.accepted, timeout=10_000):
         qtbot.mouseClick(dialog.change_button, Qt.MouseButton.LeftButton)
-    assert "Passphrase changed" in window.home_page.status.text()
+    assert "Passphrase changed" in window.workspace.settings.status.text()
     lock(qtbot, window)
     try_unlock(qtbot, window, PASSPHRASE)
     assert "does not open" in window.unlock_page.error.text()
     try_unlock(qtbot, window, OTHER_PASSPHRASE)
-    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.home_page, timeout=10_000)
+    qtbot.waitUntil(lambda: is_open(window), timeout=10_000)
 
 
 def test_change_passphrase_with_wrong_current_says_so(
@@ -135,8 +143,10 @@ def test_damaged_database_offers_restore(
 ) -> None:
     window = make_window()
     create_profile(qtbot, window)
-    qtbot.mouseClick(window.home_page.backup_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.home_page.status.text() == "Backup written.", timeout=10_000)
+    settings = window.workspace.settings
+    window.workspace.setCurrentWidget(settings)
+    qtbot.mouseClick(settings.backup_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: settings.status.text() == "Backup written.", timeout=10_000)
     lock(qtbot, window)
     database = window.unlock_page._session.profile.paths.database
     database.write_bytes(b"\0" * 8192)
@@ -148,4 +158,4 @@ def test_damaged_database_offers_restore(
     monkeypatch.setattr(QMessageBox, "question",  # type: ignore[attr-defined]
                         lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(page.restore_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.home_page, timeout=10_000)
+    qtbot.waitUntil(lambda: is_open(window), timeout=10_000)

@@ -1,0 +1,102 @@
+"""A family's page: who they are, who works with them, and the timeline of everything done."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from fieldapp.domain.people import CaseId
+from fieldapp.services.timeline import CaseTimeline, Entry
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.tables import day_text, table
+from fieldapp.ui.widgets import heading, message_label, paragraph
+
+
+class CasePage(QDialog):
+    """A non-blocking window per family.
+
+    Signals:
+        write_note(str): new visit note for this case id.
+        open_note(str, str): open this note (case id, note id).
+        record_screen(str): new drug screen for this case id.
+        open_screen(str, str): open this screen (case id, screen id).
+    """
+
+    write_note = Signal(str)
+    open_note = Signal(str, str)
+    record_screen = Signal(str)
+    open_screen = Signal(str, str)
+
+    def __init__(self, ctx: UiContext, *, case_id: CaseId, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx, self.case_id = ctx, case_id
+        self.setWindowTitle("Case")
+        self.setAccessibleName("Case")
+        self.resize(860, 600)
+        self.title = heading("Loading…")
+        self.details = paragraph("", name="Family details")
+        self.empty = message_label("Timeline status")
+        self.model: RowsModel[Entry] = RowsModel([
+            Column("Date", lambda e: day_text(e.day)),
+            Column("What", lambda e: e.kind),
+            Column("Summary", lambda e: e.summary, tooltip=lambda e: e.summary),
+            Column("Status", lambda e: e.status),
+        ])
+        self.view = table("Timeline", self.model)
+        self.new_note = QPushButton("&New visit note")
+        self.new_note.setAccessibleName("New visit note")
+        self.new_note.setShortcut("Ctrl+N")
+        self.new_screen = QPushButton("Record drug &screen")
+        self.new_screen.setAccessibleName("Record drug screen")
+        self.open_button = QPushButton("&Open")
+        self.open_button.setAccessibleName("Open the selected entry")
+        self.close_button = QPushButton("Close")
+        self.close_button.setAccessibleName("Close")
+        buttons = QHBoxLayout()
+        for button in (self.new_note, self.new_screen, self.open_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        for widget in (self.title, self.details, self.empty):
+            layout.addWidget(widget)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(buttons)
+        self.new_note.clicked.connect(lambda: self.write_note.emit(self.case_id))
+        self.new_screen.clicked.connect(lambda: self.record_screen.emit(self.case_id))
+        self.open_button.clicked.connect(self._open)
+        self.view.activated.connect(lambda _: self._open())
+        self.close_button.clicked.connect(self.close)
+
+    def refresh(self) -> None:
+        self._ctx.runner.run(lambda: self._ctx.session.timeline(self.case_id),
+                             on_success=self._show)
+
+    def _show(self, timeline: CaseTimeline) -> None:
+        case = timeline.case
+        self.setWindowTitle(f"{case.family_name} family")
+        self.title.setText(f"{case.family_name} family")
+        parents = ", ".join(p.name for p in case.parents)
+        children = ", ".join(f"{c.name} ({c.details})" if c.details else c.name
+                             for c in case.children) or "none recorded"
+        self.details.setText(
+            f"Parent in recovery: {parents}\nChildren: {children}\nHome: {case.address}\n"
+            f"Status: {case.status} since {case.start_date:%d %b %Y} · "
+            f"{case.visits_per_week} home visit(s) a week expected")
+        self.model.set_rows(timeline.entries)
+        self.empty.setText("Nothing recorded for this family yet." if not timeline.entries
+                           else f"{len(timeline.entries)} entries, newest first.")
+        self.open_button.setEnabled(bool(timeline.entries))
+        if timeline.entries:
+            self.view.selectRow(0)
+
+    def _open(self) -> None:
+        index = self.view.currentIndex()
+        if not index.isValid():
+            return
+        entry = self.model.row_at(index.row())
+        if entry.note_id:
+            self.open_note.emit(self.case_id, entry.note_id)
+        elif entry.screen_id:
+            self.open_screen.emit(self.case_id, entry.screen_id)

@@ -1,0 +1,124 @@
+"""Caseload: every family on the person's caseload, searchable, with who is due a visit."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldapp.domain.cases import CaseStatus
+from fieldapp.services.casework import CaseloadRow
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.tables import day_text, table
+from fieldapp.ui.widgets import heading, labelled, message_label
+
+ALL = "All statuses"
+BEHIND = "Behind on visits"
+
+
+class CaseloadFilter(QSortFilterProxyModel):
+    """Filters the caseload by search text (family or parent name) and status."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = ""
+        self.status = ALL
+
+    def set_filter(self, *, text: str, status: str) -> None:
+        self.text, self.status = text.casefold().strip(), status
+        self.invalidate()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: object) -> bool:  # noqa: N802
+        model = self.sourceModel()
+        if not isinstance(model, RowsModel):
+            return True
+        row: CaseloadRow = model.row_at(source_row)
+        names = " ".join([row.case.family_name, *(p.name for p in row.case.parents)]).casefold()
+        if self.text and self.text not in names:
+            return False
+        if self.status == BEHIND:
+            return row.due.behind
+        return self.status == ALL or str(row.case.status) == self.status
+
+
+class CaseloadPage(QWidget):
+    """Signals:
+    open_case(str): the person opened this case id.
+    """
+
+    open_case = Signal(str)
+
+    def __init__(self, ctx: UiContext) -> None:
+        super().__init__()
+        self._ctx = ctx
+        self.model: RowsModel[CaseloadRow] = RowsModel([
+            Column("Family", lambda r: r.case.family_name),
+            Column("Parent", lambda r: ", ".join(p.name for p in r.case.parents)),
+            Column("Status", lambda r: str(r.case.status).capitalize()),
+            Column("Last face-to-face", lambda r: day_text(r.due.last_face_to_face)),
+            Column("This week", lambda r: f"{r.due.this_week} of {r.due.expected_this_week}"),
+            Column("Next due", lambda r: day_text(r.due.next_due)),
+            Column("Visits", lambda r: "Behind" if r.due.behind else "On track"),
+        ])
+        self.proxy = CaseloadFilter()
+        self.proxy.setSourceModel(self.model)
+        self.search = QLineEdit()
+        self.search.setAccessibleName("Search families")
+        self.search.setPlaceholderText("Family or parent name")
+        self.search.setClearButtonEnabled(True)
+        self.status = QComboBox()
+        self.status.setAccessibleName("Show cases with status")
+        self.status.addItems([ALL, BEHIND, *(str(s) for s in CaseStatus)])
+        self.view = table("Caseload", self.proxy)
+        self.view.setSortingEnabled(True)
+        self.open_button = QPushButton("&Open case")
+        self.open_button.setAccessibleName("Open the selected case")
+        self.empty = message_label("Caseload status")
+        filters = QHBoxLayout()
+        filters.addWidget(labelled("&Search", self.search), 3)
+        filters.addWidget(labelled("S&how", self.status), 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Caseload"))
+        layout.addLayout(filters)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.search.textChanged.connect(self._filter)
+        self.status.currentTextChanged.connect(self._filter)
+        self.view.activated.connect(lambda _: self._open())
+        self.open_button.clicked.connect(self._open)
+
+    def refresh(self) -> None:
+        self._ctx.runner.run(lambda: self._ctx.session.cases().caseload(),
+                             on_success=self._show)
+
+    def _show(self, rows: list[CaseloadRow]) -> None:
+        self.model.set_rows(rows)
+        self._filter()
+
+    def _filter(self) -> None:
+        self.proxy.set_filter(text=self.search.text(), status=self.status.currentText())
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        if total == 0:
+            self.empty.setText("No families are on your caseload yet. A supervisor assigns "
+                               "cases; they arrive when you sync.")
+        elif shown == 0:
+            self.empty.setText("No family matches this search.")
+        else:
+            self.empty.setText(f"Showing {shown} of {total} families.")
+        self.open_button.setEnabled(shown > 0)
+        if shown and not self.view.currentIndex().isValid():
+            self.view.selectRow(0)
+
+    def _open(self) -> None:
+        index = self.view.currentIndex()
+        if index.isValid():
+            source = self.proxy.mapToSource(index)
+            self.open_case.emit(self.model.row_at(source.row()).case.id)

@@ -1,0 +1,403 @@
+"""A supervisor's dialogs: review a note or a month, say why it is returned, draw screen days."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import date, datetime, tzinfo
+from typing import Any, TypeVar
+
+import shiboken6
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractScrollArea,
+    QDialog,
+    QDialogButtonBox,
+    QPlainTextEdit,
+    QPushButton,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldapp.domain.errors import KnownError
+from fieldapp.domain.mileage import Allocation, MileageMonth
+from fieldapp.domain.people import CaseId
+from fieldapp.domain.schedule import RandomSchedule
+from fieldapp.domain.visits import VisitNote
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
+
+T = TypeVar("T")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def day_text(day: date | None, *, none: str = "none yet") -> str:
+    """24 Nov 2026 (the same in every locale)."""
+    return f"{day.day} {_MONTHS[day.month - 1][:3]} {day.year}" if day else none
+
+
+def moment_text(moment: datetime, zone: tzinfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{day_text(local.date())} {local:%H:%M}"
+
+
+def month_text(month: str) -> str:
+    """'2026-01' as 'January 2026'."""
+    year, number = month.split("-")
+    return f"{_MONTHS[int(number) - 1]} {year}"
+
+
+def name_scroll_bars(area: QAbstractScrollArea, name: str) -> None:
+    area.verticalScrollBar().setAccessibleName(f"{name}, scroll up and down")
+    area.horizontalScrollBar().setAccessibleName(f"{name}, scroll sideways")
+
+
+def push_button(text: str, name: str = "") -> QPushButton:
+    """A button named for screen readers: `name`, or its text without the mnemonic mark."""
+    button = QPushButton(text)
+    button.setAccessibleName(name or text.replace("&", "").rstrip("…"))
+    return button
+
+
+def table_view(name: str, model: RowsModel[Any]) -> QTableView:
+    """A read-only, row-selecting table: arrows move inside it, Tab leaves it."""
+    view = QTableView()
+    view.setModel(model)
+    view.setAccessibleName(name)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setTabKeyNavigation(False)
+    view.verticalHeader().hide()
+    view.verticalHeader().setAccessibleName(f"{name} rows")
+    view.horizontalHeader().setAccessibleName(f"{name} columns")
+    view.horizontalHeader().setStretchLastSection(True)
+    name_scroll_bars(view, name)
+    return view
+
+
+def run_for(owner: QWidget, ctx: UiContext, fn: Callable[[], T], *,
+            on_success: Callable[[T], None], on_error: Callable[[BaseException], None]) -> None:
+    """`ctx.runner.run`, dropping results for `owner` if it was deleted (locked) meanwhile."""
+    def success(value: T) -> None:
+        if shiboken6.isValid(owner):
+            on_success(value)
+
+    def error(exc: BaseException) -> None:
+        if shiboken6.isValid(owner):
+            on_error(exc)
+        elif not isinstance(exc, KnownError):
+            raise exc
+
+    ctx.runner.run(fn, on_success=success, on_error=error)
+
+
+def raise_unless_known(error: BaseException, label: Any) -> None:
+    """Show a `KnownError` in `label`; anything else is a bug and goes on up."""
+    if not isinstance(error, KnownError):
+        raise error
+    set_error(label, error.message)
+
+
+class CommentDialog(QDialog):
+    """Ask for the words that go with a return, then run `action(words)` on the worker.
+
+    Empty words are refused here, before anything is sent.
+
+    Signals:
+        submitted(object): the action succeeded; carries its result.
+    """
+
+    submitted = Signal(object)
+
+    def __init__(self, ctx: UiContext, *, title: str, prompt: str, label: str, button: str,
+                 empty: str, action: Callable[[str], object], parent: QWidget | None = None
+                 ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
+        self.setMinimumWidth(460)
+        self._ctx, self._empty, self._action = ctx, empty, action
+        self.text = QPlainTextEdit()
+        self.text.setAccessibleName(label.replace("&", ""))
+        self.text.setTabChangesFocus(True)
+        name_scroll_bars(self.text, label.replace("&", ""))
+        self.message = message_label(f"{title} message", lines=2)
+        self.ok_button = push_button(button)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Cancel")
+        buttons.addButton(self.ok_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        layout = QVBoxLayout(self)
+        for widget in (paragraph(prompt, name=f"{title} help"), labelled(label, self.text),
+                       self.message, buttons):
+            layout.addWidget(widget)
+        buttons.accepted.connect(self._submit)
+        buttons.rejected.connect(self.reject)
+        self.text.setFocus()
+
+    def _submit(self) -> None:
+        words = self.text.toPlainText().strip()
+        if not words:
+            set_error(self.message, self._empty)
+            self.text.setFocus()
+            return
+        self.ok_button.setEnabled(False)  # also what stops a second click sending it twice
+        set_error(self.message, "")
+        action = self._action
+        run_for(self, self._ctx, lambda: action(words), on_success=self._succeeded,
+                on_error=self._failed)
+
+    def _succeeded(self, result: object) -> None:
+        self.submitted.emit(result)
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self.ok_button.setEnabled(True)
+        raise_unless_known(error, self.message)
+
+
+class _ReviewDialog(QDialog):
+    """What both review dialogs share: approve-like and return buttons, and a message line.
+
+    Signals:
+        reviewed(str): the item was decided; carries a sentence saying how.
+    """
+
+    reviewed = Signal(str)
+
+    def __init__(self, ctx: UiContext, *, title: str, approve: str, parent: QWidget | None
+                 ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
+        self.resize(720, 620)
+        self._ctx = ctx
+        self.comment_dialog: CommentDialog | None = None
+        self.message = message_label(f"{title} message", lines=2)
+        self.approve_button = push_button(approve)
+        self.return_button = push_button("&Return…", "Return with a comment")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close")
+        self.buttons.addButton(self.approve_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.buttons.addButton(self.return_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.buttons.rejected.connect(self.reject)
+
+    def _run(self, fn: Callable[[], object], done: str) -> None:
+        self._set_enabled(False)  # also what stops a second click deciding twice
+        run_for(self, self._ctx, fn, on_success=lambda _: self._finish(done),
+                on_error=self._failed)
+
+    def _open_comment(self, dialog: CommentDialog, done: str) -> None:
+        dialog.submitted.connect(lambda _: self._finish(done))
+        self.comment_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _finish(self, done: str) -> None:
+        self.reviewed.emit(done)
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self._set_enabled(True)
+        raise_unless_known(error, self.message)
+
+    def _set_enabled(self, enabled: bool) -> None:
+        self.approve_button.setEnabled(enabled)
+        self.return_button.setEnabled(enabled)
+
+
+class NoteReviewDialog(_ReviewDialog):
+    """A signed note, read-only and in full, with "Co-sign" and "Return…".
+
+    Signals:
+        reviewed(str): see `_ReviewDialog`.
+    """
+
+    def __init__(self, ctx: UiContext, note: VisitNote, *, family: str, zone: tzinfo,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(ctx, title="Review visit note", approve="&Co-sign", parent=parent)
+        self.note = note
+        self._what = f"the {family} note of {day_text(note.details.visit_date)}"
+        self.view = QTextBrowser()
+        self.view.setOpenLinks(False)
+        self.view.setAccessibleName("Visit note")
+        name_scroll_bars(self.view, "Visit note")
+        self.view.setHtml(note_html(note, family=family, zone=zone))
+        self.approve_button.clicked.connect(self._cosign)
+        self.return_button.clicked.connect(self._ask)
+        layout = QVBoxLayout(self)
+        layout.addWidget(labelled("&Note", self.view), 1)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+        self.view.setFocus()
+
+    def _cosign(self) -> None:
+        note_id, notes = self.note.id, self._ctx.session.notes
+        self._run(lambda: notes().cosign(note_id), f"Co-signed {self._what}.")
+
+    def _ask(self) -> None:
+        note_id, notes = self.note.id, self._ctx.session.notes
+        self._open_comment(CommentDialog(
+            self._ctx, title="Return the note", label="&Comment for the author",
+            prompt="Say what needs correcting. The author answers with an addendum; the "
+                   "note itself stays as it was signed.",
+            button="&Return note", empty="Say what needs correcting before returning the note.",
+            action=lambda words: notes().return_note(note_id, comment=words), parent=self),
+            f"Returned {self._what} to its author.")
+
+
+def note_html(note: VisitNote, *, family: str, zone: tzinfo) -> str:
+    """The whole note as escaped HTML: details, narrative, people, services, safety, history."""
+    d, e = note.details, html.escape
+    times = f"{d.time_in:%H:%M} to {d.time_out:%H:%M}" if d.time_in and d.time_out else "not given"
+    signed = moment_text(note.signature.at, zone) if note.signature else "not signed"
+    facts = [("Author", note.author), ("Time", times), ("Place", d.place),
+             ("Contact", d.contact_type), ("Signed", signed),
+             ("Late entry", "Yes: signed after the program's limit" if note.late_entry else "No"),
+             ("Next visit", day_text(d.next_visit_date, none="not set"))]
+    parts = [f"<h2>{e(family)}: visit on {day_text(d.visit_date)}</h2><table>"]
+    parts += [f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{e(str(v))}</td></tr>" for k, v in facts]
+    parts.append("</table>")
+    safety = (f"Safety concerns: {d.safety_description}" if d.safety_concerns
+              else "No safety concerns noted.")
+    addenda = [f"{moment_text(a.at, zone)}, {a.author}. Reason: {a.reason}\n{a.text}"
+               for a in note.addenda]
+    reviews = [f"{moment_text(r.at, zone)}, {r.reviewer}: "
+               + ("co-signed" if r.cosigned else f"returned. {r.comment}") for r in note.reviews]
+    sections = [("People present", list(d.people_present) or ["Nobody listed."]),
+                ("Services", list(d.services) or ["None listed."]), ("Safety", [safety]),
+                ("Narrative", [d.narrative or "No narrative."]),
+                ("Next steps", [d.next_steps or "None written."]),
+                ("Addenda", addenda or ["No addenda."]),
+                ("Earlier reviews", reviews or ["No earlier reviews."])]
+    for title, lines in sections:
+        parts.append(f"<h3>{title}</h3>")
+        parts += [f"<p>{e(line).replace(chr(10), '<br>')}</p>" for line in lines]
+    return "".join(parts)
+
+
+TRIP_COLUMNS: list[Column[Allocation]] = [
+    Column("Date", lambda a: day_text(a.trip.trip_date)),
+    Column("From", lambda a: a.trip.origin),
+    Column("To", lambda a: a.trip.destination),
+    Column("Purpose", lambda a: a.trip.purpose),
+    Column("Miles", lambda a: f"{a.trip.total_miles}", align_right=True),
+    Column("Reimbursable", lambda a: f"{a.reimbursable}", align_right=True),
+    Column("Over the cap", lambda a: f"{a.over_cap}", align_right=True),
+]
+
+
+def month_totals(month: MileageMonth) -> str:
+    return (f"{len(month.allocations)} trips, {month.total} miles in all. Reimbursable: "
+            f"{month.reimbursable} miles (the cap is {month.cap}). Over the cap: "
+            f"{month.over_cap} miles. Amount: ${month.amount:,.2f} at ${month.rate} a mile. "
+            f"Status: {month.status}.")
+
+
+class MonthReviewDialog(_ReviewDialog):
+    """A worker's submitted month of mileage, with "Approve month" and "Return…".
+
+    Signals:
+        reviewed(str): see `_ReviewDialog`.
+    """
+
+    def __init__(self, ctx: UiContext, month: MileageMonth, parent: QWidget | None = None
+                 ) -> None:
+        super().__init__(ctx, title="Review mileage", approve="&Approve month", parent=parent)
+        self.month = month
+        self._what = f"{month.worker_id}'s mileage for {month_text(month.month)}"
+        self.model: RowsModel[Allocation] = RowsModel(TRIP_COLUMNS, self)
+        self.model.set_rows(month.allocations)
+        self.trips = table_view("Trips", self.model)
+        self.totals = paragraph(month_totals(month), name="Month totals")
+        layout = QVBoxLayout(self)
+        layout.addWidget(paragraph(self._what[0].upper() + self._what[1:], name="Month"))
+        layout.addWidget(labelled("&Trips", self.trips), 1)
+        for widget in (self.totals, self.message, self.buttons):
+            layout.addWidget(widget)
+        self.trips.setFocus()
+        self.approve_button.clicked.connect(self._approve)
+        self.return_button.clicked.connect(self._ask)
+
+    def _approve(self) -> None:
+        worker, key, mileage = self.month.worker_id, self.month.month, self._ctx.session.mileage
+        self._run(lambda: mileage().approve(worker, key), f"Approved {self._what}.")
+
+    def _ask(self) -> None:
+        worker, key, mileage = self.month.worker_id, self.month.month, self._ctx.session.mileage
+        self._open_comment(CommentDialog(
+            self._ctx, title="Return the month", label="&Reason for the worker",
+            prompt="Say what the worker should correct; they can change the month's trips and "
+                   "submit it again.",
+            button="Return &month", empty="Say why the month is returned.",
+            action=lambda words: mileage().return_month(worker, key, reason=words), parent=self),
+            f"Returned {self._what} to the worker.")
+
+
+class DrawScheduleDialog(QDialog):
+    """Confirm a random screen draw for one case, then show the fingerprint to note.
+
+    Signals:
+        drawn(object): the new `RandomSchedule`.
+    """
+
+    drawn = Signal(object)
+
+    def __init__(self, ctx: UiContext, *, case_id: CaseId, family: str, first_day: date,
+                 last_day: date, existing: list[RandomSchedule], parent: QWidget | None = None
+                 ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Draw random screen days")
+        self.setAccessibleName("Draw random screen days")
+        self.setMinimumWidth(480)
+        self._ctx, self._case_id, self._period = ctx, case_id, (first_day, last_day)
+        overlap = [s.fingerprint for s in existing
+                   if s.first_day <= last_day and s.last_day >= first_day]
+        text = (f"Draw the random screen days for the {family} family from "
+                f"{day_text(first_day)} to {day_text(last_day)}? The days stay sealed until "
+                "the period starts. Note the fingerprint shown next in the case file.")
+        if overlap:
+            text += (f" This case already has a schedule for part of this period (fingerprint "
+                     f"{', '.join(overlap)}); drawing again adds a second one.")
+        self.fingerprint = heading("")  # large and bold: the one thing to write down
+        self.fingerprint.setAccessibleName("New schedule fingerprint")
+        self.fingerprint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fingerprint.hide()
+        self.message = message_label("Draw message", lines=2)
+        self.draw_button = push_button("&Draw schedule")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.close_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        self.close_button.setAccessibleName("Cancel")
+        self.buttons.addButton(self.draw_button, QDialogButtonBox.ButtonRole.ActionRole)
+        layout = QVBoxLayout(self)
+        self.about = paragraph(text, name="About this draw")
+        for widget in (self.about, self.fingerprint, self.message, self.buttons):
+            layout.addWidget(widget)
+        self.buttons.rejected.connect(self.reject)
+        self.draw_button.clicked.connect(self._draw)
+        self.draw_button.setFocus()
+
+    def _draw(self) -> None:
+        self.draw_button.setEnabled(False)
+        case_id, (first, last), screens = self._case_id, self._period, self._ctx.session.screens
+        run_for(self, self._ctx, lambda: screens().draw_schedule(case_id, first_day=first,
+                                                                 last_day=last),
+                on_success=self._show, on_error=self._failed)
+
+    def _show(self, schedule: RandomSchedule) -> None:
+        self.draw_button.hide()
+        self.close_button.setText("Close")
+        self.close_button.setAccessibleName("Close")
+        self.fingerprint.setText(f"Note this fingerprint: {schedule.fingerprint}")
+        self.fingerprint.show()
+        self.close_button.setFocus()
+        self.drawn.emit(schedule)
+
+    def _failed(self, error: BaseException) -> None:
+        self.draw_button.setEnabled(True)
+        raise_unless_known(error, self.message)

@@ -1,0 +1,437 @@
+"""The drug screen form: record a screen, read its revisions, add the lab's answer, correct it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QDate, QDateTime, QModelIndex, QTime, QTimeZone, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldapp.domain.cases import Case
+from fieldapp.domain.errors import KnownError
+from fieldapp.domain.people import CaseId, ScreenId, UserId, new_id
+from fieldapp.domain.screens import (
+    Attendance,
+    DrugScreen,
+    LabStatus,
+    Method,
+    ScreenReason,
+    Specimen,
+    Validity,
+    positives,
+)
+from fieldapp.domain.settings import ProgramSettings
+from fieldapp.services.screens import ScreenService
+from fieldapp.services.session import Session
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.panel_model import (
+    AskDialog,
+    CorrectionReasonDialog,
+    LabResultDialog,
+    PanelModel,
+    PanelView,
+    RevisionRow,
+    button,
+    choice,
+    history_view,
+    name_view_parts,
+    name_with_inner,
+    revision_model,
+)
+from fieldapp.ui.widgets import labelled, message_label, set_error
+
+_UTC = QTimeZone(QTimeZone.Initialization.UTC)  # the edit holds program-local wall time
+_MARK_STYLE = "border: 2px solid #8c1d18; color: #8c1d18; padding: 6px; font-weight: bold;"
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    case: Case
+    settings: ProgramSettings
+    history: list[DrugScreen]
+    recorded_at: dict[int, datetime]
+
+
+class ScreenForm(QDialog):
+    """A new screen (editable), or an existing one: read-only, with its revisions.
+
+    Signals:
+        saved(str): the screen's id, after it was recorded, confirmed by lab or corrected.
+    """
+
+    saved = Signal(str)
+
+    def __init__(self, ctx: UiContext, *, case_id: CaseId, screen_id: ScreenId | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx, self._case_id, self._is_new = ctx, case_id, screen_id is None
+        self._screen_id = screen_id or ScreenId(new_id())
+        self._settings: ProgramSettings | None = None
+        self._rows: list[RevisionRow] = []
+        self._shown: DrugScreen | None = None
+        self._original_time: datetime | None = None
+        self._editing = self._working = False
+        self.lab_dialog: LabResultDialog | None = None
+        self.reason_dialog: CorrectionReasonDialog | None = None
+        title = "New drug screen" if self._is_new else "Drug screen"
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
+        self._build_fields()
+        self._build_buttons()
+        self._lay_out()
+        self.attendance.currentIndexChanged.connect(self._attendance_changed)
+        self.method.currentIndexChanged.connect(self._refresh_mark)
+        self.panel_model.results_changed.connect(self._refresh_mark)
+        self.history.selectionModel().currentRowChanged.connect(self._revision_chosen)
+        self.body.setEnabled(False)
+        self.message.setText("Loading…")
+        self._load()
+
+    def _build_fields(self) -> None:
+        self.person = QComboBox()
+        self.person.setEditable(True)
+        self.person.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        name_with_inner(self.person, "Person screened")
+        self.collected_at = QDateTimeEdit()
+        self.collected_at.setTimeZone(_UTC)
+        self.collected_at.setCalendarPopup(True)
+        self.collected_at.setDisplayFormat("yyyy-MM-dd HH:mm")
+        name_with_inner(self.collected_at, "Collected at, program time")
+        self.reason = choice("Reason for the screen", ScreenReason)
+        self.specimen = choice("Specimen", Specimen)
+        self.attendance = choice("Attendance", Attendance)
+        self.method = choice("Method", Method)
+        self.validity = choice("Validity", Validity)
+        self.observed = QCheckBox("&Observed collection")
+        self.observed.setAccessibleName("Observed collection")
+        self.chain_of_custody = QLineEdit()
+        self.chain_of_custody.setAccessibleName("Chain-of-custody number")
+        self.chain_of_custody.setPlaceholderText("Needed for lab screens")
+        self.comments = QPlainTextEdit()
+        self.comments.setTabChangesFocus(True)
+        self.comments.setMaximumHeight(80)
+        name_view_parts(self.comments, "Comments")
+        self.panel_model = PanelModel(self)
+        self.panel = PanelView(self.panel_model)
+        name_view_parts(self.panel, "Results")
+        self.history_model = revision_model(self)
+        self.history = history_view(self.history_model)
+        self.mark = message_label("Confirmation status", lines=2)
+        self.revision_note = message_label("Revision shown")
+        self.message = message_label("Screen message", lines=2)
+
+    def _build_buttons(self) -> None:
+        self.save_button = button("&Save", "Save screen", self._save)
+        self.lab_button = button("Record &lab result…", "Record lab result", self._ask_lab)
+        self.correct_button = button("Co&rrect…", "Correct", self._start_correction)
+        self.save_correction_button = button("&Save correction…", "Save correction",
+                                             self._ask_reason)
+        self.discard_button = button("Discard chan&ges", "Discard changes", self._discard)
+        self.close_button = button("Close", "Close", self.reject)
+
+    def _lay_out(self) -> None:
+        grid = QGridLayout()
+        pairs = [("&Person", self.person), ("Collected &at (program time)", self.collected_at),
+                 ("Reaso&n", self.reason), ("Spec&imen", self.specimen),
+                 ("Atten&dance", self.attendance), ("&Method", self.method),
+                 ("Chain-of-&custody number", self.chain_of_custody),
+                 ("&Validity", self.validity)]
+        for at, (text, field) in enumerate(pairs):
+            grid.addWidget(labelled(text, field), at // 2, at % 2)
+        grid.addWidget(self.observed, len(pairs) // 2, 0)
+        self.body = QWidget()
+        column = QVBoxLayout(self.body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.mark)
+        column.addLayout(grid)
+        column.addWidget(labelled("Resul&ts (type N, P or I on a row)", self.panel), 1)
+        column.addWidget(labelled("Comm&ents", self.comments))
+        self.history_box = labelled("Revision &history", self.history)
+        column.addWidget(self.history_box)
+        column.addWidget(self.revision_note)
+        buttons = QHBoxLayout()
+        for each in (self.save_button, self.lab_button, self.correct_button,
+                     self.save_correction_button, self.discard_button):
+            buttons.addWidget(each)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.body, 1)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        self.setMinimumSize(640, 720)
+
+    # Loading and showing
+
+    def _load(self) -> None:
+        session, case_id, screen_id, new = (self._ctx.session, self._case_id, self._screen_id,
+                                            self._is_new)
+
+        def load() -> _Loaded:
+            case = session.cases().get(case_id)
+            settings = session.workspace().settings
+            if new:
+                return _Loaded(case, settings, [], {})
+            history = session.screens().history(screen_id)
+            return _Loaded(case, settings, history, _recorded_times(session, screen_id))
+
+        self._ctx.runner.run(load, on_success=self._loaded, on_error=self._failed)
+
+    def _loaded(self, loaded: _Loaded) -> None:
+        self._settings = loaded.settings
+        self.person.clear()
+        self.person.addItems([parent.name for parent in loaded.case.parents])
+        zone = loaded.settings.zone
+        self.collected_at.setToolTip(f"Date and time in the program's time zone, {zone}.")
+        self._rows = [RevisionRow.of(s, loaded.recorded_at.get(s.revision), zone)
+                      for s in loaded.history]
+        self.history_model.set_rows(self._rows)
+        self.body.setEnabled(True)
+        if self.message.text() == "Loading…":
+            self.message.setText("")
+        if self._is_new:
+            self._set_time(self._ctx.clock())
+            self.panel_model.set_panel(loaded.settings.panel)
+            self._set_editing(True)
+        else:
+            self._set_editing(False)
+            self.history.selectRow(len(self._rows) - 1)
+
+    def _revision_chosen(self, current: QModelIndex, _: QModelIndex) -> None:
+        if not current.isValid() or self._editing:
+            return
+        self._show(self._rows[current.row()].screen)
+        total = len(self._rows)
+        if current.row() == total - 1:
+            self.revision_note.setText(f"Showing revision {total} of {total}, the current one.")
+        else:
+            self.revision_note.setText(
+                f"Showing revision {current.row() + 1} of {total}, an earlier revision "
+                "(read-only). Select the last row for the current one.")
+        self._update_buttons()
+
+    def _show(self, screen: DrugScreen) -> None:
+        assert self._settings is not None
+        self._shown = screen
+        self.person.setEditText(screen.person)
+        self._set_time(screen.collected_at)
+        for combo, value in ((self.reason, screen.reason), (self.specimen, screen.specimen),
+                             (self.attendance, screen.attendance), (self.method, screen.method),
+                             (self.validity, screen.validity)):
+            combo.setCurrentIndex(combo.findData(value))
+        self.observed.setChecked(screen.observed)
+        self.chain_of_custody.setText(screen.chain_of_custody)
+        self.comments.setPlainText(screen.comments)
+        self.panel_model.set_panel(screen.panel or self._settings.panel, screen.results)
+        self.panel.setEnabled(screen.attendance is Attendance.COLLECTED)
+        self._refresh_mark()
+
+    def _refresh_mark(self) -> None:
+        screen = self._gather() if self._editing and self._settings else self._shown
+        if screen is None:
+            return
+        unconfirmed = _unconfirmed(screen)
+        self.panel_model.set_unconfirmed(unconfirmed)
+        lines = []
+        if unconfirmed and not self._editing:
+            lines.append("UNCONFIRMED, NOT FOR COURT: a positive result without lab "
+                         "confirmation.")
+        if screen.lab is not None:
+            on = f" on {screen.lab.on.isoformat()}" if screen.lab.on else ""
+            lines.append(f"Lab result: {screen.lab.status}{on}.")
+        self.mark.setStyleSheet(_MARK_STYLE if unconfirmed and not self._editing else "")
+        self.mark.setText("\n".join(lines))
+
+    def _set_editing(self, editing: bool) -> None:
+        self._editing = editing
+        collected = self._attendance() is Attendance.COLLECTED
+        for widget in (self.person, self.reason, self.specimen, self.attendance, self.method,
+                       self.validity, self.observed):
+            widget.setEnabled(editing)
+        for field in (self.collected_at, self.chain_of_custody, self.comments):
+            field.setReadOnly(not editing)
+        self.panel_model.set_editable(editing)
+        self.panel.setEnabled(collected)
+        new, viewing = self._is_new, not self._is_new and not editing
+        for each, visible in ((self.save_button, new), (self.lab_button, viewing),
+                              (self.correct_button, viewing), (self.history_box, not new),
+                              (self.save_correction_button, editing and not new),
+                              (self.discard_button, editing and not new)):
+            each.setVisible(visible)
+        self.history.setEnabled(not editing)
+        self._refresh_mark()
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        latest = bool(self._rows) and self._shown is self._rows[-1].screen
+        ready = self._settings is not None and not self._working
+        self.save_button.setEnabled(ready)
+        self.save_correction_button.setEnabled(ready)
+        self.discard_button.setEnabled(ready)
+        self.correct_button.setEnabled(ready and latest)
+        self.lab_button.setEnabled(ready and latest and self._shown is not None
+                                   and self._shown.attendance is Attendance.COLLECTED)
+
+    # Editing
+
+    def _attendance(self) -> Attendance:
+        return Attendance(self.attendance.currentData())
+
+    def _attendance_changed(self) -> None:
+        if not self._editing:
+            return
+        collected = self._attendance() is Attendance.COLLECTED
+        if collected:
+            self.panel_model.default_results()
+        else:
+            self.panel_model.clear_results()
+        self.panel.setEnabled(collected)
+        self._refresh_mark()
+
+    def _set_time(self, moment: datetime) -> None:
+        self._original_time = moment
+        local = moment.astimezone(self._zone())
+        self.collected_at.setDateTime(QDateTime(QDate(local.year, local.month, local.day),
+                                                QTime(local.hour, local.minute), _UTC))
+
+    def _collected_time(self) -> datetime:
+        shown = self.collected_at.dateTime()
+        day, time = shown.date(), shown.time()
+        moment = datetime(day.year(), day.month(), day.day(), time.hour(), time.minute(),
+                          tzinfo=self._zone())
+        original = self._original_time
+        if original is not None and \
+                original.astimezone(self._zone()).replace(second=0, microsecond=0) == moment:
+            return original  # unchanged: keep the stored seconds
+        return moment
+
+    def _zone(self) -> ZoneInfo:
+        assert self._settings is not None
+        return self._settings.zone
+
+    def _gather(self) -> DrugScreen:
+        """The screen as the fields now say."""
+        collected = self._attendance() is Attendance.COLLECTED
+        base = self._shown
+        return DrugScreen(
+            id=self._screen_id, case_id=self._case_id, person=self.person.currentText().strip(),
+            collected_at=self._collected_time(), reason=ScreenReason(self.reason.currentData()),
+            specimen=Specimen(self.specimen.currentData()), observed=self.observed.isChecked(),
+            panel=self.panel_model.panel if collected else (),
+            results=self.panel_model.results() if collected else {},
+            validity=Validity(self.validity.currentData()), attendance=self._attendance(),
+            method=Method(self.method.currentData()), lab=base.lab if base else None,
+            chain_of_custody=self.chain_of_custody.text().strip(),
+            comments=self.comments.toPlainText().strip(),
+            recorded_by=base.recorded_by if base else UserId(""))
+
+    def _start_correction(self) -> None:
+        self._set_editing(True)
+        self.revision_note.setText("Correcting: change what was wrong, then Save correction.")
+        self.person.setFocus()
+
+    def _discard(self) -> None:
+        self._set_editing(False)
+        set_error(self.message, "")
+        self._revision_chosen(self.history.currentIndex(), QModelIndex())
+
+    # Saving
+
+    def _save(self) -> None:
+        screen = self._gather()
+        self._submit("Saving…", lambda screens: screens.record(screen), self._recorded)
+
+    def _recorded(self, screen: DrugScreen) -> None:
+        self._working = False
+        self.saved.emit(screen.id)
+        self.accept()
+
+    def _ask_lab(self) -> None:
+        self.lab_dialog = LabResultDialog(today=self._ctx.clock().astimezone(self._zone()).date(),
+                                          parent=self)
+        self.lab_dialog.submitted.connect(self._confirm_lab)
+        self.lab_dialog.open()
+
+    def _confirm_lab(self, status: LabStatus, on: date) -> None:
+        screen_id = self._screen_id
+        self._submit("Recording the lab result…",
+                     lambda screens: screens.confirm_lab(screen_id, status=status, on=on),
+                     self._revised)
+
+    def _ask_reason(self) -> None:
+        self.reason_dialog = CorrectionReasonDialog(parent=self)
+        self.reason_dialog.submitted.connect(self._correct)
+        self.reason_dialog.open()
+
+    def _correct(self, reason: str) -> None:
+        corrected, screen_id = self._gather(), self._screen_id
+        self._submit("Saving the correction…",
+                     lambda screens: screens.correct(screen_id, corrected, reason=reason),
+                     self._revised)
+
+    def _revised(self, screen: DrugScreen) -> None:
+        self._working = False
+        for dialog in self._open_dialogs():
+            dialog.accept()
+        self._set_editing(False)
+        self.message.setText(f"Saved as revision {screen.revision}.")
+        self.saved.emit(screen.id)
+        self._load()
+
+    def _submit(self, text: str, call: Callable[[ScreenService], DrugScreen],
+                done: Callable[[DrugScreen], None]) -> None:
+        """Run one screen service call on the worker, once at a time."""
+        if self._working:
+            return
+        session = self._ctx.session
+        self._working = True
+        set_error(self.message, "")
+        self.message.setText(text)
+        self._update_buttons()
+        self._ctx.runner.run(lambda: call(session.screens()), on_success=done,
+                             on_error=self._failed)
+
+    def _failed(self, error: BaseException) -> None:
+        self._working = False
+        self._update_buttons()
+        if not isinstance(error, KnownError):
+            raise error
+        set_error(self.message, error.message)
+        for dialog in self._open_dialogs():
+            dialog.show_error(error.message)
+
+    def _open_dialogs(self) -> list[AskDialog]:
+        return [d for d in (self.lab_dialog, self.reason_dialog) if d and d.isVisible()]
+
+
+def _unconfirmed(screen: DrugScreen) -> bool:
+    """Positives no lab has confirmed: an instant screen, or a lab screen still pending."""
+    if not positives(screen) or (screen.lab and screen.lab.status is not LabStatus.PENDING):
+        return False
+    return screen.method is Method.INSTANT or screen.lab is not None
+
+
+def _recorded_times(session: Session, screen_id: ScreenId) -> dict[int, datetime]:
+    """When each revision was stored, from the plain `recorded_at` column (no sealed content).
+
+    `ScreenService.history` does not carry it yet. Database worker only, after `history` has
+    checked the case is on the caseload.
+    """
+    rows = session.workspace().db.execute(
+        "SELECT revision, recorded_at FROM drug_screen_revisions WHERE screen_id = ?",
+        [screen_id]).fetchall()
+    return {int(revision): datetime.fromisoformat(str(at)) for revision, at in rows}

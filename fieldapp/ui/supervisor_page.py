@@ -1,0 +1,389 @@
+"""The supervisor's page: the team's caseloads, notes to co-sign, mileage, random screens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta, tzinfo
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldapp.domain.people import CaseId
+from fieldapp.domain.schedule import RandomSchedule
+from fieldapp.domain.visits import VisitNote
+from fieldapp.services.casework import CaseloadRow
+from fieldapp.services.session import Session
+from fieldapp.services.today import MonthAwaiting, TodaySummary
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.review_dialogs import (
+    DrawScheduleDialog,
+    MonthReviewDialog,
+    NoteReviewDialog,
+    day_text,
+    moment_text,
+    month_text,
+    push_button,
+    raise_unless_known,
+    run_for,
+    table_view,
+)
+from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SupervisorData:
+    """Attributes:
+    chosen: the case whose random screen schedules are in `schedules` (None: no cases).
+    """
+
+    caseload: list[CaseloadRow]
+    summary: TodaySummary
+    zone: tzinfo
+    chosen: CaseId | None
+    schedules: list[RandomSchedule]
+
+
+def read_supervisor_data(session: Session, chosen: CaseId | None) -> SupervisorData:
+    """Everything the page shows, `chosen`'s schedules included. Thread rule: the worker."""
+    caseload = session.cases().caseload()
+    ids = [row.case.id for row in sorted(caseload, key=lambda r: r.case.family_name)]
+    case_id = chosen if chosen in ids else (ids[0] if ids else None)
+    return SupervisorData(caseload=caseload, summary=session.today(),
+                          zone=session.workspace().settings.zone, chosen=case_id,
+                          schedules=session.screens().schedules(case_id) if case_id else [])
+
+
+class _TableSection(QWidget, Generic[T]):
+    """A labelled table, the sentence it shows when empty, buttons and a message line.
+
+    Signals:
+        changed: something was decided here; the page reads everything again.
+    """
+
+    changed = Signal()
+
+    def __init__(self, ctx: UiContext, *, label: str, name: str, columns: Sequence[Column[T]],
+                 empty: str) -> None:
+        super().__init__()
+        self._ctx, self._empty = ctx, empty
+        self.model: RowsModel[T] = RowsModel(columns, self)
+        self.table = table_view(name, self.model)
+        self.empty_label = paragraph("", name=f"{name}, empty")
+        self.empty_label.hide()
+        self.message = message_label(f"{name} message", lines=2)
+        self.buttons = QHBoxLayout()
+        layout = QVBoxLayout(self)
+        layout.addWidget(labelled(label, self.table), 1)
+        layout.addWidget(self.empty_label)
+        layout.addLayout(self.buttons)
+        layout.addWidget(self.message)
+
+    def set_rows(self, rows: Sequence[T]) -> None:
+        self.model.set_rows(rows)
+        self.empty_label.setText("" if rows else self._empty)
+        self.empty_label.setVisible(not rows)
+        if rows:
+            self.table.selectRow(0)
+
+    def current(self) -> T | None:
+        index = self.table.currentIndex()
+        return self.model.row_at(index.row()) if index.isValid() else None
+
+    def add_button(self, text: str, name: str) -> QPushButton:
+        button = push_button(text, name)
+        self.buttons.addWidget(button)
+        return button
+
+    def _say(self, text: str) -> None:
+        set_error(self.message, "")
+        self.message.setText(text)
+
+    def _failed(self, error: BaseException) -> None:
+        raise_unless_known(error, self.message)
+
+
+class TeamSection(_TableSection[CaseloadRow]):
+    """The team's cases and how each stands against its visit frequency.
+
+    Signals:
+        changed: unused here (the table is read-only).
+    """
+
+    def __init__(self, ctx: UiContext) -> None:
+        self._today = date.min
+        super().__init__(ctx, label="Cases &of your team", name="Team cases", empty=(
+            "No cases are assigned to your team."), columns=[
+            Column("Family", lambda r: r.case.family_name),
+            Column("Coordinator", lambda r: r.case.coordinator_id or "none assigned"),
+            Column("Status", lambda r: str(r.case.status)),
+            Column("Last face-to-face", lambda r: day_text(r.due.last_face_to_face)),
+            Column("This week", lambda r: f"{r.due.this_week} of {r.due.expected_this_week}"),
+            Column("Next due", lambda r: "today" if r.due.next_due == self._today
+                   else day_text(r.due.next_due)),
+            Column("On schedule", _on_schedule)])
+
+    def show_caseload(self, caseload: Sequence[CaseloadRow], today: date) -> None:
+        self._today = today
+        self.set_rows(caseload)
+
+
+def next_month(today: date) -> tuple[date, date]:
+    """The first and last day of the month after `today`'s."""
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _on_schedule(row: CaseloadRow) -> str:
+    due = row.due
+    if due.behind:
+        return f"Behind: {due.this_week} of {due.expected_by_today} expected by today"
+    return "On track"
+
+
+class CosignSection(_TableSection[VisitNote]):
+    """Signed notes waiting for the supervisor's co-signature.
+
+    Signals:
+        changed: a note was co-signed or returned.
+    """
+
+    def __init__(self, ctx: UiContext) -> None:
+        self._families: dict[CaseId, str] = {}
+        self._zone: tzinfo | None = None
+        self.review_dialog: NoteReviewDialog | None = None
+        super().__init__(ctx, label="W&aiting notes", name="Notes waiting for co-signature",
+                         empty="No notes are waiting for your co-signature.", columns=[
+            Column("Family", self._family),
+            Column("Visit date", lambda n: day_text(n.details.visit_date)),
+            Column("Author", lambda n: n.author),
+            Column("Signed at", lambda n: moment_text(n.signature.at, self._zone)
+                   if n.signature and self._zone else "not signed"),
+            Column("Late entry", lambda n: "Late entry" if n.late_entry else "No")])
+        self.review_button = self.add_button("Revie&w note…", "Review note")
+        self.buttons.addStretch(1)
+        self.review_button.clicked.connect(self.open_review)
+        self.table.activated.connect(self.open_review)
+
+    def show_notes(self, notes: Sequence[VisitNote], families: dict[CaseId, str],
+                   zone: tzinfo) -> None:
+        self._families, self._zone = families, zone
+        self.set_rows(notes)
+        self.review_button.setEnabled(bool(notes))
+
+    def _family(self, note: VisitNote) -> str:
+        return self._families.get(note.case_id, "unknown family")
+
+    def open_review(self) -> None:
+        note = self.current()
+        if note is None:
+            return
+        note_id, notes = note.id, self._ctx.session.notes
+        run_for(self, self._ctx, lambda: notes().get(note_id), on_success=self._show_review,
+                on_error=self._failed)
+
+    def _show_review(self, note: VisitNote) -> None:
+        assert self._zone is not None
+        dialog = NoteReviewDialog(self._ctx, note, family=self._family(note), zone=self._zone,
+                                  parent=self)
+        dialog.reviewed.connect(self._say)
+        dialog.reviewed.connect(lambda _: self.changed.emit())
+        self.review_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+
+class MileageSection(_TableSection[MonthAwaiting]):
+    """Submitted months waiting for the supervisor's approval.
+
+    Signals:
+        changed: a month was approved or returned.
+    """
+
+    def __init__(self, ctx: UiContext) -> None:
+        self.review_dialog: MonthReviewDialog | None = None
+        super().__init__(ctx, label="W&aiting months", name="Months waiting for approval",
+                         empty="No mileage is waiting for your approval.", columns=[
+            Column("Worker", lambda m: m.worker_id),
+            Column("Month", lambda m: month_text(m.month)),
+            Column("Miles", lambda m: m.miles, align_right=True)])
+        self.review_button = self.add_button("Revie&w month…", "Review month")
+        self.buttons.addStretch(1)
+        self.review_button.clicked.connect(self.open_review)
+        self.table.activated.connect(self.open_review)
+
+    def show_months(self, months: Sequence[MonthAwaiting]) -> None:
+        self.set_rows(months)
+        self.review_button.setEnabled(bool(months))
+
+    def open_review(self) -> None:
+        month = self.current()
+        if month is None:
+            return
+        key, worker, mileage = month.month, month.worker_id, self._ctx.session.mileage
+        run_for(self, self._ctx, lambda: mileage().month(key, worker_id=worker),
+                on_success=self._show_review, on_error=self._failed)
+
+    def _show_review(self, month: Any) -> None:
+        dialog = MonthReviewDialog(self._ctx, month, parent=self)
+        dialog.reviewed.connect(self._say)
+        dialog.reviewed.connect(lambda _: self.changed.emit())
+        self.review_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+
+class ScreensSection(_TableSection[RandomSchedule]):
+    """Pick a case, see its random screen schedules, draw next month's.
+
+    Signals:
+        changed: unused here (drawing reloads only this section).
+        loaded: the chosen case's schedules are on screen.
+    """
+
+    loaded = Signal()
+
+    def __init__(self, ctx: UiContext) -> None:
+        self._today = date.min
+        self.draw_dialog: DrawScheduleDialog | None = None
+        super().__init__(ctx, label="Sch&edules", name="Random screen schedules",
+                         empty="This case has no random screen schedule yet.", columns=[
+            Column("Period", lambda s: f"{day_text(s.first_day)} to {day_text(s.last_day)}"),
+            Column("Per month", lambda s: str(s.per_month), align_right=True),
+            Column("Fingerprint", lambda s: s.fingerprint),
+            Column("Days", self._days)])
+        self.case = QComboBox()
+        self.case.setAccessibleName("Family")
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(0, labelled("Famil&y", self.case))
+        layout.insertWidget(2, paragraph(
+            "Days are shown only once a schedule's period has started; until then they stay "
+            "sealed, so nobody can know them in advance. Note each fingerprint when you draw: "
+            "it shows later that the days were not changed.", name="About the schedules"))
+        self.draw_button = self.add_button("&Draw next month's schedule…",
+                                           "Draw next month's schedule")
+        self.buttons.addStretch(1)
+        self.case.currentIndexChanged.connect(self.load_schedules)
+        self.draw_button.clicked.connect(self.open_draw)
+
+    def show_cases(self, data: SupervisorData) -> None:
+        """Fill the case picker and show the chosen case's schedules, read with the rest."""
+        self._today = data.summary.today
+        self.case.blockSignals(True)
+        self.case.clear()
+        for row in sorted(data.caseload, key=lambda r: r.case.family_name):
+            self.case.addItem(row.case.family_name, row.case.id)
+        self.case.setCurrentIndex(max(0, self.case.findData(data.chosen)))
+        self.case.blockSignals(False)
+        self.draw_button.setEnabled(self.case.count() > 0)
+        self._show(data.chosen, data.schedules)
+
+    def _days(self, schedule: RandomSchedule) -> str:
+        if schedule.first_day > self._today:
+            return f"Sealed until the period starts on {day_text(schedule.first_day)}"
+        return ", ".join(day_text(d) for d in schedule.days) or "No days drawn"
+
+    def load_schedules(self) -> None:
+        case_id = self.case.currentData()
+        if case_id is None:
+            self.set_rows([])
+            self.loaded.emit()
+            return
+        screens = self._ctx.session.screens
+        run_for(self, self._ctx, lambda: screens().schedules(case_id),
+                on_success=lambda found: self._show(case_id, found), on_error=self._failed)
+
+    def _show(self, case_id: CaseId | None, found: list[RandomSchedule]) -> None:
+        if case_id == self.case.currentData():  # else a newer choice is on its way
+            self.set_rows(found)
+            self.loaded.emit()
+
+    def open_draw(self) -> None:
+        case_id = self.case.currentData()
+        if case_id is None:
+            return
+        first, last = next_month(self._today)
+        dialog = DrawScheduleDialog(self._ctx, case_id=case_id, family=self.case.currentText(),
+                                    first_day=first, last_day=last,
+                                    existing=self.model.rows, parent=self)
+        dialog.drawn.connect(self._drawn)
+        self.draw_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _drawn(self, schedule: RandomSchedule) -> None:
+        self._say(f"Drawn for {self.case.currentText()}, {day_text(schedule.first_day)} to "
+                  f"{day_text(schedule.last_day)}. Note this fingerprint: {schedule.fingerprint}")
+        self.load_schedules()
+
+
+class SupervisorPage(QWidget):
+    """Everything a supervisor decides, one tab per kind of work.
+
+    Signals:
+        loaded: a refresh finished and every section shows its result.
+    """
+
+    loaded = Signal()
+
+    def __init__(self, ctx: UiContext) -> None:
+        super().__init__()
+        self._ctx = ctx
+        self.team, self.cosign = TeamSection(ctx), CosignSection(ctx)
+        self.mileage, self.screens = MileageSection(ctx), ScreensSection(ctx)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Supervision")
+        for section, title in ((self.team, "Team case&loads"), (self.cosign, "Notes to co-&sign"),
+                               (self.mileage, "Mileage to appro&ve"),
+                               (self.screens, "&Random screens")):
+            self.tabs.addTab(section, title)
+        self.refresh_button = push_button("Refres&h")
+        self.error = message_label("Supervision message")
+        top = QHBoxLayout()
+        top.addWidget(heading("Supervision"), 1)
+        top.addWidget(self.refresh_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.error)
+        layout.addWidget(self.tabs, 1)
+        self.error.hide()
+        self.refresh_button.clicked.connect(self.refresh)
+        self.cosign.changed.connect(self.refresh)
+        self.mileage.changed.connect(self.refresh)
+
+    def refresh(self) -> None:
+        """Read the caseload and today's waiting work again, off the UI thread."""
+        session, chosen = self._ctx.session, self.screens.case.currentData()
+        self.refresh_button.setEnabled(False)
+        run_for(self, self._ctx, lambda: read_supervisor_data(session, chosen),
+                on_success=self._show, on_error=self._failed)
+
+    def _show(self, data: SupervisorData) -> None:
+        self.refresh_button.setEnabled(True)
+        self.error.hide()
+        summary = data.summary
+        families = {row.case.id: row.case.family_name for row in data.caseload}
+        self.team.show_caseload(data.caseload, summary.today)
+        self.cosign.show_notes(summary.awaiting_cosign, families, data.zone)
+        self.mileage.show_months(summary.months_awaiting)
+        self.screens.show_cases(data)
+        self.tabs.setTabText(1, f"Notes to co-&sign ({len(summary.awaiting_cosign)})")
+        self.tabs.setTabText(2, f"Mileage to appro&ve ({len(summary.months_awaiting)})")
+        self.loaded.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self.refresh_button.setEnabled(True)
+        self.error.show()
+        raise_unless_known(error, self.error)

@@ -1,0 +1,188 @@
+"""Today: what is due, what waits to be signed, what came back, and the month's miles."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal, SignalInstance
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldapp.domain.people import CaseId
+from fieldapp.domain.visits import VisitNote
+from fieldapp.services.casework import CaseloadRow
+from fieldapp.services.today import RandomScreenDue, TodaySummary
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.tables import day_text, table
+from fieldapp.ui.widgets import heading, message_label
+
+
+class TodayPage(QWidget):
+    """The first page after unlocking.
+
+    Signals:
+        write_note(str): the person wants a new note for this case id.
+        open_note(str, str): open this note (case id, note id).
+        record_screen(str): record a screen for this case id.
+    """
+
+    write_note = Signal(str)
+    open_note = Signal(str, str)
+    record_screen = Signal(str)
+
+    def __init__(self, ctx: UiContext) -> None:
+        super().__init__()
+        self._ctx = ctx
+        self.title = heading("Today")
+        self.summary_label = message_label("Summary", lines=2)
+        self.due_model: RowsModel[CaseloadRow] = RowsModel([
+            Column("Family", lambda r: r.case.family_name),
+            Column("Last face-to-face", lambda r: day_text(r.due.last_face_to_face)),
+            Column("This week", lambda r: f"{r.due.this_week} of {r.due.expected_this_week}"),
+            Column("Next due", lambda r: day_text(r.due.next_due)),
+            Column("Status", lambda r: "Behind" if r.due.behind else "Due"),
+        ])
+        self.drafts_model: RowsModel[VisitNote] = RowsModel(self._note_columns("Draft"))
+        self.returned_model: RowsModel[VisitNote] = RowsModel([
+            *self._note_columns("Returned"),
+            Column("Supervisor's comment", lambda n: n.reviews[-1].comment if n.reviews else ""),
+        ])
+        self.screens_model: RowsModel[RandomScreenDue] = RowsModel([
+            Column("Family", lambda r: r.case.family_name),
+            Column("Random screen on", lambda r: day_text(r.day)),
+        ])
+        self.due_view = table("Visits due", self.due_model)
+        self.drafts_view = table("Drafts to sign", self.drafts_model)
+        self.returned_view = table("Notes returned by your supervisor", self.returned_model)
+        self.screens_view = table("Random screens due", self.screens_model)
+        self.meter = QProgressBar()
+        self.meter.setAccessibleName("Mileage this month against the cap")
+        self.meter.setTextVisible(True)
+        self.write_button = QPushButton("&Write a note for this family")
+        self.write_button.setAccessibleName("Write a note for the selected family")
+        self.open_draft_button = QPushButton("&Open draft")
+        self.open_draft_button.setAccessibleName("Open the selected draft")
+        self.open_returned_button = QPushButton("Open &returned note")
+        self.open_returned_button.setAccessibleName("Open the selected returned note")
+        self.screen_button = QPushButton("Record &screen")
+        self.screen_button.setAccessibleName("Record the selected random screen")
+        self._build()
+
+    def _note_columns(self, _: str) -> list[Column[VisitNote]]:
+        return [Column("Family", lambda n: self._family(n.case_id)),
+                Column("Visit date", lambda n: day_text(n.details.visit_date))]
+
+    def _build(self) -> None:
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.addWidget(self.title)
+        column.addWidget(self.summary_label)
+        self._empty: dict[QTableView, QLabel] = {}
+        for title, view, button, empty in (
+            ("Visits due", self.due_view, self.write_button,
+             "No family is due a visit today."),
+            ("Drafts waiting to be signed", self.drafts_view, self.open_draft_button,
+             "No drafts: every note is signed."),
+            ("Returned by your supervisor", self.returned_view, self.open_returned_button,
+             "No notes have been returned to you."),
+            ("Random screens due", self.screens_view, self.screen_button,
+             "No random screens in the next two days."),
+        ):
+            box, self._empty[view] = _group(title, view, button, empty)
+            column.addWidget(box)
+        miles = QGroupBox("Mileage this month")
+        QVBoxLayout(miles).addWidget(self.meter)
+        column.addWidget(miles)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        QVBoxLayout(self).addWidget(scroll)
+        self.write_button.clicked.connect(lambda: self._emit_case(self.due_view, self.write_note))
+        self.due_view.activated.connect(lambda _: self.write_button.click())
+        self.open_draft_button.clicked.connect(lambda: self._emit_note(self.drafts_view))
+        self.drafts_view.activated.connect(lambda _: self.open_draft_button.click())
+        self.open_returned_button.clicked.connect(lambda: self._emit_note(self.returned_view))
+        self.returned_view.activated.connect(lambda _: self.open_returned_button.click())
+        self.screen_button.clicked.connect(
+            lambda: self._emit_case(self.screens_view, self.record_screen))
+        self._summary: TodaySummary | None = None
+
+    def refresh(self) -> None:
+        self._ctx.runner.run(self._ctx.session.today, on_success=self._show)
+
+    def _show(self, summary: TodaySummary) -> None:
+        self._summary = summary
+        self.title.setText(f"Today, {summary.today.strftime('%A %d %B')}")
+        self.due_model.set_rows(summary.due)
+        self.drafts_model.set_rows(summary.drafts)
+        self.returned_model.set_rows(summary.returned)
+        self.screens_model.set_rows(summary.random_screens)
+        month = summary.mileage
+        self.meter.setMaximum(max(1, int(month.cap * 10)))
+        self.meter.setValue(int(month.reimbursable * 10))
+        self.meter.setFormat(f"{month.reimbursable} of {month.cap} miles used · "
+                             f"{month.remaining} left · ${month.amount}")
+        self.summary_label.setText(_sentence(summary))
+        for view, button in ((self.due_view, self.write_button),
+                             (self.drafts_view, self.open_draft_button),
+                             (self.returned_view, self.open_returned_button),
+                             (self.screens_view, self.screen_button)):
+            rows = view.model().rowCount()
+            button.setEnabled(rows > 0)
+            view.setVisible(rows > 0)
+            button.setVisible(rows > 0)
+            self._empty[view].setVisible(rows == 0)
+            if rows:
+                view.selectRow(0)
+
+    def _family(self, case_id: CaseId) -> str:
+        return self._summary.family(case_id) if self._summary else ""
+
+    def _emit_case(self, view: QTableView, signal: SignalInstance) -> None:
+        model = view.model()
+        if isinstance(model, RowsModel) and view.currentIndex().isValid():
+            signal.emit(model.row_at(view.currentIndex().row()).case.id)
+
+    def _emit_note(self, view: QTableView) -> None:
+        model = view.model()
+        if isinstance(model, RowsModel) and view.currentIndex().isValid():
+            note = model.row_at(view.currentIndex().row())
+            self.open_note.emit(note.case_id, note.id)
+
+
+def _group(title: str, view: QTableView, button: QPushButton, empty_text: str
+           ) -> tuple[QGroupBox, QLabel]:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    empty = QLabel(empty_text)
+    empty.setAccessibleName(empty_text)
+    layout.addWidget(empty)
+    layout.addWidget(view)
+    layout.addWidget(button)
+    return box, empty
+
+
+def _sentence(summary: TodaySummary) -> str:
+    parts = []
+    behind = sum(1 for r in summary.due if r.due.behind)
+    if behind:
+        parts.append(f"{behind} famil{'y is' if behind == 1 else 'ies are'} behind on visits")
+    if summary.drafts:
+        parts.append(f"{len(summary.drafts)} draft{'s' if len(summary.drafts) != 1 else ''} "
+                     "to sign")
+    if summary.returned:
+        parts.append(f"{len(summary.returned)} note{'s' if len(summary.returned) != 1 else ''} "
+                     "returned to you")
+    if summary.awaiting_cosign:
+        parts.append(f"{len(summary.awaiting_cosign)} note(s) waiting for your co-signature")
+    if summary.months_awaiting:
+        parts.append(f"{len(summary.months_awaiting)} month(s) of mileage to approve")
+    return ("; ".join(parts) + ".").capitalize() if parts else "Nothing is waiting for you."

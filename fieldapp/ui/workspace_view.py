@@ -1,0 +1,118 @@
+"""The open profile: its sections, and the case and record windows they open."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QDialog, QTabWidget, QWidget
+
+from fieldapp.domain.people import CaseId, NoteId, Role, ScreenId
+from fieldapp.ui.case_page import CasePage
+from fieldapp.ui.caseload_page import CaseloadPage
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.mileage_page import MileagePage
+from fieldapp.ui.note_editor import NoteEditor
+from fieldapp.ui.screen_form import ScreenForm
+from fieldapp.ui.settings_page import SettingsPage
+from fieldapp.ui.supervisor_page import SupervisorPage
+from fieldapp.ui.today_page import TodayPage
+
+
+class WorkspaceView(QTabWidget):
+    """Everything behind the lock. Dropping it (on lock) drops every decrypted value it shows.
+
+    Signals:
+        lock_requested: the person asked to lock.
+        change_passphrase_requested: the person asked to change the passphrase.
+        auto_lock_changed(int): minutes of inactivity before locking.
+    """
+
+    lock_requested = Signal()
+    change_passphrase_requested = Signal()
+    auto_lock_changed = Signal(int)
+
+    def __init__(self, ctx: UiContext, *, role: Role) -> None:
+        super().__init__()
+        self.setAccessibleName("Sections")
+        self._ctx = ctx
+        self._windows: list[QDialog] = []
+        self.today = TodayPage(ctx)
+        self.caseload = CaseloadPage(ctx)
+        self.mileage = MileagePage(ctx)
+        self.supervisor = SupervisorPage(ctx) if role is Role.SUPERVISOR else None
+        self.settings = SettingsPage(ctx)
+        tabs: list[tuple[QWidget, str]] = [(self.today, "&Today"), (self.caseload, "&Caseload"),
+                                           (self.mileage, "&Mileage")]
+        if self.supervisor is not None:
+            tabs.append((self.supervisor, "Su&pervisor"))
+        tabs.append((self.settings, "Setti&ngs"))
+        for number, (page, title) in enumerate(tabs, start=1):
+            self.addTab(page, title)
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
+            shortcut.activated.connect(lambda index=number - 1: self.setCurrentIndex(index))
+        self.currentChanged.connect(lambda _: self.refresh_current())
+        self._connect()
+
+    def _connect(self) -> None:
+        self.today.write_note.connect(self.write_note)
+        self.today.open_note.connect(self.open_note)
+        self.today.record_screen.connect(self.record_screen)
+        self.caseload.open_case.connect(self.open_case)
+        self.settings.lock_requested.connect(self.lock_requested)
+        self.settings.change_passphrase_requested.connect(self.change_passphrase_requested)
+        self.settings.auto_lock_changed.connect(self.auto_lock_changed)
+
+    def refresh_current(self) -> None:
+        page = self.currentWidget()
+        refresh = getattr(page, "refresh", None)
+        if callable(refresh):
+            refresh()
+
+    def open_case(self, case_id: str) -> None:
+        page = CasePage(self._ctx, case_id=CaseId(case_id), parent=self)
+        page.write_note.connect(self.write_note)
+        page.open_note.connect(self.open_note)
+        page.record_screen.connect(self.record_screen)
+        page.open_screen.connect(self.open_screen)
+        self._show(page)
+        page.refresh()
+
+    def write_note(self, case_id: str) -> None:
+        self._show(NoteEditor(self._ctx, case_id=CaseId(case_id), parent=self))
+
+    def open_note(self, case_id: str, note_id: str) -> None:
+        self._show(NoteEditor(self._ctx, case_id=CaseId(case_id), note_id=NoteId(note_id),
+                              parent=self))
+
+    def record_screen(self, case_id: str) -> None:
+        self._show(ScreenForm(self._ctx, case_id=CaseId(case_id), parent=self))
+
+    def open_screen(self, case_id: str, screen_id: str) -> None:
+        self._show(ScreenForm(self._ctx, case_id=CaseId(case_id), screen_id=ScreenId(screen_id),
+                              parent=self))
+
+    def open_windows(self) -> list[QDialog]:
+        return [w for w in self._windows if w.isVisible()]
+
+    def close_windows(self) -> None:
+        """Close every editor and case window; editors save what was typed as they close."""
+        for window in list(self._windows):
+            window.close()
+        self._windows.clear()
+
+    def _show(self, window: QDialog) -> None:
+        # Not deleted on close: an editor's last save may still answer after it closes. Windows
+        # are children of this view and go with it when the profile locks.
+        window.finished.connect(lambda _: self._closed(window))
+        self._windows.append(window)
+        # Not modal: a worker keeps a case open while writing the note it needs.
+        window.setModal(False)
+        window.show()
+
+    def _closed(self, window: QDialog) -> None:
+        if window in self._windows:
+            self._windows.remove(window)
+        self.refresh_current()
+        for other in self._windows:
+            if isinstance(other, CasePage):
+                other.refresh()

@@ -1,0 +1,234 @@
+"""The visit note editor, driven like a person: type, wait for autosave, close, sign, addendum."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+from pytestqt.qtbot import QtBot
+
+from fieldapp.domain import visits
+from fieldapp.domain.people import CaseId, NoteId
+from fieldapp.domain.visits import NoteStatus, VisitNote
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.note_editor import NoteEditor
+from tests.ui.conftest import ContextFactory
+from tests.ui.test_accessibility import unnamed_controls
+
+T = TypeVar("T")
+LEFT = Qt.MouseButton.LeftButton
+WAIT = 5_000
+
+
+def on_worker(ctx: UiContext, fn: Callable[[], T]) -> T:
+    return ctx.runner.worker.call(fn)
+
+
+def stored(ctx: UiContext, note_id: str) -> VisitNote:
+    return on_worker(ctx, lambda: ctx.session.notes().get(NoteId(note_id)))
+
+
+def first_case(ctx: UiContext) -> CaseId:
+    return on_worker(ctx, lambda: ctx.session.cases().caseload())[0].case.id
+
+
+def open_editor(qtbot: QtBot, ctx: UiContext, **kwargs: Any) -> NoteEditor:
+    editor = NoteEditor(ctx, **kwargs)
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.activateWindow()
+    qtbot.waitUntil(lambda: editor.form.isEnabled() and editor.isActiveWindow(), timeout=WAIT)
+    return editor
+
+
+def close(qtbot: QtBot, editor: NoteEditor) -> None:
+    """Close as a person does (Esc) and wait until the last save has landed."""
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not editor.isVisible(), timeout=WAIT)
+
+
+def type_into(qtbot: QtBot, field: QWidget, text: str) -> None:
+    field.setFocus()
+    for number, line in enumerate(text.split("\n")):
+        if number:
+            qtbot.keyClick(field, Qt.Key.Key_Return)
+        qtbot.keyClicks(field, line)
+
+
+def fill_complete_note(qtbot: QtBot, editor: NoteEditor, *, visit_date: str) -> None:
+    form = editor.form
+    form.visit_date.setFocus()
+    form.visit_date.selectAll()
+    qtbot.keyClicks(form.visit_date, visit_date)
+    type_into(qtbot, form.time_in, "1600")
+    type_into(qtbot, form.time_out, "1715")
+    type_into(qtbot, form.people, "Robin Alder\nMika Alder")
+    type_into(qtbot, form.narrative, "Met Robin at home; reviewed the recovery plan.")
+
+
+def test_a_typed_note_is_autosaved_as_a_draft(qtbot: QtBot, make_context: ContextFactory,
+                                              qtmodeltester: Any) -> None:
+    ctx = make_context(demo=True)
+    editor = open_editor(qtbot, ctx, case_id=first_case(ctx), autosave_ms=50)
+    qtmodeltester.check(editor.form.services)
+    assert editor.status.text() == "" and editor.history.status.text() == "New note: not saved yet."
+    view = editor.form.services_view
+    view.setFocus()
+    view.setCurrentIndex(editor.form.services.index(0, 0))
+    qtbot.keyClick(view, Qt.Key.Key_Space)  # ticks "recovery coaching"
+    type_into(qtbot, editor.form.narrative, "Met Robin at home.")
+    qtbot.waitUntil(lambda: editor.note is not None
+                    and editor.note.details.narrative == "Met Robin at home."
+                    and editor.status.text().startswith("Draft saved"), timeout=WAIT)
+    assert editor.status.text() == "Draft saved 03:30"  # the program's zone (Chicago)
+    assert editor.note is not None
+    saved = stored(ctx, editor.note.id)
+    assert saved.status is NoteStatus.DRAFT
+    assert saved.details.narrative == "Met Robin at home."
+    assert saved.details.services == ("recovery coaching",)
+    qtmodeltester.check(editor.form.services)
+    close(qtbot, editor)
+
+
+def test_closing_saves_the_last_keystrokes_even_with_a_save_in_flight(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context(demo=True)
+    editor = open_editor(qtbot, ctx, case_id=first_case(ctx), autosave_ms=60_000)
+    with qtbot.waitSignal(editor.saved, timeout=WAIT):
+        type_into(qtbot, editor.form.narrative, "First words")  # the first change: a draft
+    type_into(qtbot, editor.form.narrative, ", then more")
+    type_into(qtbot, editor.form.next_steps, "Call Thursday")
+    close(qtbot, editor)  # no autosave in between: only the close can have saved these
+    assert editor.note is not None
+    saved = stored(ctx, editor.note.id)
+    assert saved.details.narrative == "First words, then more"
+    assert saved.details.next_steps == "Call Thursday"
+
+    quick = open_editor(qtbot, ctx, case_id=first_case(ctx), autosave_ms=60_000)
+    type_into(qtbot, quick.form.narrative, "Typed and closed at once")
+    assert quick.status.text() == "Saving…"
+    close(qtbot, quick)  # the draft's creation is still in flight as Esc is pressed
+    assert quick.note is not None
+    assert stored(ctx, quick.note.id).details.narrative == "Typed and closed at once"
+
+
+def test_sign_with_the_attestation_locks_the_note(qtbot: QtBot, make_context: ContextFactory
+                                                  ) -> None:
+    ctx = make_context(demo=True)
+    editor = open_editor(qtbot, ctx, case_id=first_case(ctx), autosave_ms=60_000)
+    fill_complete_note(qtbot, editor, visit_date="2026-11-20")  # four days ago: a late entry
+    qtbot.mouseClick(editor.sign_button, LEFT)
+    qtbot.waitUntil(lambda: editor.attestation is not None and editor.attestation.isVisible(),
+                    timeout=WAIT)
+    assert editor.attestation is not None
+    assert unnamed_controls(editor.attestation) == []
+    assert visits.ATTESTATION in [label.text() for label in
+                                  editor.attestation.findChildren(QLabel)]
+    with qtbot.waitSignal(editor.signed, timeout=WAIT):
+        qtbot.mouseClick(editor.attestation.sign_button, LEFT)
+    assert editor.note is not None
+    saved = stored(ctx, editor.note.id)
+    assert saved.status is NoteStatus.SIGNED and saved.late_entry
+    assert str(saved.details.visit_date) == "2026-11-20"
+    assert saved.details.people_present == ("Robin Alder", "Mika Alder")
+    assert str(saved.details.time_in) == "16:00:00" and str(saved.details.time_out) == "17:15:00"
+    assert editor.form.is_read_only() and editor.form.visit_date.isReadOnly()
+    assert not editor.sign_button.isVisible() and editor.addendum_button.isVisible()
+    assert editor.history.signature.text().startswith("Signed by you on ")
+    assert "Late entry" in editor.history.signature.text()
+    type_into(qtbot, editor.form.narrative, "changed after signing")
+    assert stored(ctx, editor.note.id).details.narrative == saved.details.narrative
+    close(qtbot, editor)
+
+
+def test_signing_an_incomplete_note_shows_the_rule(qtbot: QtBot, make_context: ContextFactory
+                                                   ) -> None:
+    ctx = make_context(demo=True)
+    editor = open_editor(qtbot, ctx, case_id=first_case(ctx), autosave_ms=50)
+    with qtbot.waitSignal(editor.saved, timeout=WAIT):
+        type_into(qtbot, editor.form.narrative, "Only a narrative so far")
+    qtbot.keyClick(editor, Qt.Key.Key_S,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert "Fill in the time in and the time out." in editor.error.text()
+    assert "List who was present." in editor.error.text()
+    assert editor.attestation is None
+    assert editor.note is not None
+    assert stored(ctx, editor.note.id).status is NoteStatus.DRAFT
+    assert not editor.form.is_read_only()
+    assert editor.form.narrative.toPlainText() == "Only a narrative so far"
+    close(qtbot, editor)
+
+
+def test_a_refused_save_keeps_the_text_and_says_why(qtbot: QtBot, make_context: ContextFactory
+                                                    ) -> None:
+    ctx = make_context(demo=True)
+    draft = on_worker(ctx, ctx.session.today).drafts[0]
+    editor = open_editor(qtbot, ctx, case_id=draft.case_id, note_id=draft.id, autosave_ms=50)
+    assert editor.form.narrative.toPlainText() == draft.details.narrative
+    on_worker(ctx, lambda: ctx.session.notes().save_draft(   # saved elsewhere meanwhile
+        draft.id, draft.details, expected_revision=draft.revision))
+    editor.form.narrative.setFocus()
+    qtbot.keyClick(editor.form.narrative, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(editor.form.narrative, " Added here.")
+    qtbot.waitUntil(lambda: "changed elsewhere" in editor.error.text(), timeout=WAIT)
+    assert editor.form.narrative.toPlainText() == draft.details.narrative + " Added here."
+    assert editor.status.text() == "Not saved"
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)  # refused: the dialog stays with the text
+    qtbot.waitUntil(lambda: "close again" in editor.error.text(), timeout=WAIT)
+    assert editor.isVisible()
+    close(qtbot, editor)  # closing again leaves, as the message said
+
+
+def test_returned_note_shows_the_comment_and_takes_an_addendum(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context(demo=True)
+    returned = on_worker(ctx, ctx.session.today).returned[0]
+    editor = open_editor(qtbot, ctx, case_id=returned.case_id, note_id=returned.id)
+    history = editor.history
+    assert history.returned.isVisible()
+    assert "Please add who else was in the home." in history.returned.text()
+    assert editor.form.is_read_only() and not editor.sign_button.isVisible()
+    assert unnamed_controls(editor) == []
+    qtbot.mouseClick(editor.addendum_button, LEFT)
+    qtbot.waitUntil(lambda: editor.addendum_dialog is not None
+                    and editor.addendum_dialog.isVisible(), timeout=WAIT)
+    dialog = editor.addendum_dialog
+    assert dialog is not None
+    assert unnamed_controls(dialog) == []
+    assert not dialog.add_button.isEnabled()
+    type_into(qtbot, dialog.reason, "Supervisor asked who was present")
+    assert not dialog.add_button.isEnabled(), "the text is required too"
+    type_into(qtbot, dialog.text, "Robin's sister Ann was also in the home.")
+    with qtbot.waitSignal(editor.addendum_added, timeout=WAIT):
+        qtbot.mouseClick(dialog.add_button, LEFT)
+    saved = stored(ctx, returned.id)
+    assert saved.status is NoteStatus.SIGNED
+    assert saved.addenda[-1].reason == "Supervisor asked who was present"
+    assert saved.addenda[-1].text == "Robin's sister Ann was also in the home."
+    assert not history.returned.isVisible()
+    shown = "\n".join(label.text() for label in history.entries)
+    assert "Robin's sister Ann was also in the home." in shown
+    assert "Returned by demo-supervisor" in shown
+    close(qtbot, editor)
+
+
+def test_every_control_of_a_new_note_is_named(qtbot: QtBot, make_context: ContextFactory
+                                              ) -> None:
+    ctx = make_context(demo=True)
+    editor = open_editor(qtbot, ctx, case_id=first_case(ctx))
+    assert unnamed_controls(editor) == []
+    assert not editor.form.safety_description.isEnabled()
+    editor.form.safety.setFocus()
+    qtbot.keyClick(editor.form.safety, Qt.Key.Key_Space)
+    assert editor.form.safety_description.isEnabled()
+    assert not editor.form.next_visit.isEnabled()
+    editor.form.no_next_visit.setFocus()
+    qtbot.keyClick(editor.form.no_next_visit, Qt.Key.Key_Space)
+    assert editor.form.next_visit.isEnabled()
+    editor.form.narrative.setFocus()
+    qtbot.keyClick(editor.form.narrative, Qt.Key.Key_Tab)  # Tab leaves a text box
+    assert editor.form.next_steps.hasFocus()
+    qtbot.waitUntil(lambda: editor.note is not None, timeout=WAIT)
+    close(qtbot, editor)

@@ -1,0 +1,254 @@
+"""The drug screen form, driven as a person would: keyboard and mouse, over a real profile."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView, QComboBox
+from pytestqt.qtbot import QtBot
+
+from fieldapp.domain.people import CaseId, ScreenId, UserId, new_id
+from fieldapp.domain.screens import (
+    Attendance,
+    DrugScreen,
+    LabStatus,
+    Method,
+    ScreenReason,
+    SubstanceResult,
+)
+from fieldapp.domain.settings import DEFAULT_PANEL
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.panel_model import RESULT, PanelModel
+from fieldapp.ui.screen_form import ScreenForm
+from tests.ui.conftest import ContextFactory
+from tests.ui.test_accessibility import unnamed_controls
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def ctx(make_context: ContextFactory) -> UiContext:
+    return make_context(demo=True)
+
+
+def first_case(ctx: UiContext) -> CaseId:
+    return ctx.runner.worker.call(lambda: ctx.session.cases().caseload())[0].case.id
+
+
+def screens_of(ctx: UiContext, case_id: CaseId) -> list[DrugScreen]:
+    return ctx.runner.worker.call(lambda: ctx.session.screens().for_case(case_id))
+
+
+def history_of(ctx: UiContext, screen_id: ScreenId) -> list[DrugScreen]:
+    return ctx.runner.worker.call(lambda: ctx.session.screens().history(screen_id))
+
+
+def open_form(qtbot: QtBot, ctx: UiContext, case_id: CaseId,
+              screen_id: ScreenId | None = None) -> ScreenForm:
+    form = ScreenForm(ctx, case_id=case_id, screen_id=screen_id)
+    qtbot.addWidget(form)
+    form.show()
+    qtbot.waitUntil(form.body.isEnabled, timeout=10_000)
+    return form
+
+
+def click_row(qtbot: QtBot, view: QAbstractItemView, row: int, column: int = 0) -> None:
+    rect = view.visualRect(view.model().index(row, column))
+    qtbot.mouseClick(view.viewport(), LEFT, pos=rect.center())
+
+
+def row_of(model: PanelModel, substance: str) -> int:
+    return model.panel.index(substance)
+
+
+def instant_positive(ctx: UiContext, case_id: CaseId) -> DrugScreen:
+    """An instant screen with opiates positive, recorded through the service."""
+    screen = DrugScreen(
+        id=ScreenId(new_id()), case_id=case_id, person="Someone", reason=ScreenReason.RANDOM,
+        collected_at=ctx.clock(), panel=DEFAULT_PANEL,
+        results={s: SubstanceResult.POSITIVE if s == "opiates" else SubstanceResult.NEGATIVE
+                 for s in DEFAULT_PANEL}, recorded_by=UserId(""))
+    return ctx.runner.worker.call(lambda: ctx.session.screens().record(screen))
+
+
+def test_records_a_screen_with_one_positive(qtbot: QtBot, ctx: UiContext) -> None:
+    case_id = first_case(ctx)
+    case = ctx.runner.worker.call(lambda: ctx.session.cases().get(case_id))
+    before = len(screens_of(ctx, case_id))
+    form = open_form(qtbot, ctx, case_id)
+    assert form.person.currentText() == case.parents[0].name
+    assert form.panel_model.panel == DEFAULT_PANEL
+    assert set(form.panel_model.results().values()) == {SubstanceResult.NEGATIVE}
+
+    grid, model = form.panel, form.panel_model
+    click_row(qtbot, grid, row_of(model, "opiates"))
+    qtbot.keyClick(grid, Qt.Key.Key_P)
+    opiates = model.index(row_of(model, "opiates"), RESULT)
+    assert opiates.data() == "POSITIVE (unconfirmed)"  # instant: said in words, not colour
+    assert opiates.data(Qt.ItemDataRole.BackgroundRole) is not None
+
+    # The list editor: F2 on cocaine, choose Inconclusive, then N puts it back to negative.
+    click_row(qtbot, grid, row_of(model, "cocaine"))
+    qtbot.keyClick(grid, Qt.Key.Key_F2)
+    editor = grid.findChild(QComboBox)
+    assert editor is not None and editor.accessibleName() == "Result for cocaine"
+    qtbot.keyClicks(editor, "i")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: grid.findChild(QComboBox) is None)
+    cocaine = model.index(row_of(model, "cocaine"), RESULT)
+    assert cocaine.data() == "Inconclusive"
+    qtbot.keyClick(grid, Qt.Key.Key_N)
+    assert cocaine.data() == "Negative"
+
+    qtbot.keyClicks(form.comments, "Collected at the home visit.")
+    with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
+        qtbot.mouseClick(form.save_button, LEFT)
+    stored = {s.id: s for s in screens_of(ctx, case_id)}
+    assert len(stored) == before + 1
+    screen = stored[saved.args[0]]
+    assert screen.results["opiates"] is SubstanceResult.POSITIVE
+    assert [s for s, r in screen.results.items() if r is not SubstanceResult.NEGATIVE] \
+        == ["opiates"]
+    assert screen.person == case.parents[0].name
+    assert screen.comments == "Collected at the home visit."
+    assert screen.collected_at == ctx.clock()
+
+
+def test_lab_confirmation_adds_a_revision_and_keeps_the_first(qtbot: QtBot, ctx: UiContext
+                                                              ) -> None:
+    case_id = first_case(ctx)
+    screen = instant_positive(ctx, case_id)
+    form = open_form(qtbot, ctx, case_id, screen.id)
+    assert "NOT FOR COURT" in form.mark.text()
+    assert not form.correct_button.isHidden() and form.save_button.isHidden()
+    assert not form.person.isEnabled()  # read-only
+
+    qtbot.mouseClick(form.lab_button, LEFT)
+    dialog = form.lab_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert unnamed_controls(dialog) == []
+    qtbot.keyClicks(dialog.status, "c")
+    assert dialog.status.currentData() == LabStatus.CONFIRMED_POSITIVE
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        qtbot.mouseClick(dialog.action_button, LEFT)
+    qtbot.waitUntil(lambda: form.history_model.rowCount() == 2, timeout=10_000)
+    assert not dialog.isVisible()
+    history = history_of(ctx, screen.id)
+    assert [s.revision for s in history] == [1, 2]
+    assert history[1].lab is not None
+    assert history[1].lab.status is LabStatus.CONFIRMED_POSITIVE
+    assert history[0].lab is None
+    assert "NOT FOR COURT" not in form.mark.text()
+    assert "confirmed positive" in form.mark.text()
+
+    click_row(qtbot, form.history, 0)
+    assert "revision 1 of 2" in form.revision_note.text()
+    assert "NOT FOR COURT" in form.mark.text()  # revision 1 still reads as it was
+    assert not form.lab_button.isEnabled() and not form.correct_button.isEnabled()
+    assert form.history_model.index(1, 3).data() == "lab result recorded: confirmed positive"
+    click_row(qtbot, form.history, 1)
+    assert form.correct_button.isEnabled()
+
+
+def test_a_correction_needs_a_reason(qtbot: QtBot, ctx: UiContext) -> None:
+    case_id = first_case(ctx)
+    screen = instant_positive(ctx, case_id)
+    form = open_form(qtbot, ctx, case_id, screen.id)
+    qtbot.mouseClick(form.correct_button, LEFT)
+    assert form.comments.isReadOnly() is False and form.history.isEnabled() is False
+    assert unnamed_controls(form) == []
+    qtbot.keyClicks(form.comments, "Cup was labelled late.")
+    qtbot.mouseClick(form.save_correction_button, LEFT)
+    dialog = form.reason_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert unnamed_controls(dialog) == []
+    qtbot.mouseClick(dialog.action_button, LEFT)
+    qtbot.waitUntil(lambda: "reason" in dialog.message.text(), timeout=10_000)
+    assert dialog.isVisible()
+    assert len(history_of(ctx, screen.id)) == 1
+
+    qtbot.keyClicks(dialog.reason, "comment left out at the visit")
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    history = history_of(ctx, screen.id)
+    assert [s.revision for s in history] == [1, 2]
+    assert history[1].comments == "Cup was labelled late."
+    assert history[1].correction_reason == "comment left out at the visit"
+    assert history[1].results == screen.results
+    assert history[1].collected_at == screen.collected_at
+
+
+def test_a_lab_screen_without_chain_of_custody_is_refused(qtbot: QtBot, ctx: UiContext
+                                                          ) -> None:
+    case_id = first_case(ctx)
+    before = screens_of(ctx, case_id)
+    form = open_form(qtbot, ctx, case_id)
+    qtbot.keyClicks(form.method, "l")
+    assert form.method.currentData() == Method.LAB
+    qtbot.mouseClick(form.save_button, LEFT)
+    qtbot.waitUntil(lambda: "chain-of-custody" in form.message.text(), timeout=10_000)
+    assert form.isVisible()
+    assert screens_of(ctx, case_id) == before
+
+
+def test_a_refused_screen_saves_without_results(qtbot: QtBot, ctx: UiContext) -> None:
+    case_id = first_case(ctx)
+    form = open_form(qtbot, ctx, case_id)
+    qtbot.keyClick(form.panel, Qt.Key.Key_P)
+    qtbot.keyClicks(form.attendance, "r")
+    assert form.attendance.currentData() == Attendance.REFUSED
+    assert not form.panel.isEnabled()
+    assert form.panel_model.results() == {}
+    assert form.panel_model.index(0, RESULT).data() == "not tested"
+    with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
+        qtbot.mouseClick(form.save_button, LEFT)
+    screen = {s.id: s for s in screens_of(ctx, case_id)}[saved.args[0]]
+    assert screen.attendance is Attendance.REFUSED
+    assert screen.results == {}
+
+
+def test_every_control_is_named_and_reachable(qtbot: QtBot, ctx: UiContext) -> None:
+    case_id = first_case(ctx)
+    form = open_form(qtbot, ctx, case_id)
+    assert unnamed_controls(form) == [], "new screen"
+    form.activateWindow()
+    qtbot.waitUntil(form.isActiveWindow)
+    qtbot.keyClick(form, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
+    assert form.panel.hasFocus()
+    qtbot.keyClick(form.panel, Qt.Key.Key_Down)
+    qtbot.keyClick(form.panel, Qt.Key.Key_I)
+    assert form.panel_model.results()[DEFAULT_PANEL[1]] is SubstanceResult.INCONCLUSIVE
+    mark_positive = [a for a in form.panel.actions() if "positive" in a.text()]
+    mark_positive[0].trigger()  # the context menu's choice
+    assert form.panel_model.results()[DEFAULT_PANEL[1]] is SubstanceResult.POSITIVE
+    qtbot.keyClick(form, Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
+    assert form.chain_of_custody.hasFocus()
+    screen = instant_positive(ctx, case_id)
+    viewing = open_form(qtbot, ctx, case_id, screen.id)
+    assert unnamed_controls(viewing) == [], "existing screen"
+
+
+def test_the_models_pass_the_model_tester(qtbot: QtBot, qtmodeltester: object,
+                                          ctx: UiContext) -> None:
+    case_id = first_case(ctx)
+    screen = instant_positive(ctx, case_id)
+    ctx.runner.worker.call(lambda: ctx.session.screens().correct(
+        screen.id, replace(screen, comments="late label"), reason="comment added"))
+    form = open_form(qtbot, ctx, case_id, screen.id)
+    qtbot.waitUntil(lambda: form.history_model.rowCount() == 2, timeout=10_000)
+    qtmodeltester.check(form.history_model)  # type: ignore[attr-defined]
+
+    model = PanelModel()
+    model.set_panel(DEFAULT_PANEL)
+    model.set_editable(True)
+    assert model.setData(model.index(2, RESULT), "p")
+    assert model.setData(model.index(3, RESULT), SubstanceResult.INCONCLUSIVE)
+    assert not model.setData(model.index(4, RESULT), "maybe")
+    assert not model.setData(model.index(4, 0), "negative")  # the substance is not editable
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    assert model.results()[DEFAULT_PANEL[2]] is SubstanceResult.POSITIVE
+    model.clear_results()
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    assert model.results() == {}

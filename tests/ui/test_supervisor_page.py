@@ -1,0 +1,229 @@
+"""The supervisor page over the demo caseload: co-sign, return, approve mileage, draw schedules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QWidget
+from pytestqt.qtbot import QtBot
+
+from fieldapp.domain.mileage import MonthStatus
+from fieldapp.domain.people import Role, UserId
+from fieldapp.domain.visits import NoteStatus
+from fieldapp.services import demo
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.supervisor_page import SupervisorPage
+from tests.conftest import FakeClock
+from tests.ui.conftest import ContextFactory
+from tests.ui.test_accessibility import unnamed_controls
+
+LEFT = Qt.MouseButton.LeftButton
+SLOW = 10_000
+
+
+def open_page(qtbot: QtBot, ctx: UiContext) -> SupervisorPage:
+    page = SupervisorPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1000, 700)
+    page.show()
+    with qtbot.waitSignal(page.loaded, timeout=SLOW):
+        page.refresh()
+    return page
+
+
+def supervisor_page(qtbot: QtBot, make_context: ContextFactory
+                    ) -> tuple[UiContext, SupervisorPage]:
+    ctx = make_context(role=Role.SUPERVISOR, user_id=demo.SUPERVISOR, demo=True)
+    return ctx, open_page(qtbot, ctx)
+
+
+def click_tab(qtbot: QtBot, page: SupervisorPage, section: QWidget) -> None:
+    bar = page.tabs.tabBar()
+    qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(page.tabs.indexOf(section)).center())
+    assert page.tabs.currentWidget() is section
+
+
+def wait_dialog(qtbot: QtBot, get: Callable[[], Any], old: object = None) -> Any:
+    """The dialog `get()` returns once it is a new one and on screen."""
+    qtbot.waitUntil(lambda: get() is not None and get() is not old and get().isVisible(),
+                    timeout=SLOW)
+    dialog = get()
+    assert isinstance(dialog, QDialog)
+    return dialog
+
+
+def on_worker(ctx: UiContext, fn: Callable[[], Any]) -> Any:
+    return ctx.runner.worker.call(fn)
+
+
+def test_cosign_then_return_a_note_through_the_review(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx, page = supervisor_page(qtbot, make_context)
+    section = page.cosign
+    click_tab(qtbot, page, section)
+    waiting = section.model.rowCount()
+    assert waiting > 2 and f"({waiting})" in page.tabs.tabText(1)
+    first = section.model.row_at(0)
+    qtbot.mouseClick(section.review_button, LEFT)
+    review = wait_dialog(qtbot, lambda: section.review_dialog)
+    text = review.view.toPlainText()
+    assert first.details.narrative in text
+    for part in ("People present", "Services", "Safety", "Addenda", "Earlier reviews"):
+        assert part in text
+    assert unnamed_controls(review) == []
+    with qtbot.waitSignal(page.loaded, timeout=SLOW):
+        qtbot.mouseClick(review.approve_button, LEFT)
+    assert on_worker(ctx, lambda: ctx.session.notes().get(first.id)).status \
+        is NoteStatus.COSIGNED
+    assert section.message.text().startswith("Co-signed the ")
+    assert section.model.rowCount() == waiting - 1
+    assert first.id not in [n.id for n in section.model.rows]
+
+    second = section.model.row_at(0)
+    qtbot.mouseClick(section.review_button, LEFT)
+    review = wait_dialog(qtbot, lambda: section.review_dialog, review)
+    qtbot.mouseClick(review.return_button, LEFT)
+    comment = wait_dialog(qtbot, lambda: review.comment_dialog)
+    assert unnamed_controls(comment) == []
+    qtbot.mouseClick(comment.ok_button, LEFT)  # nothing written yet: refused
+    assert "Say what needs correcting" in comment.message.text()
+    assert comment.isVisible()
+    assert on_worker(ctx, lambda: ctx.session.notes().get(second.id)).status \
+        is NoteStatus.SIGNED
+    qtbot.keyClicks(comment.text, "Who else was in the home?")
+    with qtbot.waitSignal(page.loaded, timeout=SLOW):
+        qtbot.mouseClick(comment.ok_button, LEFT)
+    returned = on_worker(ctx, lambda: ctx.session.notes().get(second.id))
+    assert returned.status is NoteStatus.RETURNED
+    assert returned.reviews[-1].comment == "Who else was in the home?"
+    assert "Returned the " in section.message.text()
+    assert section.model.rowCount() == waiting - 2
+
+
+def test_approve_one_month_and_return_another(
+        qtbot: QtBot, make_context: ContextFactory, qtmodeltester: Any) -> None:
+    ctx, page = supervisor_page(qtbot, make_context)
+    section = page.mileage
+    click_tab(qtbot, page, section)
+    assert section.model.rowCount() >= 2
+    first, second = section.model.row_at(0), section.model.row_at(1)
+
+    def status(worker: UserId, month: str) -> MonthStatus:
+        found = on_worker(ctx, lambda: ctx.session.mileage().month(month, worker_id=worker))
+        return found.status  # type: ignore[no-any-return]
+
+    assert status(first.worker_id, first.month) is MonthStatus.SUBMITTED
+    qtbot.mouseClick(section.review_button, LEFT)
+    review = wait_dialog(qtbot, lambda: section.review_dialog)
+    assert review.model.rowCount() > 0
+    qtmodeltester.check(review.model)
+    assert "Amount: $" in review.totals.text() and "Over the cap" in review.totals.text()
+    assert unnamed_controls(review) == []
+    with qtbot.waitSignal(page.loaded, timeout=SLOW):
+        qtbot.mouseClick(review.approve_button, LEFT)
+    assert status(first.worker_id, first.month) is MonthStatus.APPROVED
+    assert section.message.text().startswith("Approved ")
+
+    assert section.model.row_at(0) == second
+    qtbot.mouseClick(section.review_button, LEFT)
+    review = wait_dialog(qtbot, lambda: section.review_dialog, review)
+    qtbot.mouseClick(review.return_button, LEFT)
+    reason = wait_dialog(qtbot, lambda: review.comment_dialog)
+    qtbot.keyClicks(reason.text, "   ")
+    qtbot.mouseClick(reason.ok_button, LEFT)
+    assert reason.message.text() == "Say why the month is returned."
+    assert status(second.worker_id, second.month) is MonthStatus.SUBMITTED
+    qtbot.keyClicks(reason.text, "Add the odometer readings for the long trips.")
+    with qtbot.waitSignal(page.loaded, timeout=SLOW):
+        qtbot.mouseClick(reason.ok_button, LEFT)
+    assert status(second.worker_id, second.month) is MonthStatus.RETURNED
+    stored = on_worker(ctx, lambda: ctx.session.workspace().stores().trips.return_reason(
+        second.worker_id, second.month))
+    assert stored.strip() == "Add the odometer readings for the long trips."
+    assert second not in section.model.rows
+
+
+def test_draw_next_months_schedule_shows_its_fingerprint(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx, page = supervisor_page(qtbot, make_context)
+    section = page.screens
+    click_tab(qtbot, page, section)
+    with qtbot.waitSignal(section.loaded, timeout=SLOW):
+        qtbot.keyClicks(section.case, "Brennan")
+    assert section.case.currentText() == "Brennan"
+    assert section.model.rowCount() == 1  # the demo's, drawn for a period that began today
+    started = section.model.index(0, 3).data()
+    assert "Sealed" not in started and "2026" in started
+    case_id = section.case.currentData()
+
+    qtbot.mouseClick(section.draw_button, LEFT)
+    dialog = wait_dialog(qtbot, lambda: section.draw_dialog)
+    assert "Brennan family from 1 Dec 2026 to 31 Dec 2026" in dialog.about.text()
+    assert unnamed_controls(dialog) == []
+    with qtbot.waitSignal(section.loaded, timeout=SLOW):
+        qtbot.mouseClick(dialog.draw_button, LEFT)
+    schedules = on_worker(ctx, lambda: ctx.session.screens().schedules(case_id))
+    drawn = next(s for s in schedules if s.first_day == date(2026, 12, 1))
+    assert drawn.last_day == date(2026, 12, 31)
+    assert dialog.fingerprint.isVisible()
+    assert dialog.fingerprint.text() == f"Note this fingerprint: {drawn.fingerprint}"
+    assert drawn.fingerprint in section.message.text()
+    assert section.model.rowCount() == 2
+    row = [s.fingerprint for s in section.model.rows].index(drawn.fingerprint)
+    assert section.model.index(row, 3).data() == \
+        "Sealed until the period starts on 1 Dec 2026"
+    with qtbot.waitSignal(dialog.finished, timeout=SLOW):
+        qtbot.mouseClick(dialog.close_button, LEFT)
+
+
+def test_every_control_is_named_and_every_model_checks(
+        qtbot: QtBot, make_context: ContextFactory, qtmodeltester: Any, clock: FakeClock
+) -> None:
+    clock.advance(2 * 86_400)  # a Thursday: one visit a case is expected by now this week
+    _, page = supervisor_page(qtbot, make_context)
+    for section in (page.team, page.cosign, page.mileage, page.screens):
+        click_tab(qtbot, page, section)
+        if section is page.screens:
+            qtbot.waitUntil(lambda: page.screens.model.rowCount() > 0, timeout=SLOW)
+        assert section.model.rowCount() > 0
+        qtmodeltester.check(section.model)
+        assert unnamed_controls(page) == [], type(section).__name__
+    team = page.team.model
+    assert [team.headerData(c, Qt.Orientation.Horizontal) for c in range(team.columnCount())] \
+        == ["Family", "Coordinator", "Status", "Last face-to-face", "This week", "Next due",
+            "On schedule"]
+    standing = [team.index(r, 6).data() for r in range(team.rowCount())]
+    assert standing[0] == "Behind: 0 of 1 expected by today"  # behind first, said in words
+    assert set(standing) <= {"On track"} | {t for t in standing if t.startswith("Behind: ")}
+
+
+def test_keyboard_reaches_a_review(qtbot: QtBot, make_context: ContextFactory) -> None:
+    _, page = supervisor_page(qtbot, make_context)
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow)
+    qtbot.keyClick(page, Qt.Key.Key_V, Qt.KeyboardModifier.AltModifier)
+    assert page.tabs.currentWidget() is page.mileage
+    qtbot.keyClick(page, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    assert page.mileage.table.hasFocus()
+    qtbot.keyClick(page.mileage.table, Qt.Key.Key_Down)
+    expected = page.mileage.model.row_at(1)
+    qtbot.keyClick(page, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    review = wait_dialog(qtbot, lambda: page.mileage.review_dialog)
+    assert review.month.month == expected.month
+    review.reject()
+
+
+def test_empty_states_say_so(qtbot: QtBot, make_context: ContextFactory) -> None:
+    page = open_page(qtbot, make_context(role=Role.SUPERVISOR, user_id=UserId("sup-new")))
+    assert page.team.empty_label.text() == "No cases are assigned to your team."
+    click_tab(qtbot, page, page.cosign)
+    assert page.cosign.empty_label.isVisible()
+    assert page.cosign.empty_label.text() == "No notes are waiting for your co-signature."
+    assert not page.cosign.review_button.isEnabled()
+    assert page.mileage.empty_label.text() == "No mileage is waiting for your approval."
+    assert not page.mileage.review_button.isEnabled()
+    assert page.screens.case.count() == 0 and not page.screens.draw_button.isEnabled()
+    assert unnamed_controls(page) == []
