@@ -6,11 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run check setup system-deps lint typecheck contracts test bench clean
+.PHONY: run demo check setup system-deps lint typecheck contracts test bench screenshots clean
 
 run: setup
 	@bash scripts/system-deps.sh run
 	$(BIN)/fieldapp $(ARGS)
+
+demo: setup
+	@bash scripts/system-deps.sh run
+	$(BIN)/fieldapp --demo $(ARGS)
 
 check: setup lint typecheck contracts test
 
@@ -39,6 +43,12 @@ test: setup system-deps
 
 bench: setup
 	@for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+# Every screen of the real app under Xvfb (needs xvfb; `apt-get install xvfb`).
+screenshots: setup
+	xvfb-run -a -s "-screen 0 1280x900x24" $(BIN)/python scripts/screenshot_tour.py
+	xvfb-run -a -s "-screen 0 1280x900x24" $(BIN)/python scripts/screenshot_tour.py --dark
+	xvfb-run -a -s "-screen 0 2400x1800x24" $(BIN)/python scripts/screenshot_tour.py --scale 2
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -117,8 +117,13 @@ class CaseloadPage(QWidget):
         if shown and not self.view.currentIndex().isValid():
             self.view.selectRow(0)
 
-    def _open(self) -> None:
+    def selected_case(self) -> str | None:
         index = self.view.currentIndex()
-        if index.isValid():
-            source = self.proxy.mapToSource(index)
-            self.open_case.emit(self.model.row_at(source.row()).case.id)
+        if not index.isValid():
+            return None
+        return self.model.row_at(self.proxy.mapToSource(index).row()).case.id
+
+    def _open(self) -> None:
+        case_id = self.selected_case()
+        if case_id is not None:
+            self.open_case.emit(case_id)

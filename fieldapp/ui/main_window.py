@@ -18,6 +18,7 @@ from fieldapp.ui.autolock import InactivityWatch
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.passphrase_dialog import ChangePassphraseDialog
 from fieldapp.ui.profile_pages import CreateProfilePage, UnlockPage
+from fieldapp.ui.sync_status import SyncStatus
 from fieldapp.ui.tasks import TaskRunner
 from fieldapp.ui.workspace_view import WorkspaceView
 
@@ -44,7 +45,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         self.busy_label = QLabel()
         self.busy_label.setAccessibleName("Working")
+        self.sync_status = SyncStatus()
         self.statusBar().addPermanentWidget(self.busy_label)
+        self.statusBar().addPermanentWidget(self.sync_status)
         self.statusBar().showMessage(f"FieldApp {__version__}")
         runner.busy_changed.connect(
             lambda busy: self.busy_label.setText("Working…" if busy else ""))

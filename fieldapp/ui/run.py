@@ -15,6 +15,7 @@ from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.ui.main_window import MainWindow
+from fieldapp.ui.palette import follow_color_scheme
 from fieldapp.ui.tasks import TaskRunner
 
 
@@ -32,6 +33,7 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: bool = Fa
     # Fusion follows the system's light or dark palette and draws a clear keyboard-focus frame
     # on every platform.
     app.setStyle("Fusion")
+    follow_color_scheme(app)
     worker = DbWorker()
     session = Session(paths, clock=clock)
     runner = TaskRunner(worker)

@@ -143,6 +143,12 @@ class TodayPage(QWidget):
             if rows:
                 view.selectRow(0)
 
+    def selected_due_case(self) -> str | None:
+        index = self.due_view.currentIndex()
+        if not index.isValid() or not self.due_view.isVisible():
+            return None
+        return self.due_model.row_at(index.row()).case.id
+
     def _family(self, case_id: CaseId) -> str:
         return self._summary.family(case_id) if self._summary else ""
 

@@ -50,6 +50,8 @@ class WorkspaceView(QTabWidget):
             self.addTab(page, title)
             shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
             shortcut.activated.connect(lambda index=number - 1: self.setCurrentIndex(index))
+        new_note = QShortcut(QKeySequence("Ctrl+N"), self)
+        new_note.activated.connect(self.new_note_for_selection)
         self.currentChanged.connect(lambda _: self.refresh_current())
         self._connect()
 
@@ -67,6 +69,19 @@ class WorkspaceView(QTabWidget):
         refresh = getattr(page, "refresh", None)
         if callable(refresh):
             refresh()
+
+    def new_note_for_selection(self) -> None:
+        """Ctrl+N: a new visit note for the family selected on Today or in the caseload."""
+        case_id = None
+        if self.currentWidget() is self.caseload:
+            case_id = self.caseload.selected_case()
+        elif self.currentWidget() is self.today:
+            case_id = self.today.selected_due_case()
+        if case_id is None:
+            self.setCurrentWidget(self.caseload)
+            self.caseload.empty.setText("Choose a family, then press Ctrl+N for a new note.")
+            return
+        self.write_note(case_id)
 
     def open_case(self, case_id: str) -> None:
         page = CasePage(self._ctx, case_id=CaseId(case_id), parent=self)

@@ -12,6 +12,7 @@ from fieldapp.ui.case_page import CasePage
 from fieldapp.ui.caseload_page import BEHIND, CaseloadPage
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.main_window import MainWindow
+from fieldapp.ui.note_editor import NoteEditor
 from fieldapp.ui.today_page import TodayPage
 from tests.conftest import FakeClock
 from tests.ui.conftest import ContextFactory, WindowFactory
@@ -147,3 +148,21 @@ def test_supervisor_gets_a_supervisor_section(qtbot: QtBot, make_context: Contex
     view = WorkspaceView(ctx, role=Role.SUPERVISOR)
     qtbot.addWidget(view)
     assert "Su&pervisor" in [view.tabText(i) for i in range(view.count())]
+
+
+def test_ctrl_n_writes_a_note_for_the_chosen_family(qtbot: QtBot, make_window: WindowFactory
+                                                    ) -> None:
+    window = make_window()
+    qtbot.mouseClick(window.create_page.demo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.workspace is not None, timeout=15_000)
+    workspace = window.workspace
+    assert workspace is not None
+    workspace.setCurrentWidget(workspace.caseload)
+    qtbot.waitUntil(lambda: workspace.caseload.model.rowCount() == 12, timeout=5_000)
+    chosen = workspace.caseload.selected_case()
+    qtbot.keyClick(workspace, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bool(workspace.open_windows()), timeout=5_000)
+    (editor,) = workspace.open_windows()
+    assert isinstance(editor, NoteEditor)
+    assert editor._case_id == chosen
+    editor.close()

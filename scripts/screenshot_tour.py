@@ -1,0 +1,246 @@
+"""Walk the real app under Xvfb like a person and save a screenshot of every screen.
+
+Run: `xvfb-run -a -s "-screen 0 1280x900x24" .venv/bin/python scripts/screenshot_tour.py [OUT]`
+(`make screenshots` does this). Buttons are clicked and keys typed through Qt's test functions on
+the real windows; each picture is the window as drawn. Extra runs: `--dark` (dark palette) and
+`--scale 2` (200 %), which save only the Today screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+
+from fieldapp.domain.people import Role
+from fieldapp.services import demo
+from fieldapp.services.session import Session
+from fieldapp.services.worker import DbWorker
+from fieldapp.storage.paths import ProfilePaths
+from fieldapp.ui.main_window import MainWindow
+from fieldapp.ui.palette import ENV_VAR, follow_color_scheme
+from fieldapp.ui.run import demo_profile
+from fieldapp.ui.tasks import TaskRunner
+
+APP: QApplication
+OUT = Path()
+
+
+def wait(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the screen did not get there in time")
+        APP.processEvents()
+        time.sleep(0.01)
+
+
+def settle(seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        APP.processEvents()
+        time.sleep(0.01)
+
+
+def shot(widget: QWidget, name: str) -> None:
+    settle()
+    widget.grab().save(str(OUT / f"{name}.png"))
+    print("saved", name)
+
+
+def window_for(root: Path, *, supervisor: bool = False) -> tuple[MainWindow, TaskRunner]:
+    paths = ProfilePaths(root)
+    worker = DbWorker()
+    session = Session(paths)
+    if supervisor:
+        def make() -> None:
+            session.create(demo.DEMO_PASSPHRASE, user_id=demo.SUPERVISOR, role=Role.SUPERVISOR,
+                           name="Sam Supervisor")
+            demo.fill_demo(session, clock=session._clock)
+            session.lock()
+        worker.call(make)
+    runner = TaskRunner(worker)
+    window = MainWindow(session, runner, profile_exists=session.profile.exists(),
+                        check=session.profile.check_passphrase, clock=session._clock,
+                        demo_paths=demo_profile(paths))
+    window.resize(1100, 760)
+    window.show()
+    return window, runner
+
+
+def first_run(window: MainWindow) -> None:
+    page = window.create_page
+    shot(window, "01-first-run")
+    QTest.keyClicks(page.name, "Jordan Rivera")
+    QTest.keyClicks(page.passphrase, "password12345678")
+    shot(window, "02-first-run-refused")
+    page.passphrase.clear()
+    QTest.keyClicks(page.passphrase, "copper kettle under the blue bridge")
+    QTest.keyClicks(page.confirm, "copper kettle under the blue bridge")
+    shot(window, "03-first-run-good")
+    QTest.mouseClick(page.create_button, Qt.MouseButton.LeftButton)
+    wait(lambda: window.workspace is not None)
+    shot(window, "04-today-new-profile")
+    window.lock()
+    wait(lambda: window.workspace is None)
+    for _ in range(3):
+        wait(window.unlock_page.unlock_button.isEnabled)
+        window.unlock_page.passphrase.clear()
+        QTest.keyClicks(window.unlock_page.passphrase, "not my passphrase at all")
+        QTest.keyClick(window.unlock_page.passphrase, Qt.Key.Key_Return)
+        wait(lambda: "does not open" in window.unlock_page.error.text())
+    shot(window, "05-unlock-wrong-passphrase-wait")
+
+
+def coordinator_tour(window: MainWindow) -> None:
+    window.open_demo()
+    wait(lambda: window.workspace is not None)
+    ws = window.workspace
+    assert ws is not None
+    wait(lambda: ws.today.drafts_model.rowCount() > 0)
+    shot(window, "06-today")
+    ws.setCurrentWidget(ws.caseload)
+    wait(lambda: ws.caseload.model.rowCount() > 0)
+    shot(window, "07-caseload")
+    ws.caseload.open_button.click()
+    wait(lambda: bool(ws.open_windows()))
+    case_page = ws.open_windows()[-1]
+    wait(lambda: case_page.model.rowCount() > 0)  # type: ignore[attr-defined]
+    shot(case_page, "08-case-timeline")
+    case_page.close()
+    ws.setCurrentWidget(ws.today)
+    ws.today.open_draft_button.click()
+    wait(lambda: bool(ws.open_windows()))
+    editor = ws.open_windows()[-1]
+    settle(1.0)
+    shot(editor, "09-visit-note-draft")
+    editor.sign_button.click()  # type: ignore[attr-defined]
+    settle(1.0)
+    attestation = getattr(editor, "attestation", None)
+    if attestation is not None and attestation.isVisible():
+        shot(attestation, "10-sign-attestation")
+        attestation.reject()
+    editor.close()
+    settle(0.5)
+    ws.today.open_returned_button.click()
+    wait(lambda: bool(ws.open_windows()))
+    returned = ws.open_windows()[-1]
+    settle(1.0)
+    shot(returned, "11-visit-note-returned")
+    returned.close()
+    screens(window)
+
+
+def screens(window: MainWindow) -> None:
+    ws = window.workspace
+    assert ws is not None
+    timeline = window._runner.worker.call(
+        lambda: window.current_session().timeline(
+            window.current_session().cases().caseload()[0].case.id))
+    positive = next((e for e in timeline.entries if e.screen_id), None)
+    if positive is not None and positive.screen_id:
+        ws.open_screen(timeline.case.id, positive.screen_id)
+        form = ws.open_windows()[-1]
+        settle(1.0)
+        shot(form, "12-drug-screen-recorded")
+        form.close()
+    ws.record_screen(timeline.case.id)
+    form = ws.open_windows()[-1]
+    settle(1.0)
+    shot(form, "13-drug-screen-new")
+    form.close()
+    ws.setCurrentWidget(ws.mileage)
+    wait(lambda: ws.mileage.data is not None)
+    shot(window, "14-mileage")
+    ws.mileage.add_trip()
+    dialog = ws.mileage.trip_dialog
+    QTest.keyClicks(dialog.purpose, "Home visit")
+    dialog.miles.setValue(40)
+    settle(1.0)
+    shot(dialog, "15-trip-crosses-the-cap")
+    dialog.reject()
+    ws.setCurrentWidget(ws.settings)
+    settle(0.8)
+    shot(window, "16-settings")
+
+
+def supervisor_tour(window: MainWindow) -> None:
+    QTest.keyClicks(window.unlock_page.passphrase, demo.DEMO_PASSPHRASE)
+    QTest.keyClick(window.unlock_page.passphrase, Qt.Key.Key_Return)
+    wait(lambda: window.workspace is not None)
+    ws = window.workspace
+    assert ws is not None and ws.supervisor is not None
+    page = ws.supervisor
+    ws.setCurrentWidget(page)
+    wait(lambda: page.team.model.rowCount() > 0)
+    shot(window, "17-supervisor-team")
+    page.tabs.setCurrentWidget(page.cosign)
+    shot(window, "18-supervisor-notes-to-cosign")
+    page.cosign.open_review()
+    wait(lambda: getattr(page.cosign, "review_dialog", None) is not None)
+    shot(page.cosign.review_dialog, "19-supervisor-review-note")
+    page.cosign.review_dialog.reject()
+    page.tabs.setCurrentWidget(page.mileage)
+    shot(window, "20-supervisor-mileage-to-approve")
+    page.tabs.setCurrentWidget(page.screens)
+    settle(0.8)
+    page.screens.open_draw()
+    dialog = page.screens.draw_dialog
+    dialog.draw_button.click()
+    settle(1.0)
+    shot(dialog, "21-supervisor-schedule-drawn")
+    dialog.reject()
+    shot(window, "22-supervisor-random-screens")
+
+
+def main() -> None:
+    global APP, OUT  # noqa: PLW0603 - a script's own state
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", nargs="?", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--dark", action="store_true")
+    parser.add_argument("--scale", type=float, default=1.0)
+    args = parser.parse_args()
+    if args.scale != 1.0:
+        os.environ["QT_SCALE_FACTOR"] = str(args.scale)
+    OUT = Path(args.out)
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.dark:
+        os.environ[ENV_VAR] = "dark"
+    APP = QApplication([])
+    APP.setStyle("Fusion")
+    follow_color_scheme(APP)
+    with tempfile.TemporaryDirectory() as tmp:
+        window, runner = window_for(Path(tmp) / "profile")
+        if args.dark or args.scale != 1.0:
+            window.open_demo()
+            wait(lambda: window.workspace is not None)
+            settle(1.5)
+            suffix = "dark" if args.dark else f"scale-{int(args.scale * 100)}"
+            shot(window, f"23-today-{suffix}")
+        else:
+            first_run(window)
+            coordinator_tour(window)
+            window.close()
+            runner.worker.call(window.current_session().lock)
+            sup, sup_runner = window_for(Path(tmp) / "supervisor", supervisor=True)
+            supervisor_tour(sup)
+            sup.close()
+            sup_runner.worker.call(sup.current_session().lock)
+            sup_runner.worker.shutdown()
+        runner.worker.call(window.current_session().lock)
+        runner.worker.shutdown()
+
+
+if __name__ == "__main__":
+    main()
