@@ -49,8 +49,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.busy_label)
         self.statusBar().addPermanentWidget(self.sync_status)
         self.statusBar().showMessage(f"FieldApp {__version__}")
-        runner.busy_changed.connect(
-            lambda busy: self.busy_label.setText("Working…" if busy else ""))
+        # A bound slot, not a lambda: Qt drops the connection when this window is destroyed,
+        # while the runner (and its last callbacks) may outlive it.
+        runner.busy_changed.connect(self._show_busy)
         self._menus()
         self._install_pages()
         if profile_exists:
@@ -86,6 +87,9 @@ class MainWindow(QMainWindow):
         self.unlock_page.unlocked.connect(self._open_workspace)
         self.create_page.demo_requested.connect(self.open_demo)
         self.create_page.demo_button.setVisible(self._demo_paths is not None)
+
+    def _show_busy(self, busy: bool) -> None:
+        self.busy_label.setText("Working…" if busy else "")
 
     def current_session(self) -> Session:
         """The profile shown now (the demo's, once the demo was opened)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -11,6 +12,8 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from fieldapp.services.worker import DbWorker
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 SuccessFn = Callable[[Any], None]
@@ -74,10 +77,20 @@ class TaskRunner(QObject):
             if not self._pending:
                 self._timer.stop()
                 self.busy_changed.emit(False)
-            error = task.future.exception()
+            self._finish(task)
+
+    def _finish(self, task: _Pending) -> None:
+        error = task.future.exception()
+        try:
             if error is None:
                 task.on_success(task.future.result())
             elif task.on_error is not None:
                 task.on_error(error)
             else:
                 raise error
+        except RuntimeError as exc:
+            # The window that asked is gone (closed, or the profile locked meanwhile): there is
+            # nothing left to show the answer in. The work itself was done and committed.
+            if "already deleted" not in str(exc):
+                raise
+            log.debug("result for a closed window dropped")

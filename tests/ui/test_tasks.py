@@ -1,0 +1,67 @@
+"""The task runner: results come back on the UI thread, in order, and never to a dead window."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+
+from fieldapp.services.worker import DbWorker
+from fieldapp.ui.tasks import TaskRunner
+
+
+@pytest.fixture
+def runner() -> TaskRunner:
+    worker = DbWorker()
+    yield TaskRunner(worker)
+    worker.shutdown()
+
+
+def test_results_arrive_on_the_ui_thread_in_order(qtbot: QtBot, runner: TaskRunner) -> None:
+    seen: list[tuple[int, bool]] = []
+    ui_thread = threading.current_thread()
+    for n in range(200):
+        runner.run(lambda n=n: n, on_success=lambda value: seen.append(
+            (value, threading.current_thread() is ui_thread)))
+    assert runner.busy
+    qtbot.waitUntil(lambda: len(seen) == 200, timeout=5_000)
+    assert seen == [(n, True) for n in range(200)]
+    assert not runner.busy
+
+
+def test_work_runs_off_the_ui_thread(qtbot: QtBot, runner: TaskRunner) -> None:
+    where: list[str] = []
+    runner.run(lambda: threading.current_thread().name, on_success=where.append)
+    qtbot.waitUntil(lambda: bool(where))
+    assert where[0].startswith("fieldapp-db")
+
+
+def test_an_answer_for_a_closed_window_is_dropped(qtbot: QtBot, runner: TaskRunner) -> None:
+    label = QLabel()
+    gate = threading.Event()
+    runner.run(lambda: gate.wait(5) and "late", on_success=label.setText)
+    label.deleteLater()
+    qtbot.waitUntil(lambda: not _alive(label), timeout=2_000)
+    gate.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=2_000)  # no exception reaches Qt
+
+
+def test_errors_go_to_on_error(qtbot: QtBot, runner: TaskRunner) -> None:
+    caught: list[BaseException] = []
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    runner.run(fail, on_success=lambda _: None, on_error=caught.append)
+    qtbot.waitUntil(lambda: bool(caught))
+    assert isinstance(caught[0], ValueError)
+
+
+def _alive(widget: QLabel) -> bool:
+    try:
+        widget.objectName()
+    except RuntimeError:
+        return False
+    return True
