@@ -118,12 +118,7 @@ class Profile:
     def unlock(self, passphrase: str) -> Vault:
         """Open the vault; `WrongPassphrase`, `UnlockDelayed`, `DatabaseUnusable` or
         `ProfileInUse` otherwise."""
-        instance = self._take_instance_lock()
-        try:
-            key = self.unwrap(passphrase)
-        except BaseException:
-            instance.release()
-            raise
+        instance, key = self._lock_and_unwrap(passphrase)
         try:
             return self._open(key, instance)
         except BaseException:
@@ -157,12 +152,7 @@ class Profile:
 
     def restore(self, passphrase: str, backup: Path) -> Vault:
         """Replace the database with a backup; the current file is set aside, never deleted."""
-        instance = self._take_instance_lock()
-        try:
-            key = self.unwrap(passphrase)
-        except BaseException:
-            instance.release()
-            raise
+        instance, key = self._lock_and_unwrap(passphrase)
         try:
             memory = backups.load(backup, key)
             try:
@@ -176,6 +166,15 @@ class Profile:
             return self._open(key, instance)
         except BaseException:
             key.wipe()
+            instance.release()
+            raise
+
+    def _lock_and_unwrap(self, passphrase: str) -> tuple[InstanceLock, DataKey]:
+        """Take the profile for this process, then the data key; nothing held on failure."""
+        instance = self._take_instance_lock()
+        try:
+            return instance, self.unwrap(passphrase)
+        except BaseException:
             instance.release()
             raise
 

@@ -21,7 +21,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QAbstractScrollArea,
     QComboBox,
     QDateEdit,
     QDateTimeEdit,
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from fieldapp.domain.screens import DrugScreen, LabStatus, SubstanceResult
 from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.tables import table
 from fieldapp.ui.widgets import labelled, message_label, set_error
 
 Index = QModelIndex | QPersistentModelIndex
@@ -275,16 +275,6 @@ class PanelView(QTableView):
             self.setCurrentIndex(self._panel_model.index(0, RESULT))
 
 
-def name_view_parts(view: QAbstractScrollArea, name: str) -> None:
-    """Name a view or text box and the controls inside it (headers, scroll bars)."""
-    view.setAccessibleName(name)
-    if isinstance(view, QTableView):
-        view.horizontalHeader().setAccessibleName(f"{name} column headers")
-        view.verticalHeader().setAccessibleName(f"{name} row headers")
-    view.horizontalScrollBar().setAccessibleName(f"{name} horizontal scroll bar")
-    view.verticalScrollBar().setAccessibleName(f"{name} vertical scroll bar")
-
-
 @dataclass(frozen=True)
 class RevisionRow:
     """One revision in the history table, with when it was stored (program-local)."""
@@ -312,17 +302,9 @@ def revision_model(parent: QObject) -> RowsModel[RevisionRow]:
 
 def history_view(model: RowsModel[RevisionRow]) -> QTableView:
     """A read-only table of revisions; moving through it picks the revision to show."""
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setTabKeyNavigation(False)
-    view.verticalHeader().hide()
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
+    view = table("Revision history", model, fit_columns=True)
+    view.setMinimumHeight(0)
     view.setMaximumHeight(120)
-    name_view_parts(view, "Revision history")
     return view
 
 

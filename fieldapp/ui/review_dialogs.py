@@ -10,13 +10,10 @@ from typing import Any, TypeVar
 import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QAbstractScrollArea,
     QDialog,
     QDialogButtonBox,
     QPlainTextEdit,
     QPushButton,
-    QTableView,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -29,6 +26,7 @@ from fieldapp.domain.schedule import RandomSchedule
 from fieldapp.domain.visits import VisitNote
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.tables import name_parts, table
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
 T = TypeVar("T")
@@ -52,33 +50,11 @@ def month_text(month: str) -> str:
     return f"{_MONTHS[int(number) - 1]} {year}"
 
 
-def name_scroll_bars(area: QAbstractScrollArea, name: str) -> None:
-    area.verticalScrollBar().setAccessibleName(f"{name}, scroll up and down")
-    area.horizontalScrollBar().setAccessibleName(f"{name}, scroll sideways")
-
-
 def push_button(text: str, name: str = "") -> QPushButton:
     """A button named for screen readers: `name`, or its text without the mnemonic mark."""
     button = QPushButton(text)
     button.setAccessibleName(name or text.replace("&", "").rstrip("…"))
     return button
-
-
-def table_view(name: str, model: RowsModel[Any]) -> QTableView:
-    """A read-only, row-selecting table: arrows move inside it, Tab leaves it."""
-    view = QTableView()
-    view.setModel(model)
-    view.setAccessibleName(name)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setTabKeyNavigation(False)
-    view.verticalHeader().hide()
-    view.verticalHeader().setAccessibleName(f"{name} rows")
-    view.horizontalHeader().setAccessibleName(f"{name} columns")
-    view.horizontalHeader().setStretchLastSection(True)
-    name_scroll_bars(view, name)
-    return view
 
 
 def run_for(owner: QWidget, ctx: UiContext, fn: Callable[[], T], *,
@@ -126,7 +102,7 @@ class CommentDialog(QDialog):
         self.text = QPlainTextEdit()
         self.text.setAccessibleName(label.replace("&", ""))
         self.text.setTabChangesFocus(True)
-        name_scroll_bars(self.text, label.replace("&", ""))
+        name_parts(self.text, label.replace("&", ""))
         self.message = message_label(f"{title} message", lines=2)
         self.ok_button = push_button(button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -226,7 +202,7 @@ class NoteReviewDialog(_ReviewDialog):
         self.view = QTextBrowser()
         self.view.setOpenLinks(False)
         self.view.setAccessibleName("Visit note")
-        name_scroll_bars(self.view, "Visit note")
+        name_parts(self.view, "Visit note")
         self.view.setHtml(note_html(note, family=family, zone=zone))
         self.approve_button.clicked.connect(self._cosign)
         self.return_button.clicked.connect(self._ask)
@@ -313,7 +289,7 @@ class MonthReviewDialog(_ReviewDialog):
         self._what = f"{month.worker_id}'s mileage for {month_text(month.month)}"
         self.model: RowsModel[Allocation] = RowsModel(TRIP_COLUMNS, self)
         self.model.set_rows(month.allocations)
-        self.trips = table_view("Trips", self.model)
+        self.trips = table("Trips", self.model, fit_columns=True)
         self.totals = paragraph(month_totals(month), name="Month totals")
         layout = QVBoxLayout(self)
         layout.addWidget(paragraph(self._what[0].upper() + self._what[1:], name="Month"))

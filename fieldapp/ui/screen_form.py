@@ -48,10 +48,10 @@ from fieldapp.ui.panel_model import (
     button,
     choice,
     history_view,
-    name_view_parts,
     name_with_inner,
     revision_model,
 )
+from fieldapp.ui.tables import name_parts
 from fieldapp.ui.widgets import labelled, message_label, set_error
 
 _UTC = QTimeZone(QTimeZone.Initialization.UTC)  # the edit holds program-local wall time
@@ -124,10 +124,10 @@ class ScreenForm(QDialog):
         self.comments = QPlainTextEdit()
         self.comments.setTabChangesFocus(True)
         self.comments.setMaximumHeight(80)
-        name_view_parts(self.comments, "Comments")
+        name_parts(self.comments, "Comments")
         self.panel_model = PanelModel(self)
         self.panel = PanelView(self.panel_model)
-        name_view_parts(self.panel, "Results")
+        name_parts(self.panel, "Results")
         self.history_model = revision_model(self)
         self.history = history_view(self.history_model)
         self.mark = message_label("Confirmation status", lines=2)

@@ -35,8 +35,8 @@ from fieldapp.ui.review_dialogs import (
     push_button,
     raise_unless_known,
     run_for,
-    table_view,
 )
+from fieldapp.ui.tables import table
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
 T = TypeVar("T")
@@ -79,7 +79,7 @@ class _TableSection(QWidget, Generic[T]):
         super().__init__()
         self._ctx, self._empty = ctx, empty
         self.model: RowsModel[T] = RowsModel(columns, self)
-        self.table = table_view(name, self.model)
+        self.table = table(name, self.model, fit_columns=True)
         self.empty_label = paragraph("", name=f"{name}, empty")
         self.empty_label.hide()
         self.message = message_label(f"{name} message", lines=2)

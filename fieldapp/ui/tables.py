@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from PySide6.QtCore import QAbstractItemModel
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QAbstractScrollArea, QHeaderView, QTableView
 
 
 def day_text(value: date | datetime | None) -> str:
@@ -13,18 +13,36 @@ def day_text(value: date | datetime | None) -> str:
     return value.strftime("%a %d %b") if value is not None else "—"
 
 
-def table(name: str, model: QAbstractItemModel) -> QTableView:
-    """A compact, keyboard-friendly, read-only table with whole-row selection."""
+def name_parts(area: QAbstractScrollArea, name: str) -> None:
+    """Name a view or text box and the parts Qt builds inside it (headers, scroll bars)."""
+    area.setAccessibleName(name)
+    if isinstance(area, QTableView):
+        area.horizontalHeader().setAccessibleName(f"{name}: column headings")
+        area.verticalHeader().setAccessibleName(f"{name}: rows")
+    area.verticalScrollBar().setAccessibleName(f"{name}: scroll up and down")
+    area.horizontalScrollBar().setAccessibleName(f"{name}: scroll sideways")
+
+
+def table(name: str, model: QAbstractItemModel, *, fit_columns: bool = False) -> QTableView:
+    """A compact, keyboard-friendly, read-only table with whole-row selection.
+
+    Arrows move inside it and Tab leaves it. Columns share the width, or with `fit_columns`
+    take what their contents need and the last one the rest.
+    """
     view = QTableView()
     view.setModel(model)
-    view.setAccessibleName(name)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setTabKeyNavigation(False)
     view.setAlternatingRowColors(True)
     view.verticalHeader().hide()
-    view.horizontalHeader().setAccessibleName(f"{name}: column headings")
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    header = view.horizontalHeader()
+    if fit_columns:
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+    else:
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
     view.setMinimumHeight(120)
+    name_parts(view, name)
     return view
