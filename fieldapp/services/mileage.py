@@ -29,6 +29,19 @@ class MileageService:
                               settings=self._ws.settings,
                               status=stores.trips.status(worker, month))
 
+    def trip(self, trip_id: TripId) -> tuple[Trip, int]:
+        """One of the actor's trips and its revision (what `edit_trip` expects back)."""
+        trip, revision = self._ws.stores().trips.get(trip_id)
+        self._own(trip)
+        return trip, revision
+
+    def return_reason(self, month: str, *, worker_id: UserId | None = None) -> str:
+        """Why a supervisor last returned this month ('' if never)."""
+        worker = worker_id or self._ws.actor.user_id
+        if worker != self._ws.actor.user_id and not self._ws.actor.is_supervisor:
+            raise NotPermitted("You can see only your own mileage.")
+        return self._ws.stores().trips.return_reason(worker, month)
+
     def trips_for_case(self, case_id: CaseId) -> list[Trip]:
         """The actor's own trips linked to a case, oldest first."""
         stores = self._ws.stores()

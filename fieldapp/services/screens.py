@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 from fieldapp.domain import schedule, screens
 from fieldapp.domain.audit import Action
@@ -60,6 +60,14 @@ class ScreenService:
     def history(self, screen_id: ScreenId) -> list[DrugScreen]:
         self.current(screen_id)
         return self._ws.stores().screens.history(screen_id)
+
+    def revision_times(self, screen_id: ScreenId) -> dict[int, datetime]:
+        """When each revision of a screen was recorded (plain metadata), by revision number."""
+        self.current(screen_id)
+        rows = self._ws.db.execute(
+            "SELECT revision, recorded_at FROM drug_screen_revisions WHERE screen_id = ?",
+            [screen_id]).fetchall()
+        return {int(revision): datetime.fromisoformat(str(at)) for revision, at in rows}
 
     def for_case(self, case_id: CaseId) -> list[DrugScreen]:
         stores = self._ws.stores()

@@ -208,8 +208,7 @@ class MileagePage(QWidget):
         def read() -> MonthData:
             workspace = session.workspace()
             ledger = MileageService(workspace).month(month or month_key(workspace.today()))
-            reason = workspace.stores().trips.return_reason(workspace.actor.user_id,
-                                                             ledger.month) \
+            reason = MileageService(workspace).return_reason(ledger.month) \
                 if ledger.status is MonthStatus.RETURNED else ""
             try:
                 caseload = CaseService(workspace).caseload()
@@ -315,7 +314,7 @@ class MileagePage(QWidget):
         allocation = self.selected()
         assert allocation is not None
         trip_id, session = allocation.trip.id, self._ctx.session
-        self._ctx.runner.run(lambda: session.workspace().stores().trips.get(trip_id),
+        self._ctx.runner.run(lambda: session.mileage().trip(trip_id),
                              on_success=self._edit_with_revision, on_error=self._failed)
 
     def _edit_with_revision(self, found: tuple[Trip, int]) -> None:

@@ -36,7 +36,6 @@ from fieldapp.domain.screens import (
 )
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.services.screens import ScreenService
-from fieldapp.services.session import Session
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.panel_model import (
     AskDialog,
@@ -187,7 +186,8 @@ class ScreenForm(QDialog):
             if new:
                 return _Loaded(case, settings, [], {})
             history = session.screens().history(screen_id)
-            return _Loaded(case, settings, history, _recorded_times(session, screen_id))
+            return _Loaded(case, settings, history,
+                           session.screens().revision_times(screen_id))
 
         self._ctx.runner.run(load, on_success=self._loaded, on_error=self._failed)
 
@@ -425,13 +425,3 @@ def _unconfirmed(screen: DrugScreen) -> bool:
     return screen.method is Method.INSTANT or screen.lab is not None
 
 
-def _recorded_times(session: Session, screen_id: ScreenId) -> dict[int, datetime]:
-    """When each revision was stored, from the plain `recorded_at` column (no sealed content).
-
-    `ScreenService.history` does not carry it yet. Database worker only, after `history` has
-    checked the case is on the caseload.
-    """
-    rows = session.workspace().db.execute(
-        "SELECT revision, recorded_at FROM drug_screen_revisions WHERE screen_id = ?",
-        [screen_id]).fetchall()
-    return {int(revision): datetime.fromisoformat(str(at)) for revision, at in rows}

@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from fieldapp.domain.errors import NotPermitted
 from fieldapp.storage.vault import Vault
 from tests.conftest import FakeClock
 from tests.services.records_helpers import (
@@ -54,3 +55,13 @@ def test_the_return_reason_survives_resubmission(vault: Vault, clock: FakeClock)
     worker.mileage.submit(MONTH)
     stores = worker.ws.stores()
     assert stores.trips.return_reason(WORKER.user_id, MONTH) == "Trip on the 3rd has no purpose"
+
+
+def test_mileage_trip_and_reason_read_through_the_service(vault: Vault, clock: FakeClock) -> None:
+    worker = services(vault, clock, WORKER)
+    saved = worker.mileage.add_trip(make_trip())
+    trip, revision = worker.mileage.trip(saved.id)
+    assert (trip.id, revision) == (saved.id, 1)
+    assert worker.mileage.return_reason(MONTH) == ""
+    with pytest.raises(NotPermitted):
+        services(vault, clock, SUPERVISOR).mileage.trip(saved.id)
