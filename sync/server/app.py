@@ -1,0 +1,223 @@
+"""The central server's HTTP API (FastAPI: the OpenAPI document and request validation come
+from the same declarations, which is what the schema fuzzing in the tests relies on).
+
+Every endpoint checks the caller's device, user, role and caseload. A case the caller may not
+see answers 404, exactly as a case that does not exist, so nothing leaks about other caseloads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi.responses import JSONResponse
+
+from fieldapp import __version__
+from sync import protocol as wire
+from sync.server.store import Device, ServerStore, StoreError, User
+
+log = logging.getLogger("fieldapp.server")
+
+ENROL_LIMIT = 10          # attempts per client address and window
+AUTH_FAILURE_LIMIT = 30   # bad tokens per client address and window
+WINDOW = timedelta(minutes=10)
+WORKER_ROLES = {wire.Role.RECOVERY_COORDINATOR, wire.Role.INTACT_WORKER}
+
+
+class Refused(Exception):
+    def __init__(self, status: int, error: str, message: str, *, wipe: bool = False) -> None:
+        super().__init__(message)
+        self.status, self.problem = status, wire.Problem(error=error, message=message, wipe=wipe)
+
+
+class Context:
+    """What every request handler needs: the store and the clock."""
+
+    def __init__(self, store: ServerStore, now: Callable[[], datetime]) -> None:
+        self.store, self.now = store, now
+
+    def visible(self, user: User) -> list[dict[str, Any]]:
+        """The cases `user` may read: assigned (workers) or their team's (supervisors)."""
+        if user.role == wire.Role.ADMIN:
+            raise Refused(403, "forbidden", "Administrators manage people and devices and do "
+                          "not read case records.")
+        if user.role == wire.Role.SUPERVISOR:
+            return [c for c in self.store.cases() if c["team_id"] == user.team_id]
+        return [c for c in self.store.cases()
+                if user.id in (c["coordinator_id"], c["intact_worker_id"])]
+
+    def one_case(self, user: User, case_id: str) -> dict[str, Any]:
+        for case in self.visible(user):
+            if case["id"] == case_id:
+                return case
+        raise Refused(404, "not_found", "No such case on your caseload.")
+
+    def audit(self, actor: str, action: str, subject: str, **details: Any) -> None:
+        self.store.audit(at=self.now().isoformat(), actor=actor, action=action, subject=subject,
+                         details=details)
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header()] = None
+           ) -> tuple[Device, User]:
+    """The enrolled, unrevoked device behind the request's bearer token, and its user."""
+    ctx = context(request)
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    device = ctx.store.device_for_token(token, now=ctx.now()) if token else None
+    if device is None:
+        address = request.client.host if request.client else "?"
+        if ctx.store.count_attempt(f"auth:{address}", now=ctx.now(), window=WINDOW) \
+                > AUTH_FAILURE_LIMIT:
+            raise Refused(429, "slow_down", "Too many failed sign-ins; wait a few minutes.")
+        raise Refused(401, "not_enrolled", "This device is not enrolled with the server.")
+    if device.revoked_at is not None:
+        raise Refused(401, "device_revoked", "This device has been revoked. Its FieldApp "
+                      "data will be removed.", wipe=True)
+    user = ctx.store.user(device.user_id)
+    assert user is not None
+    return device, user
+
+
+Who = Annotated[tuple[Device, User], Depends(caller)]
+Ctx = Annotated[Context, Depends(context)]
+
+
+def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The API over the store in `data_dir`."""
+    store = ServerStore(data_dir)
+    app = FastAPI(title="FieldApp central server", version=__version__,
+                  responses={401: {"model": wire.Problem}, 403: {"model": wire.Problem},
+                             404: {"model": wire.Problem}, 429: {"model": wire.Problem}})
+    app.state.ctx = Context(store, clock or (lambda: datetime.now(UTC)))
+
+    @app.exception_handler(Refused)
+    async def refused(_: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse(exc.problem.model_dump(), status_code=exc.status)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Any) -> Response:
+        # Method, route template, status and time: never bodies, tokens or query values.
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        log.info(json.dumps({"method": request.method,
+                             "route": getattr(route, "path", "(unmatched)"),
+                             "status": response.status_code,
+                             "ms": round((time.perf_counter() - started) * 1000, 1)}))
+        return response
+
+    _people_routes(app)
+    _case_routes(app)
+    _device_routes(app)
+    return app
+
+
+def _people_routes(app: FastAPI) -> None:
+    @app.get("/health", response_model=wire.Health)
+    def health() -> wire.Health:
+        return wire.Health(status="ok", version=__version__)
+
+    @app.post(f"{wire.API}/enrol", response_model=wire.EnrolResponse)
+    def enrol(body: wire.EnrolRequest, request: Request, ctx: Ctx) -> wire.EnrolResponse:
+        address = request.client.host if request.client else "?"
+        if ctx.store.count_attempt(f"enrol:{address}", now=ctx.now(), window=WINDOW) \
+                > ENROL_LIMIT:
+            raise Refused(429, "slow_down", "Too many enrolment attempts; wait a few minutes.")
+        try:
+            device, token, user = ctx.store.enrol(
+                body.code, device_name=body.device_name, public_key=body.public_key,
+                wrapped_private_key=body.wrapped_private_key, now=ctx.now())
+        except StoreError as exc:
+            raise Refused(403, exc.code, exc.message) from exc
+        ctx.audit(user.id, "device enrolled", device.id)
+        keys = None
+        if user.public_key and user.wrapped_private_key:
+            keys = wire.KeyMaterial(public_key=user.public_key,
+                                    wrapped_private_key=user.wrapped_private_key)
+        return wire.EnrolResponse(device_id=device.id, device_token=token, user=_info(user),
+                                  key_material=keys, program=_program(ctx.store))
+
+    @app.get(f"{wire.API}/me", response_model=wire.UserInfo)
+    def me(who: Who) -> wire.UserInfo:
+        return _info(who[1])
+
+    @app.get(f"{wire.API}/program")
+    def program(who: Who, ctx: Ctx) -> dict[str, object]:
+        return _program(ctx.store)
+
+
+def _case_routes(app: FastAPI) -> None:
+    @app.get(f"{wire.API}/cases", response_model=list[wire.CaseInfo])
+    def cases(who: Who, ctx: Ctx) -> list[wire.CaseInfo]:
+        return [wire.CaseInfo(**c) for c in ctx.visible(who[1])]
+
+    @app.get(f"{wire.API}/cases/{{case_id}}", response_model=wire.CaseInfo)
+    def case(case_id: str, who: Who, ctx: Ctx) -> wire.CaseInfo:
+        return wire.CaseInfo(**ctx.one_case(who[1], case_id))
+
+    @app.get(f"{wire.API}/cases/{{case_id}}/members", response_model=list[wire.Member])
+    def members(case_id: str, who: Who, ctx: Ctx) -> list[wire.Member]:
+        return [wire.Member(user_id=m.id, role=wire.Role(m.role), public_key=m.public_key)
+                for m in ctx.store.members(ctx.one_case(who[1], case_id))]
+
+    @app.get(f"{wire.API}/cases/{{case_id}}/keys", response_model=list[wire.WrappedKey])
+    def keys(case_id: str, who: Who, ctx: Ctx) -> list[wire.WrappedKey]:
+        ctx.one_case(who[1], case_id)
+        return [wire.WrappedKey(version=v, user_id=who[1].id, wrapped_key=k)
+                for v, k in ctx.store.keys_for(case_id, who[1].id)]
+
+    @app.put(f"{wire.API}/cases/{{case_id}}/keys", status_code=204)
+    def put_keys(case_id: str, body: wire.KeyUpload, who: Who, ctx: Ctx) -> Response:
+        entitled = {m.id for m in ctx.store.members(ctx.one_case(who[1], case_id))}
+        if {k.user_id for k in body.keys} - entitled:
+            raise Refused(403, "not_a_member", "Keys can be given only to the case's members.")
+        ctx.store.put_keys(case_id, [(k.version, k.user_id, k.wrapped_key) for k in body.keys])
+        ctx.audit(who[1].id, "case keys shared", case_id,
+                  to=sorted({k.user_id for k in body.keys}))
+        return Response(status_code=204)
+
+
+def _device_routes(app: FastAPI) -> None:
+    @app.get(f"{wire.API}/devices", response_model=list[wire.DeviceInfo])
+    def devices(who: Who, ctx: Ctx) -> list[wire.DeviceInfo]:
+        _admin(who[1])
+        return [wire.DeviceInfo(id=d.id, user_id=d.user_id, name=d.name,
+                                enrolled_at=d.enrolled_at, revoked_at=d.revoked_at)
+                for d in ctx.store.devices()]
+
+    @app.post(f"{wire.API}/devices/{{device_id}}/revoke", status_code=204)
+    def revoke(device_id: str, who: Who, ctx: Ctx) -> Response:
+        _admin(who[1])
+        try:
+            ctx.store.revoke_device(device_id, now=ctx.now())
+        except StoreError as exc:
+            raise Refused(404, exc.code, exc.message) from exc
+        ctx.audit(who[1].id, "device revoked", device_id)
+        return Response(status_code=204)
+
+
+def _admin(user: User) -> None:
+    if user.role != wire.Role.ADMIN:
+        raise Refused(403, "forbidden", "Only an administrator manages devices.")
+
+
+def _info(user: User) -> wire.UserInfo:
+    return wire.UserInfo(id=user.id, name=user.name, role=wire.Role(user.role),
+                         team_id=user.team_id)
+
+
+def _program(store: ServerStore) -> dict[str, object]:
+    try:
+        return store.program()
+    except StoreError as exc:
+        raise Refused(503, exc.code, exc.message) from exc

@@ -1,0 +1,281 @@
+"""The server's storage: people, teams, devices, enrolment codes, cases, wrapped keys, audit.
+
+SQLite by default (one file in the data folder). The methods are the interface a PostgreSQL
+backend implements too: plain values in and out, one transaction per method. The server stores
+no clinical content: case details and keys arrive sealed or wrapped by clients.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS program (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "name TEXT NOT NULL, settings TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS teams (id TEXT PRIMARY KEY, name TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, name TEXT NOT NULL, "
+    "role TEXT NOT NULL, team_id TEXT REFERENCES teams (id), public_key TEXT, "
+    "wrapped_private_key TEXT, created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, user_id TEXT NOT NULL "
+    "REFERENCES users (id), name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, "
+    "enrolled_at TEXT NOT NULL, last_seen TEXT, revoked_at TEXT)",
+    "CREATE TABLE IF NOT EXISTS enrolment_codes (code_hash TEXT PRIMARY KEY, user_id TEXT NOT "
+    "NULL REFERENCES users (id), expires_at TEXT NOT NULL, used_at TEXT)",
+    "CREATE TABLE IF NOT EXISTS cases (id TEXT PRIMARY KEY, status TEXT NOT NULL, "
+    "coordinator_id TEXT REFERENCES users (id), intact_worker_id TEXT REFERENCES users (id), "
+    "team_id TEXT NOT NULL REFERENCES teams (id), sealed_details TEXT, created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS case_keys (case_id TEXT NOT NULL REFERENCES cases (id), "
+    "version INTEGER NOT NULL, user_id TEXT NOT NULL REFERENCES users (id), "
+    "wrapped_key TEXT NOT NULL, PRIMARY KEY (case_id, version, user_id))",
+    "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, "
+    "actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL, "
+    "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS attempts (bucket TEXT PRIMARY KEY, window_start TEXT NOT NULL, "
+    "count INTEGER NOT NULL)",
+)
+
+CODE_LIFETIME = timedelta(hours=24)
+
+
+class StoreError(Exception):
+    """A request the data does not allow; `code` is the wire error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    user_id: str
+    name: str
+    enrolled_at: str
+    revoked_at: str | None
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    role: str
+    team_id: str | None
+    public_key: str | None
+    wrapped_private_key: str | None
+
+
+def digest(secret: str) -> str:
+    """Only a hash of a code or device token is ever stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ServerStore:
+    """SQLite storage; safe to call from several request threads (one lock, one connection)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = data_dir / "server.sqlite3"
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        os.chmod(path, 0o600)
+        self._lock = threading.RLock()
+        for pragma in ("journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON",
+                       "secure_delete = ON"):
+            self._conn.execute(f"PRAGMA {pragma}")
+        with self.unit() as db:
+            for statement in SCHEMA:
+                db.execute(statement)
+
+    @contextmanager
+    def unit(self) -> Iterator[sqlite3.Connection]:
+        """One transaction under the store's lock."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- program, teams, users ---------------------------------------------------------------
+
+    def init_program(self, name: str, settings: dict[str, Any]) -> None:
+        with self.unit() as db:
+            db.execute("INSERT OR REPLACE INTO program VALUES (1, ?, ?)",
+                       [name, json.dumps(settings, sort_keys=True)])
+
+    def program(self) -> dict[str, Any]:
+        with self.unit() as db:
+            row = db.execute("SELECT name, settings FROM program").fetchone()
+        if row is None:
+            raise StoreError("not_initialised", "The program has not been set up on this server.")
+        return {"name": row[0], **json.loads(row[1])}
+
+    def add_team(self, team_id: str, name: str) -> None:
+        with self.unit() as db:
+            db.execute("INSERT INTO teams VALUES (?, ?)", [team_id, name])
+
+    def add_user(self, user_id: str, name: str, role: str, team_id: str | None, *, now: str
+                 ) -> None:
+        with self.unit() as db:
+            db.execute("INSERT INTO users (id, name, role, team_id, created_at) VALUES "
+                       "(?, ?, ?, ?, ?)", [user_id, name, role, team_id, now])
+
+    def user(self, user_id: str) -> User | None:
+        with self.unit() as db:
+            row = db.execute("SELECT id, name, role, team_id, public_key, wrapped_private_key "
+                             "FROM users WHERE id = ?", [user_id]).fetchone()
+        return User(*row) if row else None
+
+    # -- enrolment and devices ---------------------------------------------------------------
+
+    def create_code(self, user_id: str, *, now: datetime) -> str:
+        """A one-time enrolment code: random, short-lived, stored only as a hash."""
+        code = "-".join(secrets.token_hex(3) for _ in range(3))
+        with self.unit() as db:
+            if db.execute("SELECT 1 FROM users WHERE id = ?", [user_id]).fetchone() is None:
+                raise StoreError("unknown_user", f"There is no user {user_id}.")
+            db.execute("INSERT INTO enrolment_codes VALUES (?, ?, ?, NULL)",
+                       [digest(code), user_id, (now + CODE_LIFETIME).isoformat()])
+        return code
+
+    def enrol(self, code: str, *, device_name: str, public_key: str | None,
+              wrapped_private_key: str | None, now: datetime) -> tuple[Device, str, User]:
+        """Spend a code on a new device; the first device also registers the user's keys."""
+        token = secrets.token_urlsafe(32)
+        device_id = secrets.token_hex(8)
+        with self.unit() as db:
+            row = db.execute("SELECT user_id, expires_at, used_at FROM enrolment_codes WHERE "
+                             "code_hash = ?", [digest(code)]).fetchone()
+            if row is None or row[2] is not None or datetime.fromisoformat(row[1]) <= now:
+                raise StoreError("bad_code", "This enrolment code is not valid: it may be "
+                                 "mistyped, already used or expired. Ask for a new one.")
+            user_id = row[0]
+            db.execute("UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ?",
+                       [now.isoformat(), digest(code)])
+            registered = db.execute("SELECT public_key FROM users WHERE id = ?",
+                                    [user_id]).fetchone()[0]
+            if registered is None and public_key and wrapped_private_key:
+                db.execute("UPDATE users SET public_key = ?, wrapped_private_key = ? WHERE id = ?",
+                           [public_key, wrapped_private_key, user_id])
+            db.execute("INSERT INTO devices VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                       [device_id, user_id, device_name, digest(token), now.isoformat()])
+        user = self.user(user_id)
+        assert user is not None
+        return Device(device_id, user_id, device_name, now.isoformat(), None), token, user
+
+    def device_for_token(self, token: str, *, now: datetime) -> Device | None:
+        with self.unit() as db:
+            row = db.execute("SELECT id, user_id, name, enrolled_at, revoked_at FROM devices "
+                             "WHERE token_hash = ?", [digest(token)]).fetchone()
+            if row is not None and row[4] is None:
+                db.execute("UPDATE devices SET last_seen = ? WHERE id = ?",
+                           [now.isoformat(), row[0]])
+        return Device(*row) if row else None
+
+    def devices(self, user_id: str | None = None) -> list[Device]:
+        with self.unit() as db:
+            rows = db.execute("SELECT id, user_id, name, enrolled_at, revoked_at FROM devices "
+                              "WHERE ? IS NULL OR user_id = ? ORDER BY enrolled_at",
+                              [user_id, user_id]).fetchall()
+        return [Device(*row) for row in rows]
+
+    def revoke_device(self, device_id: str, *, now: datetime) -> None:
+        with self.unit() as db:
+            changed = db.execute("UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at "
+                                 "IS NULL", [now.isoformat(), device_id]).rowcount
+        if changed != 1:
+            raise StoreError("unknown_device", f"No active device {device_id}.")
+
+    # -- cases and keys ----------------------------------------------------------------------
+
+    def add_case(self, case_id: str, *, team_id: str, coordinator_id: str | None,
+                 intact_worker_id: str | None, now: str) -> None:
+        with self.unit() as db:
+            db.execute("INSERT INTO cases VALUES (?, 'open', ?, ?, ?, NULL, ?)",
+                       [case_id, coordinator_id, intact_worker_id, team_id, now])
+
+    def assign(self, case_id: str, *, coordinator_id: str | None,
+               intact_worker_id: str | None) -> None:
+        with self.unit() as db:
+            changed = db.execute("UPDATE cases SET coordinator_id = ?, intact_worker_id = ? "
+                                 "WHERE id = ?", [coordinator_id, intact_worker_id, case_id]
+                                 ).rowcount
+        if changed != 1:
+            raise StoreError("unknown_case", f"There is no case {case_id}.")
+
+    def cases(self) -> list[dict[str, Any]]:
+        with self.unit() as db:
+            db.row_factory = sqlite3.Row
+            try:
+                rows = [dict(r) for r in db.execute(
+                    "SELECT id, status, coordinator_id, intact_worker_id, team_id, "
+                    "sealed_details FROM cases ORDER BY id")]
+            finally:
+                db.row_factory = None
+        return rows
+
+    def members(self, case: dict[str, Any]) -> list[User]:
+        """Who may read a case: its coordinator, its intact worker and its team's supervisors."""
+        with self.unit() as db:
+            rows = db.execute(
+                "SELECT id, name, role, team_id, public_key, wrapped_private_key FROM users "
+                "WHERE id IN (?, ?) OR (role = 'supervisor' AND team_id = ?) ORDER BY id",
+                [case["coordinator_id"], case["intact_worker_id"], case["team_id"]]).fetchall()
+        return [User(*row) for row in rows]
+
+    def keys_for(self, case_id: str, user_id: str) -> list[tuple[int, str]]:
+        with self.unit() as db:
+            rows = db.execute("SELECT version, wrapped_key FROM case_keys WHERE case_id = ? AND "
+                              "user_id = ? ORDER BY version", [case_id, user_id]).fetchall()
+        return [(int(v), str(k)) for v, k in rows]
+
+    def put_keys(self, case_id: str, keys: list[tuple[int, str, str]]) -> None:
+        with self.unit() as db:
+            db.executemany("INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, ?)",
+                           [(case_id, version, user, wrapped) for version, user, wrapped in keys])
+
+    # -- audit and attempts ------------------------------------------------------------------
+
+    def audit(self, *, at: str, actor: str, action: str, subject: str,
+              details: dict[str, Any] | None = None) -> None:
+        with self.unit() as db:
+            last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (last[0] + 1, last[1]) if last else (1, "0" * 64)
+            body = json.dumps(details or {}, sort_keys=True)
+            entry = json.dumps([prev, seq, at, actor, action, subject, body])
+            db.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [seq, at, actor, action, subject, body, prev,
+                        hashlib.sha256(entry.encode()).hexdigest()])
+
+    def audit_entries(self) -> list[tuple[Any, ...]]:
+        with self.unit() as db:
+            return db.execute("SELECT seq, at, actor, action, subject, details FROM audit "
+                              "ORDER BY seq").fetchall()
+
+    def count_attempt(self, bucket: str, *, now: datetime, window: timedelta) -> int:
+        """Count one attempt in `bucket`'s current window; returns the count so far."""
+        with self.unit() as db:
+            row = db.execute("SELECT window_start, count FROM attempts WHERE bucket = ?",
+                             [bucket]).fetchone()
+            if row is None or now - datetime.fromisoformat(row[0]) >= window:
+                db.execute("INSERT OR REPLACE INTO attempts VALUES (?, ?, 1)",
+                           [bucket, now.isoformat()])
+                return 1
+            db.execute("UPDATE attempts SET count = count + 1 WHERE bucket = ?", [bucket])
+            return int(row[1]) + 1
