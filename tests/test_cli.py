@@ -79,11 +79,3 @@ def test_wrong_passphrase_is_plain_words(tmp_path: Path) -> None:
                       stdin="the wrong passphrase entirely\n")
     assert result.returncode == 2
     assert result.stderr.strip() == "That passphrase does not open this profile."
-
-
-def test_server_entry_point_says_what_it_cannot_do_yet() -> None:
-    result = subprocess.run([sys.executable, "-c", "from sync.server.cli import main; "
-                             "raise SystemExit(main([]))"], capture_output=True, text=True,
-                            cwd=ROOT, check=False)
-    assert result.returncode == 2
-    assert "no commands in this version" in result.stderr
