@@ -11,6 +11,7 @@ import getpass
 import logging
 import logging.handlers
 import os
+import platform
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="read the passphrase from the first line of standard input")
     restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     commands.add_parser("where", help="print the profile folder")
+    enrol = commands.add_parser("enrol", help="join the program's server with a one-time code")
+    enrol.add_argument("--server", required=True, help="the server's address, https://…")
+    enrol.add_argument("--code", required=True, help="the one-time enrolment code")
+    enrol.add_argument("--device-name", default=platform.node() or "laptop")
+    enrol.add_argument("--ca", help="certificate file to trust for the server (own CA)")
+    enrol.add_argument("--passphrase-stdin", action="store_true",
+                       help="read the passphrase from the first line of standard input")
+    check = commands.add_parser("check-in", help="ask the server who this device is")
+    check.add_argument("--passphrase-stdin", action="store_true",
+                       help="read the passphrase from the first line of standard input")
     return parser
 
 
@@ -80,6 +91,8 @@ def _run_command(args: argparse.Namespace, paths: ProfilePaths) -> int:
         report = run_doctor(session.profile, passphrase=passphrase)
         print(report.render())
         return 0 if report.healthy else 1
+    if args.command in ("enrol", "check-in"):
+        return _server_command(args, session)
     if args.command == "backup":
         session.unlock(_passphrase(args.passphrase_stdin))
         info = session.backup_now()
@@ -87,6 +100,26 @@ def _run_command(args: argparse.Namespace, paths: ProfilePaths) -> int:
         print(f"Backup written: {info.path}")
         return 0
     return _restore(args, session)
+
+
+def _server_command(args: argparse.Namespace, session: Session) -> int:
+    from fieldapp.services import enrolment  # noqa: PLC0415 - network code only when asked
+
+    passphrase = _passphrase(args.passphrase_stdin)
+    session.unlock(passphrase)
+    try:
+        if args.command == "enrol":
+            done = enrolment.enrol(session, server_url=args.server, code=args.code,
+                                   passphrase=passphrase, device_name=args.device_name,
+                                   verify=args.ca or True)
+            print(f"Enrolled as {done.name} ({done.role}), device {done.device_id}."
+                  + (" Your key was recovered from the server." if done.recovered_key else ""))
+        else:
+            me = enrolment.check_in(session)
+            print(f"The server knows this device as {me['name']} ({me['role']}).")
+    finally:
+        session.lock()
+    return 0
 
 
 def _restore(args: argparse.Namespace, session: Session) -> int:

@@ -1,0 +1,166 @@
+"""Joining a program's server: enrolment with a one-time code, check-in, and the wipe order.
+
+Thread rule: the database worker (or the command line's only thread); network calls block.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from fieldapp.crypto.identity import Identity, b64, unb64, unwrap_from_server, wrap_for_server
+from fieldapp.domain.errors import KnownError, RuleViolation
+from fieldapp.services.session import Session
+from fieldapp.storage.paths import ProfilePaths
+
+log = logging.getLogger(__name__)
+
+ENROLMENT_KIND = "enrolment"
+IDENTITY_KIND = "identity"
+TIMEOUT = httpx.Timeout(10.0)
+
+
+class ServerUnreachable(KnownError):
+    """The server could not be reached or answered with something that is not the protocol."""
+
+
+class ServerRefused(KnownError):
+    """The server said no, with a reason in plain words."""
+
+
+class DeviceRevoked(KnownError):
+    """The server revoked this device; its local data has been removed."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    server_url: str
+    device_id: str
+    user_id: str
+    role: str
+    name: str
+    recovered_key: bool
+
+
+def enrol(session: Session, *, server_url: str, code: str, passphrase: str,
+          device_name: str, verify: bool | str = True,
+          transport: httpx.BaseTransport | None = None) -> Enrolment:
+    """Enrol this open profile with a code; the user's key pair is made here or recovered."""
+    if _find(session, ENROLMENT_KIND) is not None:
+        raise RuleViolation("This profile is already enrolled with a server.")
+    if _authored_records(session):
+        raise RuleViolation("This profile already holds records written before enrolment; "
+                            "enrol a new profile (nothing was sent to the server).")
+    identity = _identity(session) or Identity.generate()
+    body = {"code": code.strip(), "device_name": device_name,
+            "public_key": identity.public_key,
+            "wrapped_private_key": wrap_for_server(identity, passphrase)}
+    answer = _call(server_url, "POST", "/v1/enrol", json=body, verify=verify,
+                   transport=transport)
+    recovered = False
+    material = answer.get("key_material")
+    if material and material["public_key"] != identity.public_key:
+        # A replacement laptop: the user already has a key pair; recover it with the passphrase.
+        identity = unwrap_from_server(material["wrapped_private_key"], passphrase)
+        recovered = True
+    user = answer["user"]
+    records = session.records()
+    db, _ = session.vault().open_parts()
+    with db.atomic():  # the identity, the credential and who the profile belongs to: together
+        records.add(kind=IDENTITY_KIND, body={"private_key": b64(identity.private_bytes()),
+                                              "public_key": identity.public_key})
+        records.add(kind=ENROLMENT_KIND, body={
+            "server_url": server_url, "device_id": answer["device_id"],
+            "device_token": answer["device_token"], "user": user,
+            "program": answer["program"], "verify": verify})
+        for name, value in (("user_id", user["id"]), ("role", user["role"])):
+            db.table("vault_meta").upsert({"name": name, "value": value}, pk="name")
+    log.info("enrolled as device %s", answer["device_id"])
+    return Enrolment(server_url=server_url, device_id=answer["device_id"], user_id=user["id"],
+                     role=user["role"], name=user["name"], recovered_key=recovered)
+
+
+def check_in(session: Session, *, transport: httpx.BaseTransport | None = None
+             ) -> dict[str, Any]:
+    """Ask the server who we are; a revoked device wipes its profile and says so."""
+    enrolment = _find(session, ENROLMENT_KIND)
+    if enrolment is None:
+        raise RuleViolation("This profile is not enrolled with a server yet.")
+    try:
+        me: dict[str, Any] = request(enrolment, "GET", "/v1/me", transport=transport)
+    except DeviceRevoked:
+        paths = session.profile.paths
+        session.lock()
+        wipe(paths)
+        raise
+    return me
+
+
+def wipe(paths: ProfilePaths) -> None:
+    """Remove every file of the profile: the wipe order of a revoked device."""
+    if paths.root.exists():
+        shutil.rmtree(paths.root)
+    log.warning("profile wiped on the server's order")
+
+
+def _authored_records(session: Session) -> bool:
+    db, _ = session.vault().open_parts()
+    tables = ("visit_notes", "drug_screen_revisions", "trips", "addenda", "note_reviews")
+    return any(db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()  # noqa: S608 - fixed names
+               for t in tables)
+
+
+def identity_of(session: Session) -> Identity | None:
+    return _identity(session)
+
+
+def enrolment_of(session: Session) -> dict[str, Any] | None:
+    """The stored credential and server address (sealed in the vault), if enrolled."""
+    return _find(session, ENROLMENT_KIND)
+
+
+def request(enrolled: dict[str, Any], method: str, path: str, *,
+            json: dict[str, Any] | None = None,
+            transport: httpx.BaseTransport | None = None) -> Any:
+    """An authenticated call to the enrolled server."""
+    return _call(enrolled["server_url"], method, path, json=json, verify=enrolled["verify"],
+                 token=enrolled["device_token"], transport=transport)
+
+
+def _identity(session: Session) -> Identity | None:
+    found = _find(session, IDENTITY_KIND)
+    return Identity.from_private(unb64(found["private_key"])) if found else None
+
+
+def _find(session: Session, kind: str) -> dict[str, Any] | None:
+    for opened in session.records().all():
+        if opened.row["kind"] == kind and opened.body is not None:
+            return opened.body
+    return None
+
+
+def _call(server_url: str, method: str, path: str, *, verify: bool | str,
+          json: dict[str, Any] | None = None, token: str | None = None,
+          transport: httpx.BaseTransport | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with httpx.Client(base_url=server_url, timeout=TIMEOUT, verify=verify,
+                          transport=transport) as client:
+            response = client.request(method, path, json=json, headers=headers)
+        answer = None if response.status_code == 204 else response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ServerUnreachable(f"The server at {server_url} could not be reached or did not "
+                                "answer as a FieldApp server; nothing was changed.") from exc
+    if response.status_code >= 400:
+        if not isinstance(answer, dict):
+            raise ServerUnreachable("The server's answer was not understood.")
+        if answer.get("wipe"):
+            raise DeviceRevoked("This laptop's access was revoked by the program. Its FieldApp "
+                                "data has been removed from it.")
+        message = answer.get("message") or f"The server refused ({response.status_code})."
+        raise ServerRefused(str(message))
+    return answer

@@ -1,0 +1,156 @@
+"""A client profile joins a real server: enrolment, key recovery, shared case keys, the wipe."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fieldapp.domain.errors import WrongPassphrase
+from fieldapp.services import case_keys, enrolment
+from fieldapp.services.session import Session
+from fieldapp.storage.paths import ProfilePaths
+from tests.conftest import PASSPHRASE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Program:
+    url: str
+    data: Path
+    tmp: Path
+
+    def admin(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", "from sync.server.cli import main; raise SystemExit(main())",
+             "--data", str(self.data), *args], capture_output=True, text=True, cwd=ROOT,
+            timeout=60, check=True)
+        return result.stdout
+
+    def code(self, user: str) -> str:
+        return self.admin("code", user).split()[-1]
+
+    def profile(self, name: str) -> Session:
+        session = Session(ProfilePaths(self.tmp / name))
+        session.create(PASSPHRASE)
+        return session
+
+    def enrolled(self, name: str, user: str) -> Session:
+        session = self.profile(name)
+        enrolment.enrol(session, server_url=self.url, code=self.code(user),
+                        passphrase=PASSPHRASE, device_name=name)
+        return session
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Program]:
+    tmp = tmp_path_factory.mktemp("program")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    found = Program(url=f"http://127.0.0.1:{port}", data=tmp / "server", tmp=tmp)
+    found.admin("init", "--name", "Millbrook IFR")
+    found.admin("team-add", "t1", "--name", "East")
+    for user, role in (("rc1", "recovery coordinator"), ("rc3", "recovery coordinator"),
+                       ("sup1", "supervisor")):
+        found.admin("user-add", user, "--name", user.upper(), "--role", role, "--team", "t1")
+    found.admin("case-add", "c1", "--team", "t1", "--coordinator", "rc1")
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from sync.server.cli import main; raise SystemExit(main())",
+         "--data", str(found.data), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{found.url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield found
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        assert server.stdout is not None
+        server.stdout.close()
+
+
+def test_a_replaced_laptop_recovers_the_key_with_the_passphrase(program: Program) -> None:
+    first = program.enrolled("laptop-1", "rc1")
+    original = enrolment.identity_of(first)
+    second = program.enrolled("laptop-2", "rc1")
+    recovered = enrolment.identity_of(second)
+    assert original is not None and recovered is not None
+    assert recovered.private_bytes() == original.private_bytes()
+    assert second.actor().user_id == "rc1"
+    for session in (first, second):
+        session.lock()
+
+
+def test_recovery_needs_the_right_passphrase(program: Program) -> None:
+    program.enrolled("laptop-a", "rc3").lock()
+    other = Session(ProfilePaths(program.tmp / "laptop-b"))
+    other.create("a different long passphrase here")
+    with pytest.raises(WrongPassphrase):
+        enrolment.enrol(other, server_url=program.url, code=program.code("rc3"),
+                        passphrase="a different long passphrase here", device_name="b")
+    assert enrolment.enrolment_of(other) is None, "nothing is stored when recovery fails"
+    other.lock()
+
+
+def test_case_keys_follow_assignment(program: Program) -> None:
+    supervisor = program.enrolled("sup-laptop", "sup1")
+    worker = program.enrolled("rc1-keys", "rc1")
+    newcomer = program.enrolled("rc3-keys", "rc3")
+    assert case_keys.share(supervisor, "c1") == 1
+    key_v1 = case_keys.fetch(worker, "c1")[1]
+    assert case_keys.case_keys(supervisor)[("c1", 1)] == key_v1
+    # The server holds only sealed copies: the key itself is in none of its files.
+    needle = base64.urlsafe_b64encode(key_v1)
+    assert not any(needle in p.read_bytes() or key_v1 in p.read_bytes()
+                   for p in program.data.rglob("*") if p.is_file())
+    # Reassigning: the new coordinator gets the family's history (version 1) and, since the
+    # old coordinator left, a new version that only the current members receive.
+    program.admin("case-assign", "c1", "--coordinator", "rc3")
+    assert case_keys.share(supervisor, "c1", rotate=True) == 2
+    got = case_keys.fetch(newcomer, "c1")
+    assert got[1] == key_v1 and got[2] != key_v1
+    # The removed worker no longer sees the case, nor the key written afterwards.
+    with pytest.raises(enrolment.ServerRefused, match="No such case"):
+        case_keys.fetch(worker, "c1")
+    assert ("c1", 2) not in case_keys.case_keys(worker)
+    for session in (supervisor, worker, newcomer):
+        session.lock()
+
+
+def test_a_revoked_device_wipes_itself(program: Program) -> None:
+    session = program.enrolled("stolen-laptop", "rc1")
+    device = enrolment.enrolment_of(session)
+    assert device is not None
+    assert enrolment.check_in(session)["id"] == "rc1"
+    program.admin("revoke", device["device_id"])
+    root = session.profile.paths.root
+    with pytest.raises(enrolment.DeviceRevoked):
+        enrolment.check_in(session)
+    assert not root.exists()
+
+
+def test_an_unreachable_server_is_plain_words(tmp_path: Path) -> None:
+    session = Session(ProfilePaths(tmp_path / "p"))
+    session.create(PASSPHRASE)
+    with pytest.raises(enrolment.ServerUnreachable, match="could not be reached"):
+        enrolment.enrol(session, server_url="http://127.0.0.1:9", code="abcdefgh-1",
+                        passphrase=PASSPHRASE, device_name="x")
+    assert enrolment.enrolment_of(session) is None
+    session.lock()
