@@ -13,9 +13,12 @@ from typing import Any
 import httpx
 
 from fieldapp.crypto.identity import Identity, b64, unb64, unwrap_from_server, wrap_for_server
+from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KnownError, RuleViolation
+from fieldapp.domain.settings import ProgramSettings
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
+from fieldapp.storage.settings_store import load_settings, save_settings
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,7 @@ def enrol(session: Session, *, server_url: str, code: str, passphrase: str,
             "program": answer["program"], "verify": verify})
         for name, value in (("user_id", user["id"]), ("role", user["role"])):
             db.table("vault_meta").upsert({"name": name, "value": value}, pk="name")
+        adopt_program(session, answer["program"])
     log.info("enrolled as device %s", answer["device_id"])
     return Enrolment(server_url=server_url, device_id=answer["device_id"], user_id=user["id"],
                      role=user["role"], name=user["name"], recovered_key=recovered)
@@ -92,6 +96,7 @@ def check_in(session: Session, *, transport: httpx.BaseTransport | None = None
         raise RuleViolation("This profile is not enrolled with a server yet.")
     try:
         me: dict[str, Any] = request(enrolment, "GET", "/v1/me", transport=transport)
+        adopt_program(session, request(enrolment, "GET", "/v1/program", transport=transport))
     except DeviceRevoked:
         paths = session.profile.paths
         session.lock()
@@ -105,6 +110,17 @@ def wipe(paths: ProfilePaths) -> None:
     if paths.root.exists():
         shutil.rmtree(paths.root)
     log.warning("profile wiped on the server's order")
+
+
+def adopt_program(session: Session, program: dict[str, Any]) -> ProgramSettings:
+    """The program's rules as the server hands them down replace this profile's copy."""
+    db, _ = session.vault().open_parts()
+    current = load_settings(db)
+    rules = {k: v for k, v in program.items() if k != "name"}
+    settings = ProgramSettings.from_json({**current.to_json(), **rules})
+    with db.atomic():
+        save_settings(db, settings, now=iso(session.workspace().now()))
+    return settings
 
 
 def _authored_records(session: Session) -> bool:

@@ -154,3 +154,15 @@ def test_an_unreachable_server_is_plain_words(tmp_path: Path) -> None:
                         passphrase=PASSPHRASE, device_name="x")
     assert enrolment.enrolment_of(session) is None
     session.lock()
+
+
+def test_the_programs_rules_flow_down(program: Program) -> None:
+    program.admin("init", "--name", "Millbrook IFR", "--settings",
+                  '{"mileage_cap": "120", "visits_per_week": 3}')
+    session = program.enrolled("rules-laptop", "rc1")
+    rules = session.workspace().settings
+    assert (rules.mileage_cap, rules.visits_per_week) == (120, 3)
+    program.admin("init", "--name", "Millbrook IFR", "--settings", '{"mileage_cap": "140"}')
+    enrolment.check_in(session)
+    assert session.workspace().settings.mileage_cap == 140
+    session.lock()
