@@ -18,7 +18,10 @@ from PySide6.QtWidgets import (
 from fieldapp import __version__
 from fieldapp.domain.errors import KnownError
 from fieldapp.domain.settings import ProgramSettings
+from fieldapp.services import enrolment
+from fieldapp.services.session import Session
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.enrol_dialog import EnrolDialog
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
 
@@ -30,6 +33,7 @@ class SettingsFacts:
     folder: str
     owner: str
     role: str
+    server: str
 
 
 class SettingsPage(QWidget):
@@ -60,6 +64,9 @@ class SettingsPage(QWidget):
         self.backup_button.setAccessibleName("Back up now")
         self.passphrase_button = QPushButton("Change &passphrase…")
         self.passphrase_button.setAccessibleName("Change passphrase")
+        self.server = message_label("Program server", lines=2)
+        self.connect_button = QPushButton("Connect to your program's ser&ver…")
+        self.connect_button.setAccessibleName("Connect to your program's server")
         self._build()
 
     def _build(self) -> None:
@@ -76,10 +83,14 @@ class SettingsPage(QWidget):
         QVBoxLayout(program).addWidget(self.program)
         about = QGroupBox("This computer")
         QVBoxLayout(about).addWidget(self.facts)
+        server = QGroupBox("Program server")
+        server_box = QVBoxLayout(server)
+        server_box.addWidget(self.server)
+        server_box.addWidget(self.connect_button)
         body = QWidget()
         column = QVBoxLayout(body)
         column.addWidget(heading("Settings"))
-        for group in (security, program, about):
+        for group in (security, server, program, about):
             column.addWidget(group)
         column.addWidget(paragraph(
             f"FieldApp {__version__}. Records on this computer are encrypted; full-disk "
@@ -93,6 +104,14 @@ class SettingsPage(QWidget):
         self.passphrase_button.clicked.connect(self.change_passphrase_requested)
         self.backup_button.clicked.connect(self._backup)
         self.auto_lock.editingFinished.connect(self._save_auto_lock)
+        self.connect_button.clicked.connect(self.open_enrolment)
+
+    def open_enrolment(self) -> None:
+        dialog = EnrolDialog(self._ctx, self)
+        dialog.enrolled.connect(self.status.setText)
+        dialog.finished.connect(lambda _: self.refresh())
+        self.enrol_dialog = dialog
+        dialog.open()
 
     def refresh(self) -> None:
         self._ctx.runner.run(self._read, on_success=self._show)
@@ -104,7 +123,7 @@ class SettingsPage(QWidget):
                              auto_lock=session.auto_lock_minutes(),
                              last_backup=backups[0].created_at if backups else None,
                              folder=str(session.profile.paths.root), owner=session.owner_name(),
-                             role=str(session.actor().role))
+                             role=str(session.actor().role), server=_server_text(session))
 
     def _show(self, facts: SettingsFacts) -> None:
         p = facts.program
@@ -116,6 +135,8 @@ class SettingsPage(QWidget):
             f"entry\nRandom screens: {p.random_screens_per_month} a month\n"
             f"Drug screen panel: {', '.join(p.panel)}\nTime zone: {p.timezone}")
         backup = _readable_stamp(facts.last_backup) if facts.last_backup else "none yet"
+        self.server.setText(facts.server)
+        self.connect_button.setVisible(facts.server.startswith("Not connected"))
         self.facts.setText(f"Profile of: {facts.owner or 'not named'} ({facts.role})\n"
                            f"Last backup: {backup}\nData folder: {facts.folder}")
 
@@ -142,6 +163,16 @@ class SettingsPage(QWidget):
         if not isinstance(error, KnownError):
             raise error
         set_error(self.status, error.message)
+
+
+def _server_text(session: Session) -> str:
+    found = enrolment.enrolment_of(session)
+    if found is None:
+        return ("Not connected: everything stays on this computer. Connect with the address and "
+                "code your program's administrator gives you.")
+    user = found["user"]
+    return (f"Connected to {found['server_url']} as {user['name']} ({user['role']}), "
+            f"device {found['device_id']}.")
 
 
 def _readable_stamp(stamp: str) -> str:

@@ -37,10 +37,13 @@ class Refused(Exception):
 
 
 class Context:
-    """What every request handler needs: the store and the clock."""
+    """What every request handler needs: the store, the clock and the attempt limits."""
 
-    def __init__(self, store: ServerStore, now: Callable[[], datetime]) -> None:
+    def __init__(self, store: ServerStore, now: Callable[[], datetime], *,
+                 enrol_limit: int = ENROL_LIMIT,
+                 auth_failure_limit: int = AUTH_FAILURE_LIMIT) -> None:
         self.store, self.now = store, now
+        self.enrol_limit, self.auth_failure_limit = enrol_limit, auth_failure_limit
 
     def visible(self, user: User) -> list[dict[str, Any]]:
         """The cases `user` may read: assigned (workers) or their team's (supervisors)."""
@@ -77,7 +80,7 @@ def caller(request: Request, authorization: Annotated[str | None, Header()] = No
     if device is None:
         address = request.client.host if request.client else "?"
         if ctx.store.count_attempt(f"auth:{address}", now=ctx.now(), window=WINDOW) \
-                > AUTH_FAILURE_LIMIT:
+                > ctx.auth_failure_limit:
             raise Refused(429, "slow_down", "Too many failed sign-ins; wait a few minutes.")
         raise Refused(401, "not_enrolled", "This device is not enrolled with the server.")
     if device.revoked_at is not None:
@@ -92,13 +95,16 @@ Who = Annotated[tuple[Device, User], Depends(caller)]
 Ctx = Annotated[Context, Depends(context)]
 
 
-def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The API over the store in `data_dir`."""
+def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None,
+               enrol_limit: int = ENROL_LIMIT,
+               auth_failure_limit: int = AUTH_FAILURE_LIMIT) -> FastAPI:
+    """The API over the store in `data_dir`; limits count attempts per address per window."""
     store = ServerStore(data_dir)
     app = FastAPI(title="FieldApp central server", version=__version__,
                   responses={401: {"model": wire.Problem}, 403: {"model": wire.Problem},
                              404: {"model": wire.Problem}, 429: {"model": wire.Problem}})
-    app.state.ctx = Context(store, clock or (lambda: datetime.now(UTC)))
+    app.state.ctx = Context(store, clock or (lambda: datetime.now(UTC)), enrol_limit=enrol_limit,
+                            auth_failure_limit=auth_failure_limit)
 
     @app.exception_handler(Refused)
     async def refused(_: Request, exc: Refused) -> JSONResponse:
@@ -131,7 +137,7 @@ def _people_routes(app: FastAPI) -> None:
     def enrol(body: wire.EnrolRequest, request: Request, ctx: Ctx) -> wire.EnrolResponse:
         address = request.client.host if request.client else "?"
         if ctx.store.count_attempt(f"enrol:{address}", now=ctx.now(), window=WINDOW) \
-                > ENROL_LIMIT:
+                > ctx.enrol_limit:
             raise Refused(429, "slow_down", "Too many enrolment attempts; wait a few minutes.")
         try:
             device, token, user = ctx.store.enrol(

@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--key", type=Path, help="TLS private key (PEM)")
     serve.add_argument("--insecure-http", action="store_true",
                        help="allow plain HTTP on a non-loopback address (testing only)")
+    serve.add_argument("--enrol-limit", type=int, default=10,
+                       help="enrolment attempts per address per 10 minutes (default 10)")
+    serve.add_argument("--auth-failure-limit", type=int, default=30,
+                       help="failed sign-ins per address per 10 minutes (default 30)")
     team = sub.add_parser("team-add", help="add a team")
     team.add_argument("id")
     team.add_argument("--name", required=True)
@@ -134,7 +138,9 @@ def _serve(args: argparse.Namespace) -> int:
               "(or --insecure-http for a test network).", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    uvicorn.run(create_app(args.data), host=args.host, port=args.port,
+    app = create_app(args.data, enrol_limit=args.enrol_limit,
+                     auth_failure_limit=args.auth_failure_limit)
+    uvicorn.run(app, host=args.host, port=args.port,
                 ssl_certfile=str(args.cert) if tls else None,
                 ssl_keyfile=str(args.key) if tls else None, access_log=False,
                 log_level="warning")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 
 from fieldapp.domain.errors import WrongPassphrase
 from fieldapp.services import case_keys, enrolment
@@ -66,7 +68,8 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Program]:
     found.admin("case-add", "c1", "--team", "t1", "--coordinator", "rc1")
     server = subprocess.Popen(
         [sys.executable, "-c", "from sync.server.cli import main; raise SystemExit(main())",
-         "--data", str(found.data), "serve", "--host", "127.0.0.1", "--port", str(port)],
+         "--data", str(found.data), "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--enrol-limit", "100"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
@@ -166,3 +169,39 @@ def test_the_programs_rules_flow_down(program: Program) -> None:
     enrolment.check_in(session)
     assert session.workspace().settings.mileage_cap == 140
     session.lock()
+
+
+def test_connecting_from_settings(program: Program, qtbot: QtBot) -> None:
+    from fieldapp.services.worker import DbWorker  # noqa: PLC0415 - Qt parts for this test only
+    from fieldapp.ui.context import UiContext  # noqa: PLC0415
+    from fieldapp.ui.settings_page import SettingsPage  # noqa: PLC0415
+    from fieldapp.ui.tasks import TaskRunner  # noqa: PLC0415
+    from tests.ui.test_accessibility import unnamed_controls  # noqa: PLC0415
+
+    worker = DbWorker()
+    session = Session(ProfilePaths(program.tmp / "ui-laptop"))
+    worker.call(lambda: session.create(PASSPHRASE))
+    ctx = UiContext(session=session, runner=TaskRunner(worker), clock=session._clock)
+    page = SettingsPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    try:
+        qtbot.waitUntil(lambda: page.server.text().startswith("Not connected"), timeout=5_000)
+        qtbot.mouseClick(page.connect_button, Qt.MouseButton.LeftButton)
+        dialog = page.enrol_dialog
+        assert unnamed_controls(dialog) == []
+        qtbot.keyClicks(dialog.server, program.url)
+        qtbot.keyClicks(dialog.code, "wrong-code-123")
+        qtbot.keyClicks(dialog.passphrase, PASSPHRASE)
+        qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "not valid" in dialog.message.text(), timeout=10_000)
+        dialog.code.clear()
+        qtbot.keyClicks(dialog.code, program.code("rc3"))
+        qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: page.server.text().startswith("Connected to"), timeout=10_000)
+        assert "RC3" in page.server.text()
+        assert not page.connect_button.isVisible()
+    finally:
+        worker.call(session.lock)
+        worker.shutdown()
