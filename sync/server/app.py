@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fieldapp import __version__
 from sync import protocol as wire
@@ -100,15 +102,33 @@ def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None,
                auth_failure_limit: int = AUTH_FAILURE_LIMIT) -> FastAPI:
     """The API over the store in `data_dir`; limits count attempts per address per window."""
     store = ServerStore(data_dir)
+    problem = {"model": wire.Problem}
     app = FastAPI(title="FieldApp central server", version=__version__,
-                  responses={401: {"model": wire.Problem}, 403: {"model": wire.Problem},
-                             404: {"model": wire.Problem}, 429: {"model": wire.Problem}})
+                  responses={status: problem for status in (400, 401, 403, 404, 422, 429, 503)})
     app.state.ctx = Context(store, clock or (lambda: datetime.now(UTC)), enrol_limit=enrol_limit,
                             auth_failure_limit=auth_failure_limit)
 
     @app.exception_handler(Refused)
     async def refused(_: Request, exc: Refused) -> JSONResponse:
         return JSONResponse(exc.problem.model_dump(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Where and what, never the value sent: echoing input is how NaN or a lone surrogate
+        # once turned a bad request into a server error, and how content reaches a log.
+        where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+                          for e in exc.errors()[:5])
+        problem = wire.Problem(error="invalid_request", message=f"The request is not valid "
+                               f"({where}).")
+        return JSONResponse(problem.model_dump(), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = "not_found" if exc.status_code == 404 else "bad_request"
+        message = "No such page on this server." if exc.status_code == 404 else \
+            "The request could not be read."
+        return JSONResponse(wire.Problem(error=error, message=message).model_dump(),
+                            status_code=exc.status_code)
 
     @app.middleware("http")
     async def access_log(request: Request, call_next: Any) -> Response:
@@ -139,6 +159,7 @@ def _people_routes(app: FastAPI) -> None:
         if ctx.store.count_attempt(f"enrol:{address}", now=ctx.now(), window=WINDOW) \
                 > ctx.enrol_limit:
             raise Refused(429, "slow_down", "Too many enrolment attempts; wait a few minutes.")
+        program = _program(ctx.store)  # before the code is spent: a set-up server only
         try:
             device, token, user = ctx.store.enrol(
                 body.code, device_name=body.device_name, public_key=body.public_key,
@@ -151,7 +172,7 @@ def _people_routes(app: FastAPI) -> None:
             keys = wire.KeyMaterial(public_key=user.public_key,
                                     wrapped_private_key=user.wrapped_private_key)
         return wire.EnrolResponse(device_id=device.id, device_token=token, user=_info(user),
-                                  key_material=keys, program=_program(ctx.store))
+                                  key_material=keys, program=program)
 
     @app.get(f"{wire.API}/me", response_model=wire.UserInfo)
     def me(who: Who) -> wire.UserInfo:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import sqlite3
 import threading
@@ -46,6 +47,7 @@ SCHEMA = (
 )
 
 CODE_LIFETIME = timedelta(hours=24)
+ID_PATTERN = r"[A-Za-z0-9._:-]{1,64}"
 
 
 class StoreError(Exception):
@@ -73,6 +75,18 @@ class User:
     team_id: str | None
     public_key: str | None
     wrapped_private_key: str | None
+
+
+def _check_assignment(db: sqlite3.Connection, team_id: str, coordinator_id: str | None,
+                      intact_worker_id: str | None) -> None:
+    """A coordinator and an intact worker must hold those roles in the case's team."""
+    for user_id, role in ((coordinator_id, "recovery coordinator"),
+                          (intact_worker_id, "intact worker")):
+        if user_id is None:
+            continue
+        row = db.execute("SELECT role, team_id FROM users WHERE id = ?", [user_id]).fetchone()
+        if row is None or row[0] != role or row[1] != team_id:
+            raise StoreError("bad_assignment", f"{user_id} is not a {role} in team {team_id}.")
 
 
 def digest(secret: str) -> str:
@@ -206,18 +220,22 @@ class ServerStore:
 
     def add_case(self, case_id: str, *, team_id: str, coordinator_id: str | None,
                  intact_worker_id: str | None, now: str) -> None:
+        if not re.fullmatch(ID_PATTERN, case_id):
+            raise StoreError("bad_id", "A case id uses letters, digits and . _ : - only.")
         with self.unit() as db:
+            _check_assignment(db, team_id, coordinator_id, intact_worker_id)
             db.execute("INSERT INTO cases VALUES (?, 'open', ?, ?, ?, NULL, ?)",
                        [case_id, coordinator_id, intact_worker_id, team_id, now])
 
     def assign(self, case_id: str, *, coordinator_id: str | None,
                intact_worker_id: str | None) -> None:
         with self.unit() as db:
-            changed = db.execute("UPDATE cases SET coordinator_id = ?, intact_worker_id = ? "
-                                 "WHERE id = ?", [coordinator_id, intact_worker_id, case_id]
-                                 ).rowcount
-        if changed != 1:
-            raise StoreError("unknown_case", f"There is no case {case_id}.")
+            row = db.execute("SELECT team_id FROM cases WHERE id = ?", [case_id]).fetchone()
+            if row is None:
+                raise StoreError("unknown_case", f"There is no case {case_id}.")
+            _check_assignment(db, row[0], coordinator_id, intact_worker_id)
+            db.execute("UPDATE cases SET coordinator_id = ?, intact_worker_id = ? WHERE id = ?",
+                       [coordinator_id, intact_worker_id, case_id])
 
     def cases(self) -> list[dict[str, Any]]:
         with self.unit() as db:
@@ -246,8 +264,10 @@ class ServerStore:
         return [(int(v), str(k)) for v, k in rows]
 
     def put_keys(self, case_id: str, keys: list[tuple[int, str, str]]) -> None:
+        """Store sealed keys; the first copy of a (version, member) stands, so no member can
+        replace another member's key with something else."""
         with self.unit() as db:
-            db.executemany("INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, ?)",
+            db.executemany("INSERT OR IGNORE INTO case_keys VALUES (?, ?, ?, ?)",
                            [(case_id, version, user, wrapped) for version, user, wrapped in keys])
 
     # -- audit and attempts ------------------------------------------------------------------
