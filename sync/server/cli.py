@@ -132,7 +132,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     from sync.server.app import create_app  # noqa: PLC0415
 
-    tls = args.cert is not None and args.key is not None
+    if (args.cert is None) != (args.key is None):
+        print("Give both --cert and --key for TLS.", file=sys.stderr)
+        return 2
+    tls = args.cert is not None
     if not tls and not _loopback(args.host) and not args.insecure_http:
         print("Refusing plain HTTP on a non-loopback address: give --cert and --key "
               "(or --insecure-http for a test network).", file=sys.stderr)

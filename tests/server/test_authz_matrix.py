@@ -186,7 +186,8 @@ def _assert_success_body(world: World, call: Call, response: httpx.Response,
     if call.endpoint == "put keys":
         assert call.case is not None
         upload = _key_upload(call)["keys"][0]
-        assert (call.case, upload["version"], upload["user_id"], upload["wrapped_key"]) in after["case_keys"]
+        row = (call.case, upload["version"], upload["user_id"], upload["wrapped_key"])
+        assert row in after["case_keys"]
         assert {k: v for k, v in after.items() if k not in ("case_keys", "audit")} == \
             {k: v for k, v in before.items() if k not in ("case_keys", "audit")}
         assert [row[2:4] for row in after["audit"] if row not in before["audit"]] == \
