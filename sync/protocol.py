@@ -6,19 +6,13 @@ roles, assignments and statuses, and nothing clinical.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, Field
+
+# One list of roles for the client, the server and the wire (re-exported from here).
+from fieldapp.domain.people import Role as Role
 
 API = "/v1"
 MAX_BLOB = 64 * 1024  # base64 characters of one sealed or wrapped value
-
-
-class Role(StrEnum):
-    RECOVERY_COORDINATOR = "recovery coordinator"
-    INTACT_WORKER = "intact worker"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
 
 
 class Model(BaseModel):
