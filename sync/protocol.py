@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 # One list of roles for the client, the server and the wire (re-exported from here).
-from fieldapp.domain.people import Role as Role
+from fieldapp.domain.people import Role
 
 API = "/v1"
 MAX_BLOB = 64 * 1024  # base64 characters of one sealed or wrapped value
