@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fieldapp import __version__
+from fieldapp.domain.people import Role
 from sync import protocol as wire
 from sync.server.store import Device, ServerStore, StoreError, User
 
@@ -29,7 +30,7 @@ log = logging.getLogger("fieldapp.server")
 ENROL_LIMIT = 10          # attempts per client address and window
 AUTH_FAILURE_LIMIT = 30   # bad tokens per client address and window
 WINDOW = timedelta(minutes=10)
-WORKER_ROLES = {wire.Role.RECOVERY_COORDINATOR, wire.Role.INTACT_WORKER}
+WORKER_ROLES = {Role.RECOVERY_COORDINATOR, Role.INTACT_WORKER}
 
 
 class Refused(Exception):
@@ -49,10 +50,10 @@ class Context:
 
     def visible(self, user: User) -> list[dict[str, Any]]:
         """The cases `user` may read: assigned (workers) or their team's (supervisors)."""
-        if user.role == wire.Role.ADMIN:
+        if user.role == Role.ADMIN:
             raise Refused(403, "forbidden", "Administrators manage people and devices and do "
                           "not read case records.")
-        if user.role == wire.Role.SUPERVISOR:
+        if user.role == Role.SUPERVISOR:
             return [c for c in self.store.cases() if c["team_id"] == user.team_id]
         return [c for c in self.store.cases()
                 if user.id in (c["coordinator_id"], c["intact_worker_id"])]
@@ -194,7 +195,7 @@ def _case_routes(app: FastAPI) -> None:
 
     @app.get(f"{wire.API}/cases/{{case_id}}/members", response_model=list[wire.Member])
     def members(case_id: str, who: Who, ctx: Ctx) -> list[wire.Member]:
-        return [wire.Member(user_id=m.id, role=wire.Role(m.role), public_key=m.public_key)
+        return [wire.Member(user_id=m.id, role=Role(m.role), public_key=m.public_key)
                 for m in ctx.store.members(ctx.one_case(who[1], case_id))]
 
     @app.get(f"{wire.API}/cases/{{case_id}}/keys", response_model=list[wire.WrappedKey])
@@ -234,12 +235,12 @@ def _device_routes(app: FastAPI) -> None:
 
 
 def _admin(user: User) -> None:
-    if user.role != wire.Role.ADMIN:
+    if user.role != Role.ADMIN:
         raise Refused(403, "forbidden", "Only an administrator manages devices.")
 
 
 def _info(user: User) -> wire.UserInfo:
-    return wire.UserInfo(id=user.id, name=user.name, role=wire.Role(user.role),
+    return wire.UserInfo(id=user.id, name=user.name, role=Role(user.role),
                          team_id=user.team_id)
 
 

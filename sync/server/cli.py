@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fieldapp import __version__
-from sync.protocol import Role
+from fieldapp.domain.people import Role
 from sync.server.store import ServerStore, StoreError
 
 DEFAULT_SETTINGS = {
