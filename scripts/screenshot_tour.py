@@ -204,6 +204,45 @@ def supervisor_tour(window: MainWindow) -> None:
     shot(window, "22-supervisor-random-screens")
 
 
+def server_tour(window: MainWindow, tmp: Path) -> None:
+    """Connect the open profile to a real server started here on 127.0.0.1."""
+    import socket  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    data = tmp / "server"
+    cli = [sys.executable, "-c", "from sync.server.cli import main; raise SystemExit(main())",
+           "--data", str(data)]
+    for args in (["init", "--name", "Millbrook IFR"], ["team-add", "t1", "--name", "East"],
+                 ["user-add", "rc-jordan", "--name", "Jordan Rivera", "--role",
+                  "recovery coordinator", "--team", "t1"]):
+        subprocess.run([*cli, *args], check=True, capture_output=True, cwd=ROOT)
+    code = subprocess.run([*cli, "code", "rc-jordan"], check=True, capture_output=True,
+                          text=True, cwd=ROOT).stdout.split()[-1]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        settle(3.0)
+        ws = window.workspace
+        assert ws is not None
+        ws.setCurrentWidget(ws.settings)
+        settle(0.8)
+        ws.settings.open_enrolment()
+        dialog = ws.settings.enrol_dialog
+        QTest.keyClicks(dialog.server, f"http://127.0.0.1:{port}")
+        QTest.keyClicks(dialog.code, code)
+        QTest.keyClicks(dialog.passphrase, "copper kettle under the blue bridge")
+        shot(dialog, "24-connect-to-server")
+        dialog.connect_button.click()
+        wait(lambda: ws.settings.server.text().startswith("Connected to"))
+        shot(window, "25-settings-connected")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def main() -> None:
     global APP, OUT  # noqa: PLW0603 - a script's own state
     parser = argparse.ArgumentParser()
@@ -230,6 +269,14 @@ def main() -> None:
             shot(window, f"23-today-{suffix}")
         else:
             first_run(window)
+            window.unlock_page.passphrase.clear()
+            wait(window.unlock_page.unlock_button.isEnabled, 30)
+            QTest.keyClicks(window.unlock_page.passphrase, "copper kettle under the blue bridge")
+            QTest.keyClick(window.unlock_page.passphrase, Qt.Key.Key_Return)
+            wait(lambda: window.workspace is not None)
+            server_tour(window, Path(tmp))
+            window.lock()
+            wait(lambda: window.workspace is None)
             coordinator_tour(window)
             window.close()
             runner.worker.call(window.current_session().lock)
