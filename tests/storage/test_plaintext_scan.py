@@ -9,80 +9,31 @@ itself is checked first against files that do hold the phrase, so a blind scanne
 from __future__ import annotations
 
 import base64
-import logging
 import random
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from fieldapp.app import configure_logging
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.records import Record, RecordStore
 from tests.conftest import PASSPHRASE, FakeClock
+from tests.scanning import encodings_of, found_in
 
 PHRASE = "Marigold Uxbridge relapse 4471"
 RECORDS = 300
 TEMP_STORE_MEMORY = 2
 
 
-def _base64_fragments(raw: bytes) -> set[bytes]:
-    """Base64 of `raw` at each of the three byte alignments, trimmed to the chars it alone sets."""
-    fragments = set()
-    for offset in range(3):
-        for encode in (base64.b64encode, base64.urlsafe_b64encode):
-            encoded = encode(b"\x00" * offset + raw)
-            core = encoded.rstrip(b"=")
-            if len(core) != len(encoded):
-                core = core[:-1]  # the last char before padding mixes in zero fill bits
-            fragments.add(core[(8 * offset + 5) // 6 :])  # chars touched by the prefix bytes
-    return fragments
-
-
-def encodings_of(phrase: str) -> dict[str, set[bytes]]:
-    """Every byte pattern the phrase would leave on disk, by encoding name."""
-    raw = phrase.encode("utf-8")
-    return {
-        "utf-8": {raw},
-        "utf-16-le": {phrase.encode("utf-16-le")},
-        "utf-16-be": {phrase.encode("utf-16-be")},
-        "base64": _base64_fragments(raw),
-        "hex": {raw.hex().encode(), raw.hex().upper().encode()},
-    }
-
-
 def scan(files: Iterable[Path], phrase: str = PHRASE) -> list[tuple[str, str]]:
     """(file, encoding) for every file holding the phrase in some encoding."""
-    patterns = encodings_of(phrase)
-    hits = []
-    for path in files:
-        data = path.read_bytes()
-        hits += [(str(path), name) for name, needles in patterns.items()
-                 if any(needle in data for needle in needles)]
-    return hits
+    return [(str(path), name) for path, name in found_in(files, phrase)]
 
 
 def files_under(root: Path) -> list[Path]:
     """Every regular file below `root`, hidden ones included."""
     return sorted(path for path in root.rglob("*") if path.is_file())
-
-
-@pytest.fixture
-def app_logging(paths: ProfilePaths) -> Iterator[None]:
-    """Log into the profile as the app does; undo the root handler and excepthook afterwards."""
-    root = logging.getLogger()
-    level, hook = root.level, sys.excepthook
-    try:
-        configure_logging(paths)
-        yield
-    finally:
-        for handler in [h for h in root.handlers if getattr(h, "_fieldapp", False)]:
-            root.removeHandler(handler)
-            handler.close()
-        root.setLevel(level)
-        sys.excepthook = hook
 
 
 # --- the scanner itself must find the phrase where it is --------------------------------------

@@ -11,9 +11,6 @@ the surviving phrases are shown to be really in the vault, sealed, by reading th
 
 from __future__ import annotations
 
-import logging
-import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from fieldapp.app import configure_logging
 from fieldapp.domain.cases import Person
 from fieldapp.domain.screens import LabStatus, Method
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.vault import Vault
 from tests.conftest import PASSPHRASE, FakeClock
+from tests.scanning import encodings_of
 from tests.services.records_helpers import (
     MONTH,
     SUPERVISOR,
@@ -38,7 +35,7 @@ from tests.services.records_helpers import (
     services,
     visit_details,
 )
-from tests.storage.test_plaintext_scan import encodings_of, files_under, scan
+from tests.storage.test_plaintext_scan import files_under, scan
 
 
 def _phrase(label: str) -> str:
@@ -57,22 +54,6 @@ KEPT = {name: _phrase(name) for name in (
 GONE = {name: _phrase(name) for name in (
     "first-address", "draft-narrative", "deleted-draft-narrative", "deleted-draft-people",
     "first-purpose", "removed-trip-origin")}
-
-
-@pytest.fixture
-def app_logging(paths: ProfilePaths) -> Iterator[None]:
-    """Log into the profile as the app does; undo the root handler and excepthook afterwards."""
-    root = logging.getLogger()
-    level, hook = root.level, sys.excepthook
-    try:
-        configure_logging(paths)
-        yield
-    finally:
-        for handler in [h for h in root.handlers if getattr(h, "_fieldapp", False)]:
-            root.removeHandler(handler)
-            handler.close()
-        root.setLevel(level)
-        sys.excepthook = hook
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16-be", "hex", "base64"])
