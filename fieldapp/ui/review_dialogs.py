@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -55,22 +54,6 @@ def push_button(text: str, name: str = "") -> QPushButton:
     button = QPushButton(text)
     button.setAccessibleName(name or text.replace("&", "").rstrip("…"))
     return button
-
-
-def run_for(owner: QWidget, ctx: UiContext, fn: Callable[[], T], *,
-            on_success: Callable[[T], None], on_error: Callable[[BaseException], None]) -> None:
-    """`ctx.runner.run`, dropping results for `owner` if it was deleted (locked) meanwhile."""
-    def success(value: T) -> None:
-        if shiboken6.isValid(owner):
-            on_success(value)
-
-    def error(exc: BaseException) -> None:
-        if shiboken6.isValid(owner):
-            on_error(exc)
-        elif not isinstance(exc, KnownError):
-            raise exc
-
-    ctx.runner.run(fn, on_success=success, on_error=error)
 
 
 def raise_unless_known(error: BaseException, label: Any) -> None:
@@ -125,8 +108,8 @@ class CommentDialog(QDialog):
         self.ok_button.setEnabled(False)  # also what stops a second click sending it twice
         set_error(self.message, "")
         action = self._action
-        run_for(self, self._ctx, lambda: action(words), on_success=self._succeeded,
-                on_error=self._failed)
+        self._ctx.runner.run(lambda: action(words), on_success=self._succeeded,
+                on_error=self._failed, owner=self)
 
     def _succeeded(self, result: object) -> None:
         self.submitted.emit(result)
@@ -137,7 +120,7 @@ class CommentDialog(QDialog):
         raise_unless_known(error, self.message)
 
 
-class _ReviewDialog(QDialog):
+class ReviewDialog(QDialog):
     """What both review dialogs share: approve-like and return buttons, and a message line.
 
     Signals:
@@ -165,8 +148,8 @@ class _ReviewDialog(QDialog):
 
     def _run(self, fn: Callable[[], object], done: str) -> None:
         self._set_enabled(False)  # also what stops a second click deciding twice
-        run_for(self, self._ctx, fn, on_success=lambda _: self._finish(done),
-                on_error=self._failed)
+        self._ctx.runner.run(fn, on_success=lambda _: self._finish(done),
+                on_error=self._failed, owner=self)
 
     def _open_comment(self, dialog: CommentDialog, done: str) -> None:
         dialog.submitted.connect(lambda _: self._finish(done))
@@ -187,11 +170,11 @@ class _ReviewDialog(QDialog):
         self.return_button.setEnabled(enabled)
 
 
-class NoteReviewDialog(_ReviewDialog):
+class NoteReviewDialog(ReviewDialog):
     """A signed note, read-only and in full, with "Co-sign" and "Return…".
 
     Signals:
-        reviewed(str): see `_ReviewDialog`.
+        reviewed(str): see `ReviewDialog`.
     """
 
     def __init__(self, ctx: UiContext, note: VisitNote, *, family: str, zone: tzinfo,
@@ -275,11 +258,11 @@ def month_totals(month: MileageMonth) -> str:
             f"Status: {month.status}.")
 
 
-class MonthReviewDialog(_ReviewDialog):
+class MonthReviewDialog(ReviewDialog):
     """A worker's submitted month of mileage, with "Approve month" and "Return…".
 
     Signals:
-        reviewed(str): see `_ReviewDialog`.
+        reviewed(str): see `ReviewDialog`.
     """
 
     def __init__(self, ctx: UiContext, month: MileageMonth, parent: QWidget | None = None
@@ -361,9 +344,9 @@ class DrawScheduleDialog(QDialog):
     def _draw(self) -> None:
         self.draw_button.setEnabled(False)
         case_id, (first, last), screens = self._case_id, self._period, self._ctx.session.screens
-        run_for(self, self._ctx, lambda: screens().draw_schedule(case_id, first_day=first,
+        self._ctx.runner.run(lambda: screens().draw_schedule(case_id, first_day=first,
                                                                  last_day=last),
-                on_success=self._show, on_error=self._failed)
+                on_success=self._show, on_error=self._failed, owner=self)
 
     def _show(self, schedule: RandomSchedule) -> None:
         self.draw_button.hide()

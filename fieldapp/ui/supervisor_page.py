@@ -29,17 +29,18 @@ from fieldapp.ui.review_dialogs import (
     DrawScheduleDialog,
     MonthReviewDialog,
     NoteReviewDialog,
+    ReviewDialog,
     day_text,
     moment_text,
     month_text,
     push_button,
     raise_unless_known,
-    run_for,
 )
 from fieldapp.ui.tables import table
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
 T = TypeVar("T")
+D = TypeVar("D", bound=ReviewDialog)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,14 @@ class _TableSection(QWidget, Generic[T]):
         button = push_button(text, name)
         self.buttons.addWidget(button)
         return button
+
+    def open_review_dialog(self, dialog: D) -> D:
+        """Open a review; its verdict is said here and refreshes the page."""
+        dialog.reviewed.connect(self._say)
+        dialog.reviewed.connect(lambda _: self.changed.emit())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def _say(self, text: str) -> None:
         set_error(self.message, "")
@@ -190,18 +199,13 @@ class CosignSection(_TableSection[VisitNote]):
         if note is None:
             return
         note_id, notes = note.id, self._ctx.session.notes
-        run_for(self, self._ctx, lambda: notes().get(note_id), on_success=self._show_review,
-                on_error=self._failed)
+        self._ctx.runner.run(lambda: notes().get(note_id), on_success=self._show_review,
+                on_error=self._failed, owner=self)
 
     def _show_review(self, note: VisitNote) -> None:
         assert self._zone is not None
-        dialog = NoteReviewDialog(self._ctx, note, family=self._family(note), zone=self._zone,
-                                  parent=self)
-        dialog.reviewed.connect(self._say)
-        dialog.reviewed.connect(lambda _: self.changed.emit())
-        self.review_dialog = dialog
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
+        self.review_dialog = self.open_review_dialog(NoteReviewDialog(
+            self._ctx, note, family=self._family(note), zone=self._zone, parent=self))
 
 
 class MileageSection(_TableSection[MonthAwaiting]):
@@ -232,16 +236,12 @@ class MileageSection(_TableSection[MonthAwaiting]):
         if month is None:
             return
         key, worker, mileage = month.month, month.worker_id, self._ctx.session.mileage
-        run_for(self, self._ctx, lambda: mileage().month(key, worker_id=worker),
-                on_success=self._show_review, on_error=self._failed)
+        self._ctx.runner.run(lambda: mileage().month(key, worker_id=worker),
+                on_success=self._show_review, on_error=self._failed, owner=self)
 
     def _show_review(self, month: Any) -> None:
-        dialog = MonthReviewDialog(self._ctx, month, parent=self)
-        dialog.reviewed.connect(self._say)
-        dialog.reviewed.connect(lambda _: self.changed.emit())
-        self.review_dialog = dialog
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
+        self.review_dialog = self.open_review_dialog(MonthReviewDialog(self._ctx, month,
+                                                                       parent=self))
 
 
 class ScreensSection(_TableSection[RandomSchedule]):
@@ -302,8 +302,9 @@ class ScreensSection(_TableSection[RandomSchedule]):
             self.loaded.emit()
             return
         screens = self._ctx.session.screens
-        run_for(self, self._ctx, lambda: screens().schedules(case_id),
-                on_success=lambda found: self._show(case_id, found), on_error=self._failed)
+        self._ctx.runner.run(lambda: screens().schedules(case_id),
+                             on_success=lambda found: self._show(case_id, found),
+                             on_error=self._failed, owner=self)
 
     def _show(self, case_id: CaseId | None, found: list[RandomSchedule]) -> None:
         if case_id == self.case.currentData():  # else a newer choice is on its way
@@ -367,8 +368,8 @@ class SupervisorPage(QWidget):
         """Read the caseload and today's waiting work again, off the UI thread."""
         session, chosen = self._ctx.session, self.screens.case.currentData()
         self.refresh_button.setEnabled(False)
-        run_for(self, self._ctx, lambda: read_supervisor_data(session, chosen),
-                on_success=self._show, on_error=self._failed)
+        self._ctx.runner.run(lambda: read_supervisor_data(session, chosen),
+                on_success=self._show, on_error=self._failed, owner=self)
 
     def _show(self, data: SupervisorData) -> None:
         self.refresh_button.setEnabled(True)

@@ -9,8 +9,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from fieldapp.domain.errors import KnownError
 from fieldapp.services.worker import DbWorker
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ class _Pending:
     future: Future[Any]
     on_success: SuccessFn
     on_error: ErrorFn | None
+    owner: QObject | None
 
 
 class TaskRunner(QObject):
@@ -61,9 +64,16 @@ class TaskRunner(QObject):
         return bool(self._pending)
 
     def run(self, fn: Callable[[], T], *, on_success: Callable[[T], None],
-            on_error: ErrorFn | None = None) -> None:
-        """Run `fn` off the UI thread; then `on_success(result)` or `on_error(exc)` on it."""
-        self._pending.append(_Pending(self._worker.submit(fn), on_success, on_error))
+            on_error: ErrorFn | None = None, owner: QObject | None = None) -> None:
+        """Run `fn` off the UI thread; then `on_success(result)` or `on_error(exc)` on it.
+
+        The answer is dropped if `owner` (by default the object a bound `on_success` belongs
+        to) was deleted meanwhile: the window closed or the profile locked. The work itself was
+        done and committed; a bug in it is still raised.
+        """
+        if owner is None and isinstance(getattr(on_success, "__self__", None), QObject):
+            owner = on_success.__self__  # type: ignore[attr-defined]
+        self._pending.append(_Pending(self._worker.submit(fn), on_success, on_error, owner))
         if len(self._pending) == 1:
             self.busy_changed.emit(True)
             self._timer.start()
@@ -81,6 +91,11 @@ class TaskRunner(QObject):
 
     def _finish(self, task: _Pending) -> None:
         error = task.future.exception()
+        if task.owner is not None and not shiboken6.isValid(task.owner):
+            log.debug("result for a closed window dropped")
+            if error is not None and not isinstance(error, KnownError):
+                raise error
+            return
         try:
             if error is None:
                 task.on_success(task.future.result())
@@ -89,8 +104,8 @@ class TaskRunner(QObject):
             else:
                 raise error
         except RuntimeError as exc:
-            # The window that asked is gone (closed, or the profile locked meanwhile): there is
-            # nothing left to show the answer in. The work itself was done and committed.
+            # A callback without a known owner (a lambda) reached a widget that is gone: the
+            # same case as above, found one step later.
             if "already deleted" not in str(exc):
                 raise
             log.debug("result for a closed window dropped")

@@ -65,3 +65,31 @@ def _alive(widget: QLabel) -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def test_an_owner_named_for_a_lambda_is_respected(qtbot: QtBot, runner: TaskRunner) -> None:
+    owner, seen = QLabel(), []
+    gate = threading.Event()
+    runner.run(lambda: gate.wait(5), on_success=lambda _: seen.append("shown"), owner=owner)
+    owner.deleteLater()
+    qtbot.waitUntil(lambda: not _alive(owner), timeout=2_000)
+    gate.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=2_000)
+    assert seen == [], "the answer went to a window that no longer exists"
+
+
+def test_a_bug_is_raised_even_when_its_window_is_gone(qtbot: QtBot, runner: TaskRunner) -> None:
+    owner = QLabel()
+    gate = threading.Event()
+
+    def broken() -> None:
+        gate.wait(5)
+        raise ZeroDivisionError("a bug, not a known error")
+
+    runner.run(broken, on_success=lambda _: None, on_error=lambda _: None, owner=owner)
+    owner.deleteLater()
+    qtbot.waitUntil(lambda: not _alive(owner), timeout=2_000)
+    gate.set()
+    with qtbot.captureExceptions() as raised:
+        qtbot.waitUntil(lambda: not runner.busy, timeout=2_000)
+    assert any(isinstance(exc, ZeroDivisionError) for _, exc, _ in raised)
