@@ -6,6 +6,9 @@ roles, assignments and statuses, and nothing clinical.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+
 from pydantic import BaseModel, ConfigDict, Field
 
 # One list of roles for the client, the server and the wire (re-exported from here).
@@ -98,3 +101,118 @@ class DeviceInfo(Model):
 class Health(Model):
     status: str
     version: str
+
+
+# -- record sync -------------------------------------------------------------------------------
+
+# The record tables that travel, in the order a batch applies them (parents before children).
+SYNCED_TABLES = ("cases", "visit_notes", "addenda", "note_reviews", "drug_screen_revisions",
+                 "random_schedules", "trips", "mileage_months")
+# Written by the server alone: reimbursable miles per worker and month, in trip order.
+ALLOCATIONS = "mileage_allocations"
+MAX_BATCH_OPS = 200            # ops in one push
+MAX_BATCH_BYTES = 2_000_000    # bytes of one push body
+MAX_PAGE = 1000                # documents in one pull page
+PlainValue = str | int | None
+HASH_PATTERN = r"^[0-9a-f]{64}$"
+TABLE_PATTERN = "^(" + "|".join(SYNCED_TABLES) + ")$"
+
+
+class Op(Model):
+    """One change to one record, as the client's outbox froze it.
+
+    `op_id` is the idempotency key; `payload_hash` is an HMAC of the plaintext under the scope's
+    key (the server compares hashes, it cannot read them). `sealed` is the record's sensitive
+    body sealed under the scope's content key version `key_version`; None only for a deletion.
+    `base_rev` is the server revision the change was made over (0: a new record).
+    """
+
+    op_id: str = Field(min_length=16, max_length=64, pattern=ID_PATTERN)
+    table: str = Field(pattern=TABLE_PATTERN)
+    record_id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+    scope: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
+    base_rev: int = Field(ge=0, le=2**40)
+    deleted: bool = False
+    plain: dict[str, PlainValue] = Field(default_factory=dict, max_length=40)
+    key_version: int | None = Field(default=None, ge=1, le=1_000_000)
+    sealed: str | None = Field(default=None, min_length=1, max_length=4 * MAX_BLOB,
+                               pattern=BLOB_PATTERN)
+    payload_hash: str = Field(pattern=HASH_PATTERN)
+
+
+class Push(Model):
+    ops: list[Op] = Field(min_length=1, max_length=MAX_BATCH_OPS)
+
+
+class Doc(Model):
+    """A record as the server holds it (its head revision); `seq` orders every change."""
+
+    table: str
+    record_id: str
+    scope: str
+    rev: int
+    seq: int
+    op_id: str
+    author: str
+    deleted: bool
+    plain: dict[str, PlainValue]
+    key_version: int | None
+    sealed: str | None
+
+
+class Answer(Model):
+    """The server's verdict on one op.
+
+    outcome: applied | duplicate | mismatch | conflict | rejected | gone.
+    `rev` is the head revision after the op; `theirs` the other side of a conflict (the head
+    that was kept, or the draft a signed note replaced); `first` the original verdict of a
+    duplicate; `reason` a sentence for people.
+    """
+
+    op_id: str
+    outcome: str
+    rev: int | None = None
+    reason: str | None = None
+    theirs: Doc | None = None
+    first: Answer | None = None
+
+
+class PushResult(Model):
+    answers: list[Answer]
+
+
+class Page(Model):
+    """Documents after `since` in sequence order; `next` is the checkpoint that covers them."""
+
+    docs: list[Doc]
+    next: int
+    more: bool
+    needs_keys: list[str] = Field(default_factory=list)
+
+
+class Digest(Model):
+    """An order-independent hash of (table, record, revision) over what the caller may hold."""
+
+    count: int
+    digest: str
+
+
+def digest_of(items: Iterable[tuple[str, str, int]]) -> Digest:
+    """Sum of SHA-256 of each (table, record, revision) modulo 2**256: order does not matter."""
+    total, count = 0, 0
+    for table, record_id, rev in items:
+        total += int.from_bytes(hashlib.sha256(f"{table}\x1f{record_id}\x1f{rev}".encode())
+                                .digest(), "big")
+        count += 1
+    return Digest(count=count, digest=f"{total % 2**256:064x}")
+
+
+class ManifestEntry(Model):
+    table: str
+    record_id: str
+    rev: int
+    deleted: bool
+
+
+class Manifest(Model):
+    entries: list[ManifestEntry]

@@ -8,7 +8,7 @@ under the cap is reimbursable, the rest is logged as over the cap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -98,16 +98,29 @@ def trip_order(trips: Iterable[Trip]) -> list[Trip]:
     return sorted(trips, key=lambda t: (t.trip_date, t.recorded_at, t.id))
 
 
-def allocate(trips: Iterable[Trip], *, cap: Decimal) -> list[Allocation]:
-    """Split each trip's miles into reimbursable and over the cap, first trips first."""
+def split_at_cap(ordered: Iterable[tuple[str, Decimal]], *, cap: Decimal) -> dict[str, Decimal]:
+    """Reimbursable miles of each (id, miles), in the order given, until the cap is used up.
+
+    The one rule for the laptop's provisional figures and the server's authoritative ones.
+    """
     remaining = cap
-    allocations = []
-    for trip in trip_order(trips):
-        miles = trip.total_miles
-        paid = min(miles, max(remaining, Decimal(0)))
-        remaining -= paid
-        allocations.append(Allocation(trip=trip, reimbursable=paid, over_cap=miles - paid))
-    return allocations
+    paid = {}
+    for key, miles in ordered:
+        paid[key] = min(miles, max(remaining, Decimal(0)))
+        remaining -= paid[key]
+    return paid
+
+
+def allocate(trips: Iterable[Trip], *, cap: Decimal,
+             server: Mapping[str, Decimal] | None = None) -> list[Allocation]:
+    """Split each trip's miles into reimbursable and over the cap, first trips first; with the
+    server's allocation (`server`, by trip id) its figure stands for every trip it names."""
+    ordered = trip_order(trips)
+    paid = split_at_cap([(t.id, t.total_miles) for t in ordered], cap=cap)
+    if server is not None:
+        paid = {k: server.get(k, v) for k, v in paid.items()}
+    return [Allocation(trip=t, reimbursable=paid[t.id], over_cap=t.total_miles - paid[t.id])
+            for t in ordered]
 
 
 @dataclass(frozen=True, kw_only=True)

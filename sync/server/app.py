@@ -15,14 +15,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fieldapp import __version__
 from fieldapp.domain.people import Role
+from fieldapp.domain.settings import ProgramSettings
 from sync import protocol as wire
+from sync.server.records import RecordSync, scope_members, scopes_for
 from sync.server.store import Device, ServerStore, StoreError, User
 
 log = logging.getLogger("fieldapp.server")
@@ -46,6 +48,7 @@ class Context:
                  enrol_limit: int = ENROL_LIMIT,
                  auth_failure_limit: int = AUTH_FAILURE_LIMIT) -> None:
         self.store, self.now = store, now
+        self.records = RecordSync(store)
         self.enrol_limit, self.auth_failure_limit = enrol_limit, auth_failure_limit
 
     def visible(self, user: User) -> list[dict[str, Any]]:
@@ -57,6 +60,18 @@ class Context:
             return [c for c in self.store.cases() if c["team_id"] == user.team_id]
         return [c for c in self.store.cases()
                 if user.id in (c["coordinator_id"], c["intact_worker_id"])]
+
+    def members_of(self, user: User, scope: str) -> list[User]:
+        """The members of a key scope the caller may read (404 otherwise, as for a case)."""
+        if user.role == Role.ADMIN:
+            self.visible(user)
+        if scope not in scopes_for(self.store, user):
+            raise Refused(404, "not_found", "No such case on your caseload.")
+        return scope_members(self.store, scope)
+
+    def program_settings(self) -> ProgramSettings:
+        rules = {k: v for k, v in _program(self.store).items() if k != "name"}
+        return ProgramSettings.from_json({**ProgramSettings().to_json(), **rules})
 
     def one_case(self, user: User, case_id: str) -> dict[str, Any]:
         for case in self.visible(user):
@@ -105,7 +120,8 @@ def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None,
     store = ServerStore(data_dir)
     problem = {"model": wire.Problem}
     app = FastAPI(title="FieldApp central server", version=__version__,
-                  responses={status: problem for status in (400, 401, 403, 404, 422, 429, 503)})
+                  responses={status: problem
+                             for status in (400, 401, 403, 404, 409, 422, 429, 503)})
     app.state.ctx = Context(store, clock or (lambda: datetime.now(UTC)), enrol_limit=enrol_limit,
                             auth_failure_limit=auth_failure_limit)
 
@@ -146,6 +162,7 @@ def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None,
     _people_routes(app)
     _case_routes(app)
     _device_routes(app)
+    _sync_routes(app)
     return app
 
 
@@ -193,23 +210,28 @@ def _case_routes(app: FastAPI) -> None:
     def case(case_id: str, who: Who, ctx: Ctx) -> wire.CaseInfo:
         return wire.CaseInfo(**ctx.one_case(who[1], case_id))
 
+    # A key scope is a case, or a worker's mileage ledger (`ledger:<user id>`).
     @app.get(f"{wire.API}/cases/{{case_id}}/members", response_model=list[wire.Member])
     def members(case_id: str, who: Who, ctx: Ctx) -> list[wire.Member]:
         return [wire.Member(user_id=m.id, role=Role(m.role), public_key=m.public_key)
-                for m in ctx.store.members(ctx.one_case(who[1], case_id))]
+                for m in ctx.members_of(who[1], case_id)]
 
     @app.get(f"{wire.API}/cases/{{case_id}}/keys", response_model=list[wire.WrappedKey])
     def keys(case_id: str, who: Who, ctx: Ctx) -> list[wire.WrappedKey]:
-        ctx.one_case(who[1], case_id)
+        ctx.members_of(who[1], case_id)
         return [wire.WrappedKey(version=v, user_id=who[1].id, wrapped_key=k)
                 for v, k in ctx.store.keys_for(case_id, who[1].id)]
 
     @app.put(f"{wire.API}/cases/{{case_id}}/keys", status_code=204)
     def put_keys(case_id: str, body: wire.KeyUpload, who: Who, ctx: Ctx) -> Response:
-        entitled = {m.id for m in ctx.store.members(ctx.one_case(who[1], case_id))}
+        entitled = {m.id for m in ctx.members_of(who[1], case_id)}
         if {k.user_id for k in body.keys} - entitled:
             raise Refused(403, "not_a_member", "Keys can be given only to the case's members.")
-        ctx.store.put_keys(case_id, [(k.version, k.user_id, k.wrapped_key) for k in body.keys])
+        try:
+            ctx.store.put_keys(case_id, [(k.version, k.user_id, k.wrapped_key)
+                                         for k in body.keys], uploader=who[1].id)
+        except StoreError as exc:
+            raise Refused(409, exc.code, exc.message) from exc
         ctx.audit(who[1].id, "case keys shared", case_id,
                   to=sorted({k.user_id for k in body.keys}))
         return Response(status_code=204)
@@ -232,6 +254,37 @@ def _device_routes(app: FastAPI) -> None:
             raise Refused(404, exc.code, exc.message) from exc
         ctx.audit(who[1].id, "device revoked", device_id)
         return Response(status_code=204)
+
+
+def _sync_routes(app: FastAPI) -> None:
+    @app.post(f"{wire.API}/sync/push", response_model=wire.PushResult)
+    def push(body: wire.Push, who: Who, ctx: Ctx) -> wire.PushResult:
+        user = who[1]
+        ctx.visible(user)  # administrators hold no records
+        answers = ctx.records.push(user, body.ops, now=ctx.now().isoformat(),
+                                   cap=ctx.program_settings().mileage_cap)
+        counts: dict[str, int] = {}
+        for answer in answers:
+            counts[answer.outcome] = counts.get(answer.outcome, 0) + 1
+        ctx.audit(user.id, "records pushed", who[0].id, **counts)
+        return wire.PushResult(answers=answers)
+
+    @app.get(f"{wire.API}/sync/pull", response_model=wire.Page)
+    def pull(who: Who, ctx: Ctx, since: Annotated[int, Query(ge=0, le=2**53)] = 0,
+             limit: Annotated[int, Query(ge=1, le=wire.MAX_PAGE)] = wire.MAX_PAGE
+             ) -> wire.Page:
+        ctx.visible(who[1])
+        return ctx.records.pull(who[1], since, limit=limit)
+
+    @app.get(f"{wire.API}/sync/digest", response_model=wire.Digest)
+    def digest(who: Who, ctx: Ctx) -> wire.Digest:
+        ctx.visible(who[1])
+        return ctx.records.digest(who[1])
+
+    @app.get(f"{wire.API}/sync/manifest", response_model=wire.Manifest)
+    def manifest(who: Who, ctx: Ctx) -> wire.Manifest:
+        ctx.visible(who[1])
+        return wire.Manifest(entries=ctx.records.manifest(who[1]))
 
 
 def _admin(user: User) -> None:

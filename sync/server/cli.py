@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fieldapp import __version__
 from fieldapp.domain.people import Role
+from sync.server.records import RecordSync
 from sync.server.store import ServerStore, StoreError
 
 DEFAULT_SETTINGS = {
@@ -111,6 +112,7 @@ def _admin(args: argparse.Namespace, store: ServerStore) -> None:
     elif args.command == "case-assign":
         store.assign(args.id, coordinator_id=args.coordinator,
                      intact_worker_id=args.intact_worker)
+        RecordSync(store).touch_case(args.id)  # devices learn of the new assignment
     elif args.command == "devices":
         for d in store.devices(args.user):
             state = f"revoked {d.revoked_at}" if d.revoked_at else "active"

@@ -36,7 +36,8 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS cases (id TEXT PRIMARY KEY, status TEXT NOT NULL, "
     "coordinator_id TEXT REFERENCES users (id), intact_worker_id TEXT REFERENCES users (id), "
     "team_id TEXT NOT NULL REFERENCES teams (id), sealed_details TEXT, created_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS case_keys (case_id TEXT NOT NULL REFERENCES cases (id), "
+    # A key scope is a case id or a worker's mileage ledger (`ledger:<user id>`).
+    "CREATE TABLE IF NOT EXISTS case_keys (case_id TEXT NOT NULL, "
     "version INTEGER NOT NULL, user_id TEXT NOT NULL REFERENCES users (id), "
     "wrapped_key TEXT NOT NULL, PRIMARY KEY (case_id, version, user_id))",
     "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, "
@@ -77,7 +78,7 @@ class User:
     wrapped_private_key: str | None
 
 
-def _check_assignment(db: sqlite3.Connection, team_id: str, coordinator_id: str | None,
+def check_assignment(db: sqlite3.Connection, team_id: str, coordinator_id: str | None,
                       intact_worker_id: str | None) -> None:
     """A coordinator and an intact worker must hold those roles in the case's team."""
     for user_id, role in ((coordinator_id, "recovery coordinator"),
@@ -223,7 +224,7 @@ class ServerStore:
         if not re.fullmatch(ID_PATTERN, case_id):
             raise StoreError("bad_id", "A case id uses letters, digits and . _ : - only.")
         with self.unit() as db:
-            _check_assignment(db, team_id, coordinator_id, intact_worker_id)
+            check_assignment(db, team_id, coordinator_id, intact_worker_id)
             db.execute("INSERT INTO cases VALUES (?, 'open', ?, ?, ?, NULL, ?)",
                        [case_id, coordinator_id, intact_worker_id, team_id, now])
 
@@ -233,7 +234,7 @@ class ServerStore:
             row = db.execute("SELECT team_id FROM cases WHERE id = ?", [case_id]).fetchone()
             if row is None:
                 raise StoreError("unknown_case", f"There is no case {case_id}.")
-            _check_assignment(db, row[0], coordinator_id, intact_worker_id)
+            check_assignment(db, row[0], coordinator_id, intact_worker_id)
             db.execute("UPDATE cases SET coordinator_id = ?, intact_worker_id = ? WHERE id = ?",
                        [coordinator_id, intact_worker_id, case_id])
 
@@ -257,16 +258,33 @@ class ServerStore:
                 [case["coordinator_id"], case["intact_worker_id"], case["team_id"]]).fetchall()
         return [User(*row) for row in rows]
 
+    def team_members(self, team_id: str | None) -> list[User]:
+        with self.unit() as db:
+            rows = db.execute("SELECT id, name, role, team_id, public_key, wrapped_private_key "
+                              "FROM users WHERE team_id IS ? ORDER BY id", [team_id]).fetchall()
+        return [User(*row) for row in rows]
+
     def keys_for(self, case_id: str, user_id: str) -> list[tuple[int, str]]:
         with self.unit() as db:
             rows = db.execute("SELECT version, wrapped_key FROM case_keys WHERE case_id = ? AND "
                               "user_id = ? ORDER BY version", [case_id, user_id]).fetchall()
         return [(int(v), str(k)) for v, k in rows]
 
-    def put_keys(self, case_id: str, keys: list[tuple[int, str, str]]) -> None:
+    def put_keys(self, case_id: str, keys: list[tuple[int, str, str]], *, uploader: str
+                 ) -> None:
         """Store sealed keys; the first copy of a (version, member) stands, so no member can
-        replace another member's key with something else."""
+        replace another member's key with something else. A version that exists already can be
+        shared again only by someone who holds it: two devices that each made a first key for
+        the same scope while offline learn that theirs lost (`key_taken`)."""
         with self.unit() as db:
+            for version in {version for version, _, _ in keys}:
+                exists = db.execute("SELECT 1 FROM case_keys WHERE case_id = ? AND version = ?",
+                                    [case_id, version]).fetchone()
+                held = db.execute("SELECT 1 FROM case_keys WHERE case_id = ? AND version = ? "
+                                  "AND user_id = ?", [case_id, version, uploader]).fetchone()
+                if exists and not held:
+                    raise StoreError("key_taken", f"Version {version} of this key was made "
+                                     "on another device first; fetch it instead.")
             db.executemany("INSERT OR IGNORE INTO case_keys VALUES (?, ?, ?, ?)",
                            [(case_id, version, user, wrapped) for version, user, wrapped in keys])
 

@@ -75,11 +75,16 @@ OPERATIONS = [
     "PUT /v1/cases/{case_id}/keys",
     "GET /v1/devices",
     "POST /v1/devices/{device_id}/revoke",
+    "POST /v1/sync/push",
+    "GET /v1/sync/pull",
+    "GET /v1/sync/digest",
+    "GET /v1/sync/manifest",
 ]
 
 # Only a request body can be made invalid here: path parameters and the optional Authorization
 # header are free-form strings, so the other operations have no negative cases.
-WITH_BODY = ["POST /v1/enrol", "PUT /v1/cases/{case_id}/keys"]
+WITH_BODY = ["POST /v1/enrol", "PUT /v1/cases/{case_id}/keys", "POST /v1/sync/push",
+             "GET /v1/sync/pull"]
 RUNS = [(label, GenerationMode.POSITIVE) for label in OPERATIONS] + [
     (label, GenerationMode.NEGATIVE) for label in WITH_BODY]
 

@@ -1,0 +1,489 @@
+"""The server's side of record sync: heads, history, conflict copies, idempotent ops, pulls.
+
+Every push op is judged in one transaction with the op's stored answer, so a repeated op (same
+`op_id`, same payload hash) gets exactly its first answer again and is never applied twice. Every
+version ever accepted stays in `record_history`, and every losing side of a conflict in
+`conflict_copies`: nothing a person typed is dropped here either. The server reads plain routing
+fields only (ids, dates, statuses, miles); sealed bodies are stored as they arrive.
+
+Mileage: after any trip or month change the worker's month is re-allocated in trip order inside
+the same transaction, so devices that were offline together can never claim more than the cap
+between them; the result travels back as a `mileage_allocations` document.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fieldapp.domain.mileage import split_at_cap
+from fieldapp.domain.people import Role
+from sync import protocol as wire
+from sync.server.store import ServerStore, StoreError, User, check_assignment
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS records (tbl TEXT NOT NULL, record_id TEXT NOT NULL, "
+    "scope TEXT NOT NULL, rev INTEGER NOT NULL, seq INTEGER NOT NULL UNIQUE, "
+    "op_id TEXT NOT NULL, author TEXT NOT NULL, plain TEXT NOT NULL, key_version INTEGER, "
+    "sealed TEXT, deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (tbl, record_id))",
+    "CREATE INDEX IF NOT EXISTS records_by_scope ON records (scope, seq)",
+    "CREATE TABLE IF NOT EXISTS record_history (tbl TEXT NOT NULL, record_id TEXT NOT NULL, "
+    "rev INTEGER NOT NULL, op_id TEXT NOT NULL, author TEXT NOT NULL, plain TEXT NOT NULL, "
+    "key_version INTEGER, sealed TEXT, deleted INTEGER NOT NULL, at TEXT NOT NULL, "
+    "PRIMARY KEY (tbl, record_id, rev))",
+    "CREATE TABLE IF NOT EXISTS conflict_copies (id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, "
+    "record_id TEXT NOT NULL, scope TEXT NOT NULL, op_id TEXT NOT NULL, author TEXT NOT NULL, "
+    "base_rev INTEGER NOT NULL, head_rev INTEGER NOT NULL, plain TEXT NOT NULL, "
+    "key_version INTEGER, sealed TEXT, deleted INTEGER NOT NULL, at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, "
+    "payload_hash TEXT NOT NULL, answer TEXT NOT NULL, at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+)
+
+MUTABLE = {"cases", "visit_notes", "trips"}
+APPEND_ONLY = {"addenda", "note_reviews", "drug_screen_revisions", "random_schedules"}
+DELETABLE = {"visit_notes", "trips"}
+# Who may write each table: the plain field naming the writer must be the caller.
+WRITER_FIELD = {"visit_notes": "author", "addenda": "author", "note_reviews": "reviewer",
+                "drug_screen_revisions": "recorded_by", "random_schedules": "created_by",
+                "trips": "worker_id"}
+LOCKED_MONTH = ("submitted", "approved")
+
+
+class Refusal(Exception):
+    """An op that is not applied, with the outcome and a reason for people."""
+
+    def __init__(self, outcome: str, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome, self.reason = outcome, reason
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """What a user may read and write: case ids and mileage ledgers (`ledger:<user>`)."""
+
+    cases: dict[str, dict[str, Any]]
+    ledgers: set[str]
+
+    def all(self) -> list[str]:
+        return [*self.cases, *sorted(self.ledgers)]
+
+    def __contains__(self, scope: str) -> bool:
+        return scope in self.cases or scope in self.ledgers
+
+
+def ledger_scope(user_id: str) -> str:
+    return f"ledger:{user_id}"
+
+
+def scopes_for(store: ServerStore, user: User) -> Scopes:
+    """A worker: assigned cases and their own ledger. A supervisor: the team's cases and
+    ledgers (their own included)."""
+    cases = {c["id"]: c for c in store.cases()}
+    if user.role == Role.SUPERVISOR:
+        team = store.team_members(user.team_id)
+        return Scopes({i: c for i, c in cases.items() if c["team_id"] == user.team_id},
+                      {ledger_scope(u.id) for u in team} | {ledger_scope(user.id)})
+    if user.role == Role.ADMIN:
+        return Scopes({}, set())
+    return Scopes({i: c for i, c in cases.items()
+                   if user.id in (c["coordinator_id"], c["intact_worker_id"])},
+                  {ledger_scope(user.id)})
+
+
+def scope_members(store: ServerStore, scope: str) -> list[User]:
+    """Who holds a scope's content key: a case's members, or a worker and their supervisors."""
+    if scope.startswith("ledger:"):
+        owner = store.user(scope.removeprefix("ledger:"))
+        if owner is None:
+            return []
+        supervisors = [u for u in store.team_members(owner.team_id)
+                       if u.role == Role.SUPERVISOR and u.id != owner.id]
+        return [owner, *supervisors]
+    case = {c["id"]: c for c in store.cases()}.get(scope)
+    return store.members(case) if case else []
+
+
+class RecordSync:
+    """Thread rule: any request thread; every method is one transaction of the store."""
+
+    def __init__(self, store: ServerStore) -> None:
+        self.store = store
+        with store.unit() as db:
+            for statement in SCHEMA:
+                db.execute(statement)
+
+    # -- push ---------------------------------------------------------------------------------
+
+    def push(self, user: User, ops: Iterable[wire.Op], *, now: str, cap: Decimal
+             ) -> list[wire.Answer]:
+        scopes = scopes_for(self.store, user)
+        answers = []
+        with self.store.unit() as db:
+            for op in ops:
+                db.execute("SAVEPOINT op")
+                try:
+                    answer = self._one(db, user, scopes, op, now=now, cap=cap)
+                except BaseException:
+                    db.execute("ROLLBACK TO op")
+                    db.execute("RELEASE op")
+                    raise
+                db.execute("RELEASE op")
+                answers.append(answer)
+        return answers
+
+    def _one(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op, *,
+             now: str, cap: Decimal) -> wire.Answer:
+        seen = db.execute("SELECT user_id, payload_hash, answer FROM ops WHERE op_id = ?",
+                          [op.op_id]).fetchone()
+        if seen is not None:
+            if seen[0] == user.id and seen[1] == op.payload_hash:
+                first = wire.Answer.model_validate_json(seen[2])
+                return wire.Answer(op_id=op.op_id, outcome="duplicate", rev=first.rev,
+                                   first=first)
+            return wire.Answer(op_id=op.op_id, outcome="mismatch",
+                               reason="This change reuses the identity of a different change; "
+                                      "it was set aside and nothing was altered.")
+        try:
+            answer = self._judge(db, user, scopes, op, now=now, cap=cap)
+        except Refusal as refusal:
+            answer = wire.Answer(op_id=op.op_id, outcome=refusal.outcome, reason=refusal.reason)
+        db.execute("INSERT INTO ops VALUES (?, ?, ?, ?, ?)",
+                   [op.op_id, user.id, op.payload_hash, answer.model_dump_json(), now])
+        return answer
+
+    def _judge(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op, *,
+               now: str, cap: Decimal) -> wire.Answer:
+        head = self._admissible(db, user, scopes, op, now=now)
+        if op.table == "mileage_months":
+            return self._month(db, user, op, head, now=now, cap=cap)
+        if op.table == "trips":
+            self._require_open_month(db, op, head)
+        if head is None:
+            if op.base_rev != 0 or op.deleted:
+                raise Refusal("gone", "This record is not on the server (it was removed).")
+            return self._apply(db, user, op, head, now=now, cap=cap)
+        if op.table in APPEND_ONLY:
+            raise Refusal("rejected", "This record was already recorded and cannot change.")
+        if op.table == "visit_notes" and head.plain.get("status") != "draft":
+            if op.base_rev == head.rev:
+                raise Refusal("rejected", "A signed note is locked; add an addendum instead.")
+            self._copy(db, op, user, head, now=now)
+            return wire.Answer(op_id=op.op_id, outcome="conflict", rev=head.rev,
+                               theirs=head.doc(), reason="This note was signed on another "
+                               "device; your version is kept beside it for you to review.")
+        if op.base_rev == head.rev:
+            return self._apply(db, user, op, head, now=now, cap=cap)
+        if op.table == "visit_notes" and op.plain.get("status") == "signed" and not op.deleted:
+            # Signing is final: the signed version becomes the head and the draft it replaced
+            # is kept as a copy for the author to review (both survive).
+            self._copy_head(db, head, base_rev=op.base_rev, now=now)
+            applied = self._apply(db, user, op, head, now=now, cap=cap)
+            return wire.Answer(op_id=op.op_id, outcome="conflict", rev=applied.rev,
+                               theirs=head.doc(), reason="You signed this note while a draft "
+                               "of it changed on another device; that draft is kept for you to "
+                               "review.")
+        self._copy(db, op, user, head, now=now)
+        return wire.Answer(op_id=op.op_id, outcome="conflict", rev=head.rev, theirs=head.doc(),
+                           reason="This record changed on another device; both versions are "
+                                  "kept until you choose.")
+
+    def _admissible(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op, *,
+                    now: str) -> Head | None:
+        """The record's head if the op may be judged at all; `Refusal` otherwise."""
+        if op.table == "cases":
+            self._case(db, user, scopes, op, now=now)
+        if op.scope not in scopes:
+            raise Refusal("rejected", "This record belongs to a case or ledger that is not on "
+                                      "your caseload.")
+        if op.deleted != (op.sealed is None) or (op.sealed is not None) != \
+                (op.key_version is not None):
+            raise Refusal("rejected", "A change carries sealed content and its key version, "
+                                      "or is a deletion.")
+        if op.deleted and op.table not in DELETABLE:
+            raise Refusal("rejected", "This kind of record is never deleted.")
+        head = self._head(db, op.table, op.record_id)
+        if head is not None and head.scope != op.scope:
+            raise Refusal("rejected", "This record belongs elsewhere.")
+        self._check_writer(db, user, scopes, op, head)
+        if head is not None and head.deleted:
+            raise Refusal("gone", "This record was deleted on another device and stays "
+                                  "deleted.")
+        return head
+
+    def _case(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op, *,
+              now: str) -> None:
+        """A supervisor's case document sets the case up in their team, or changes its status
+        and assignment; the server's case list follows it."""
+        if user.role != Role.SUPERVISOR or op.scope != op.record_id:
+            raise Refusal("rejected", "Only a supervisor sets up or changes a case.")
+        if op.deleted:
+            raise Refusal("rejected", "A case is closed, never deleted.")
+        row = db.execute("SELECT team_id FROM cases WHERE id = ?", [op.record_id]).fetchone()
+        if row is not None and row[0] != user.team_id:
+            raise Refusal("rejected", "This case belongs to another team.")
+        coordinator, intact = op.plain.get("coordinator_id"), op.plain.get("intact_worker_id")
+        status = str(op.plain.get("status"))
+        if status not in ("open", "aftercare", "closed"):
+            raise Refusal("rejected", "A case is open, in aftercare or closed.")
+        try:
+            check_assignment(db, str(user.team_id),
+                             None if coordinator is None else str(coordinator),
+                             None if intact is None else str(intact))
+        except StoreError as exc:
+            raise Refusal("rejected", exc.message) from exc
+        if row is None:
+            db.execute("INSERT INTO cases VALUES (?, ?, ?, ?, ?, NULL, ?)",
+                       [op.record_id, status, coordinator, intact, user.team_id, now])
+        else:
+            db.execute("UPDATE cases SET status = ?, coordinator_id = ?, intact_worker_id = ? "
+                       "WHERE id = ?", [status, coordinator, intact, op.record_id])
+        scopes.cases[op.record_id] = {"id": op.record_id, "status": status,
+                                      "coordinator_id": coordinator,
+                                      "intact_worker_id": intact, "team_id": user.team_id}
+
+    def _check_writer(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op,
+                      head: Head | None) -> None:
+        if op.table == "cases":
+            return
+        field = WRITER_FIELD.get(op.table)
+        if field is not None and op.plain.get(field) != user.id:
+            raise Refusal("rejected", "A record can be written only in its author's name.")
+        if head is not None and field is not None and head.plain.get(field) != user.id:
+            raise Refusal("rejected", "Only the author of this record can change it.")
+        if op.table in ("note_reviews", "random_schedules") and user.role != Role.SUPERVISOR:
+            raise Refusal("rejected", "Only a supervisor reviews notes and draws schedules.")
+        if op.table == "note_reviews":
+            note = self._head(db, "visit_notes", str(op.plain.get("note_id")))
+            if note is not None and note.plain.get("author") == user.id:
+                raise Refusal("rejected", "No one co-signs their own note.")
+        if op.table in ("trips", "mileage_months") and op.scope != ledger_scope(
+                str(op.plain.get("worker_id"))):
+            raise Refusal("rejected", "Mileage belongs in its worker's ledger.")
+
+    def _require_open_month(self, db: sqlite3.Connection, op: wire.Op, head: Head | None
+                            ) -> None:
+        months = {str(op.plain.get("month"))}
+        if head is not None:
+            months.add(str(head.plain.get("month")))
+        for month in months:
+            found = self._head(db, "mileage_months", f"{op.plain.get('worker_id')}|{month}")
+            if found is not None and found.plain.get("status") in LOCKED_MONTH:
+                raise Refusal("rejected", f"The mileage for {month} was already submitted and "
+                                          "is locked; ask your supervisor to return it.")
+
+    def _month(self, db: sqlite3.Connection, user: User, op: wire.Op, head: Head | None, *,
+               now: str, cap: Decimal) -> wire.Answer:
+        """A month's status moves only along submit, approve and return, by the right person."""
+        status = op.plain.get("status")
+        current = head.plain.get("status") if head else "open"
+        worker = str(op.plain.get("worker_id"))
+        if op.record_id != f"{worker}|{op.plain.get('month')}":
+            raise Refusal("rejected", "A month record is named by its worker and month.")
+        if status == "submitted":
+            allowed = user.id == worker and current in ("open", "returned")
+        elif status in ("approved", "returned"):
+            allowed = (user.role == Role.SUPERVISOR and user.id != worker
+                       and current == "submitted" and op.plain.get("decided_by") == user.id)
+        else:
+            allowed = False
+        if not allowed:
+            raise Refusal("rejected", f"This month's mileage is {current} on the server, so it "
+                                      f"cannot be marked {status} now.")
+        return self._apply(db, user, op, head, now=now, cap=cap)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _apply(self, db: sqlite3.Connection, user: User, op: wire.Op, head: Head | None, *,
+               now: str, cap: Decimal) -> wire.Answer:
+        rev = (head.rev if head else 0) + 1
+        seq = self._next_seq(db)
+        plain = json.dumps(op.plain, sort_keys=True)
+        db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [op.table, op.record_id, op.scope, rev, seq, op.op_id, user.id, plain,
+                    op.key_version, op.sealed, int(op.deleted)])
+        db.execute("INSERT INTO record_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [op.table, op.record_id, rev, op.op_id, user.id, plain, op.key_version,
+                    op.sealed, int(op.deleted), now])
+        if op.table in ("trips", "mileage_months"):
+            months = {str(op.plain.get("month"))}
+            if head is not None:
+                months.add(str(head.plain.get("month")))
+            for month in months:
+                self._allocate(db, str(op.plain.get("worker_id")), month, cap=cap)
+        return wire.Answer(op_id=op.op_id, outcome="applied", rev=rev)
+
+    def _copy(self, db: sqlite3.Connection, op: wire.Op, user: User, head: Head, *, now: str
+              ) -> None:
+        db.execute("INSERT INTO conflict_copies (tbl, record_id, scope, op_id, author, base_rev, "
+                   "head_rev, plain, key_version, sealed, deleted, at) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [op.table, op.record_id, op.scope, op.op_id, user.id, op.base_rev, head.rev,
+                    json.dumps(op.plain, sort_keys=True), op.key_version, op.sealed,
+                    int(op.deleted), now])
+
+    def _copy_head(self, db: sqlite3.Connection, head: Head, *, base_rev: int, now: str) -> None:
+        db.execute("INSERT INTO conflict_copies (tbl, record_id, scope, op_id, author, base_rev, "
+                   "head_rev, plain, key_version, sealed, deleted, at) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [head.table, head.record_id, head.scope, head.op_id, head.author, base_rev,
+                    head.rev, json.dumps(head.plain, sort_keys=True), head.key_version,
+                    head.sealed, int(head.deleted), now])
+
+    def _allocate(self, db: sqlite3.Connection, worker: str, month: str, *, cap: Decimal
+                  ) -> None:
+        """Re-split the worker's month at the cap in trip order; publish it if it changed."""
+        trips = []
+        for record_id, plain_text in db.execute(
+                "SELECT record_id, plain FROM records WHERE tbl = 'trips' AND scope = ? AND "
+                "deleted = 0", [ledger_scope(worker)]):
+            plain = json.loads(plain_text)
+            if plain.get("month") != month:
+                continue
+            try:
+                miles = Decimal(str(plain.get("total_miles")))
+            except InvalidOperation:
+                miles = Decimal(0)
+            trips.append(((str(plain.get("trip_date")), str(plain.get("recorded_at")),
+                           record_id), miles if miles.is_finite() and miles > 0 else Decimal(0)))
+        trips.sort(key=lambda t: t[0])
+        split = split_at_cap([(key[2], miles) for key, miles in trips], cap=cap)
+        plain = {"worker_id": worker, "month": month, "cap": str(cap),
+                 "reimbursable": str(sum(split.values(), Decimal(0))),
+                 "trips": json.dumps({k: str(v) for k, v in split.items()}, sort_keys=True)}
+        record_id = f"{worker}|{month}"
+        head = self._head(db, wire.ALLOCATIONS, record_id)
+        if head is not None and head.plain == plain:
+            return
+        rev = (head.rev if head else 0) + 1
+        db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, 'server', ?, NULL, "
+                   "NULL, 0)", [wire.ALLOCATIONS, record_id, ledger_scope(worker), rev,
+                                self._next_seq(db), f"allocation-{record_id}-{rev}",
+                                json.dumps(plain, sort_keys=True)])
+
+    @staticmethod
+    def _next_seq(db: sqlite3.Connection) -> int:
+        db.execute("INSERT INTO counters VALUES ('seq', 1) ON CONFLICT (name) DO UPDATE SET "
+                   "value = value + 1")
+        return int(db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0])
+
+    @staticmethod
+    def _head(db: sqlite3.Connection, table: str, record_id: str) -> Head | None:
+        row = db.execute(f"SELECT {_COLUMNS} FROM records WHERE tbl = ? AND record_id = ?",  # noqa: S608
+                         [table, record_id]).fetchone()
+        return Head.from_row(row) if row else None
+
+    # -- case and assignment changes made by an administrator -----------------------------------
+
+    def touch_case(self, case_id: str) -> None:
+        """Send a case's document again (its assignment changed on the server)."""
+        with self.store.unit() as db:
+            if db.execute("SELECT 1 FROM records WHERE tbl = 'cases' AND record_id = ?",
+                          [case_id]).fetchone():
+                db.execute("UPDATE records SET seq = ? WHERE tbl = 'cases' AND record_id = ?",
+                           [self._next_seq(db), case_id])
+
+    # -- pull, digest, manifest ---------------------------------------------------------------
+
+    def pull(self, user: User, since: int, *, limit: int) -> wire.Page:
+        scopes = scopes_for(self.store, user)
+        names = scopes.all()
+        if not names:
+            return wire.Page(docs=[], next=since, more=False)
+        marks = ", ".join("?" for _ in names)
+        with self.store.unit() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM records WHERE seq > ? AND scope IN "  # noqa: S608
+                              f"({marks}) ORDER BY seq LIMIT ?",
+                              [since, *names, limit + 1]).fetchall()
+            top = db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
+            needs = self._needs_keys(db, user, names)
+        more = len(rows) > limit
+        docs = [self._dressed(Head.from_row(r), scopes) for r in rows[:limit]]
+        # With nothing left to send the checkpoint moves to the top of the sequence, so the
+        # next pull starts after changes this user may not see.
+        end = docs[-1].seq if more else max(since, int(top[0]) if top else 0)
+        return wire.Page(docs=docs, next=end, more=more, needs_keys=needs)
+
+    def _dressed(self, head: Head, scopes: Scopes) -> wire.Doc:
+        """A case's assignment comes from the server's own case list, not the last document."""
+        if head.table == "cases" and head.record_id in scopes.cases:
+            case = scopes.cases[head.record_id]
+            team = [u.id for u in self.store.team_members(case["team_id"])
+                    if u.role == Role.SUPERVISOR]
+            plain = {**head.plain, "coordinator_id": case["coordinator_id"],
+                     "intact_worker_id": case["intact_worker_id"],
+                     "supervisor_ids": json.dumps(sorted(team))}
+            return head.doc().model_copy(update={"plain": plain})
+        return head.doc()
+
+    def _needs_keys(self, db: sqlite3.Connection, user: User, scopes: list[str]) -> list[str]:
+        """Scopes whose newest key this user holds but some enrolled member does not."""
+        wanting = []
+        for scope in scopes:
+            newest = db.execute("SELECT max(version) FROM case_keys WHERE case_id = ?",
+                                [scope]).fetchone()[0]
+            if newest is None:
+                continue
+            holders = {r[0] for r in db.execute(
+                "SELECT user_id FROM case_keys WHERE case_id = ? AND version = ?",
+                [scope, newest])}
+            if user.id not in holders:
+                continue
+            members = scope_members(self.store, scope)
+            if any(m.public_key and m.id not in holders for m in members):
+                wanting.append(scope)
+        return wanting
+
+    def manifest(self, user: User) -> list[wire.ManifestEntry]:
+        names = scopes_for(self.store, user).all()
+        if not names:
+            return []
+        marks = ", ".join("?" for _ in names)
+        with self.store.unit() as db:
+            rows = db.execute(f"SELECT tbl, record_id, rev, deleted FROM records WHERE scope IN "  # noqa: S608
+                              f"({marks}) ORDER BY tbl, record_id", names).fetchall()
+        return [wire.ManifestEntry(table=t, record_id=r, rev=v, deleted=bool(d))
+                for t, r, v, d in rows]
+
+    def digest(self, user: User) -> wire.Digest:
+        entries = self.manifest(user)
+        return wire.digest_of((e.table, e.record_id, e.rev) for e in entries if not e.deleted)
+
+    def conflict_copies(self) -> list[tuple[Any, ...]]:
+        with self.store.unit() as db:
+            return db.execute("SELECT tbl, record_id, op_id, author, base_rev, head_rev FROM "
+                              "conflict_copies ORDER BY id").fetchall()
+
+
+_COLUMNS = "tbl, record_id, scope, rev, seq, op_id, author, plain, key_version, sealed, deleted"
+
+
+@dataclass(frozen=True)
+class Head:
+    table: str
+    record_id: str
+    scope: str
+    rev: int
+    seq: int
+    op_id: str
+    author: str
+    plain: dict[str, Any]
+    key_version: int | None
+    sealed: str | None
+    deleted: bool
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Head:
+        t, r, s, rev, seq, op, a, plain, kv, sealed, deleted = row
+        return cls(t, r, s, int(rev), int(seq), op, a, json.loads(plain), kv, sealed,
+                   bool(deleted))
+
+    def doc(self) -> wire.Doc:
+        return wire.Doc(table=self.table, record_id=self.record_id, scope=self.scope,
+                        rev=self.rev, seq=self.seq, op_id=self.op_id, author=self.author,
+                        deleted=self.deleted, plain=self.plain, key_version=self.key_version,
+                        sealed=self.sealed)
