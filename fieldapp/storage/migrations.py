@@ -7,10 +7,11 @@ from sqlite_utils import Migrations
 
 from fieldapp.domain.errors import DatabaseUnusable
 from fieldapp.storage.schema_records import create_field_records
+from fieldapp.storage.schema_sync import create_sync_tables
 
 MIGRATIONS = Migrations("fieldapp")
 # Every step below, in order; a test checks the two agree.
-STEPS = ("0001_initial", "0002_field_records")
+STEPS = ("0001_initial", "0002_field_records", "0003_sync")
 
 
 @MIGRATIONS(name="0001_initial")
@@ -43,6 +44,11 @@ def _initial(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="0002_field_records")
 def _field_records(db: sqlite_utils.Database) -> None:
     create_field_records(db)
+
+
+@MIGRATIONS(name="0003_sync")
+def _sync(db: sqlite_utils.Database) -> None:
+    create_sync_tables(db)
 
 
 def unknown_steps(db: sqlite_utils.Database) -> list[str]:

@@ -384,8 +384,8 @@ class RecordSync:
         with self.store.unit() as db:
             if db.execute("SELECT 1 FROM records WHERE tbl = 'cases' AND record_id = ?",
                           [case_id]).fetchone():
-                db.execute("UPDATE records SET seq = ? WHERE tbl = 'cases' AND record_id = ?",
-                           [self._next_seq(db), case_id])
+                db.execute("UPDATE records SET seq = ?, rev = rev + 1 WHERE tbl = 'cases' AND "
+                           "record_id = ?", [self._next_seq(db), case_id])
 
     # -- pull, digest, manifest ---------------------------------------------------------------
 

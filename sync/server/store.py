@@ -104,6 +104,7 @@ class ServerStore:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         os.chmod(path, 0o600)
         self._lock = threading.RLock()
+        self._depth = 0
         for pragma in ("journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON",
                        "secure_delete = ON"):
             self._conn.execute(f"PRAGMA {pragma}")
@@ -113,14 +114,24 @@ class ServerStore:
 
     @contextmanager
     def unit(self) -> Iterator[sqlite3.Connection]:
-        """One transaction under the store's lock."""
+        """One transaction under the store's lock; a unit inside a unit joins the outer one."""
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
             self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
             self._conn.execute("COMMIT")
 
     def close(self) -> None:

@@ -1,0 +1,1 @@
+"""The laptop's sync engine: outbox, push, pull, conflicts, verification."""

@@ -1,0 +1,377 @@
+"""One sync of a profile with its program's server: push the outbox, pull what changed, verify.
+
+The order of a sync (CouchDB's replicator and Anki's USNs are the models):
+1. the program's rules, and keys for every scope a waiting change will be sealed under;
+2. push: freeze a batch (bounded by count and bytes), send it, settle each op's answer, repeat;
+3. pull: pages after the checkpoint, each applied with its checkpoint in one transaction;
+4. share keys the server says a member is missing, retry documents that waited for a key;
+5. verify: compare an order-independent digest with the server's; on a mismatch send again what
+   the server lacks and pull everything again (local changes waiting to go up are kept).
+
+Network failures and 5xx answers are retried with exponential backoff and jitter, the same
+ops with the same ids; a refusal (4xx) is not. Cancelling stops between steps, and every step
+is one transaction, so a cancelled or killed sync loses nothing and doubles nothing.
+
+Thread rule: `sync()` runs on any thread except the UI's; every database step goes through
+`db`, which runs it on the vault's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from fieldapp.crypto.identity import b64, seal_key, unb64
+from fieldapp.domain.clock import iso
+from fieldapp.domain.errors import KnownError, RuleViolation
+from fieldapp.services import enrolment
+from fieldapp.services.case_keys import KEY_KIND
+from fieldapp.services.enrolment import DeviceRevoked, ServerRefused, ServerUnreachable
+from fieldapp.services.session import Session
+from sync import protocol as wire
+from sync.client.replica import KeyRing, Replica, Settled
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+DbCall = Callable[[Callable[[], Any]], Any]
+
+
+class SyncCancelled(KnownError):
+    """The person stopped the sync; everything done so far is kept, nothing is doubled."""
+
+
+class NotEnrolled(KnownError):
+    """This profile has no server to sync with."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    phase: str       # "sending", "receiving", "checking"
+    done: int
+    total: int       # 0 when not known
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    pulled: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    conflicts: int = 0
+    problems: int = 0
+    waiting: int = 0
+    verified: bool = False
+    repaired: int = -1          # -1: no repair was needed
+    seconds: float = 0.0
+    finished_at: str = ""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Retry timing: `base` * 2**attempt seconds, capped, with full jitter."""
+
+    attempts: int = 5
+    base: float = 0.25
+    cap: float = 8.0
+
+    def delay(self, attempt: int, rng: Callable[[], float]) -> float:
+        return float(rng() * min(self.cap, self.base * 2 ** attempt))
+
+
+def direct(fn: Callable[[], T]) -> T:
+    return fn()
+
+
+class SyncEngine:
+    """Thread rule: see the module; one sync at a time per profile."""
+
+    def __init__(self, session: Session, *, db: DbCall = direct,
+                 transport: httpx.BaseTransport | None = None, timeout: float = 10.0,
+                 backoff: Backoff = Backoff(), sleep: Callable[[float], None] = time.sleep,
+                 rng: Callable[[], float] = random.random,
+                 max_ops: int = wire.MAX_BATCH_OPS, page: int = wire.MAX_PAGE) -> None:
+        self._session, self._db = session, db
+        self._transport, self._timeout = transport, timeout
+        self._backoff, self._sleep, self._rng = backoff, sleep, rng
+        self._max_ops, self._page = max_ops, page
+        self._lock = threading.Lock()
+
+    # -- the whole sync ----------------------------------------------------------------------
+
+    def sync(self, *, progress: Callable[[Progress], None] | None = None,
+             cancel: threading.Event | None = None) -> SyncReport:
+        if not self._lock.acquire(blocking=False):
+            raise RuleViolation("A sync is already running.")
+        try:
+            return self._sync(progress or (lambda _: None), cancel or threading.Event())
+        finally:
+            self._lock.release()
+
+    def _sync(self, progress: Callable[[Progress], None], cancel: threading.Event
+              ) -> SyncReport:
+        started = time.perf_counter()
+        enrolled = self._db(lambda: enrolment.enrolment_of(self._session))
+        if enrolled is None:
+            raise NotEnrolled("This profile is not connected to a server; everything stays on "
+                              "this computer.")
+        report = SyncReport()
+        headers = {"Authorization": f"Bearer {enrolled['device_token']}"}
+        with httpx.Client(base_url=enrolled["server_url"], headers=headers,
+                          timeout=httpx.Timeout(self._timeout), verify=enrolled["verify"],
+                          transport=self._transport) as client:
+            self._client, self._cancel = client, cancel
+            self._user_id = str(enrolled["user"]["id"])
+            program = self._call("GET", "/v1/program")
+            self._db(lambda: enrolment.adopt_program(self._session, program))
+            keys = self._db(self._keyring)
+            self._push(keys, report, progress)
+            self._pull(keys, report, progress)
+            self._verify(keys, report, progress)
+        report.waiting, report.conflicts, report.problems = self._db(self._counts)
+        report.finished_at = self._db(lambda: iso(self._session.workspace().now()))
+        self._db(lambda: self._replica().set_state("last_success", report.finished_at))
+        report.seconds = time.perf_counter() - started
+        log.info("sync: pushed %d, pulled %d, outcomes %s in %.2f s", report.pushed,
+                 report.pulled, report.outcomes, report.seconds)
+        return report
+
+    def _push(self, keys: KeyRing, report: SyncReport, progress: Callable[[Progress], None]
+              ) -> None:
+        total = self._db(lambda: self._replica().waiting())
+        self._ensure_keys(self._db(lambda: self._replica().pending_scopes()), keys)
+        while True:
+            self._check_cancel()
+            ops = self._db(lambda: self._replica().freeze(keys, max_ops=self._max_ops))
+            if not ops:
+                return
+            result = self._call("POST", "/v1/sync/push", model=wire.PushResult,
+                                json=wire.Push(ops=ops).model_dump(mode="json"))
+            answers = result.answers
+            theirs = [a.theirs for a in answers if a.theirs is not None]
+            self._fetch_keys(self._db(partial(self._missing, theirs, keys)), keys)
+            settled: Settled = self._db(partial(self._settle, answers, keys))
+            for outcome, count in settled.outcomes.items():
+                report.outcomes[outcome] = report.outcomes.get(outcome, 0) + count
+            for scope in settled.new_scopes:
+                self._share(scope, keys)
+            report.pushed += len(ops)
+            progress(Progress("sending", report.pushed, max(total, report.pushed)))
+            if not settled.outcomes:
+                return  # the server answered none of what was sent: stop rather than spin
+
+    def _pull(self, keys: KeyRing, report: SyncReport, progress: Callable[[Progress], None]
+              ) -> None:
+        needs: set[str] = set()
+        while True:
+            self._check_cancel()
+            since = self._db(lambda: self._replica().checkpoint())
+            page = self._call("GET", "/v1/sync/pull", model=wire.Page,
+                              params={"since": since, "limit": self._page})
+            needs.update(page.needs_keys)
+            self._fetch_keys(self._db(partial(self._missing, page.docs, keys)), keys)
+            report.pulled += self._db(partial(self._apply, page, keys))
+            progress(Progress("receiving", report.pulled, 0))
+            if not page.more:
+                break
+        for scope in sorted(needs):
+            self._share(scope, keys)
+        waiting = self._db(lambda: self._replica().inbox_keys())
+        if waiting:
+            self._fetch_keys(waiting, keys)
+        report.pulled += self._db(lambda: self._replica().retry_inbox(keys))
+
+    def _verify(self, keys: KeyRing, report: SyncReport, progress: Callable[[Progress], None]
+                ) -> None:
+        self._check_cancel()
+        progress(Progress("checking", 0, 0))
+        server = self._call("GET", "/v1/sync/digest", model=wire.Digest)
+        mine = self._db(lambda: self._replica().digest())
+        if mine == server:
+            report.verified = True
+            return
+        log.warning("sync: digest differs (%d here, %d on the server); repairing", mine.count,
+                    server.count)
+        manifest = self._call("GET", "/v1/sync/manifest", model=wire.Manifest)
+        report.repaired = self._db(lambda: self._replica().repair(manifest.entries))
+        self._push(keys, report, progress)
+        self._pull(keys, report, progress)
+        server = self._call("GET", "/v1/sync/digest", model=wire.Digest)
+        report.verified = self._db(lambda: self._replica().digest()) == server
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def _keyring(self) -> KeyRing:
+        ring = KeyRing()
+        for opened in self._session.records().all():
+            if opened.row["kind"] == KEY_KIND and opened.body is not None:
+                body = opened.body
+                ring.keys[(body["case_id"], int(body["version"]))] = unb64(body["key"])
+        return ring
+
+    def _ensure_keys(self, scopes: set[str], keys: KeyRing) -> None:
+        """A key for each scope: fetched if the server has one for me, otherwise made here
+        (and shared now, or right after the push that creates a new case)."""
+        for scope in sorted(s for s in scopes if keys.newest(s) is None):
+            known = self._fetch_keys({scope}, keys, missing_ok=True)
+            if keys.newest(scope) is not None:
+                continue
+            self._remember(keys, scope, 1, os.urandom(32))
+            if known:
+                try:
+                    self._share(scope, keys)
+                except ServerRefused:
+                    # Another device made the first key meanwhile: use theirs instead.
+                    self._forget(keys, scope, 1)
+                    self._fetch_keys({scope}, keys)
+
+    def _fetch_keys(self, scopes: set[str], keys: KeyRing, *, missing_ok: bool = False
+                    ) -> bool:
+        """Download and open my sealed copies; False if the server does not know the scope."""
+        identity = self._db(lambda: enrolment.identity_of(self._session))
+        if identity is None:
+            raise RuleViolation("This profile has no key pair; enrol it again.")
+        known = True
+        for scope in sorted(scopes):
+            try:
+                items = self._call("GET", f"/v1/cases/{scope}/keys")
+            except ServerRefused:
+                if not missing_ok:
+                    continue
+                known = False
+                continue
+            for item in items:
+                version = int(item["version"])
+                if keys.get(scope, version) is None:
+                    key = identity.open_key(item["wrapped_key"], case_id=scope,
+                                            version=version, user_id=self._user_id)
+                    self._remember(keys, scope, version, key)
+        return known
+
+    def _share(self, scope: str, keys: KeyRing) -> None:
+        """Seal every version I hold to every member with a key pair, and upload."""
+        held = {v: k for (s, v), k in keys.keys.items() if s == scope}
+        if not held:
+            return
+        members = self._call("GET", f"/v1/cases/{scope}/members")
+        upload = [{"version": v, "user_id": m["user_id"],
+                   "wrapped_key": seal_key(held[v], to_public_key=m["public_key"], case_id=scope,
+                                           version=v, user_id=m["user_id"])}
+                  for m in members if m["public_key"] for v in sorted(held)]
+        if upload:
+            self._call("PUT", f"/v1/cases/{scope}/keys", json={"keys": upload})
+
+    def _remember(self, keys: KeyRing, scope: str, version: int, key: bytes) -> None:
+        self._db(lambda: self._session.records().add(
+            kind=KEY_KIND, body={"case_id": scope, "version": version, "key": b64(key)}))
+        keys.keys[(scope, version)] = key
+
+    def _forget(self, keys: KeyRing, scope: str, version: int) -> None:
+        def remove() -> None:
+            records = self._session.records()
+            for opened in records.all():
+                body = opened.body or {}
+                if opened.row["kind"] == KEY_KIND and body.get("case_id") == scope and \
+                        int(body.get("version", 0)) == version:
+                    records.remove(str(opened.row["id"]))
+        self._db(remove)
+        keys.keys.pop((scope, version), None)
+
+    # -- the wire ----------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, model: type[M] | None = None,
+              json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        """One request, retried on network failures, 5xx and unreadable answers only."""
+        last: Exception | None = None
+        for attempt in range(self._backoff.attempts):
+            self._check_cancel()
+            if attempt:
+                self._sleep(self._backoff.delay(attempt, self._rng))
+            try:
+                response = self._client.request(method, path, json=json, params=params)
+            except httpx.TransportError as exc:
+                last = exc
+                continue
+            if response.status_code >= 500:
+                last = ServerUnreachable(f"The server had a problem ({response.status_code}).")
+                continue
+            try:
+                body = None if response.status_code == 204 else response.json()
+                if response.status_code < 400 and model is not None:
+                    return model.model_validate(body)
+            except (ValueError, ValidationError) as exc:
+                last = exc
+                continue
+            if response.status_code >= 400:
+                self._refused(response.status_code, body)
+            return body
+        raise ServerUnreachable("The server could not be reached or did not answer properly; "
+                                "everything is kept on this computer and will be sent later."
+                                ) from last
+
+    def _refused(self, status: int, body: Any) -> None:
+        if isinstance(body, dict) and body.get("wipe"):
+            paths = self._session.profile.paths
+
+            def lock() -> None:
+                self._session.lock()
+            self._db(lock)
+            enrolment.wipe(paths)
+            raise DeviceRevoked("This laptop's access was revoked by the program. Its FieldApp "
+                                "data has been removed from it.")
+        message = body.get("message") if isinstance(body, dict) else None
+        raise ServerRefused(str(message or f"The server refused ({status})."))
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise SyncCancelled("Sync was stopped. Everything is kept; the rest goes next time.")
+
+    # -- database steps ----------------------------------------------------------------------
+
+    def _replica(self) -> Replica:
+        db, key = self._session.vault().open_parts()
+        return Replica(db, key, user_id=self._user_id,
+                       now=iso(self._session.workspace().now()))
+
+    def _missing(self, docs: list[wire.Doc], keys: KeyRing) -> set[str]:
+        return self._replica().missing_keys(docs, keys)
+
+    def _settle(self, answers: list[wire.Answer], keys: KeyRing) -> Settled:
+        return self._replica().settle(answers, keys)
+
+    def _apply(self, page: wire.Page, keys: KeyRing) -> int:
+        return self._replica().apply_page(page, keys)
+
+    def _counts(self) -> tuple[int, int, int]:
+        replica = self._replica()
+        return replica.waiting(), len(replica.conflicts()), len(replica.problems())
+
+
+def status_of(session: Session) -> dict[str, Any]:
+    """For the status area: last success, items waiting, what needs attention (vault thread)."""
+    db, key = session.vault().open_parts()
+    enrolled = enrolment.enrolment_of(session)
+    user = str(enrolled["user"]["id"]) if enrolled else ""
+    replica = Replica(db, key, user_id=user, now=iso(session.workspace().now()))
+    return {"enrolled": enrolled is not None,
+            "server": enrolled["server_url"] if enrolled else "",
+            "last_success": replica.state("last_success"), "waiting": replica.waiting(),
+            "conflicts": replica.conflicts(), "problems": replica.problems()}
+
+
+def replica_of(session: Session) -> Replica:
+    """The replica of an open, enrolled profile (vault thread)."""
+    db, key = session.vault().open_parts()
+    enrolled = enrolment.enrolment_of(session)
+    user = str(enrolled["user"]["id"]) if enrolled else ""
+    return Replica(db, key, user_id=user, now=iso(session.workspace().now()))

@@ -1,0 +1,663 @@
+"""The laptop's side of sync, in the database: freeze outbox entries into ops, settle the server's
+answers, apply pulled documents, keep conflicts, compute the digest.
+
+Thread rule: the vault's thread. Every public method is one transaction: a crash or a kill at
+any point leaves either all of a step or none of it, and the pull checkpoint is written in the
+transaction of the documents it covers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from fieldapp.crypto.aead import Binding, DataKey, SealBroken
+from fieldapp.crypto.identity import b64, unb64
+from fieldapp.storage.sealed import Body, SealedTable, open_row, seal_body
+from sync import protocol as wire
+
+CONFLICTS = "sync_conflicts"
+# A pulled document names the local table it belongs to; these never change after insertion.
+APPEND_ONLY = {"addenda", "note_reviews", "drug_screen_revisions", "random_schedules"}
+# Plain columns the laptop keeps for itself and never sends.
+LOCAL_ONLY = {"id", "revision", "key_id", "sealed"}
+WRITER_FIELD = {"visit_notes": "author", "addenda": "author", "note_reviews": "reviewer",
+                "drug_screen_revisions": "recorded_by", "random_schedules": "created_by",
+                "trips": "worker_id", "mileage_months": "worker_id"}
+
+
+@dataclass
+class KeyRing:
+    """Content keys by (scope, version), as held in the vault."""
+
+    keys: dict[tuple[str, int], bytes] = field(default_factory=dict)
+
+    def newest(self, scope: str) -> tuple[int, bytes] | None:
+        versions = [v for (s, v) in self.keys if s == scope]
+        return (max(versions), self.keys[(scope, max(versions))]) if versions else None
+
+    def get(self, scope: str, version: int) -> bytes | None:
+        return self.keys.get((scope, version))
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What one round of answers did, counted by outcome, and keys to share after it."""
+
+    outcomes: dict[str, int]
+    new_scopes: set[str]
+
+
+def wire_key(scope: str, version: int, key: bytes) -> DataKey:
+    return DataKey(key, key_id=f"{scope}#{version}")
+
+
+def seal_for_wire(key: bytes, *, scope: str, version: int, table: str, record_id: str,
+                  op_id: str, content: Mapping[str, Any]) -> str:
+    """Seal a record's body under a scope key, bound to table, record, op and key version."""
+    data_key = wire_key(scope, version, key)
+    plaintext = json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return b64(data_key.seal(plaintext.encode(), Binding(
+        table=table, record_id=f"{record_id}@{op_id}", revision=0, key_id=data_key.key_id)))
+
+
+def open_from_wire(key: bytes, doc: wire.Doc) -> Body:
+    assert doc.sealed is not None and doc.key_version is not None
+    data_key = wire_key(doc.scope, doc.key_version, key)
+    plaintext = data_key.open(unb64(doc.sealed), Binding(
+        table=doc.table, record_id=f"{doc.record_id}@{doc.op_id}", revision=0,
+        key_id=data_key.key_id))
+    body = json.loads(plaintext.decode("utf-8"))
+    if not isinstance(body, dict):
+        raise ValueError("not a record body")
+    return body
+
+
+def payload_hash(key: bytes, content: Mapping[str, Any]) -> str:
+    """An HMAC under the scope key: equal for equal changes, meaningless to the server."""
+    canonical = json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+class Replica:
+    """Thread rule: the vault's thread."""
+
+    def __init__(self, db: sqlite_utils.Database, key: DataKey, *, user_id: str, now: str
+                 ) -> None:
+        self.db, self.key, self.user_id, self.now = db, key, user_id, now
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def state(self, name: str, default: str = "") -> str:
+        row = self.db.execute("SELECT value FROM sync_state WHERE name = ?", [name]).fetchone()
+        return str(row[0]) if row else default
+
+    def set_state(self, name: str, value: str) -> None:
+        with self.db.atomic():
+            self._set_state(name, value)
+
+    def _set_state(self, name: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO sync_state VALUES (?, ?)", [name, value])
+
+    def checkpoint(self) -> int:
+        return int(self.state("checkpoint", "0"))
+
+    def waiting(self) -> int:
+        """Local changes not yet accepted by the server (pending or in flight)."""
+        return int(self.db.execute("SELECT count(*) FROM outbox WHERE state IN "
+                                   "('pending', 'sending')").fetchone()[0])
+
+    # -- push: freeze and settle ----------------------------------------------------------------
+
+    def pending_scopes(self) -> set[str]:
+        """The key scopes the waiting changes will be sealed under."""
+        scopes = set()
+        for tbl, record_id in self.db.execute(
+                "SELECT tbl, record_id FROM outbox WHERE state = 'pending'").fetchall():
+            scope = self._scope(tbl, record_id)
+            if scope is not None:
+                scopes.add(scope)
+        return scopes
+
+    def freeze(self, keys: KeyRing, *, max_ops: int = wire.MAX_BATCH_OPS,
+               max_bytes: int = wire.MAX_BATCH_BYTES) -> list[wire.Op]:
+        """The next batch: ops already in flight first (same bytes), then new ones frozen now.
+
+        A record with an op in flight waits for its answer before its next change is frozen,
+        because that change is made over the revision the answer brings.
+        """
+        ops: list[wire.Op] = []
+        size = 0
+        with self.db.atomic():
+            rows = self.db.execute(
+                "SELECT seq, op_id, tbl, record_id, state, payload FROM outbox WHERE state IN "
+                "('pending', 'sending') ORDER BY seq").fetchall()
+            in_flight = {(t, r) for _, _, t, r, state, _ in rows if state == "sending"}
+            for seq, op_id, tbl, record_id, state, frozen in rows:
+                payload = frozen
+                if state == "pending":
+                    if (tbl, record_id) in in_flight:
+                        continue
+                    payload = self._freeze_one(seq, op_id, tbl, record_id, keys)
+                    if payload is None:
+                        continue
+                op = wire.Op.model_validate_json(payload)
+                if ops and (len(ops) >= max_ops or size + len(payload) > max_bytes):
+                    break
+                ops.append(op)
+                size += len(payload)
+        return ops
+
+    def _freeze_one(self, seq: int, op_id: str, tbl: str, record_id: str, keys: KeyRing
+                    ) -> str | None:
+        row = self._row(tbl, record_id)
+        synced = self._synced(tbl, record_id)
+        if row is None and synced is None:
+            # Made and removed before it ever went up: there is nothing to tell the server.
+            self.db.execute("DELETE FROM outbox WHERE seq = ?", [seq])
+            return None
+        scope = synced[0] if row is None and synced else self._scope(tbl, record_id)
+        newest = keys.newest(scope) if scope else None
+        if scope is None or newest is None:
+            return None  # no key yet: it waits (the engine fetches or makes keys first)
+        version, key = newest
+        base = synced[1] if synced else 0
+        if row is None:
+            content: dict[str, Any] = {"table": tbl, "record_id": record_id, "scope": scope,
+                                       "base_rev": base, "deleted": True}
+            op = wire.Op(op_id=op_id, table=tbl, record_id=record_id, scope=scope,
+                         base_rev=base, deleted=True, payload_hash=payload_hash(key, content))
+        else:
+            body = open_row(self.key, table=tbl, row=row)
+            plain = self._plain(tbl, row)
+            content = {"table": tbl, "record_id": record_id, "scope": scope, "base_rev": base,
+                       "plain": plain, "body": body}
+            op = wire.Op(op_id=op_id, table=tbl, record_id=record_id, scope=scope,
+                         base_rev=base, plain=plain, key_version=version,
+                         sealed=seal_for_wire(key, scope=scope, version=version, table=tbl,
+                                              record_id=record_id, op_id=op_id, content=body),
+                         payload_hash=payload_hash(key, content))
+        payload = op.model_dump_json()
+        self.db.execute("UPDATE outbox SET state = 'sending', payload = ? WHERE seq = ?",
+                        [payload, seq])
+        return payload
+
+    def settle(self, answers: Iterable[wire.Answer], keys: KeyRing) -> Settled:
+        """Record the server's verdicts: one transaction for the whole batch."""
+        outcomes: dict[str, int] = {}
+        new_scopes: set[str] = set()
+        with self.db.atomic():
+            for answer in answers:
+                row = self.db.execute("SELECT seq, tbl, record_id, payload FROM outbox WHERE "
+                                      "op_id = ? AND state = 'sending'",
+                                      [answer.op_id]).fetchone()
+                if row is None:
+                    continue  # an answer for an op settled already (a duplicate delivery)
+                seq, tbl, record_id, payload = row
+                op = wire.Op.model_validate_json(payload)
+                verdict = answer.first if answer.outcome == "duplicate" and answer.first \
+                    else answer
+                outcomes[verdict.outcome] = outcomes.get(verdict.outcome, 0) + 1
+                self._settle_one(seq, tbl, record_id, op=op, verdict=verdict, keys=keys)
+                if verdict.outcome == "applied" and op.base_rev == 0 and tbl == "cases":
+                    new_scopes.add(op.scope)
+        return Settled(outcomes, new_scopes)
+
+    def _settle_one(self, seq: int, tbl: str, record_id: str, *, op: wire.Op,
+                    verdict: wire.Answer, keys: KeyRing) -> None:
+        outcome = verdict.outcome
+        if outcome == "applied":
+            assert verdict.rev is not None
+            self._mark_synced(tbl, record_id, op.scope, verdict.rev, deleted=op.deleted)
+            self.db.execute("DELETE FROM outbox WHERE seq = ?", [seq])
+        elif outcome == "conflict":
+            assert verdict.theirs is not None and verdict.rev is not None
+            self.db.execute("DELETE FROM outbox WHERE seq = ?", [seq])
+            self._conflict(tbl, record_id, op, verdict, keys)
+        elif outcome == "gone":
+            self.db.execute("DELETE FROM outbox WHERE seq = ?", [seq])
+            self._mark_synced(tbl, record_id, op.scope, self._rev(tbl, record_id), deleted=True)
+            self._keep_aside(tbl, record_id, reason=verdict.reason or "deleted elsewhere",
+                             theirs=None, state="kept")
+            self._remove_local(tbl, record_id)
+        else:  # mismatch (quarantined) or rejected: kept here, shown, never retried by itself
+            state = "quarantined" if outcome == "mismatch" else "rejected"
+            self.db.execute("UPDATE outbox SET state = ?, reason = ? WHERE seq = ?",
+                            [state, verdict.reason or outcome, seq])
+
+    def _conflict(self, tbl: str, record_id: str, op: wire.Op, verdict: wire.Answer,
+                  keys: KeyRing) -> None:
+        theirs = verdict.theirs
+        assert theirs is not None and verdict.rev is not None
+        theirs_side = self._side(theirs, keys)
+        mine_applied = verdict.rev > theirs.rev
+        if mine_applied:
+            # My signed note became the head; the draft it replaced is kept for me to read.
+            self._mark_synced(tbl, record_id, op.scope, verdict.rev, deleted=False)
+            self._keep_aside(tbl, record_id, reason=verdict.reason or "", theirs=theirs_side,
+                             state="kept")
+            return
+        self._mark_synced(tbl, record_id, op.scope, theirs.rev, deleted=theirs.deleted)
+        row = self._row(tbl, record_id)
+        mine_signed = tbl == "visit_notes" and row is not None and row["status"] != "draft"
+        theirs_signed = tbl == "visit_notes" and theirs.plain.get("status") != "draft"
+        if row is None or theirs_signed or theirs.deleted:
+            # Nothing of mine to choose against (deleted here), or a signature stands there:
+            # the server's version is applied and mine is kept aside, never dropped.
+            mine = None if row is None else {"plain": self._plain(tbl, row),
+                                             "body": open_row(self.key, table=tbl, row=row)}
+            self._keep_aside(tbl, record_id, reason=verdict.reason or "", theirs=theirs_side,
+                             mine=mine, state="kept")
+            if theirs_side is not None and "unreadable" not in theirs_side["body"]:
+                mode = "replace signed" if mine_signed else "pull"
+                with self._applying(mode):
+                    self._apply_body(theirs, theirs_side["plain"], theirs_side["body"],
+                                     replace_signed=mine_signed)
+                    self._derive_note_status({record_id} if tbl == "visit_notes" else set())
+            return
+        self._keep_aside(tbl, record_id, reason=verdict.reason or "", theirs=theirs_side,
+                         state="open")
+
+    # -- pull: apply documents ------------------------------------------------------------------
+
+    def missing_keys(self, docs: Iterable[wire.Doc], keys: KeyRing) -> set[str]:
+        return {d.scope for d in docs if d.key_version is not None
+                and keys.get(d.scope, d.key_version) is None}
+
+    def apply_page(self, page: wire.Page, keys: KeyRing) -> int:
+        """Apply a page and move the checkpoint, together; returns documents applied."""
+        applied = 0
+        with self.db.atomic(), self._applying():
+            touched: set[str] = set()
+            for doc in page.docs:
+                applied += self._take(doc, keys, touched)
+            self._derive_note_status(touched)
+            self._set_state("checkpoint", str(page.next))
+        return applied
+
+    def retry_inbox(self, keys: KeyRing) -> int:
+        """Apply documents that waited for a key or for a person's decision."""
+        applied = 0
+        with self.db.atomic(), self._applying():
+            docs = [wire.Doc.model_validate_json(r[0]) for r in self.db.execute(
+                "SELECT doc FROM sync_inbox ORDER BY seq").fetchall()]
+            touched: set[str] = set()
+            for doc in docs:
+                self.db.execute("DELETE FROM sync_inbox WHERE tbl = ? AND record_id = ?",
+                                [doc.table, doc.record_id])
+                applied += self._take(doc, keys, touched)
+            self._derive_note_status(touched)
+        return applied
+
+    def inbox_keys(self) -> set[str]:
+        return {r[0] for r in self.db.execute(
+            "SELECT DISTINCT json_extract(doc, '$.scope') FROM sync_inbox WHERE reason = 'key'")}
+
+    def _take(self, doc: wire.Doc, keys: KeyRing, touched: set[str]) -> int:
+        """Apply one pulled document if it is new here; 1 if it was applied."""
+        early = self._before_taking(doc)
+        if early is not None:
+            return early
+        if self._blocked(doc.table, doc.record_id):
+            self._to_inbox(doc, "local changes")
+            return 0
+        body = self._open(doc, keys)
+        if body is None and not doc.deleted:
+            return 0
+        if not self._land(doc, body):
+            return 0
+        self._mark_synced(doc.table, doc.record_id, doc.scope, doc.rev, deleted=doc.deleted)
+        if doc.table == "visit_notes":
+            touched.add(doc.record_id)
+        elif doc.table in ("addenda", "note_reviews"):
+            touched.add(str(doc.plain.get("note_id")))
+        return 1
+
+    def _before_taking(self, doc: wire.Doc) -> int | None:
+        """Documents settled without opening them: echoes, allocations, rollbacks."""
+        synced = self._synced(doc.table, doc.record_id)
+        if synced is not None and synced[1] == doc.rev and bool(synced[2]) == doc.deleted:
+            return 0  # this laptop's own change coming back, or one it already holds
+        if doc.table == wire.ALLOCATIONS:
+            self._allocation(doc)
+            self._mark_synced(doc.table, doc.record_id, doc.scope, doc.rev, deleted=False)
+            return 1
+        if doc.table not in wire.SYNCED_TABLES:
+            return 0
+        if synced is not None and doc.rev < synced[1] and self._mine(doc.table, doc.record_id):
+            # The server holds an older version than this laptop had confirmed (restored from
+            # a backup): send ours again over what it has rather than go back in time.
+            self._mark_synced(doc.table, doc.record_id, doc.scope, doc.rev, deleted=doc.deleted)
+            self._touch(doc.table, doc.record_id)
+            return 0
+        return None
+
+    def _open(self, doc: wire.Doc, keys: KeyRing) -> Body | None:
+        """The document's body, or None (and the document waits in the inbox)."""
+        if doc.deleted:
+            return None
+        key = keys.get(doc.scope, doc.key_version or 0)
+        if key is None:
+            self._to_inbox(doc, "key")
+            return None
+        try:
+            return open_from_wire(key, doc)
+        except (SealBroken, ValueError, UnicodeDecodeError):
+            self._to_inbox(doc, "unreadable")
+            return None
+
+    def _land(self, doc: wire.Doc, body: Body | None) -> bool:
+        """Write one document; a row the local rules refuse waits in the inbox instead."""
+        self.db.execute("SAVEPOINT doc")
+        try:
+            if body is None:
+                self._remove_local(doc.table, doc.record_id)
+            else:
+                self._apply_body(doc, doc.plain, body)
+        except (sqlite3.Error, KeyError, TypeError, ValueError) as exc:
+            self.db.execute("ROLLBACK TO doc")
+            self.db.execute("RELEASE doc")
+            self._to_inbox(doc, f"not applicable: {type(exc).__name__}")
+            return False
+        self.db.execute("RELEASE doc")
+        return True
+
+    def _apply_body(self, doc: wire.Doc, plain: Mapping[str, Any], body: Body, *,
+                    replace_signed: bool = False) -> None:
+        tbl, record_id = doc.table, doc.record_id
+        columns = {c.name for c in self.db.table(tbl).columns} - LOCAL_ONLY
+        values = {k: v for k, v in plain.items() if k in columns}
+        row = self._row(tbl, record_id)
+        table = SealedTable(self.db, self.key, tbl)
+        if tbl in APPEND_ONLY:
+            if row is not None:
+                return
+            revision = int(plain.get("revision") or 1)
+            table.insert(record_id=record_id, body=body, plain=values, revision=revision)
+            if tbl == "drug_screen_revisions":
+                self._screen_head(doc.scope, str(plain["screen_id"]), revision, body)
+            return
+        if tbl == "visit_notes" and row is not None and row["status"] != "draft" \
+                and not replace_signed:
+            return  # a signed note never changes: what came is what this laptop has
+        if row is None:
+            table.insert(record_id=record_id, body=body, plain=values)
+        else:
+            revision = int(row["revision"]) + 1
+            sealed = seal_body(self.key, table=tbl, record_id=record_id, revision=revision,
+                               body=body)
+            values.update(revision=revision, key_id=self.key.key_id, sealed=sealed)
+            assignments = ", ".join(f"[{k}] = ?" for k in values)
+            self.db.execute(f"UPDATE [{tbl}] SET {assignments} WHERE id = ?",  # noqa: S608
+                            [*values.values(), record_id])
+
+    def _screen_head(self, case_id: str, screen_id: str, revision: int, body: Body) -> None:
+        head = self.db.execute("SELECT current_revision FROM drug_screens WHERE id = ?",
+                               [screen_id]).fetchone()
+        if head is None:
+            self.db.execute("INSERT INTO drug_screens VALUES (?, ?, ?, ?, ?, ?)",
+                            [screen_id, case_id, body["collected_at"], body["reason"], revision,
+                             self.now])
+        elif revision > int(head[0]):
+            self.db.execute("UPDATE drug_screens SET collected_at = ?, reason = ?, "
+                            "current_revision = ?, updated_at = ? WHERE id = ?",
+                            [body["collected_at"], body["reason"], revision, self.now,
+                             screen_id])
+
+    def _allocation(self, doc: wire.Doc) -> None:
+        worker, month = str(doc.plain.get("worker_id")), str(doc.plain.get("month"))
+        trips = json.loads(str(doc.plain.get("trips") or "{}"))
+        self.db.execute("DELETE FROM mileage_allocations WHERE worker_id = ? AND month = ?",
+                        [worker, month])
+        self.db.conn.executemany("INSERT INTO mileage_allocations VALUES (?, ?, ?, ?)",
+                            [(worker, month, trip, str(miles)) for trip, miles in trips.items()])
+
+    def _derive_note_status(self, note_ids: set[str]) -> None:
+        """A signed note's status follows its latest review or the author's later addendum."""
+        for note_id in note_ids:
+            row = self.db.execute("SELECT status, author, signed_at FROM visit_notes WHERE "
+                                  "id = ?", [note_id]).fetchone()
+            if row is None or row[0] == "draft":
+                continue
+            events = [(at, rowid, "cosigned" if cosigned else "returned") for at, rowid, cosigned
+                      in self.db.execute("SELECT reviewed_at, rowid, cosigned FROM note_reviews "
+                                         "WHERE note_id = ?", [note_id]).fetchall()]
+            reviewed = bool(events)
+            events += [(at, -1, "signed") for (at,) in self.db.execute(
+                "SELECT created_at FROM addenda WHERE note_id = ? AND author = ?",
+                [note_id, row[1]]).fetchall()] if reviewed else []
+            status = max(events)[2] if events else "signed"
+            if status != row[0]:
+                self.db.execute("UPDATE visit_notes SET status = ?, updated_at = ? WHERE id = ?",
+                                [status, self.now, note_id])
+
+    # -- conflicts ------------------------------------------------------------------------------
+
+    def _side(self, doc: wire.Doc, keys: KeyRing) -> dict[str, Any] | None:
+        if doc.deleted:
+            return None
+        key = keys.get(doc.scope, doc.key_version or 0)
+        try:
+            body = open_from_wire(key, doc) if key else {"unreadable": "no key for it yet"}
+        except (SealBroken, ValueError, UnicodeDecodeError):
+            body = {"unreadable": "it did not authenticate"}
+        return {"plain": dict(doc.plain), "body": body, "rev": doc.rev, "op_id": doc.op_id,
+                "scope": doc.scope, "key_version": doc.key_version, "sealed": doc.sealed,
+                "author": doc.author}
+
+    def _keep_aside(self, tbl: str, record_id: str, *, reason: str,
+                    theirs: dict[str, Any] | None, state: str,
+                    mine: dict[str, Any] | None = None) -> None:
+        SealedTable(self.db, self.key, CONFLICTS).insert(
+            record_id=str(uuid.uuid4()),
+            body={"reason": reason, "theirs": theirs, "mine": mine},
+            plain={"tbl": tbl, "record_id": record_id, "state": state,
+                   "created_at": self.now})
+
+    def conflicts(self, *, states: tuple[str, ...] = ("open", "kept")) -> list[dict[str, Any]]:
+        marks = ", ".join("?" for _ in states)
+        found = []
+        for opened in SealedTable(self.db, self.key, CONFLICTS).select(
+                f"state IN ({marks})", list(states), order="created_at, id"):
+            found.append({**opened.row, **(opened.body or {})})
+        return found
+
+    def conflict_sides(self, conflict_id: str) -> dict[str, Any]:
+        """Both sides of one conflict for a person to compare: `mine` is what this laptop holds
+        (the kept copy, or the record as it is here now), `theirs` the other version; each is
+        {"plain": ..., "body": ...} or None (deleted). Also `reason`, `state`, `table`."""
+        row, body = SealedTable(self.db, self.key, CONFLICTS).get(conflict_id)
+        mine = body.get("mine")
+        if mine is None and row["state"] == "open":
+            local = self._row(row["tbl"], row["record_id"])
+            if local is not None:
+                mine = {"plain": self._plain(row["tbl"], local),
+                        "body": open_row(self.key, table=row["tbl"], row=local)}
+        return {"id": conflict_id, "table": row["tbl"], "record_id": row["record_id"],
+                "state": row["state"], "reason": body.get("reason", ""),
+                "created_at": row["created_at"], "mine": mine, "theirs": body.get("theirs")}
+
+    def resolve(self, conflict_id: str, choice: str) -> None:
+        """`mine`: send my version over theirs. `theirs`: take theirs here. `seen`: a kept
+        copy was read (nothing changes). Whatever is chosen, the conflict record stays."""
+        table = SealedTable(self.db, self.key, CONFLICTS)
+        with self.db.atomic():
+            row, body = table.get(conflict_id)
+            tbl, record_id = row["tbl"], row["record_id"]
+            if choice == "mine":
+                if row["state"] != "open":
+                    raise ValueError("Only an open conflict can be settled this way.")
+                self._touch(tbl, record_id)
+            elif choice == "theirs":
+                if row["state"] != "open" or body["theirs"] is None:
+                    raise ValueError("Only an open conflict can be settled this way.")
+                theirs = body["theirs"]
+                doc = wire.Doc(table=tbl, record_id=record_id, scope=theirs["scope"],
+                               rev=theirs["rev"], seq=0, op_id=theirs["op_id"],
+                               author=theirs["author"], deleted=False, plain=theirs["plain"],
+                               key_version=theirs["key_version"], sealed=theirs["sealed"])
+                self.db.execute("DELETE FROM outbox WHERE tbl = ? AND record_id = ? AND "
+                                "state = 'pending'", [tbl, record_id])
+                with self._applying():
+                    self._apply_body(doc, theirs["plain"], theirs["body"])
+            elif choice != "seen":
+                raise ValueError(f"Unknown choice {choice!r}.")
+            self.db.execute("UPDATE sync_conflicts SET state = 'resolved', resolved_at = ?, "
+                            "resolution = ? WHERE id = ?", [self.now, choice, conflict_id])
+
+    def problems(self) -> list[dict[str, Any]]:
+        """Changes the server refused or set aside, for a person to see."""
+        return [{"op_id": op, "table": t, "record_id": r, "state": s, "reason": why}
+                for op, t, r, s, why in self.db.execute(
+                    "SELECT op_id, tbl, record_id, state, reason FROM outbox WHERE state IN "
+                    "('quarantined', 'rejected') ORDER BY seq").fetchall()]
+
+    def retry_problem(self, op_id: str) -> None:
+        """Send a refused change again, under a new op id (the old verdict stands for the old)."""
+        with self.db.atomic():
+            row = self.db.execute("SELECT tbl, record_id FROM outbox WHERE op_id = ? AND state "
+                                  "IN ('quarantined', 'rejected')", [op_id]).fetchone()
+            if row is None:
+                return
+            self.db.execute("DELETE FROM outbox WHERE op_id = ?", [op_id])
+            self._touch(row[0], row[1])
+
+    def dismiss_problem(self, op_id: str) -> None:
+        """Stop showing a refused change; the record itself stays as it is on this laptop."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM outbox WHERE op_id = ? AND state IN "
+                            "('quarantined', 'rejected')", [op_id])
+
+    # -- verification ---------------------------------------------------------------------------
+
+    def digest(self) -> wire.Digest:
+        held = {(t, r): (v, d) for t, r, v, d in self.db.execute(
+            "SELECT tbl, record_id, rev, deleted FROM synced").fetchall()}
+        for t, r, v, doc in self.db.execute(
+                "SELECT tbl, record_id, rev, doc FROM sync_inbox").fetchall():
+            held[(t, r)] = (v, int(bool(json.loads(doc).get("deleted"))))
+        return wire.digest_of((t, r, v) for (t, r), (v, d) in held.items() if not d)
+
+    def repair(self, manifest: Iterable[wire.ManifestEntry]) -> int:
+        """After a digest mismatch: send again what the server lacks, and pull everything again
+        from the start (nothing local is overwritten while it has changes waiting)."""
+        on_server = {(e.table, e.record_id) for e in manifest}
+        resent = 0
+        with self.db.atomic():
+            for tbl, record_id in self.db.execute(
+                    "SELECT tbl, record_id FROM synced WHERE deleted = 0 AND tbl != ?",
+                    [wire.ALLOCATIONS]).fetchall():
+                if (tbl, record_id) not in on_server and self._mine(tbl, record_id):
+                    self.db.execute("DELETE FROM synced WHERE tbl = ? AND record_id = ?",
+                                    [tbl, record_id])
+                    self._touch(tbl, record_id)
+                    resent += 1
+            self.db.execute("DELETE FROM synced WHERE (tbl, record_id) NOT IN "
+                            "(SELECT tbl, record_id FROM outbox)")
+            self._set_state("checkpoint", "0")
+        return resent
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _applying(self, mode: str = "pull") -> Iterator[None]:
+        """While inside, changes are the server's: not captured for sending back up. Mode
+        `replace signed` lets the server's signed version of a note replace this laptop's
+        (only when the server answered that another signature of it stands; this laptop's is
+        kept aside, sealed, in `sync_conflicts`)."""
+        self.db.execute("DELETE FROM sync_applying")
+        self.db.execute("INSERT INTO sync_applying VALUES (?)", [mode])
+        try:
+            yield
+        finally:
+            self.db.execute("DELETE FROM sync_applying")
+
+    def _touch(self, tbl: str, record_id: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO outbox (op_id, tbl, record_id, state, created_at) "
+                        "VALUES (?, ?, ?, 'pending', ?)",
+                        [uuid.uuid4().hex, tbl, record_id, self.now])
+
+    def _blocked(self, tbl: str, record_id: str) -> bool:
+        return self.db.execute(
+            "SELECT 1 FROM outbox WHERE tbl = ? AND record_id = ? UNION ALL "
+            "SELECT 1 FROM sync_conflicts WHERE tbl = ? AND record_id = ? AND state = 'open'",
+            [tbl, record_id, tbl, record_id]).fetchone() is not None
+
+    def _to_inbox(self, doc: wire.Doc, reason: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO sync_inbox VALUES (?, ?, ?, ?, ?, ?)",
+                        [doc.table, doc.record_id, doc.seq, doc.rev, doc.model_dump_json(),
+                         "key" if reason == "key" else reason])
+
+    def _mark_synced(self, tbl: str, record_id: str, scope: str, rev: int, *, deleted: bool
+                     ) -> None:
+        self.db.execute("INSERT OR REPLACE INTO synced VALUES (?, ?, ?, ?, ?)",
+                        [tbl, record_id, scope, rev, int(deleted)])
+
+    def _synced(self, tbl: str, record_id: str) -> tuple[str, int, int] | None:
+        row = self.db.execute("SELECT scope, rev, deleted FROM synced WHERE tbl = ? AND "
+                              "record_id = ?", [tbl, record_id]).fetchone()
+        return (str(row[0]), int(row[1]), int(row[2])) if row else None
+
+    def _rev(self, tbl: str, record_id: str) -> int:
+        synced = self._synced(tbl, record_id)
+        return synced[1] if synced else 0
+
+    def _row(self, tbl: str, record_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query(f"SELECT * FROM [{tbl}] WHERE id = ?",  # noqa: S608
+                                  [record_id]))
+        return rows[0] if rows else None
+
+    def _remove_local(self, tbl: str, record_id: str) -> None:
+        if tbl == "visit_notes":
+            self.db.execute("DELETE FROM visit_notes WHERE id = ? AND status = 'draft'",
+                            [record_id])
+        elif tbl == "trips":
+            self.db.execute("DELETE FROM trips WHERE id = ?", [record_id])
+
+    def _mine(self, tbl: str, record_id: str) -> bool:
+        row = self._row(tbl, record_id)
+        if row is None:
+            return False
+        if tbl == "cases":
+            return self.user_id in list(json.loads(str(row["supervisor_ids"])))
+        if tbl == "mileage_months":
+            return self.user_id in (row["worker_id"], row["decided_by"])
+        field_name = WRITER_FIELD.get(tbl)
+        return field_name is not None and bool(row[field_name] == self.user_id)
+
+    def _plain(self, tbl: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        plain = {k: v for k, v in row.items() if k not in LOCAL_ONLY}
+        if tbl == "drug_screen_revisions":
+            plain["revision"] = int(row["revision"])
+        return plain
+
+    def _scope(self, tbl: str, record_id: str) -> str | None:
+        """The key scope a record is sealed under on the wire."""
+        if tbl == "cases":
+            return record_id
+        queries = {
+            "visit_notes": "SELECT case_id FROM visit_notes WHERE id = ?",
+            "random_schedules": "SELECT case_id FROM random_schedules WHERE id = ?",
+            "addenda": "SELECT n.case_id FROM addenda a JOIN visit_notes n ON n.id = a.note_id "
+                       "WHERE a.id = ?",
+            "note_reviews": "SELECT n.case_id FROM note_reviews r JOIN visit_notes n ON "
+                            "n.id = r.note_id WHERE r.id = ?",
+            "drug_screen_revisions": "SELECT s.case_id FROM drug_screen_revisions r JOIN "
+                                     "drug_screens s ON s.id = r.screen_id WHERE r.id = ?",
+            "trips": "SELECT 'ledger:' || worker_id FROM trips WHERE id = ?",
+            "mileage_months": "SELECT 'ledger:' || worker_id FROM mileage_months WHERE id = ?",
+        }
+        row = self.db.execute(queries[tbl], [record_id]).fetchone()
+        if row is not None:
+            return str(row[0])
+        synced = self._synced(tbl, record_id)
+        return synced[0] if synced else None

@@ -1,0 +1,71 @@
+"""A worker's offline visits reach the supervisor, the co-sign comes back, a second device of the
+worker gets everything: real server process, real profiles, real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fieldapp.domain.cases import Case, Person
+from fieldapp.domain.people import CaseId, UserId, new_id
+from fieldapp.domain.visits import NoteStatus
+from fieldapp.services.session import Session
+from tests.services.records_helpers import TODAY, make_trip, visit_details
+from tests.sync.conftest import SyncServer, sync
+
+
+def family(case_id: str | None = None, *, name: str = "Alder") -> Case:
+    return Case(id=CaseId(case_id or new_id()), family_name=name,
+                parents=(Person(name=f"{name} parent", relationship="mother",
+                                details="in outpatient treatment"),),
+                children=(Person(name=f"{name} child", relationship="son", details="age 6"),),
+                address="12 Elm Street, Springfield", coordinator_id=UserId("rc1"),
+                intact_worker_id=UserId("iw1"), supervisor_ids=(UserId("sup1"),),
+                start_date=TODAY, visits_per_week=2)
+
+
+def table_count(session: Session, table: str) -> int:
+    db, _ = session.vault().open_parts()
+    return int(db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])  # noqa: S608
+
+
+def test_visits_reach_the_supervisor_and_the_cosign_comes_back(sync_server: SyncServer
+                                                                ) -> None:
+    supervisor = sync_server.device("sup-laptop", "sup1")
+    worker = sync_server.device("rc-laptop", "rc1")
+    case = supervisor.cases().open_case(family())
+    first = sync(supervisor)
+    assert first.outcomes == {"applied": 1} and first.verified
+
+    report = sync(worker)
+    assert report.verified
+    assert [r.case.family_name for r in worker.cases().caseload()] == ["Alder"]
+
+    # Offline all day: two visits, one signed, a trip.
+    signed = worker.notes().start_draft(case.id, visit_details())
+    worker.notes().sign(signed.id)
+    draft = worker.notes().start_draft(case.id, visit_details(narrative="Second visit."))
+    worker.mileage().add_trip(make_trip(case_id=case.id, miles=Decimal("12.5"), round_trip=False))
+    assert sync(worker).verified
+
+    sync(supervisor)
+    seen = supervisor.notes().get(signed.id)
+    assert seen.status is NoteStatus.SIGNED and seen.details == worker.notes().get(
+        signed.id).details
+    supervisor.notes().cosign(signed.id)
+    assert sync(supervisor).verified
+
+    sync(worker)
+    assert worker.notes().get(signed.id).status is NoteStatus.COSIGNED
+    assert worker.notes().get(draft.id).status is NoteStatus.DRAFT
+
+    # A replacement laptop gets everything after enrolment.
+    spare = sync_server.device("rc-spare", "rc1")
+    assert sync(spare).verified
+    assert spare.notes().get(signed.id).status is NoteStatus.COSIGNED
+    assert spare.notes().get(draft.id).details.narrative == "Second visit."
+    month = spare.mileage().month(TODAY.strftime("%Y-%m"))
+    assert month.total == Decimal("12.5")
+    for session in (worker, supervisor, spare):
+        assert table_count(session, "visit_notes") == 2
+    # Nothing doubled on the server either.
+    assert sync_server.sql("SELECT count(*) FROM records WHERE tbl = 'visit_notes'") == [(2,)]
