@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-in", help="ask the server who this device is")
     check.add_argument("--passphrase-stdin", action="store_true",
                        help="read the passphrase from the first line of standard input")
+    sync = commands.add_parser(
+        "sync", help="send waiting changes to the server and fetch what changed (exit 1 if "
+                     "something needs a person's attention)")
+    sync.add_argument("--passphrase-stdin", action="store_true",
+                      help="read the passphrase from the first line of standard input")
     return parser
 
 
@@ -93,6 +98,8 @@ def _run_command(args: argparse.Namespace, paths: ProfilePaths) -> int:
         return 0 if report.healthy else 1
     if args.command in ("enrol", "check-in"):
         return _server_command(args, session)
+    if args.command == "sync":
+        return _sync(args, session)
     if args.command == "backup":
         session.unlock(_passphrase(args.passphrase_stdin))
         info = session.backup_now()
@@ -120,6 +127,26 @@ def _server_command(args: argparse.Namespace, session: Session) -> int:
     finally:
         session.lock()
     return 0
+
+
+def _sync(args: argparse.Namespace, session: Session) -> int:
+    from sync.client.engine import SyncEngine  # noqa: PLC0415 - network code only when asked
+
+    session.unlock(_passphrase(args.passphrase_stdin))
+    try:
+        report = SyncEngine(session).sync()
+    finally:
+        if session.is_open:
+            session.lock()
+    print(f"Sent {report.pushed} change(s), received {report.pulled} in "
+          f"{report.seconds:.1f} s; {report.waiting} waiting to go up.")
+    print("Checked against the server: " + ("everything matches." if report.verified else
+                                            "differences remain; sync again."))
+    attention = report.conflicts + report.problems
+    if attention:
+        print(f"Needs attention: {report.conflicts} conflict(s) and {report.problems} refused "
+              "change(s); open FieldApp to settle them.")
+    return 1 if attention or not report.verified else 0
 
 
 def _restore(args: argparse.Namespace, session: Session) -> int:

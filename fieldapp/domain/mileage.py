@@ -133,6 +133,8 @@ class MileageMonth:
     cap: Decimal
     rate: Decimal
     status: MonthStatus
+    # True when the program's server has not yet confirmed these figures (changes not synced).
+    provisional: bool = False
 
     @property
     def total(self) -> Decimal:
@@ -157,11 +159,16 @@ class MileageMonth:
 
 
 def ledger(*, worker_id: UserId, month: str, trips: Sequence[Trip], settings: ProgramSettings,
-           status: MonthStatus = MonthStatus.OPEN) -> MileageMonth:
+           status: MonthStatus = MonthStatus.OPEN, server: Mapping[str, Decimal] | None = None,
+           provisional: bool = False) -> MileageMonth:
+    """A worker's month; with `server` (the server's reimbursable miles by trip id, after a
+    sync) its allocation stands for the trips it names."""
     mine = [t for t in trips if t.worker_id == worker_id and t.month == month]
     return MileageMonth(worker_id=worker_id, month=month,
-                        allocations=tuple(allocate(mine, cap=settings.mileage_cap)),
-                        cap=settings.mileage_cap, rate=settings.rate_per_mile, status=status)
+                        allocations=tuple(allocate(mine, cap=settings.mileage_cap,
+                                                   server=server)),
+                        cap=settings.mileage_cap, rate=settings.rate_per_mile, status=status,
+                        provisional=provisional)
 
 
 @dataclass(frozen=True, kw_only=True)

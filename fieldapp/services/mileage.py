@@ -24,10 +24,12 @@ class MileageService:
         if worker != self._ws.actor.user_id and not self._ws.actor.is_supervisor:
             raise NotPermitted("You can see only your own mileage.")
         stores = self._ws.stores()
+        server, provisional = stores.trips.server_allocation(worker, month)
         return mileage.ledger(worker_id=worker, month=month,
                               trips=stores.trips.month(worker, month),
                               settings=self._ws.settings,
-                              status=stores.trips.status(worker, month))
+                              status=stores.trips.status(worker, month),
+                              server=server, provisional=provisional)
 
     def trip(self, trip_id: TripId) -> tuple[Trip, int]:
         """One of the actor's trips and its revision (what `edit_trip` expects back)."""

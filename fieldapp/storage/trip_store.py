@@ -7,6 +7,7 @@ the cap). Sealed: from, to, purpose, entered miles, odometer readings, a return 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from fieldapp.domain.errors import RecordNotFound
@@ -79,6 +80,26 @@ class TripStore:
         else:
             self._months.replace(record_id=record_id, body={"return_reason": reason},
                                  plain=plain, expected_revision=int(existing["revision"]))
+
+    def server_allocation(self, worker_id: UserId, month: str
+                          ) -> tuple[dict[str, Decimal] | None, bool]:
+        """The server's reimbursable miles by trip for the month (None if this profile does
+        not sync), and whether they are provisional: trips changed here since, or not yet
+        allocated by the server."""
+        db = self._trips.db
+        enrolled = db.execute("SELECT 1 FROM records WHERE kind = 'enrolment'").fetchone()
+        if enrolled is None:
+            return None, False
+        server = {str(t): Decimal(str(m)) for t, m in db.execute(
+            "SELECT trip_id, reimbursable FROM mileage_allocations WHERE worker_id = ? AND "
+            "month = ?", [worker_id, month]).fetchall()}
+        ids = {str(r[0]) for r in db.execute(
+            "SELECT id FROM trips WHERE worker_id = ? AND month = ?", [worker_id, month])}
+        unsent = db.execute(
+            "SELECT 1 FROM outbox o WHERE o.tbl = 'trips' AND (o.record_id IN (SELECT id FROM "
+            "trips WHERE worker_id = ? AND month = ?) OR o.record_id NOT IN (SELECT id FROM "
+            "trips)) LIMIT 1", [worker_id, month]).fetchone()
+        return server, bool(unsent) or not ids <= set(server)
 
     def _plain(self, trip: Trip) -> dict[str, Any]:
         return {"worker_id": trip.worker_id, "trip_date": codec.day(trip.trip_date),

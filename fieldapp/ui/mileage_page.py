@@ -262,6 +262,9 @@ class MileagePage(QWidget):
         if ledger.over_cap > 0:
             summary += f" {miles_text(ledger.over_cap)} miles are over the cap: logged, " \
                        "not reimbursed."
+        if ledger.provisional:
+            summary += " Provisional until the next sync: the program's server settles " \
+                       "reimbursable miles across all your devices."
         self.summary.setText(summary)
 
     def _update_buttons(self) -> None:

@@ -195,7 +195,7 @@ class Replica:
         """Record the server's verdicts: one transaction for the whole batch."""
         outcomes: dict[str, int] = {}
         new_scopes: set[str] = set()
-        with self.db.atomic():
+        with self.db.atomic(), self._applying():
             for answer in answers:
                 row = self.db.execute("SELECT seq, tbl, record_id, payload FROM outbox WHERE "
                                       "op_id = ? AND state = 'sending'",
@@ -382,9 +382,11 @@ class Replica:
             if row is not None:
                 return
             revision = int(plain.get("revision") or 1)
-            table.insert(record_id=record_id, body=body, plain=values, revision=revision)
             if tbl == "drug_screen_revisions":
+                # The head first: a revision's screen_id references drug_screens (foreign keys
+                # are on), so a screen new to this laptop could otherwise never land.
                 self._screen_head(doc.scope, str(plain["screen_id"]), revision, body)
+            table.insert(record_id=record_id, body=body, plain=values, revision=revision)
             return
         if tbl == "visit_notes" and row is not None and row["status"] != "draft" \
                 and not replace_signed:
@@ -574,12 +576,15 @@ class Replica:
         `replace signed` lets the server's signed version of a note replace this laptop's
         (only when the server answered that another signature of it stands; this laptop's is
         kept aside, sealed, in `sync_conflicts`)."""
+        outer = self.db.execute("SELECT mode FROM sync_applying").fetchone()
         self.db.execute("DELETE FROM sync_applying")
         self.db.execute("INSERT INTO sync_applying VALUES (?)", [mode])
         try:
             yield
         finally:
             self.db.execute("DELETE FROM sync_applying")
+            if outer is not None:
+                self.db.execute("INSERT INTO sync_applying VALUES (?)", [outer[0]])
 
     def _touch(self, tbl: str, record_id: str) -> None:
         self.db.execute("INSERT OR IGNORE INTO outbox (op_id, tbl, record_id, state, created_at) "

@@ -31,6 +31,10 @@ SCHEMA = (
     "op_id TEXT NOT NULL, author TEXT NOT NULL, plain TEXT NOT NULL, key_version INTEGER, "
     "sealed TEXT, deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (tbl, record_id))",
     "CREATE INDEX IF NOT EXISTS records_by_scope ON records (scope, seq)",
+    # A month's trips for its allocation, which runs after every trip op: without this, each
+    # op read and parsed every trip of the ledger (a first sync of 2,000 trips took ~15 s).
+    "CREATE INDEX IF NOT EXISTS records_trips_by_month ON records "
+    "(scope, json_extract(plain, '$.month')) WHERE tbl = 'trips'",
     "CREATE TABLE IF NOT EXISTS record_history (tbl TEXT NOT NULL, record_id TEXT NOT NULL, "
     "rev INTEGER NOT NULL, op_id TEXT NOT NULL, author TEXT NOT NULL, plain TEXT NOT NULL, "
     "key_version INTEGER, sealed TEXT, deleted INTEGER NOT NULL, at TEXT NOT NULL, "
@@ -251,6 +255,11 @@ class RecordSync:
         if op.table == "cases":
             return
         field = WRITER_FIELD.get(op.table)
+        if op.deleted:
+            # A deletion carries no fields: it is judged by the record it removes.
+            if head is None:
+                raise Refusal("gone", "This record is not on the server (it was removed).")
+            op = op.model_copy(update={"plain": head.plain})
         if field is not None and op.plain.get(field) != user.id:
             raise Refusal("rejected", "A record can be written only in its author's name.")
         if head is not None and field is not None and head.plain.get(field) != user.id:
@@ -267,11 +276,13 @@ class RecordSync:
 
     def _require_open_month(self, db: sqlite3.Connection, op: wire.Op, head: Head | None
                             ) -> None:
-        months = {str(op.plain.get("month"))}
+        months = set() if op.deleted else {str(op.plain.get("month"))}
         if head is not None:
             months.add(str(head.plain.get("month")))
+        worker = head.plain.get("worker_id") if op.deleted and head else op.plain.get(
+            "worker_id")
         for month in months:
-            found = self._head(db, "mileage_months", f"{op.plain.get('worker_id')}|{month}")
+            found = self._head(db, "mileage_months", f"{worker}|{month}")
             if found is not None and found.plain.get("status") in LOCKED_MONTH:
                 raise Refusal("rejected", f"The mileage for {month} was already submitted and "
                                           "is locked; ask your supervisor to return it.")
@@ -302,7 +313,8 @@ class RecordSync:
                now: str, cap: Decimal) -> wire.Answer:
         rev = (head.rev if head else 0) + 1
         seq = self._next_seq(db)
-        plain = json.dumps(op.plain, sort_keys=True)
+        kept = head.plain if op.deleted and head is not None else op.plain  # routing stays
+        plain = json.dumps(kept, sort_keys=True)
         db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [op.table, op.record_id, op.scope, rev, seq, op.op_id, user.id, plain,
                     op.key_version, op.sealed, int(op.deleted)])
@@ -310,11 +322,13 @@ class RecordSync:
                    [op.table, op.record_id, rev, op.op_id, user.id, plain, op.key_version,
                     op.sealed, int(op.deleted), now])
         if op.table in ("trips", "mileage_months"):
-            months = {str(op.plain.get("month"))}
+            months = set() if op.deleted else {str(op.plain.get("month"))}
             if head is not None:
                 months.add(str(head.plain.get("month")))
+            worker = head.plain.get("worker_id") if op.deleted and head else op.plain.get(
+                "worker_id")
             for month in months:
-                self._allocate(db, str(op.plain.get("worker_id")), month, cap=cap)
+                self._allocate(db, str(worker), month, cap=cap)
         return wire.Answer(op_id=op.op_id, outcome="applied", rev=rev)
 
     def _copy(self, db: sqlite3.Connection, op: wire.Op, user: User, head: Head, *, now: str
@@ -340,7 +354,8 @@ class RecordSync:
         trips = []
         for record_id, plain_text in db.execute(
                 "SELECT record_id, plain FROM records WHERE tbl = 'trips' AND scope = ? AND "
-                "deleted = 0", [ledger_scope(worker)]):
+                "json_extract(plain, '$.month') = ? AND deleted = 0",  # records_trips_by_month
+                [ledger_scope(worker), month]):
             plain = json.loads(plain_text)
             if plain.get("month") != month:
                 continue
