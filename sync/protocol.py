@@ -24,6 +24,9 @@ class Model(BaseModel):
 
 BLOB_PATTERN = r"^[A-Za-z0-9+/=_-]+$"
 ID_PATTERN = r"^[A-Za-z0-9._:|-]+$"
+# A record id may also hold "/": a drug-screen revision is "<screen id>/<revision>" in the vault
+# (fieldapp/storage/screen_store.py), and record ids never appear in a URL path.
+RECORD_ID_PATTERN = r"^[A-Za-z0-9._:|/-]+$"
 
 
 class Problem(Model):
@@ -129,7 +132,7 @@ class Op(Model):
 
     op_id: str = Field(min_length=16, max_length=64, pattern=ID_PATTERN)
     table: str = Field(pattern=TABLE_PATTERN)
-    record_id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+    record_id: str = Field(min_length=1, max_length=200, pattern=RECORD_ID_PATTERN)
     scope: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
     base_rev: int = Field(ge=0, le=2**40)
     deleted: bool = False
