@@ -191,6 +191,8 @@ class Page(Model):
     next: int
     more: bool
     needs_keys: list[str] = Field(default_factory=list)
+    # Every key scope (case id or `ledger:<user>`) the caller may hold now; None: not said.
+    scopes: list[str] | None = None
 
 
 class Digest(Model):

@@ -30,6 +30,7 @@ class Action(StrEnum):
     MONTH_RETURN = "mileage returned"
     EXPORT = "export"
     SETTINGS_CHANGED = "settings changed"
+    RECORDS_REMOVED = "records removed from this laptop"
 
 
 @dataclass(frozen=True, kw_only=True)

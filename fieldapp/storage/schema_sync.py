@@ -107,7 +107,32 @@ def _signed_note_trigger() -> list[str]:
     ]
 
 
+_APPEND_ONLY = ("addenda", "note_reviews", "drug_screen_revisions", "random_schedules")
+
+
+def _forget_triggers() -> list[str]:
+    """Step 0002's refusal to delete signed notes and append-only records, except while sync
+    removes a case this laptop's user is no longer entitled to hold (mode `forget`): the server
+    keeps every version, and 42 CFR Part 2 asks that records not stay where they are not needed.
+    The audit log is never forgotten."""
+    allowed = "NOT EXISTS (SELECT 1 FROM sync_applying WHERE mode = 'forget')"
+    statements = []
+    for table in _APPEND_ONLY:
+        statements += [
+            f"DROP TRIGGER {table}_no_delete",
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} WHEN {allowed} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END",
+        ]
+    statements += [
+        "DROP TRIGGER visit_notes_signed_kept",
+        f"CREATE TRIGGER visit_notes_signed_kept BEFORE DELETE ON visit_notes "
+        f"WHEN OLD.status != 'draft' AND {allowed} "
+        "BEGIN SELECT RAISE(ABORT, 'a signed note cannot be deleted'); END",
+    ]
+    return statements
+
+
 def create_sync_tables(db: sqlite_utils.Database) -> None:
     for statement in (*_TABLES, *_capture_triggers(), *_trip_lock_triggers(),
-                      *_signed_note_trigger()):
+                      *_signed_note_trigger(), *_forget_triggers()):
         db.execute(statement)

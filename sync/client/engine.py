@@ -18,20 +18,23 @@ Thread rule: `sync()` runs on any thread except the UI's; every database step go
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import os
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from fieldapp.crypto.identity import b64, seal_key, unb64
+from fieldapp.domain.audit import Action
 from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KnownError, RuleViolation
 from fieldapp.services import enrolment
@@ -39,6 +42,7 @@ from fieldapp.services.case_keys import KEY_KIND
 from fieldapp.services.enrolment import DeviceRevoked, ServerRefused, ServerUnreachable
 from fieldapp.services.session import Session
 from sync import protocol as wire
+from sync.client.forget import forget_elsewhere
 from sync.client.replica import KeyRing, Replica, Settled
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 DbCall = Callable[[Callable[[], Any]], Any]
+
+# The shapes of answers that have no model of their own: checked like every other answer, so a
+# 200 that is not the protocol (a captive portal, a broken proxy) is retried and then reported as
+# the server not answering properly, instead of failing somewhere inside the sync.
+PROGRAM = TypeAdapter(dict[str, Any])
+WRAPPED_KEYS = TypeAdapter(list[wire.WrappedKey])
+MEMBERS = TypeAdapter(list[wire.Member])
+NO_CONTENT = TypeAdapter(None)
+# sync_state: scopes whose first key was made here and is not on the server yet (JSON list).
+OWED_KEYS = "owed_keys"
 
 
 class SyncCancelled(KnownError):
@@ -72,6 +86,7 @@ class SyncReport:
     problems: int = 0
     waiting: int = 0
     verified: bool = False
+    forgotten: list[str] = field(default_factory=list)  # scopes removed from this laptop
     repaired: int = -1          # -1: no repair was needed
     seconds: float = 0.0
     finished_at: str = ""
@@ -91,6 +106,14 @@ class Backoff:
 
 def direct(fn: Callable[[], T]) -> T:
     return fn()
+
+
+@lru_cache(maxsize=4)
+def tls_context(verify: bool | str) -> ssl.SSLContext:
+    """The TLS settings for `verify` (True: the system's CAs; a path: that CA), made once per
+    process: loading the CA bundle takes ~25 ms, a quarter of a sync with nothing to do, and
+    httpx loads it for every client it makes, even for plain HTTP."""
+    return httpx.create_ssl_context(verify=verify)
 
 
 class SyncEngine:
@@ -128,14 +151,17 @@ class SyncEngine:
         report = SyncReport()
         headers = {"Authorization": f"Bearer {enrolled['device_token']}"}
         with httpx.Client(base_url=enrolled["server_url"], headers=headers,
-                          timeout=httpx.Timeout(self._timeout), verify=enrolled["verify"],
+                          timeout=httpx.Timeout(self._timeout),
+                          verify=tls_context(enrolled["verify"]),
                           transport=self._transport) as client:
             self._client, self._cancel = client, cancel
+            self._visible: set[str] | None = None  # the scopes the server last said
             self._user_id = str(enrolled["user"]["id"])
-            program = self._call("GET", "/v1/program")
+            program = self._call("GET", "/v1/program", model=PROGRAM)
             self._db(lambda: enrolment.adopt_program(self._session, program))
             keys = self._db(self._keyring)
             self._push(keys, report, progress)
+            self._share_owed(keys)
             self._pull(keys, report, progress)
             self._verify(keys, report, progress)
         report.waiting, report.conflicts, report.problems = self._db(self._counts)
@@ -190,24 +216,55 @@ class SyncEngine:
         if waiting:
             self._fetch_keys(waiting, keys)
         report.pulled += self._db(lambda: self._replica().retry_inbox(keys))
+        if page.scopes is not None:
+            self._visible = set(page.scopes)
+            self._forget_elsewhere(page.scopes, keys, report)
+
+    def _forget_elsewhere(self, visible: list[str], keys: KeyRing, report: SyncReport
+                          ) -> None:
+        """Remove cases and ledgers this user may no longer hold, and their keys."""
+        def forget() -> list[str]:
+            db, _ = self._session.vault().open_parts()
+            with db.atomic():  # records, keys and the audit entry together
+                return remove(db)
+
+        def remove(db: Any) -> list[str]:
+            gone = forget_elsewhere(db, visible)
+            if gone:
+                records = self._session.records()
+                for opened in records.all():
+                    body = opened.body or {}
+                    if opened.row["kind"] == KEY_KIND and body.get("case_id") in gone:
+                        records.remove(str(opened.row["id"]))
+                workspace = self._session.workspace()
+                with workspace.unit() as stores:
+                    for scope in gone:
+                        workspace.audit(stores, Action.RECORDS_REMOVED, scope,
+                                        why="no longer on this person's caseload")
+            return gone
+        for scope in self._db(forget):
+            report.forgotten.append(scope)
+            for version in [v for (s, v) in keys.keys if s == scope]:
+                keys.keys.pop((scope, version), None)
 
     def _verify(self, keys: KeyRing, report: SyncReport, progress: Callable[[Progress], None]
                 ) -> None:
         self._check_cancel()
         progress(Progress("checking", 0, 0))
         server = self._call("GET", "/v1/sync/digest", model=wire.Digest)
-        mine = self._db(lambda: self._replica().digest())
+        mine = self._db(lambda: self._replica().digest(self._visible))
         if mine == server:
             report.verified = True
             return
         log.warning("sync: digest differs (%d here, %d on the server); repairing", mine.count,
                     server.count)
         manifest = self._call("GET", "/v1/sync/manifest", model=wire.Manifest)
-        report.repaired = self._db(lambda: self._replica().repair(manifest.entries))
+        report.repaired = self._db(
+            lambda: self._replica().repair(manifest.entries, self._visible))
         self._push(keys, report, progress)
         self._pull(keys, report, progress)
         server = self._call("GET", "/v1/sync/digest", model=wire.Digest)
-        report.verified = self._db(lambda: self._replica().digest()) == server
+        report.verified = self._db(lambda: self._replica().digest(self._visible)) == server
 
     # -- keys --------------------------------------------------------------------------------
 
@@ -226,7 +283,7 @@ class SyncEngine:
             known = self._fetch_keys({scope}, keys, missing_ok=True)
             if keys.newest(scope) is not None:
                 continue
-            self._remember(keys, scope, 1, os.urandom(32))
+            self._remember(keys, scope, 1, os.urandom(32), owed=True)
             if known:
                 try:
                     self._share(scope, keys)
@@ -244,16 +301,16 @@ class SyncEngine:
         known = True
         for scope in sorted(scopes):
             try:
-                items = self._call("GET", f"/v1/cases/{scope}/keys")
+                items = self._call("GET", f"/v1/cases/{scope}/keys", model=WRAPPED_KEYS)
             except ServerRefused:
                 if not missing_ok:
                     continue
                 known = False
                 continue
             for item in items:
-                version = int(item["version"])
+                version = item.version
                 if keys.get(scope, version) is None:
-                    key = identity.open_key(item["wrapped_key"], case_id=scope,
+                    key = identity.open_key(item.wrapped_key, case_id=scope,
                                             version=version, user_id=self._user_id)
                     self._remember(keys, scope, version, key)
         return known
@@ -263,18 +320,48 @@ class SyncEngine:
         held = {v: k for (s, v), k in keys.keys.items() if s == scope}
         if not held:
             return
-        members = self._call("GET", f"/v1/cases/{scope}/members")
-        upload = [{"version": v, "user_id": m["user_id"],
-                   "wrapped_key": seal_key(held[v], to_public_key=m["public_key"], case_id=scope,
-                                           version=v, user_id=m["user_id"])}
-                  for m in members if m["public_key"] for v in sorted(held)]
+        members = self._call("GET", f"/v1/cases/{scope}/members", model=MEMBERS)
+        upload = [{"version": v, "user_id": m.user_id,
+                   "wrapped_key": seal_key(held[v], to_public_key=m.public_key, case_id=scope,
+                                           version=v, user_id=m.user_id)}
+                  for m in members if m.public_key for v in sorted(held)]
         if upload:
-            self._call("PUT", f"/v1/cases/{scope}/keys", json={"keys": upload})
+            self._call("PUT", f"/v1/cases/{scope}/keys", model=NO_CONTENT,
+                       json={"keys": upload})
+        self._db(partial(self._owe, scope, owed=False))
 
-    def _remember(self, keys: KeyRing, scope: str, version: int, key: bytes) -> None:
-        self._db(lambda: self._session.records().add(
-            kind=KEY_KIND, body={"case_id": scope, "version": version, "key": b64(key)}))
+    def _share_owed(self, keys: KeyRing) -> None:
+        """Share again the first keys made here whose sharing failed (the server unreachable
+        between making and sharing, or the push that creates their case lost): until the server
+        has a copy, no other member can read what was sealed under them."""
+        for scope in sorted(self._db(self._owed)):
+            try:
+                self._share(scope, keys)
+            except ServerRefused:
+                log.info("sync: a key made here cannot be shared yet; trying again next time")
+
+    def _remember(self, keys: KeyRing, scope: str, version: int, key: bytes, *,
+                  owed: bool = False) -> None:
+        """Keep a key in the vault; `owed`: made here, so the server must still get it (kept
+        in the same transaction, so no crash can leave a key nobody else will ever receive)."""
+        def keep() -> None:
+            db, _ = self._session.vault().open_parts()
+            with db.atomic():
+                self._session.records().add(
+                    kind=KEY_KIND, body={"case_id": scope, "version": version, "key": b64(key)})
+                if owed:
+                    self._owe(scope, owed=True)
+        self._db(keep)
         keys.keys[(scope, version)] = key
+
+    def _owed(self) -> set[str]:
+        return set(jsonlib.loads(self._replica().state(OWED_KEYS, "[]")))
+
+    def _owe(self, scope: str, *, owed: bool) -> None:
+        scopes = self._owed()
+        if (scope in scopes) != owed:
+            scopes = scopes | {scope} if owed else scopes - {scope}
+            self._replica().set_state(OWED_KEYS, jsonlib.dumps(sorted(scopes)))
 
     def _forget(self, keys: KeyRing, scope: str, version: int) -> None:
         def remove() -> None:
@@ -284,13 +371,15 @@ class SyncEngine:
                 if opened.row["kind"] == KEY_KIND and body.get("case_id") == scope and \
                         int(body.get("version", 0)) == version:
                     records.remove(str(opened.row["id"]))
+            self._owe(scope, owed=False)
         self._db(remove)
         keys.keys.pop((scope, version), None)
 
     # -- the wire ----------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, model: type[M] | None = None,
-              json: Any = None, params: dict[str, Any] | None = None) -> Any:
+    def _call(self, method: str, path: str, *,
+              model: type[M] | TypeAdapter[Any] | None = None, json: Any = None,
+              params: dict[str, Any] | None = None) -> Any:
         """One request, retried on network failures, 5xx and unreadable answers only."""
         last: Exception | None = None
         for attempt in range(self._backoff.attempts):
@@ -308,6 +397,8 @@ class SyncEngine:
             try:
                 body = None if response.status_code == 204 else response.json()
                 if response.status_code < 400 and model is not None:
+                    if isinstance(model, TypeAdapter):
+                        return model.validate_python(body)
                     return model.model_validate(body)
             except (ValueError, ValidationError) as exc:
                 last = exc

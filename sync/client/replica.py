@@ -13,7 +13,7 @@ import hmac
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +94,7 @@ class Replica:
     def __init__(self, db: sqlite_utils.Database, key: DataKey, *, user_id: str, now: str
                  ) -> None:
         self.db, self.key, self.user_id, self.now = db, key, user_id, now
+        self._columns: dict[str, set[str]] = {}  # per table; a replica lives for one step
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -138,37 +139,53 @@ class Replica:
         ops: list[wire.Op] = []
         size = 0
         with self.db.atomic():
-            rows = self.db.execute(
-                "SELECT seq, op_id, tbl, record_id, state, payload FROM outbox WHERE state IN "
-                "('pending', 'sending') ORDER BY seq").fetchall()
-            in_flight = {(t, r) for _, _, t, r, state, _ in rows if state == "sending"}
-            for seq, op_id, tbl, record_id, state, frozen in rows:
-                payload = frozen
+            in_flight = set(self.db.execute(
+                "SELECT tbl, record_id FROM outbox WHERE state = 'sending'").fetchall())
+            # Read in slices of the outbox, not all of it: a batch needs its first few hundred
+            # entries, and a first sync of 10,000 asks for 50 batches.
+            for seq, op_id, tbl, record_id, state, frozen in self._waiting_after(2 * max_ops):
+                op: wire.Op | None
                 if state == "pending":
                     if (tbl, record_id) in in_flight:
                         continue
-                    payload = self._freeze_one(seq, op_id, tbl, record_id, keys)
-                    if payload is None:
+                    op, payload = self._freeze_one(seq, op_id, tbl, record_id, keys)
+                    if op is None:
                         continue
-                op = wire.Op.model_validate_json(payload)
+                else:
+                    op, payload = wire.Op.model_validate_json(frozen), frozen
                 if ops and (len(ops) >= max_ops or size + len(payload) > max_bytes):
                     break
                 ops.append(op)
                 size += len(payload)
         return ops
 
+    def _waiting_after(self, chunk: int) -> Iterator[tuple[int, str, str, str, str, str]]:
+        """Pending and in-flight outbox entries in order, read `chunk` at a time (rows frozen
+        meanwhile are behind the cursor, so each entry comes once)."""
+        after = 0
+        while True:
+            rows = self.db.execute(
+                "SELECT seq, op_id, tbl, record_id, state, payload FROM outbox WHERE state IN "
+                "('pending', 'sending') AND seq > ? ORDER BY seq LIMIT ?",
+                [after, chunk]).fetchall()
+            yield from rows
+            if len(rows) < chunk:
+                return
+            after = rows[-1][0]
+
     def _freeze_one(self, seq: int, op_id: str, tbl: str, record_id: str, keys: KeyRing
-                    ) -> str | None:
+                    ) -> tuple[wire.Op | None, str]:
+        """The op and its frozen bytes; (None, "") if the entry has nothing to send now."""
         row = self._row(tbl, record_id)
         synced = self._synced(tbl, record_id)
         if row is None and synced is None:
             # Made and removed before it ever went up: there is nothing to tell the server.
             self.db.execute("DELETE FROM outbox WHERE seq = ?", [seq])
-            return None
+            return None, ""
         scope = synced[0] if row is None and synced else self._scope(tbl, record_id)
         newest = keys.newest(scope) if scope else None
         if scope is None or newest is None:
-            return None  # no key yet: it waits (the engine fetches or makes keys first)
+            return None, ""  # no key yet: it waits (the engine fetches or makes keys first)
         version, key = newest
         base = synced[1] if synced else 0
         if row is None:
@@ -189,7 +206,7 @@ class Replica:
         payload = op.model_dump_json()
         self.db.execute("UPDATE outbox SET state = 'sending', payload = ? WHERE seq = ?",
                         [payload, seq])
-        return payload
+        return op, payload
 
     def settle(self, answers: Iterable[wire.Answer], keys: KeyRing) -> Settled:
         """Record the server's verdicts: one transaction for the whole batch."""
@@ -226,8 +243,13 @@ class Replica:
         elif outcome == "gone":
             self.db.execute("DELETE FROM outbox WHERE seq = ?", [seq])
             self._mark_synced(tbl, record_id, op.scope, self._rev(tbl, record_id), deleted=True)
+            # The local copy is about to go: keep it (this laptop's edit of a record deleted
+            # elsewhere) in the conflict record, or what the person typed would be lost.
+            row = self._row(tbl, record_id)
+            mine = None if row is None else {"plain": self._plain(tbl, row),
+                                             "body": open_row(self.key, table=tbl, row=row)}
             self._keep_aside(tbl, record_id, reason=verdict.reason or "deleted elsewhere",
-                             theirs=None, state="kept")
+                             theirs=None, state="kept", mine=mine)
             self._remove_local(tbl, record_id)
         else:  # mismatch (quarantined) or rejected: kept here, shown, never retried by itself
             state = "quarantined" if outcome == "mismatch" else "rejected"
@@ -374,7 +396,9 @@ class Replica:
     def _apply_body(self, doc: wire.Doc, plain: Mapping[str, Any], body: Body, *,
                     replace_signed: bool = False) -> None:
         tbl, record_id = doc.table, doc.record_id
-        columns = {c.name for c in self.db.table(tbl).columns} - LOCAL_ONLY
+        if tbl not in self._columns:  # read once, not per document (PRAGMA table_info)
+            self._columns[tbl] = {c.name for c in self.db.table(tbl).columns} - LOCAL_ONLY
+        columns = self._columns[tbl]
         values = {k: v for k, v in plain.items() if k in columns}
         row = self._row(tbl, record_id)
         table = SealedTable(self.db, self.key, tbl)
@@ -541,30 +565,41 @@ class Replica:
 
     # -- verification ---------------------------------------------------------------------------
 
-    def digest(self) -> wire.Digest:
-        held = {(t, r): (v, d) for t, r, v, d in self.db.execute(
-            "SELECT tbl, record_id, rev, deleted FROM synced").fetchall()}
+    def digest(self, visible: Collection[str] | None = None) -> wire.Digest:
+        """What this laptop holds, as the server counts it; with `visible`, only those scopes
+        (a case reassigned away but kept here for unsent work is no longer the server's to
+        count for this user)."""
+        held = {(t, r): (v, d) for t, r, s, v, d in self.db.execute(
+            "SELECT tbl, record_id, scope, rev, deleted FROM synced").fetchall()
+            if visible is None or s in visible}
         for t, r, v, doc in self.db.execute(
                 "SELECT tbl, record_id, rev, doc FROM sync_inbox").fetchall():
-            held[(t, r)] = (v, int(bool(json.loads(doc).get("deleted"))))
+            opened = json.loads(doc)
+            if visible is None or opened.get("scope") in visible:
+                held[(t, r)] = (v, int(bool(opened.get("deleted"))))
         return wire.digest_of((t, r, v) for (t, r), (v, d) in held.items() if not d)
 
-    def repair(self, manifest: Iterable[wire.ManifestEntry]) -> int:
+    def repair(self, manifest: Iterable[wire.ManifestEntry],
+               visible: Collection[str] | None = None) -> int:
         """After a digest mismatch: send again what the server lacks, and pull everything again
-        from the start (nothing local is overwritten while it has changes waiting)."""
+        from the start (nothing local is overwritten while it has changes waiting). Scopes not
+        `visible` to the user any more are left as they are."""
         on_server = {(e.table, e.record_id) for e in manifest}
         resent = 0
         with self.db.atomic():
-            for tbl, record_id in self.db.execute(
-                    "SELECT tbl, record_id FROM synced WHERE deleted = 0 AND tbl != ?",
-                    [wire.ALLOCATIONS]).fetchall():
+            rows = [(t, r) for t, r, s in self.db.execute(
+                "SELECT tbl, record_id, scope FROM synced WHERE deleted = 0 AND tbl != ?",
+                [wire.ALLOCATIONS]).fetchall() if visible is None or s in visible]
+            for tbl, record_id in rows:
                 if (tbl, record_id) not in on_server and self._mine(tbl, record_id):
                     self.db.execute("DELETE FROM synced WHERE tbl = ? AND record_id = ?",
                                     [tbl, record_id])
                     self._touch(tbl, record_id)
                     resent += 1
-            self.db.execute("DELETE FROM synced WHERE (tbl, record_id) NOT IN "
-                            "(SELECT tbl, record_id FROM outbox)")
+            for tbl, record_id in rows:
+                self.db.execute("DELETE FROM synced WHERE tbl = ? AND record_id = ? AND NOT "
+                                "EXISTS (SELECT 1 FROM outbox o WHERE o.tbl = synced.tbl AND "
+                                "o.record_id = synced.record_id)", [tbl, record_id])
             self._set_state("checkpoint", "0")
         return resent
 
@@ -617,9 +652,11 @@ class Replica:
         return synced[1] if synced else 0
 
     def _row(self, tbl: str, record_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.query(f"SELECT * FROM [{tbl}] WHERE id = ?",  # noqa: S608
-                                  [record_id]))
-        return rows[0] if rows else None
+        # A plain cursor: `db.query` costs three times as much, once per op in a first sync.
+        cursor = self.db.execute(f"SELECT * FROM [{tbl}] WHERE id = ?", [record_id])  # noqa: S608
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cursor.description], row,
+                                                 strict=True))
 
     def _remove_local(self, tbl: str, record_id: str) -> None:
         if tbl == "visit_notes":

@@ -127,21 +127,27 @@ class RecordSync:
              ) -> list[wire.Answer]:
         scopes = scopes_for(self.store, user)
         answers = []
+        due: set[tuple[str, str]] = set()  # (worker, month) whose miles changed
         with self.store.unit() as db:
             for op in ops:
                 db.execute("SAVEPOINT op")
                 try:
-                    answer = self._one(db, user, scopes, op, now=now, cap=cap)
+                    answer = self._one(db, user, scopes, op, now=now, due=due)
                 except BaseException:
                     db.execute("ROLLBACK TO op")
                     db.execute("RELEASE op")
                     raise
                 db.execute("RELEASE op")
                 answers.append(answer)
+            # Once per month after the batch, still inside its transaction (no op reads an
+            # allocation): re-splitting the month after every trip made a first sync of
+            # 2,000 trips re-read ~80 trips 2,000 times.
+            for worker, month in sorted(due):
+                self._allocate(db, worker, month, cap=cap)
         return answers
 
     def _one(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op, *,
-             now: str, cap: Decimal) -> wire.Answer:
+             now: str, due: set[tuple[str, str]]) -> wire.Answer:
         seen = db.execute("SELECT user_id, payload_hash, answer FROM ops WHERE op_id = ?",
                           [op.op_id]).fetchone()
         if seen is not None:
@@ -153,7 +159,7 @@ class RecordSync:
                                reason="This change reuses the identity of a different change; "
                                       "it was set aside and nothing was altered.")
         try:
-            answer = self._judge(db, user, scopes, op, now=now, cap=cap)
+            answer = self._judge(db, user, scopes, op, now=now, due=due)
         except Refusal as refusal:
             answer = wire.Answer(op_id=op.op_id, outcome=refusal.outcome, reason=refusal.reason)
         db.execute("INSERT INTO ops VALUES (?, ?, ?, ?, ?)",
@@ -161,16 +167,16 @@ class RecordSync:
         return answer
 
     def _judge(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op, *,
-               now: str, cap: Decimal) -> wire.Answer:
+               now: str, due: set[tuple[str, str]]) -> wire.Answer:
         head = self._admissible(db, user, scopes, op, now=now)
         if op.table == "mileage_months":
-            return self._month(db, user, op, head, now=now, cap=cap)
+            return self._month(db, user, op, head, now=now, due=due)
         if op.table == "trips":
             self._require_open_month(db, op, head)
         if head is None:
             if op.base_rev != 0 or op.deleted:
                 raise Refusal("gone", "This record is not on the server (it was removed).")
-            return self._apply(db, user, op, head, now=now, cap=cap)
+            return self._apply(db, user, op, head, now=now, due=due)
         if op.table in APPEND_ONLY:
             raise Refusal("rejected", "This record was already recorded and cannot change.")
         if op.table == "visit_notes" and head.plain.get("status") != "draft":
@@ -181,12 +187,12 @@ class RecordSync:
                                theirs=head.doc(), reason="This note was signed on another "
                                "device; your version is kept beside it for you to review.")
         if op.base_rev == head.rev:
-            return self._apply(db, user, op, head, now=now, cap=cap)
+            return self._apply(db, user, op, head, now=now, due=due)
         if op.table == "visit_notes" and op.plain.get("status") == "signed" and not op.deleted:
             # Signing is final: the signed version becomes the head and the draft it replaced
             # is kept as a copy for the author to review (both survive).
             self._copy_head(db, head, base_rev=op.base_rev, now=now)
-            applied = self._apply(db, user, op, head, now=now, cap=cap)
+            applied = self._apply(db, user, op, head, now=now, due=due)
             return wire.Answer(op_id=op.op_id, outcome="conflict", rev=applied.rev,
                                theirs=head.doc(), reason="You signed this note while a draft "
                                "of it changed on another device; that draft is kept for you to "
@@ -288,7 +294,7 @@ class RecordSync:
                                           "is locked; ask your supervisor to return it.")
 
     def _month(self, db: sqlite3.Connection, user: User, op: wire.Op, head: Head | None, *,
-               now: str, cap: Decimal) -> wire.Answer:
+               now: str, due: set[tuple[str, str]]) -> wire.Answer:
         """A month's status moves only along submit, approve and return, by the right person."""
         status = op.plain.get("status")
         current = head.plain.get("status") if head else "open"
@@ -305,12 +311,12 @@ class RecordSync:
         if not allowed:
             raise Refusal("rejected", f"This month's mileage is {current} on the server, so it "
                                       f"cannot be marked {status} now.")
-        return self._apply(db, user, op, head, now=now, cap=cap)
+        return self._apply(db, user, op, head, now=now, due=due)
 
     # -- writing ------------------------------------------------------------------------------
 
     def _apply(self, db: sqlite3.Connection, user: User, op: wire.Op, head: Head | None, *,
-               now: str, cap: Decimal) -> wire.Answer:
+               now: str, due: set[tuple[str, str]]) -> wire.Answer:
         rev = (head.rev if head else 0) + 1
         seq = self._next_seq(db)
         kept = head.plain if op.deleted and head is not None else op.plain  # routing stays
@@ -327,8 +333,7 @@ class RecordSync:
                 months.add(str(head.plain.get("month")))
             worker = head.plain.get("worker_id") if op.deleted and head else op.plain.get(
                 "worker_id")
-            for month in months:
-                self._allocate(db, str(worker), month, cap=cap)
+            due.update((str(worker), month) for month in months)  # allocated after the batch
         return wire.Answer(op_id=op.op_id, outcome="applied", rev=rev)
 
     def _copy(self, db: sqlite3.Connection, op: wire.Op, user: User, head: Head, *, now: str
@@ -408,12 +413,15 @@ class RecordSync:
         scopes = scopes_for(self.store, user)
         names = scopes.all()
         if not names:
-            return wire.Page(docs=[], next=since, more=False)
+            return wire.Page(docs=[], next=since, more=False, scopes=[])
         marks = ", ".join("?" for _ in names)
         with self.store.unit() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM records WHERE seq > ? AND scope IN "  # noqa: S608
-                              f"({marks}) ORDER BY seq LIMIT ?",
-                              [since, *names, limit + 1]).fetchall()
+            # The page's seqs first, from the (scope, seq) index, then only those rows: sorting
+            # whole rows sorted every remaining sealed body for each page (110 ms a page at the
+            # start of 10,000 records, against 4 ms).
+            rows = db.execute(f"SELECT {_COLUMNS} FROM records WHERE seq IN (SELECT seq FROM "  # noqa: S608
+                              f"records WHERE seq > ? AND scope IN ({marks}) ORDER BY seq "
+                              "LIMIT ?) ORDER BY seq", [since, *names, limit + 1]).fetchall()
             top = db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
             needs = self._needs_keys(db, user, names)
         more = len(rows) > limit
@@ -421,7 +429,7 @@ class RecordSync:
         # With nothing left to send the checkpoint moves to the top of the sequence, so the
         # next pull starts after changes this user may not see.
         end = docs[-1].seq if more else max(since, int(top[0]) if top else 0)
-        return wire.Page(docs=docs, next=end, more=more, needs_keys=needs)
+        return wire.Page(docs=docs, next=end, more=more, needs_keys=needs, scopes=names)
 
     def _dressed(self, head: Head, scopes: Scopes) -> wire.Doc:
         """A case's assignment comes from the server's own case list, not the last document."""
@@ -454,19 +462,23 @@ class RecordSync:
         return wanting
 
     def manifest(self, user: User) -> list[wire.ManifestEntry]:
+        return [wire.ManifestEntry(table=t, record_id=r, rev=v, deleted=bool(d))
+                for t, r, v, d in self._entries(user)]
+
+    def digest(self, user: User) -> wire.Digest:
+        # From the rows, not the manifest: a model per record cost more than the digest itself
+        # (~50 ms for 10,000 records, half of a sync with nothing to do).
+        return wire.digest_of((t, r, v) for t, r, v, d in self._entries(user) if not d)
+
+    def _entries(self, user: User) -> list[tuple[str, str, int, int]]:
+        """(table, record id, revision, deleted) of every record the user may read."""
         names = scopes_for(self.store, user).all()
         if not names:
             return []
         marks = ", ".join("?" for _ in names)
         with self.store.unit() as db:
-            rows = db.execute(f"SELECT tbl, record_id, rev, deleted FROM records WHERE scope IN "  # noqa: S608
-                              f"({marks}) ORDER BY tbl, record_id", names).fetchall()
-        return [wire.ManifestEntry(table=t, record_id=r, rev=v, deleted=bool(d))
-                for t, r, v, d in rows]
-
-    def digest(self, user: User) -> wire.Digest:
-        entries = self.manifest(user)
-        return wire.digest_of((e.table, e.record_id, e.rev) for e in entries if not e.deleted)
+            return db.execute(f"SELECT tbl, record_id, rev, deleted FROM records WHERE scope "  # noqa: S608
+                              f"IN ({marks}) ORDER BY tbl, record_id", names).fetchall()
 
     def conflict_copies(self) -> list[tuple[Any, ...]]:
         with self.store.unit() as db:

@@ -312,3 +312,40 @@ def test_a_member_who_enrols_later_gets_the_key_at_the_next_sync_of_a_holder(
     sync(supervisor)  # the server tells a holder that a member lacks the key
     sync(worker)
     assert [r.case.id for r in worker.cases().caseload()] == ["fam-1"]
+
+
+def test_a_case_reassigned_away_leaves_the_laptop_and_the_newcomer_gets_it(
+        sync_server: SyncServer) -> None:
+    supervisor = sync_server.device("sup", "sup1")
+    leaving, arriving = sync_server.device("iw", "iw1"), sync_server.device("rc", "rc1")
+    case = family("fam-9")
+    supervisor.cases().open_case(case)
+    sync(supervisor)
+    sync(leaving)
+    note = leaving.notes().start_draft("fam-9", visit_details(narrative="By the intact worker."))
+    leaving.notes().sign(note.id)
+    kept = leaving.notes().start_draft("fam-9", visit_details(narrative="Not sent yet."))
+    sync(leaving)
+    leaving.notes().save_draft(kept.id, visit_details(narrative="Typed after the last sync."),
+                               expected_revision=leaving.notes().get(kept.id).revision)
+    # The supervisor moves the family to another intact worker: none (rc1 stays coordinator).
+    from dataclasses import replace  # noqa: PLC0415
+    supervisor.cases().update_case(replace(supervisor.cases().get(case.id),
+                                           intact_worker_id=None))
+    sync(supervisor)
+    first = sync(leaving)
+    assert first.forgotten == [], "a change not on the server yet keeps the case here"
+    assert leaving.notes().get(kept.id).details.narrative == "Typed after the last sync."
+    assert first.outcomes.get("rejected") == 1  # no longer on the caseload: refused, shown
+    [problem] = replica_of(leaving).problems()
+    replica_of(leaving).dismiss_problem(str(problem["op_id"]))
+    second = sync(leaving)
+    assert second.forgotten == ["fam-9"]
+    assert leaving.cases().caseload() == []
+    db, _ = leaving.vault().open_parts()
+    for table in ("cases", "visit_notes", "synced"):
+        assert db.execute(f"SELECT count(*) FROM [{table}] WHERE "  # noqa: S608
+                          + ("id" if table == "cases" else "case_id" if table == "visit_notes"
+                             else "scope") + " = 'fam-9'").fetchone()[0] == 0
+    sync(arriving)
+    assert arriving.notes().get(note.id).details.narrative == "By the intact worker."
