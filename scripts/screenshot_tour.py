@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,18 +27,28 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from fieldapp.domain.people import Role
-from fieldapp.services import demo
+from fieldapp.domain.cases import Case, Person
+from fieldapp.domain.mileage import Trip
+from fieldapp.domain.people import CaseId, Role, TripId, UserId, new_id
+from fieldapp.domain.visits import VisitDetails
+from fieldapp.services import demo, enrolment
 from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.palette import ENV_VAR, follow_color_scheme
 from fieldapp.ui.run import demo_profile
+from fieldapp.ui.sync_controller import SyncOptions
 from fieldapp.ui.tasks import TaskRunner
+from sync.client.engine import SyncEngine
 
 APP: QApplication
 OUT = Path()
+PASSPHRASE = "copper kettle under the blue bridge"
+# The tour syncs by hand only (F5), so each picture shows the moment it was taken for; small
+# batches so a sync in progress can be caught between two of them.
+TOUR_SYNC = SyncOptions(period_ms=3_600_000, debounce_ms=3_600_000, start_delay_ms=3_600_000,
+                        batch_ops=4)
 
 
 def wait(condition: Callable[[], bool], timeout: float = 20.0) -> None:
@@ -59,7 +73,8 @@ def shot(widget: QWidget, name: str) -> None:
     print("saved", name)
 
 
-def window_for(root: Path, *, supervisor: bool = False) -> tuple[MainWindow, TaskRunner]:
+def window_for(root: Path, *, supervisor: bool = False,
+               sync_options: SyncOptions | None = None) -> tuple[MainWindow, TaskRunner]:
     paths = ProfilePaths(root)
     worker = DbWorker()
     session = Session(paths)
@@ -73,7 +88,7 @@ def window_for(root: Path, *, supervisor: bool = False) -> tuple[MainWindow, Tas
     runner = TaskRunner(worker)
     window = MainWindow(session, runner, profile_exists=session.profile.exists(),
                         check=session.profile.check_passphrase, clock=session._clock,
-                        demo_paths=demo_profile(paths))
+                        demo_paths=demo_profile(paths), sync_options=sync_options)
     window.resize(1100, 760)
     window.show()
     return window, runner
@@ -116,7 +131,7 @@ def coordinator_tour(window: MainWindow) -> None:
     ws.caseload.open_button.click()
     wait(lambda: bool(ws.open_windows()))
     case_page = ws.open_windows()[-1]
-    wait(lambda: case_page.model.rowCount() > 0)  # type: ignore[attr-defined]
+    wait(lambda: case_page.model.rowCount() > 0)
     shot(case_page, "08-case-timeline")
     case_page.close()
     ws.setCurrentWidget(ws.today)
@@ -125,7 +140,7 @@ def coordinator_tour(window: MainWindow) -> None:
     editor = ws.open_windows()[-1]
     settle(1.0)
     shot(editor, "09-visit-note-draft")
-    editor.sign_button.click()  # type: ignore[attr-defined]
+    editor.sign_button.click()
     settle(1.0)
     attestation = getattr(editor, "attestation", None)
     if attestation is not None and attestation.isVisible():
@@ -205,16 +220,17 @@ def supervisor_tour(window: MainWindow) -> None:
 
 
 def server_tour(window: MainWindow, tmp: Path) -> None:
-    """Connect the open profile to a real server started here on 127.0.0.1."""
+    """Connect the open profile to a real server started here on 127.0.0.1, then sync."""
     import socket  # noqa: PLC0415
-    import subprocess  # noqa: PLC0415
 
     data = tmp / "server"
     cli = [sys.executable, "-c", "from sync.server.cli import main; raise SystemExit(main())",
            "--data", str(data)]
     for args in (["init", "--name", "Millbrook IFR"], ["team-add", "t1", "--name", "East"],
                  ["user-add", "rc-jordan", "--name", "Jordan Rivera", "--role",
-                  "recovery coordinator", "--team", "t1"]):
+                  "recovery coordinator", "--team", "t1"],
+                 ["user-add", "sup-sam", "--name", "Sam Supervisor", "--role", "supervisor",
+                  "--team", "t1"]):
         subprocess.run([*cli, *args], check=True, capture_output=True, cwd=ROOT)
     code = subprocess.run([*cli, "code", "rc-jordan"], check=True, capture_output=True,
                           text=True, cwd=ROOT).stdout.split()[-1]
@@ -237,10 +253,119 @@ def server_tour(window: MainWindow, tmp: Path) -> None:
         shot(dialog, "24-connect-to-server")
         dialog.connect_button.click()
         wait(lambda: ws.settings.server.text().startswith("Connected to"))
+        wait(lambda: window.sync is not None and window.sync.state.last_success != "")
         shot(window, "25-settings-connected")
+        sync_tour(window, f"http://127.0.0.1:{port}", tmp,
+                  lambda user: subprocess.run([*cli, "code", user], check=True,
+                                              capture_output=True, text=True,
+                                              cwd=ROOT).stdout.split()[-1])
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def other_laptop(tmp: Path, name: str, url: str, code: str) -> Session:
+    """Another laptop, enrolled and synced in this process (the supervisor's, Jordan's spare)."""
+    session = Session(ProfilePaths(tmp / name))
+    session.create(PASSPHRASE)
+    enrolment.enrol(session, server_url=url, code=code, passphrase=PASSPHRASE, device_name=name)
+    SyncEngine(session).sync()
+    return session
+
+
+def sync_now(window: MainWindow) -> None:
+    assert window.sync is not None
+    window.sync.sync_now()
+    wait(lambda: window.sync is not None and window.sync.running)
+    wait(lambda: window.sync is not None and not window.sync.running, 60)
+
+
+def in_app(window: MainWindow, fn: Callable[[Session], object]) -> object:
+    """Run a change through the window's task runner, as a page would, and wait for it."""
+    done: list[object] = []
+    session = window.current_session()
+    window._runner.run(lambda: fn(session), on_success=done.append)
+    wait(lambda: bool(done))
+    return done[0]
+
+
+def visit(narrative: str) -> VisitDetails:
+    return VisitDetails(visit_date=date.today(), people_present=("mother", "son"),
+                        narrative=narrative, next_steps="Bring the meeting list next time.")
+
+
+def trip(miles: int, destination: str) -> Trip:
+    return Trip(id=TripId(new_id()), worker_id=UserId("rc-jordan"), trip_date=date.today(),
+                origin="County office", destination=destination, purpose="Home visit",
+                miles=Decimal(miles), recorded_at=datetime.now(UTC))
+
+
+def sync_tour(window: MainWindow, url: str, tmp: Path, code: Callable[[str], str]) -> None:
+    """The supervisor sets up a family for Jordan; Jordan syncs, works, syncs with a second
+    laptop of hers changing the same records: the status area, progress, the attention list."""
+    ws, status = window.workspace, window.sync_status
+    assert ws is not None and window.sync is not None
+    supervisor = other_laptop(tmp, "supervisor-laptop", url, code("sup-sam"))
+    family = supervisor.cases().open_case(Case(
+        id=CaseId(new_id()), family_name="Alder",
+        parents=(Person(name="Dana Alder", relationship="mother"),),
+        children=(Person(name="Eli Alder", relationship="son", details="age 6"),),
+        address="12 Elm Street, Springfield", coordinator_id=UserId("rc-jordan"),
+        supervisor_ids=(UserId("sup-sam"),), start_date=date.today()))
+    SyncEngine(supervisor).sync()
+    ws.setCurrentWidget(ws.caseload)
+    sync_now(window)
+    wait(lambda: ws.caseload.model.rowCount() > 0)
+    shot(window, "26-synced")
+
+    note = in_app(window, lambda s: s.notes().start_draft(family.id, visit(
+        "Met Dana at home; she attended two meetings this week.")))
+    for number in range(11):
+        in_app(window, lambda s, n=number: s.mileage().add_trip(trip(2 + n % 3, "Alder home")))
+    gate, held = threading.Event(), threading.Event()
+    worker = window._runner.worker
+
+    def hold(phase: str, done: int, total: int) -> None:  # on the sync thread
+        if phase == "sending" and done >= 4 and not held.is_set():
+            held.set()
+            worker.submit(gate.wait)
+    window.sync.progressed.connect(hold, Qt.ConnectionType.DirectConnection)
+    try:
+        window.sync.sync_now()
+        wait(lambda: status.last_sync.text().startswith("Syncing: sent 4"))
+        shot(window, "27-sync-in-progress")
+    finally:
+        gate.set()
+    wait(lambda: window.sync is not None and not window.sync.running, 60)
+
+    # Jordan's spare laptop changes the same draft and submits the month while this one,
+    # offline, changes the draft too and logs one more trip.
+    spare = other_laptop(tmp, "spare-laptop", url, code("rc-jordan"))
+    draft = spare.notes().get(note.id)
+    spare.notes().save_draft(draft.id, visit(
+        "Met Dana at home; she attended two meetings. Eli was at school."),
+        expected_revision=draft.revision)
+    spare.mileage().submit(date.today().strftime("%Y-%m"))
+    SyncEngine(spare).sync()
+    here = in_app(window, lambda s: s.notes().get(note.id))
+    in_app(window, lambda s: s.notes().save_draft(here.id, visit(
+        "Met Dana at home; she attended two meetings and starts a new job Monday."),
+        expected_revision=here.revision))
+    in_app(window, lambda s: s.mileage().add_trip(trip(9, "Springfield court")))
+    sync_now(window)
+    wait(status.attention.isVisible)
+    status.open_attention()
+    dialog = status.attention_dialog
+    assert dialog is not None
+    wait(lambda: dialog.model.rowCount() == 2)
+    kinds = [item.kind for item in dialog.model.rows]
+    dialog.items.selectRow(kinds.index("conflict"))
+    shot(dialog, "28-attention-conflict")
+    dialog.items.selectRow(kinds.index("refused"))
+    shot(dialog, "29-attention-refused")
+    dialog.close()
+    for laptop in (supervisor, spare):
+        laptop.lock()
 
 
 def main() -> None:
@@ -260,7 +385,7 @@ def main() -> None:
     APP.setStyle("Fusion")
     follow_color_scheme(APP)
     with tempfile.TemporaryDirectory() as tmp:
-        window, runner = window_for(Path(tmp) / "profile")
+        window, runner = window_for(Path(tmp) / "profile", sync_options=TOUR_SYNC)
         if args.dark or args.scale != 1.0:
             window.open_demo()
             wait(lambda: window.workspace is not None)

@@ -18,8 +18,10 @@ from fieldapp.ui.autolock import InactivityWatch
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.passphrase_dialog import ChangePassphraseDialog
 from fieldapp.ui.profile_pages import CreateProfilePage, UnlockPage
+from fieldapp.ui.sync_controller import SyncController, SyncOptions
 from fieldapp.ui.sync_status import SyncStatus
 from fieldapp.ui.tasks import TaskRunner
+from fieldapp.ui.widgets import set_error
 from fieldapp.ui.workspace_view import WorkspaceView
 
 
@@ -32,13 +34,16 @@ class MainWindow(QMainWindow):
 
     def __init__(self, session: Session, runner: TaskRunner, *, profile_exists: bool,
                  check: Callable[[str], list[str]], clock: Clock,
-                 demo_paths: ProfilePaths | None = None, check_ms: int = 5000) -> None:
+                 demo_paths: ProfilePaths | None = None, check_ms: int = 5000,
+                 sync_options: SyncOptions | None = None) -> None:
         super().__init__()
         self.setWindowTitle("FieldApp")
         self.resize(1100, 760)
         self._session, self._runner, self._check, self._clock = session, runner, check, clock
         self._demo_paths = demo_paths
         self.workspace: WorkspaceView | None = None
+        self.sync: SyncController | None = None
+        self._sync_options = sync_options or SyncOptions()
         self.watch = InactivityWatch(clock, minutes=15, check_ms=check_ms, parent=self)
         self.watch.idle.connect(self._auto_lock)
         self.pages = QStackedWidget()
@@ -68,7 +73,12 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
+        self.sync_action = QAction("&Sync now", self)
+        self.sync_action.setShortcut(QKeySequence("F5"))
+        self.sync_action.triggered.connect(self._sync_now)
+        self.sync_action.setEnabled(False)
         menu = self.menuBar().addMenu("&File")
+        menu.addAction(self.sync_action)
         menu.addAction(self.lock_action)
         menu.addSeparator()
         menu.addAction(quit_action)
@@ -122,6 +132,7 @@ class MainWindow(QMainWindow):
     def lock(self) -> None:
         if self.workspace is None:
             return
+        self._stop_sync()  # before the lock: no step of a sync runs after it
         self.watch.stop()
         self.lock_action.setEnabled(False)
         self.workspace.close_windows()  # editors queue their last save before the lock
@@ -150,6 +161,7 @@ class MainWindow(QMainWindow):
         self.workspace.lock_requested.connect(self.lock)
         self.workspace.change_passphrase_requested.connect(self.change_passphrase)
         self.workspace.auto_lock_changed.connect(self.watch.set_minutes)
+        self._start_sync()
         self.pages.addWidget(self.workspace)
         self.pages.setCurrentWidget(self.workspace)
         self.lock_action.setEnabled(True)
@@ -161,6 +173,53 @@ class MainWindow(QMainWindow):
     def _auto_lock(self) -> None:
         self.lock()
         self.statusBar().showMessage("Locked after a period without use.", 10_000)
+
+    def _start_sync(self) -> None:
+        assert self.workspace is not None
+        ctx = UiContext(session=self._session, runner=self._runner, clock=self._clock)
+        self.sync = SyncController(ctx, options=self._sync_options, parent=self)
+        self.sync.revoked.connect(self._wiped)
+        self.sync.synced.connect(self._synced)
+        self.workspace.settings.server_connected.connect(self._enrolled)
+        self.sync_status.bind(self.sync)
+        self.sync_action.setEnabled(True)
+        self.sync.start()
+
+    def _stop_sync(self) -> None:
+        """Cancel a running sync and its timers; its thread ends by itself, off this thread."""
+        self.sync_action.setEnabled(False)
+        self.sync_status.unbind()
+        if self.sync is not None:
+            self.sync.stop()
+            self.sync = None
+
+    def _sync_now(self) -> None:
+        if self.sync is not None:
+            self.sync.sync_now()
+
+    def _enrolled(self) -> None:
+        # A new device gets the caseload back at once.
+        if self.sync is not None:
+            self.sync.start(sync_now=True)
+
+    def _synced(self, _: object) -> None:
+        if self.workspace is not None:
+            self.workspace.refresh_current()
+
+    def _wiped(self, message: str) -> None:
+        """The server revoked this laptop and the sync removed the profile: back to first run."""
+        self._stop_sync()
+        self.watch.stop()
+        self.lock_action.setEnabled(False)
+        if self.workspace is not None:
+            self.workspace.close_windows()
+            self.pages.removeWidget(self.workspace)
+            self.workspace.deleteLater()
+            self.workspace = None
+        self._install_pages()
+        self.pages.setCurrentWidget(self.create_page)
+        set_error(self.create_page.error, message)
+        self.statusBar().showMessage(message)
 
     def _show_unlock(self) -> None:
         if self.workspace is not None:
@@ -175,5 +234,9 @@ class MainWindow(QMainWindow):
         # Editors queue their last save; the lock at exit (run_gui) runs after it on the worker.
         if self.workspace is not None:
             self.workspace.close_windows()
+        sync = self.sync
+        self._stop_sync()
+        if sync is not None:
+            sync.join()  # leaving: wait (briefly) for the sync thread to stop between steps
         self.hide()
         event.accept()

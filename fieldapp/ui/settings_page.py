@@ -41,11 +41,13 @@ class SettingsPage(QWidget):
     lock_requested: the person asked to lock.
     change_passphrase_requested: the person asked to change the passphrase.
     auto_lock_changed(int): the new inactivity limit in minutes.
+    server_connected: this profile was just enrolled with the program's server.
     """
 
     lock_requested = Signal()
     change_passphrase_requested = Signal()
     auto_lock_changed = Signal(int)
+    server_connected = Signal()
 
     def __init__(self, ctx: UiContext) -> None:
         super().__init__()
@@ -109,6 +111,7 @@ class SettingsPage(QWidget):
     def open_enrolment(self) -> None:
         dialog = EnrolDialog(self._ctx, self)
         dialog.enrolled.connect(self.status.setText)
+        dialog.enrolled.connect(self.server_connected)
         dialog.finished.connect(lambda _: self.refresh())
         self.enrol_dialog = dialog
         dialog.open()

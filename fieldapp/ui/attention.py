@@ -1,0 +1,206 @@
+"""What needs a person's attention after a sync, in plain words: conflicts (both versions side by
+side), copies kept for review, and changes the server refused.
+
+Thread rule: `read_attention` runs on the database worker (through the task runner); the rest is
+plain data for the dialog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fieldapp.domain.errors import KnownError
+from fieldapp.domain.people import CaseId, NoteId, TripId
+from fieldapp.services.session import Session
+from sync.client.engine import replica_of
+
+Fields = list[tuple[str, str]]
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+THINGS = {"visit_notes": "visit note", "trips": "trip", "cases": "family's case",
+          "mileage_months": "month of mileage", "addenda": "addendum",
+          "note_reviews": "review of a note", "drug_screen_revisions": "drug screen result",
+          "random_schedules": "random screen schedule"}
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """One thing to look at.
+
+    Attributes:
+        kind: "conflict" (open: choose a version), "kept" (a copy kept for review) or
+            "refused" (the server refused a change).
+        key: the conflict's id, or the refused change's op id.
+        table: the record's table; `thing` says it in words ("visit note").
+        title: which record, in words ("Visit note of 24 Nov 2026, Alder family").
+        reason: why it needs attention, as the server said it.
+        mine, theirs: the record's fields on this laptop and on the other side; None when
+            that side has nothing (deleted, or a refused change has no other side).
+    """
+
+    kind: str
+    key: str
+    table: str
+    thing: str
+    title: str
+    reason: str
+    mine: Fields | None
+    theirs: Fields | None
+
+
+def read_attention(session: Session) -> list[AttentionItem]:
+    """Open conflicts, kept copies and refused changes, oldest first (database worker)."""
+    replica = replica_of(session)
+    items = []
+    for conflict in replica.conflicts():
+        sides = replica.conflict_sides(str(conflict["id"]))
+        table = str(sides["table"])
+        mine = _flat(sides["mine"])
+        if mine is None and sides["state"] == "kept":
+            mine = _local(session, table, str(sides["record_id"]))  # mine stood: it is here
+        theirs = _flat(sides["theirs"])
+        items.append(AttentionItem(
+            kind="conflict" if sides["state"] == "open" else "kept", key=str(sides["id"]),
+            table=table, thing=THINGS.get(table, "record"),
+            title=_title(session, table, mine or theirs or {}, str(sides["record_id"])),
+            reason=str(sides["reason"]), mine=_fields(table, mine),
+            theirs=_fields(table, theirs)))
+    for problem in replica.problems():
+        table, record_id = str(problem["table"]), str(problem["record_id"])
+        mine = _local(session, table, record_id)
+        items.append(AttentionItem(
+            kind="refused", key=str(problem["op_id"]), table=table,
+            thing=THINGS.get(table, "record"), title=_title(session, table, mine or {}, record_id),
+            reason=str(problem["reason"]), mine=_fields(table, mine), theirs=None))
+    return items
+
+
+# -- one side of a record, as a flat mapping of its plain and sealed fields ----------------------
+
+def _flat(side: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if side is None:
+        return None
+    return {**dict(side.get("plain") or {}), **dict(side.get("body") or {})}
+
+
+def _local(session: Session, table: str, record_id: str) -> dict[str, Any] | None:
+    """The record as it is on this laptop now, through the services."""
+    try:
+        if table == "visit_notes":
+            note = session.notes().get(NoteId(record_id))
+            d = note.details
+            return {"case_id": note.case_id, "visit_date": d.visit_date.isoformat(),
+                    "time_in": _clock(d.time_in), "time_out": _clock(d.time_out),
+                    "place": str(d.place), "people_present": list(d.people_present),
+                    "status": str(note.status), "narrative": d.narrative,
+                    "next_steps": d.next_steps}
+        if table == "trips":
+            trip, _ = session.mileage().trip(TripId(record_id))
+            return {"trip_date": trip.trip_date.isoformat(), "origin": trip.origin,
+                    "destination": trip.destination, "miles": str(trip.miles),
+                    "round_trip": trip.round_trip, "purpose": trip.purpose}
+        if table == "cases":
+            case = session.cases().get(CaseId(record_id))
+            return {"family_name": case.family_name, "address": case.address,
+                    "coordinator_id": case.coordinator_id,
+                    "intact_worker_id": case.intact_worker_id, "status": str(case.status)}
+    except KnownError:
+        return None  # gone from this laptop, or not readable here: the title still says what
+    return None
+
+
+def _clock(value: object) -> str:
+    return value.strftime("%H:%M") if hasattr(value, "strftime") else ""
+
+
+# -- in words ------------------------------------------------------------------------------------
+
+def day_words(value: object) -> str:
+    """'2026-11-24' as '24 Nov 2026' (the same in every locale)."""
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value or "")
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def _title(session: Session, table: str, fields: Mapping[str, Any], record_id: str) -> str:
+    if not fields and table in ("visit_notes", "trips"):
+        return f"A {THINGS[table]} no longer on this laptop"
+    if table == "visit_notes":
+        family = _family(session, fields.get("case_id"))
+        return f"Visit note of {day_words(fields.get('visit_date'))}{family}".strip()
+    if table == "trips":
+        where = " → ".join(str(fields[k]) for k in ("origin", "destination") if fields.get(k))
+        return f"Trip of {day_words(fields.get('trip_date'))}{': ' + where if where else ''}"
+    if table == "cases":
+        name = fields.get("family_name") or \
+            _family(session, record_id).removeprefix(", ").removesuffix(" family")
+        return f"Case of the {name} family" if name else "A family's case"
+    if table == "mileage_months":
+        return f"Mileage for {record_id.rpartition('|')[2]}"
+    return THINGS.get(table, "A record").capitalize()
+
+
+def _family(session: Session, case_id: object) -> str:
+    if not case_id:
+        return ""
+    try:
+        return f", {session.cases().get(CaseId(str(case_id))).family_name} family"
+    except KnownError:
+        return ""
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "—"
+    return "—" if value in (None, "") else str(value)
+
+
+def _spec(*pairs: tuple[str, Callable[[Mapping[str, Any]], object]]
+          ) -> list[tuple[str, Callable[[Mapping[str, Any]], object]]]:
+    return list(pairs)
+
+
+FIELDS = {
+    "visit_notes": _spec(
+        ("Visit date", lambda f: day_words(f.get("visit_date"))),
+        ("Time", lambda f: f"{f.get('time_in') or '?'} to {f.get('time_out') or '?'}"
+         if f.get("time_in") or f.get("time_out") else ""),
+        ("Status", lambda f: str(f.get("status", "")).capitalize()),
+        ("Place", lambda f: str(f.get("place") or "").capitalize()),
+        ("People present", lambda f: f.get("people_present")),
+        ("Narrative", lambda f: f.get("narrative")),
+        ("Next steps", lambda f: f.get("next_steps"))),
+    "trips": _spec(
+        ("Date", lambda f: day_words(f.get("trip_date"))),
+        ("From", lambda f: f.get("origin")), ("To", lambda f: f.get("destination")),
+        ("Miles", lambda f: f"{f.get('miles', '')}"
+                            f"{' (round trip)' if f.get('round_trip') else ''}"),
+        ("Purpose", lambda f: f.get("purpose"))),
+    "cases": _spec(
+        ("Family", lambda f: f.get("family_name")), ("Address", lambda f: f.get("address")),
+        ("Coordinator", lambda f: f.get("coordinator_id")),
+        ("Intact worker", lambda f: f.get("intact_worker_id")),
+        ("Status", lambda f: str(f.get("status", "")).capitalize())),
+    "mileage_months": _spec(("Month", lambda f: f.get("month")),
+                            ("Status", lambda f: str(f.get("status", "")).capitalize())),
+    "addenda": _spec(("Reason", lambda f: f.get("reason")), ("Text", lambda f: f.get("text"))),
+    "note_reviews": _spec(("Co-signed", lambda f: bool(f.get("cosigned"))),
+                          ("Comment", lambda f: f.get("comment"))),
+}
+
+
+def _fields(table: str, flat: Mapping[str, Any] | None) -> Fields | None:
+    if flat is None:
+        return None
+    if "unreadable" in flat:
+        return [("Content", f"Cannot be read on this laptop ({flat['unreadable']}).")]
+    spec = FIELDS.get(table)
+    if spec is None:
+        return [("Record", THINGS.get(table, "record").capitalize())]
+    return [(label, _text(get(flat))) for label, get in spec]

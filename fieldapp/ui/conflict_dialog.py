@@ -1,0 +1,279 @@
+"""The attention dialog: conflicts side by side with Keep mine / Keep theirs, copies kept for
+review, and changes the server refused, with Send again / Dismiss.
+
+Nothing here is lost without a question first: choosing a version and dismissing a refused change
+each ask, and say what happens to the other version.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import shiboken6
+from PySide6.QtCore import QItemSelection
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldapp.domain.errors import KnownError
+from fieldapp.ui.attention import AttentionItem, Fields, read_attention
+from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.sync_controller import SyncController
+from fieldapp.ui.tables import name_parts, table
+from fieldapp.ui.trip_dialog import ConfirmDialog, plain_name
+from fieldapp.ui.widgets import heading, message_label, paragraph, set_error
+from sync.client.engine import replica_of
+
+KINDS = {"conflict": "Changed in two places", "kept": "Kept for you to review",
+         "refused": "Refused by the server"}
+HINTS = {
+    "conflict": "Keep mine sends your version to the server for everyone; Keep theirs puts the "
+                "other version on this laptop. Both ask before anything changes.",
+    "kept": "The other version stands; yours was kept beside it so nothing you wrote is lost. "
+            "Copy anything still needed into an addendum, then mark it as read.",
+    "refused": "Send again once the reason is sorted out (for example after your supervisor "
+               "returns the month). Dismiss keeps it on this laptop only and stops sending it.",
+}
+
+
+def _button(text: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setAccessibleName(plain_name(text))
+    button.setAutoDefault(False)
+    return button
+
+
+class AttentionDialog(QDialog):
+    """The list on top, the selected item's two versions below, its choices at the bottom.
+
+    Every database call goes through the task runner; the list reloads after each choice and
+    after each sync.
+
+    Attributes:
+        model: the items (`AttentionItem`), oldest first.
+        confirm_dialog: the question open now, if any.
+    """
+
+    def __init__(self, controller: SyncController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._controller, self._ctx = controller, controller.ctx
+        self._working = False
+        self.confirm_dialog: ConfirmDialog | None = None
+        self.setWindowTitle("Needs attention")
+        self.setAccessibleName("Needs attention")
+        self.resize(940, 680)
+        self.model: RowsModel[AttentionItem] = RowsModel([
+            Column("What", lambda i: i.title), Column("Why", lambda i: KINDS[i.kind])])
+        self.items = table("Items that need attention", self.model, fit_columns=True)
+        self.items.setMaximumHeight(170)
+        self.reason = message_label("Why it needs attention", lines=2)
+        self.sides = QTextBrowser()
+        name_parts(self.sides, "The versions side by side")
+        self.hint = paragraph("", name="What the choices do")
+        self.message = message_label("Result", lines=1)
+        self.keep_mine = _button("Keep &mine")
+        self.keep_theirs = _button("Keep &theirs")
+        self.mark_read = _button("Mark as &read")
+        self.send_again = _button("Send &again")
+        self.dismiss = _button("&Dismiss")
+        self.close_button = _button("&Close")
+        self._build()
+        self.reload()
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Needs your attention"))
+        layout.addWidget(paragraph(
+            "Nothing here was lost. When a record changed on this laptop and elsewhere, both "
+            "versions are kept until you choose; a change the server refused stays on this "
+            "laptop until you send it again or dismiss it.", name="About this list"))
+        layout.addWidget(self.items)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.sides, 1)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.message)
+        row = QHBoxLayout()
+        for button in (self.keep_mine, self.keep_theirs, self.mark_read, self.send_again,
+                       self.dismiss):
+            row.addWidget(button)
+        row.addStretch(1)
+        row.addWidget(self.close_button)
+        layout.addLayout(row)
+        self.items.selectionModel().selectionChanged.connect(self._selected)
+        self.keep_mine.clicked.connect(self._keep_mine)
+        self.keep_theirs.clicked.connect(self._keep_theirs)
+        self.mark_read.clicked.connect(self._mark_read)
+        self.send_again.clicked.connect(self._send_again)
+        self.dismiss.clicked.connect(self._dismiss)
+        self.close_button.clicked.connect(self.close)
+        self._controller.synced.connect(self._after_sync)
+        self._show_item(None)
+
+    # -- showing -----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        session = self._ctx.session
+        self._ctx.runner.run(lambda: read_attention(session), on_success=self._loaded,
+                             on_error=self._failed)
+
+    def _after_sync(self, _: object) -> None:
+        self.reload()
+
+    def _loaded(self, items: list[AttentionItem]) -> None:
+        chosen = self.current()
+        self.model.set_rows(items)
+        keys = [i.key for i in items]
+        row = keys.index(chosen.key) if chosen is not None and chosen.key in keys else 0
+        if items:
+            self.items.selectRow(row)
+        else:
+            self._show_item(None)
+            self.reason.setText("Nothing needs your attention now.")
+
+    def current(self) -> AttentionItem | None:
+        rows = self.items.selectionModel().selectedRows()
+        return self.model.row_at(rows[0].row()) if rows else None
+
+    def _selected(self, *_: QItemSelection) -> None:
+        self._show_item(self.current())
+
+    def _show_item(self, item: AttentionItem | None) -> None:
+        kind = item.kind if item is not None else ""
+        self.keep_mine.setVisible(kind == "conflict")
+        self.keep_theirs.setVisible(kind == "conflict")
+        self.mark_read.setVisible(kind == "kept")
+        self.send_again.setVisible(kind == "refused")
+        self.dismiss.setVisible(kind == "refused")
+        for button in (self.keep_mine, self.keep_theirs, self.mark_read, self.send_again,
+                       self.dismiss):
+            button.setEnabled(not self._working)
+        self.hint.setText(HINTS.get(kind, ""))
+        if item is None:
+            self.sides.clear()
+            self.reason.clear()
+            return
+        self.reason.setText(f"{item.title}. {item.reason}")
+        if item.kind == "refused":
+            self.sides.setHtml(side_by_side(item.mine, None, "On this laptop", ""))
+        else:
+            self.sides.setHtml(side_by_side(item.mine, item.theirs, "Yours, on this laptop",
+                                            "From another device"))
+
+    # -- choosing ----------------------------------------------------------------------------
+
+    def _keep_mine(self) -> None:
+        item = self.current()
+        if item is None:
+            return
+        self._confirm(
+            "Keep your version?",
+            f"Your version of this {item.thing} is sent to the server and replaces the other "
+            "version there. The other version stays in the server's history.", "Keep &mine",
+            lambda: self._settle(item.key, "mine", "Your version goes up now.", sync=True))
+
+    def _keep_theirs(self) -> None:
+        item = self.current()
+        if item is None:
+            return
+        self._confirm(
+            "Replace what is on this laptop?",
+            f"The other version replaces what is on this laptop. What you wrote here for this "
+            f"{item.thing} will be gone from this laptop, and it is not sent anywhere.",
+            "Replace with &theirs",
+            lambda: self._settle(item.key, "theirs", "The other version is on this laptop now."))
+
+    def _mark_read(self) -> None:
+        item = self.current()
+        if item is not None:
+            self._settle(item.key, "seen", "Marked as read.")
+
+    def _send_again(self) -> None:
+        item = self.current()
+        if item is None:
+            return
+        op_id = item.key
+        self._write(lambda replica: replica.retry_problem(op_id), "Sending it again now.",
+                    sync=True)
+
+    def _dismiss(self) -> None:
+        item = self.current()
+        if item is None:
+            return
+        op_id = item.key
+        self._confirm(
+            "Stop sending this change?",
+            f"This {item.thing} stays on this laptop as it is, but the change is not sent to "
+            "the server and is not tried again.", "&Dismiss",
+            lambda: self._write(lambda replica: replica.dismiss_problem(op_id), "Dismissed."))
+
+    def _settle(self, conflict_id: str, choice: str, done: str, *, sync: bool = False) -> None:
+        self._write(lambda replica: replica.resolve(conflict_id, choice), done, sync=sync)
+
+    def _confirm(self, title: str, text: str, action: str, then: Callable[[], None]) -> None:
+        dialog = ConfirmDialog(title, text, action, self)
+        dialog.accepted.connect(then)
+        dialog.finished.connect(dialog.deleteLater)
+        self.confirm_dialog = dialog
+        dialog.open()
+
+    def _write(self, change: Callable[..., None], done: str, *, sync: bool = False) -> None:
+        session = self._ctx.session
+        self._working = True
+        self._show_item(self.current())
+        set_error(self.message, "")
+        self._ctx.runner.run(lambda: change(replica_of(session)),
+                             on_success=lambda _: self._written(done, sync),
+                             on_error=self._failed, owner=self)
+
+    def _written(self, done: str, sync: bool) -> None:
+        self._working = False
+        self.message.setText(done)
+        self._controller.refresh()
+        if sync:
+            self._controller.sync_now()
+        self.reload()
+
+    def _failed(self, error: BaseException) -> None:
+        if not isinstance(error, KnownError):
+            raise error
+        if not shiboken6.isValid(self):
+            return
+        self._working = False
+        self._show_item(self.current())
+        set_error(self.message, error.message)
+
+
+def side_by_side(mine: Fields | None, theirs: Fields | None, left: str, right: str) -> str:
+    """An HTML table: one row per field, the two versions in columns, differences in bold."""
+    one_side = not right
+    labels = [label for label, _ in (mine or theirs or [])]
+    left_values = dict(mine or [])
+    right_values = dict(theirs or [])
+    head = f"<th align='left'>{html.escape(left)}</th>"
+    if not one_side:
+        head += f"<th align='left'>{html.escape(right)}</th>"
+    if not labels:
+        return "<p>Neither version can be shown on this laptop.</p>"
+    rows = []
+    for label in labels:
+        a = left_values.get(label, "Nothing (deleted)" if mine is None else "")
+        b = right_values.get(label, "Nothing (deleted)" if theirs is None else "")
+        differs = not one_side and a != b
+        width = 84 if one_side else 42
+        cells = [_cell(a, differs, width)] + ([] if one_side else [_cell(b, differs, width)])
+        name = f"<b>{html.escape(label)}</b>" if differs else html.escape(label)
+        rows.append(f"<tr><td valign='top' width='16%'>{name}</td>{''.join(cells)}</tr>")
+    note = "" if one_side else "<p>Fields that differ are in bold.</p>"
+    return (f"{note}<table width='100%' cellspacing='0' cellpadding='6' border='1'>"
+            f"<tr><th align='left'>Field</th>{head}</tr>{''.join(rows)}</table>")
+
+
+def _cell(value: str, bold: bool, width: int) -> str:
+    text = html.escape(value).replace("\n", "<br>")
+    return f"<td valign='top' width='{width}%'>{'<b>' + text + '</b>' if bold else text}</td>"
