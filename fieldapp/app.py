@@ -142,7 +142,10 @@ def _sync(args: argparse.Namespace, session: Session) -> int:
           f"{report.seconds:.1f} s; {report.waiting} waiting to go up.")
     print("Checked against the server: " + ("everything matches." if report.verified else
                                             "differences remain; sync again."))
-    attention = report.conflicts + report.problems
+    if report.held_back:
+        print(f"{report.held_back} record(s) from the server could not be applied on this "
+              "laptop; run `fieldapp doctor` and tell your administrator.")
+    attention = report.conflicts + report.problems + report.held_back
     if attention:
         print(f"Needs attention: {report.conflicts} conflict(s) and {report.problems} refused "
               "change(s); open FieldApp to settle them.")

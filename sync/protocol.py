@@ -113,7 +113,7 @@ SYNCED_TABLES = ("cases", "visit_notes", "addenda", "note_reviews", "drug_screen
                  "random_schedules", "trips", "mileage_months")
 # Written by the server alone: reimbursable miles per worker and month, in trip order.
 ALLOCATIONS = "mileage_allocations"
-MAX_BATCH_OPS = 200            # ops in one push
+MAX_BATCH_OPS = 500            # ops in one push
 MAX_BATCH_BYTES = 2_000_000    # bytes of one push body
 MAX_PAGE = 1000                # documents in one pull page
 PlainValue = str | int | None

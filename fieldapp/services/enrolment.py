@@ -118,8 +118,9 @@ def adopt_program(session: Session, program: dict[str, Any]) -> ProgramSettings:
     current = load_settings(db)
     rules = {k: v for k, v in program.items() if k != "name"}
     settings = ProgramSettings.from_json({**current.to_json(), **rules})
-    with db.atomic():
-        save_settings(db, settings, now=iso(session.workspace().now()))
+    if settings != current:  # most check-ins and syncs bring the same rules: write nothing
+        with db.atomic():
+            save_settings(db, settings, now=iso(session.workspace().now()))
     return settings
 
 

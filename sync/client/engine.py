@@ -87,6 +87,7 @@ class SyncReport:
     waiting: int = 0
     verified: bool = False
     forgotten: list[str] = field(default_factory=list)  # scopes removed from this laptop
+    held_back: int = 0          # server documents this laptop could not apply (see held_back)
     repaired: int = -1          # -1: no repair was needed
     seconds: float = 0.0
     finished_at: str = ""
@@ -165,6 +166,10 @@ class SyncEngine:
             self._pull(keys, report, progress)
             self._verify(keys, report, progress)
         report.waiting, report.conflicts, report.problems = self._db(self._counts)
+        report.held_back = self._db(lambda: len(self._replica().held_back()))
+        if report.held_back:
+            log.warning("sync: %d document(s) from the server could not be applied here",
+                        report.held_back)
         report.finished_at = self._db(lambda: iso(self._session.workspace().now()))
         self._db(lambda: self._replica().set_state("last_success", report.finished_at))
         report.seconds = time.perf_counter() - started

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
+from pydantic import ValidationError
 
 from fieldapp.crypto.aead import Binding, DataKey, SealBroken
 from fieldapp.crypto.identity import b64, unb64
+from fieldapp.domain.errors import RecordTampered
 from fieldapp.storage.sealed import Body, SealedTable, open_row, seal_body
 from sync import protocol as wire
 
@@ -148,16 +150,42 @@ class Replica:
                 if state == "pending":
                     if (tbl, record_id) in in_flight:
                         continue
-                    op, payload = self._freeze_one(seq, op_id, tbl, record_id, keys)
+                    try:
+                        op, payload = self._freeze_one(seq, op_id, tbl, record_id, keys)
+                    except (ValidationError, RecordTampered, KeyError, TypeError,
+                            ValueError) as exc:
+                        # One record that cannot be sent must not hold back all the others:
+                        # it stays here, shown to the person with the reason.
+                        self._refuse_locally(seq, f"This change could not be prepared for "
+                                                  f"sending ({type(exc).__name__}); it is kept "
+                                                  "on this laptop.")
+                        continue
                     if op is None:
                         continue
                 else:
-                    op, payload = wire.Op.model_validate_json(frozen), frozen
+                    try:
+                        op, payload = wire.Op.model_validate_json(frozen), frozen
+                    except ValidationError:
+                        self._refuse_locally(seq, "This change was damaged on this laptop "
+                                                  "before it could be sent.")
+                        continue
                 if ops and (len(ops) >= max_ops or size + len(payload) > max_bytes):
                     break
                 ops.append(op)
                 size += len(payload)
         return ops
+
+    def _refuse_locally(self, seq: int, reason: str) -> None:
+        self.db.execute("UPDATE outbox SET state = 'quarantined', reason = ? WHERE seq = ?",
+                        [reason, seq])
+
+    def held_back(self) -> list[dict[str, Any]]:
+        """Documents from the server this laptop could not apply for another reason than a
+        missing key or a person's pending decision (a rule here refused it, or it did not
+        open): the digest counts them as held, so they are reported separately."""
+        return [{"table": t, "record_id": r, "reason": why} for t, r, why in self.db.execute(
+            "SELECT tbl, record_id, reason FROM sync_inbox WHERE reason NOT IN "
+            "('key', 'local changes') ORDER BY seq").fetchall()]
 
     def _waiting_after(self, chunk: int) -> Iterator[tuple[int, str, str, str, str, str]]:
         """Pending and in-flight outbox entries in order, read `chunk` at a time (rows frozen

@@ -173,8 +173,12 @@ class RecordSync:
             return self._month(db, user, op, head, now=now, due=due)
         if op.table == "trips":
             self._require_open_month(db, op, head)
-        if head is None:
-            if op.base_rev != 0 or op.deleted:
+        if head is None or head.deleted:
+            # A deleted head gets here only under a signature (see `_admissible`): a signed
+            # note is kept for good and its laptop cannot remove it, so it stands over the
+            # deletion of its draft elsewhere (answered "gone", it would stay on that laptop
+            # and reach no one else).
+            if head is None and (op.base_rev != 0 or op.deleted):
                 raise Refusal("gone", "This record is not on the server (it was removed).")
             return self._apply(db, user, op, head, now=now, due=due)
         if op.table in APPEND_ONLY:
@@ -220,7 +224,7 @@ class RecordSync:
         if head is not None and head.scope != op.scope:
             raise Refusal("rejected", "This record belongs elsewhere.")
         self._check_writer(db, user, scopes, op, head)
-        if head is not None and head.deleted:
+        if head is not None and head.deleted and not _signature(op):
             raise Refusal("gone", "This record was deleted on another device and stays "
                                   "deleted.")
         return head
@@ -484,6 +488,11 @@ class RecordSync:
         with self.store.unit() as db:
             return db.execute("SELECT tbl, record_id, op_id, author, base_rev, head_rev FROM "
                               "conflict_copies ORDER BY id").fetchall()
+
+
+def _signature(op: wire.Op) -> bool:
+    """The op that signs a note (the status a laptop sends for a note is draft or signed)."""
+    return op.table == "visit_notes" and op.plain.get("status") == "signed" and not op.deleted
 
 
 _COLUMNS = "tbl, record_id, scope, rev, seq, op_id, author, plain, key_version, sealed, deleted"

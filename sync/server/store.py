@@ -210,8 +210,11 @@ class ServerStore:
             row = db.execute("SELECT id, user_id, name, enrolled_at, revoked_at FROM devices "
                              "WHERE token_hash = ?", [digest(token)]).fetchone()
             if row is not None and row[4] is None:
-                db.execute("UPDATE devices SET last_seen = ? WHERE id = ?",
-                           [now.isoformat(), row[0]])
+                # At most once a minute: every request writing (and syncing to disk) a
+                # timestamp cost more than a whole sync with nothing to do.
+                db.execute("UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS "
+                           "NULL OR last_seen < ?)",
+                           [now.isoformat(), row[0], (now - timedelta(minutes=1)).isoformat()])
         return Device(*row) if row else None
 
     def devices(self, user_id: str | None = None) -> list[Device]:

@@ -349,3 +349,23 @@ def test_a_case_reassigned_away_leaves_the_laptop_and_the_newcomer_gets_it(
                              else "scope") + " = 'fam-9'").fetchone()[0] == 0
     sync(arriving)
     assert arriving.notes().get(note.id).details.narrative == "By the intact worker."
+
+
+def test_one_record_that_cannot_be_sent_does_not_hold_back_the_others(
+        sync_server: SyncServer) -> None:
+    _, first, _ = laptops(sync_server)
+    damaged = first.notes().start_draft("fam-1", visit_details(narrative="Damaged on disk."))
+    fine = first.notes().start_draft("fam-1", visit_details(narrative="Fine."))
+    db, _ = first.vault().open_parts()
+    with db.atomic():  # a flipped byte in one sealed blob, as a failing disk would leave it
+        blob = bytearray(db.execute("SELECT sealed FROM visit_notes WHERE id = ?",
+                                    [damaged.id]).fetchone()[0])
+        blob[-1] ^= 1
+        db.execute("UPDATE visit_notes SET sealed = ? WHERE id = ?", [bytes(blob), damaged.id])
+    report = sync(first)
+    assert report.outcomes == {"applied": 1} and report.problems == 1
+    [problem] = replica_of(first).problems()
+    assert problem["record_id"] == damaged.id and "could not be prepared" in str(
+        problem["reason"])
+    assert sync_server.sql("SELECT record_id FROM records WHERE tbl = 'visit_notes'") == [
+        (fine.id,)]
