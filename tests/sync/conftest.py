@@ -149,8 +149,10 @@ def serve(data_dir: Path, log_dir: Path, port: int | None = None) -> Iterator[
             process.wait(timeout=10)
 
 
-@pytest.fixture
-def sync_server(tmp_path: Path) -> Iterator[SyncServer]:
+@contextmanager
+def running_program(tmp_path: Path) -> Iterator[SyncServer]:
+    """The program prepared under `tmp_path` and served; every profile opened through it is
+    locked afterwards."""
     data_dir = tmp_path / "server"
     prepare(data_dir)
     with serve(data_dir, tmp_path / "logs") as (url, process):
@@ -161,3 +163,9 @@ def sync_server(tmp_path: Path) -> Iterator[SyncServer]:
             for session in found.sessions:
                 if session.is_open:
                     session.lock()
+
+
+@pytest.fixture
+def sync_server(tmp_path: Path) -> Iterator[SyncServer]:
+    with running_program(tmp_path) as found:
+        yield found

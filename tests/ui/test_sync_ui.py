@@ -32,7 +32,7 @@ from fieldapp.ui.tasks import TaskRunner
 from sync.server.store import ServerStore
 from tests.conftest import PASSPHRASE, FakeClock
 from tests.services.records_helpers import make_trip, visit_details
-from tests.sync.conftest import SyncServer, prepare, serve, sync
+from tests.sync.conftest import SyncServer, running_program, serve, sync
 from tests.sync.test_end_to_end import family
 from tests.ui.test_accessibility import unnamed_controls
 from tests.ui.test_profile_flow import create_profile, try_unlock
@@ -49,16 +49,8 @@ AppFactory = Callable[..., MainWindow]
 @pytest.fixture
 def sync_server(tmp_path: Path) -> Iterator[SyncServer]:
     """A fresh server process for the test (tests/sync's program: rc1, iw1, sup1 in t1 ...)."""
-    data_dir = tmp_path / "server"
-    prepare(data_dir)
-    with serve(data_dir, tmp_path / "logs") as (url, process):
-        found = SyncServer(url=url, data_dir=data_dir, tmp=tmp_path, process=process)
-        try:
-            yield found
-        finally:
-            for session in found.sessions:
-                if session.is_open:
-                    session.lock()
+    with running_program(tmp_path) as found:
+        yield found
 
 
 @pytest.fixture
