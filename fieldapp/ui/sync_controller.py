@@ -33,6 +33,7 @@ from sync.client.engine import (
     SyncEngine,
     SyncReport,
     status_of,
+    tls_context,
 )
 from sync.client.replica import Replica
 
@@ -284,7 +285,7 @@ class SyncController(QObject):
     def _probe(self, server_url: str, verify: bool | str) -> None:
         """A cheap look before the real work: is the server there at all?"""
         try:
-            answer = httpx.get(f"{server_url.rstrip('/')}/health", verify=verify,
+            answer = httpx.get(f"{server_url.rstrip('/')}/health", verify=tls_context(verify),
                                timeout=self.options.probe_seconds)
         except httpx.HTTPError as exc:
             raise ServerUnreachable("The server could not be reached. Everything is kept on "
