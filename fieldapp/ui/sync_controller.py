@@ -9,6 +9,7 @@ window closes (`join`). Results come back through queued Qt signals.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import threading
@@ -218,6 +219,10 @@ class SyncController(QObject):
         self._job = job
         self._set(running=True, phase="connecting", done=0, total=0, note="", detail="",
                   retry_at=None)
+        # A full garbage collection walks every object alive and holds the GIL meanwhile:
+        # ~28 ms for the app's ~70,000, the longest UI stall of a big sync (bench/
+        # sync_stall.py). Objects alive now are left out of collections until the sync ends.
+        gc.freeze()
         job.thread.start()
 
     def _runner_busy(self, busy: bool) -> None:
@@ -319,6 +324,7 @@ class SyncController(QObject):
         job, result = ended
         if job.thread is not None:
             job.thread.join()  # it is past its last step: this returns at once
+        gc.unfreeze()  # collected again from now on, garbage made during the sync included
         self._job = None
         if self._stopped.is_set():
             if not isinstance(result, (SyncReport, KnownError, RuntimeError)):
