@@ -94,20 +94,29 @@ _LOCKED_NOTE_COLUMNS = ("id, sealed, revision, key_id, case_id, author, visit_da
                         "contact_type, signed_by, signed_at, late_entry, next_visit_date")
 
 
-def _signed_note_trigger() -> list[str]:
-    """Step 0002's lock on signed notes, with one narrow exception: when the server answers
-    that another signature of the same note stands, its version replaces this laptop's, whose
-    own is kept aside sealed in `sync_conflicts` (nothing is lost; the two stay comparable)."""
-    return [
+_APPEND_ONLY = ("addenda", "note_reviews", "drug_screen_revisions", "random_schedules")
+_REPLACE_KEPT = "NOT EXISTS (SELECT 1 FROM sync_applying WHERE mode = 'replace kept')"
+
+
+def _replace_kept_triggers() -> list[str]:
+    """Step 0002's locks on signed notes and on records that never change, with one narrow
+    exception: when the server answers that its version of such a record stands (another
+    signature of the same note, the same screen revision recorded differently on another
+    laptop first), its version replaces this laptop's, whose own is kept aside sealed in
+    `sync_conflicts` (nothing is lost; the two stay comparable)."""
+    statements = [
         "DROP TRIGGER visit_notes_signed_locked",
         f"""CREATE TRIGGER visit_notes_signed_locked BEFORE UPDATE OF {_LOCKED_NOTE_COLUMNS}
-            ON visit_notes WHEN OLD.status != 'draft' AND NOT EXISTS
-                (SELECT 1 FROM sync_applying WHERE mode = 'replace signed')
-            BEGIN SELECT RAISE(ABORT, 'a signed note is locked; add an addendum'); END""",  # noqa: S608
+            ON visit_notes WHEN OLD.status != 'draft' AND {_REPLACE_KEPT}
+            BEGIN SELECT RAISE(ABORT, 'a signed note is locked; add an addendum'); END""",
     ]
-
-
-_APPEND_ONLY = ("addenda", "note_reviews", "drug_screen_revisions", "random_schedules")
+    for table in _APPEND_ONLY:
+        statements += [
+            f"DROP TRIGGER {table}_no_update",
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} WHEN {_REPLACE_KEPT} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END",
+        ]
+    return statements
 
 
 def _forget_triggers() -> list[str]:
@@ -134,5 +143,5 @@ def _forget_triggers() -> list[str]:
 
 def create_sync_tables(db: sqlite_utils.Database) -> None:
     for statement in (*_TABLES, *_capture_triggers(), *_trip_lock_triggers(),
-                      *_signed_note_trigger(), *_forget_triggers()):
+                      *_replace_kept_triggers(), *_forget_triggers()):
         db.execute(statement)

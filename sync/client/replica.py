@@ -298,20 +298,24 @@ class Replica:
             return
         self._mark_synced(tbl, record_id, op.scope, theirs.rev, deleted=theirs.deleted)
         row = self._row(tbl, record_id)
-        mine_signed = tbl == "visit_notes" and row is not None and row["status"] != "draft"
+        # Locked here: a signed note, or a record that never changes (the same screen revision
+        # recorded differently on two laptops).
+        mine_locked = row is not None and (tbl in APPEND_ONLY or (
+            tbl == "visit_notes" and row["status"] != "draft"))
         theirs_signed = tbl == "visit_notes" and theirs.plain.get("status") != "draft"
-        if row is None or theirs_signed or theirs.deleted:
-            # Nothing of mine to choose against (deleted here), or a signature stands there:
-            # the server's version is applied and mine is kept aside, never dropped.
+        if row is None or theirs_signed or theirs.deleted or tbl in APPEND_ONLY:
+            # Nothing of mine to choose against (deleted here), a signature stands there, or a
+            # record that cannot change was recorded there first: the server's version is
+            # applied and mine is kept aside, never dropped.
             mine = None if row is None else {"plain": self._plain(tbl, row),
                                              "body": open_row(self.key, table=tbl, row=row)}
             self._keep_aside(tbl, record_id, reason=verdict.reason or "", theirs=theirs_side,
                              mine=mine, state="kept")
             if theirs_side is not None and "unreadable" not in theirs_side["body"]:
-                mode = "replace signed" if mine_signed else "pull"
+                mode = "replace kept" if mine_locked else "pull"
                 with self._applying(mode):
                     self._apply_body(theirs, theirs_side["plain"], theirs_side["body"],
-                                     replace_signed=mine_signed)
+                                     replace_locked=mine_locked)
                     self._derive_note_status({record_id} if tbl == "visit_notes" else set())
             return
         self._keep_aside(tbl, record_id, reason=verdict.reason or "", theirs=theirs_side,
@@ -422,7 +426,7 @@ class Replica:
         return True
 
     def _apply_body(self, doc: wire.Doc, plain: Mapping[str, Any], body: Body, *,
-                    replace_signed: bool = False) -> None:
+                    replace_locked: bool = False) -> None:
         tbl, record_id = doc.table, doc.record_id
         if tbl not in self._columns:  # read once, not per document (PRAGMA table_info)
             self._columns[tbl] = {c.name for c in self.db.table(tbl).columns} - LOCAL_ONLY
@@ -431,17 +435,26 @@ class Replica:
         row = self._row(tbl, record_id)
         table = SealedTable(self.db, self.key, tbl)
         if tbl in APPEND_ONLY:
-            if row is not None:
+            if row is not None and not replace_locked:
                 return
             revision = int(plain.get("revision") or 1)
             if tbl == "drug_screen_revisions":
                 # The head first: a revision's screen_id references drug_screens (foreign keys
                 # are on), so a screen new to this laptop could otherwise never land.
-                self._screen_head(doc.scope, str(plain["screen_id"]), revision, body)
-            table.insert(record_id=record_id, body=body, plain=values, revision=revision)
+                self._screen_head(doc.scope, str(plain["screen_id"]), revision, body,
+                                  same_revision=replace_locked)
+            if row is None:
+                table.insert(record_id=record_id, body=body, plain=values, revision=revision)
+            else:
+                sealed = seal_body(self.key, table=tbl, record_id=record_id, revision=revision,
+                                   body=body)
+                values.update(revision=revision, key_id=self.key.key_id, sealed=sealed)
+                assignments = ", ".join(f"[{k}] = ?" for k in values)
+                self.db.execute(f"UPDATE [{tbl}] SET {assignments} WHERE id = ?",  # noqa: S608
+                                [*values.values(), record_id])
             return
         if tbl == "visit_notes" and row is not None and row["status"] != "draft" \
-                and not replace_signed:
+                and not replace_locked:
             return  # a signed note never changes: what came is what this laptop has
         if row is None:
             table.insert(record_id=record_id, body=body, plain=values)
@@ -454,14 +467,15 @@ class Replica:
             self.db.execute(f"UPDATE [{tbl}] SET {assignments} WHERE id = ?",  # noqa: S608
                             [*values.values(), record_id])
 
-    def _screen_head(self, case_id: str, screen_id: str, revision: int, body: Body) -> None:
+    def _screen_head(self, case_id: str, screen_id: str, revision: int, body: Body, *,
+                     same_revision: bool = False) -> None:
         head = self.db.execute("SELECT current_revision FROM drug_screens WHERE id = ?",
                                [screen_id]).fetchone()
         if head is None:
             self.db.execute("INSERT INTO drug_screens VALUES (?, ?, ?, ?, ?, ?)",
                             [screen_id, case_id, body["collected_at"], body["reason"], revision,
                              self.now])
-        elif revision > int(head[0]):
+        elif revision > int(head[0]) or (same_revision and revision == int(head[0])):
             self.db.execute("UPDATE drug_screens SET collected_at = ?, reason = ?, "
                             "current_revision = ?, updated_at = ? WHERE id = ?",
                             [body["collected_at"], body["reason"], revision, self.now,
@@ -636,9 +650,9 @@ class Replica:
     @contextmanager
     def _applying(self, mode: str = "pull") -> Iterator[None]:
         """While inside, changes are the server's: not captured for sending back up. Mode
-        `replace signed` lets the server's signed version of a note replace this laptop's
-        (only when the server answered that another signature of it stands; this laptop's is
-        kept aside, sealed, in `sync_conflicts`)."""
+        `replace kept` lets the server's version of a locked record (a signed note, a screen
+        revision) replace this laptop's, only when the server answered that its version stands;
+        this laptop's is kept aside, sealed, in `sync_conflicts`."""
         outer = self.db.execute("SELECT mode FROM sync_applying").fetchone()
         self.db.execute("DELETE FROM sync_applying")
         self.db.execute("INSERT INTO sync_applying VALUES (?)", [mode])

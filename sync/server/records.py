@@ -181,15 +181,21 @@ class RecordSync:
             if head is None and (op.base_rev != 0 or op.deleted):
                 raise Refusal("gone", "This record is not on the server (it was removed).")
             return self._apply(db, user, op, head, now=now, due=due)
-        if op.table in APPEND_ONLY:
-            raise Refusal("rejected", "This record was already recorded and cannot change.")
-        if op.table == "visit_notes" and head.plain.get("status") != "draft":
-            if op.base_rev == head.rev:
+        locked = op.table in APPEND_ONLY or (
+            op.table == "visit_notes" and head.plain.get("status") != "draft")
+        if locked:
+            if op.table not in APPEND_ONLY and op.base_rev == head.rev:
                 raise Refusal("rejected", "A signed note is locked; add an addendum instead.")
+            # The head stands and this version is kept beside it: a note signed elsewhere, or
+            # a record that never changes recorded differently elsewhere first (two laptops
+            # correcting one screen both make its next revision).
             self._copy(db, op, user, head, now=now)
+            reason = ("This note was signed on another device; your version is kept beside it "
+                      "for you to review." if op.table == "visit_notes" else
+                      "This was recorded differently on another device first; your version is "
+                      "kept beside it for you to review (record it again if it still stands).")
             return wire.Answer(op_id=op.op_id, outcome="conflict", rev=head.rev,
-                               theirs=head.doc(), reason="This note was signed on another "
-                               "device; your version is kept beside it for you to review.")
+                               theirs=head.doc(), reason=reason)
         if op.base_rev == head.rev:
             return self._apply(db, user, op, head, now=now, due=due)
         if op.table == "visit_notes" and op.plain.get("status") == "signed" and not op.deleted:
@@ -272,7 +278,8 @@ class RecordSync:
             op = op.model_copy(update={"plain": head.plain})
         if field is not None and op.plain.get(field) != user.id:
             raise Refusal("rejected", "A record can be written only in its author's name.")
-        if head is not None and field is not None and head.plain.get(field) != user.id:
+        if head is not None and field is not None and head.plain.get(field) != user.id \
+                and op.table not in APPEND_ONLY:  # those never change: a conflict copy at most
             raise Refusal("rejected", "Only the author of this record can change it.")
         if op.table in ("note_reviews", "random_schedules") and user.role != Role.SUPERVISOR:
             raise Refusal("rejected", "Only a supervisor reviews notes and draws schedules.")

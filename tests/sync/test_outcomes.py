@@ -21,7 +21,7 @@ from fieldapp.services.session import Session
 from sync.client.engine import replica_of
 from sync.server.store import ServerStore
 from tests.conftest import PASSPHRASE, FakeClock
-from tests.services.records_helpers import make_trip, visit_details
+from tests.services.records_helpers import drug_screen, make_trip, visit_details
 from tests.sync.conftest import ROOT, SyncServer, serve, sync
 from tests.sync.test_end_to_end import family
 
@@ -369,3 +369,26 @@ def test_one_record_that_cannot_be_sent_does_not_hold_back_the_others(
         problem["reason"])
     assert sync_server.sql("SELECT record_id FROM records WHERE tbl = 'visit_notes'") == [
         (fine.id,)]
+
+
+def test_one_screen_corrected_on_two_laptops_keeps_the_second_correction_aside(
+        sync_server: SyncServer) -> None:
+    from dataclasses import replace  # noqa: PLC0415
+
+    _, first, second = laptops(sync_server)
+    screen = first.screens().record(drug_screen("fam-1"))
+    sync(first)
+    sync(second)
+    first.screens().correct(screen.id, replace(screen, comments="Corrected on A."),
+                            reason="typo")
+    second.screens().correct(screen.id, replace(screen, comments="Corrected on B."),
+                             reason="typo")
+    sync(first)
+    report = sync(second)
+    assert report.outcomes == {"conflict": 1}
+    for laptop in (first, second):
+        assert laptop.screens().current(screen.id).comments == "Corrected on A."
+    [kept] = conflicts(second, "kept")
+    assert replica_of(second).conflict_sides(str(kept["id"]))["mine"]["body"][
+        "comments"] == "Corrected on B."
+    assert sync_server.sql("SELECT count(*) FROM conflict_copies") == [(1,)]
