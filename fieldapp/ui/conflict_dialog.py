@@ -38,7 +38,8 @@ HINTS = {
     "kept": "The other version stands; yours was kept beside it so nothing you wrote is lost. "
             "Copy anything still needed into an addendum, then mark it as read.",
     "refused": "Send again once the reason is sorted out (for example after your supervisor "
-               "returns the month). Dismiss keeps it on this laptop only and stops sending it.",
+               "returns the month). Dismiss gives the change up: this laptop goes back to the "
+               "server's version (a record the server never had stays here only).",
 }
 
 
@@ -208,9 +209,11 @@ class AttentionDialog(QDialog):
         op_id = item.key
         self._confirm(
             "Stop sending this change?",
-            f"This {item.thing} stays on this laptop as it is, but the change is not sent to "
-            "the server and is not tried again.", "&Dismiss",
-            lambda: self._write(lambda replica: replica.dismiss_problem(op_id), "Dismissed."))
+            f"The change to this {item.thing} is not sent and not tried again. At the next sync "
+            "this laptop goes back to the server's version of it; if the server never had it, "
+            "it stays on this laptop only.", "&Dismiss",
+            lambda: self._write(lambda replica: replica.dismiss_problem(op_id), "Dismissed.",
+                                sync=True))
 
     def _settle(self, conflict_id: str, choice: str, done: str, *, sync: bool = False) -> None:
         self._write(lambda replica: replica.resolve(conflict_id, choice), done, sync=sync)

@@ -185,7 +185,7 @@ class Replica:
         open): the digest counts them as held, so they are reported separately."""
         return [{"table": t, "record_id": r, "reason": why} for t, r, why in self.db.execute(
             "SELECT tbl, record_id, reason FROM sync_inbox WHERE reason NOT IN "
-            "('key', 'local changes') ORDER BY seq").fetchall()]
+            "('key', 'local changes', 'refused') ORDER BY seq").fetchall()]
 
     def _waiting_after(self, chunk: int) -> Iterator[tuple[int, str, str, str, str, str]]:
         """Pending and in-flight outbox entries in order, read `chunk` at a time (rows frozen
@@ -283,6 +283,10 @@ class Replica:
             state = "quarantined" if outcome == "mismatch" else "rejected"
             self.db.execute("UPDATE outbox SET state = ?, reason = ? WHERE seq = ?",
                             [state, verdict.reason or outcome, seq])
+            if verdict.theirs is not None:
+                # The server's version waits until the person dismisses the refusal; then it
+                # replaces this laptop's (retry_inbox), so the two do not differ for good.
+                self._to_inbox(verdict.theirs, "refused")
 
     def _conflict(self, tbl: str, record_id: str, op: wire.Op, verdict: wire.Answer,
                   keys: KeyRing) -> None:
@@ -342,13 +346,15 @@ class Replica:
         """Apply documents that waited for a key or for a person's decision."""
         applied = 0
         with self.db.atomic(), self._applying():
-            docs = [wire.Doc.model_validate_json(r[0]) for r in self.db.execute(
-                "SELECT doc FROM sync_inbox ORDER BY seq").fetchall()]
+            docs = [(wire.Doc.model_validate_json(r[0]), str(r[1])) for r in self.db.execute(
+                "SELECT doc, reason FROM sync_inbox ORDER BY seq").fetchall()]
             touched: set[str] = set()
-            for doc in docs:
+            for doc, reason in docs:
                 self.db.execute("DELETE FROM sync_inbox WHERE tbl = ? AND record_id = ?",
                                 [doc.table, doc.record_id])
-                applied += self._take(doc, keys, touched)
+                # A refused change's record returns to the server's version even where this
+                # laptop already counts that revision as held (its own change never landed).
+                applied += self._take(doc, keys, touched, restore=reason == "refused")
             self._derive_note_status(touched)
         return applied
 
@@ -356,13 +362,18 @@ class Replica:
         return {r[0] for r in self.db.execute(
             "SELECT DISTINCT json_extract(doc, '$.scope') FROM sync_inbox WHERE reason = 'key'")}
 
-    def _take(self, doc: wire.Doc, keys: KeyRing, touched: set[str]) -> int:
-        """Apply one pulled document if it is new here; 1 if it was applied."""
-        early = self._before_taking(doc)
+    def _take(self, doc: wire.Doc, keys: KeyRing, touched: set[str], *,
+              restore: bool = False) -> int:
+        """Apply one pulled document if it is new here (or, with `restore`, whatever this
+        laptop holds); 1 if it was applied."""
+        early = None if restore else self._before_taking(doc)
         if early is not None:
             return early
         if self._blocked(doc.table, doc.record_id):
-            self._to_inbox(doc, "local changes")
+            refused = restore or self.db.execute(
+                "SELECT 1 FROM outbox WHERE tbl = ? AND record_id = ? AND state IN "
+                "('rejected', 'quarantined')", [doc.table, doc.record_id]).fetchone()
+            self._to_inbox(doc, "refused" if refused else "local changes")
             return 0
         body = self._open(doc, keys)
         if body is None and not doc.deleted:
@@ -600,7 +611,9 @@ class Replica:
             self._touch(row[0], row[1])
 
     def dismiss_problem(self, op_id: str) -> None:
-        """Stop showing a refused change; the record itself stays as it is on this laptop."""
+        """Give a refused change up: it is not sent again, and the next sync puts the
+        server's version back (kept in the inbox since the refusal); a record the server never
+        had stays on this laptop only."""
         with self.db.atomic():
             self.db.execute("DELETE FROM outbox WHERE op_id = ? AND state IN "
                             "('quarantined', 'rejected')", [op_id])
@@ -677,7 +690,7 @@ class Replica:
     def _to_inbox(self, doc: wire.Doc, reason: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO sync_inbox VALUES (?, ?, ?, ?, ?, ?)",
                         [doc.table, doc.record_id, doc.seq, doc.rev, doc.model_dump_json(),
-                         "key" if reason == "key" else reason])
+                         reason])
 
     def _mark_synced(self, tbl: str, record_id: str, scope: str, rev: int, *, deleted: bool
                      ) -> None:

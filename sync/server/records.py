@@ -161,7 +161,15 @@ class RecordSync:
         try:
             answer = self._judge(db, user, scopes, op, now=now, due=due)
         except Refusal as refusal:
-            answer = wire.Answer(op_id=op.op_id, outcome=refusal.outcome, reason=refusal.reason)
+            # A refused change comes back with the server's version of the record (when the
+            # caller may read it), so the laptop can return to it once the person dismisses
+            # the refusal instead of keeping its own version for good.
+            head = self._head(db, op.table, op.record_id) if refusal.outcome == "rejected" \
+                else None
+            theirs = self._dressed(head, scopes) if head is not None and head.scope in scopes \
+                else None
+            answer = wire.Answer(op_id=op.op_id, outcome=refusal.outcome, reason=refusal.reason,
+                                 theirs=theirs)
         db.execute("INSERT INTO ops VALUES (?, ?, ?, ?, ?)",
                    [op.op_id, user.id, op.payload_hash, answer.model_dump_json(), now])
         return answer

@@ -104,8 +104,8 @@ class Model:
         default_factory=lambda: defaultdict(set))
     addenda: list[tuple[str, NoteId, str]] = field(default_factory=list)
     replaced: set[tuple[str, str, str]] = field(default_factory=set)
-    # (device, table, record id) of refusals a person dismissed: by design the laptop keeps its
-    # own version of such a record, which may then differ from the server's.
+    # (device, table, record id) of refusals a person dismissed: the laptop returns to the
+    # server's version, or keeps its own where the server never accepted the record at all.
     dismissed: set[tuple[str, str, str]] = field(default_factory=set)
     done: list[tuple[Any, ...]] = field(default_factory=list)
     texts: int = 0
@@ -403,12 +403,14 @@ def check_converged(world: World, model: Model) -> None:
 
 def agree(world: World, model: Model, record: tuple[str, str], devices: tuple[str, ...], *,
           view: Callable[[Session], object]) -> None:
-    """Every device shows the same decrypted content of `record` (table, id or id prefix),
-    except where a person dismissed the server's refusal of their change to it: that laptop
-    keeps its own version by design (`Replica.dismiss_problem`)."""
+    """Every device shows the same decrypted content of `record` (table, id or id prefix).
+    A dismissed refusal returns the laptop to the server's version; only a record the server
+    never accepted at all (a new one refused, then dismissed) stays on its laptop alone."""
     table, record_id = record
     views = {name: view(world.devices[name]) for name in devices
              if not any(n == name and t == table and r.startswith(record_id)
+                        and not world.server.sql(
+                            "SELECT 1 FROM records WHERE tbl = ? AND record_id = ?", t, r)
                         for n, t, r in model.dismissed)}
     assert len({repr(v) for v in views.values()}) <= 1, (table, record_id, views)
 

@@ -392,3 +392,25 @@ def test_one_screen_corrected_on_two_laptops_keeps_the_second_correction_aside(
     assert replica_of(second).conflict_sides(str(kept["id"]))["mine"]["body"][
         "comments"] == "Corrected on B."
     assert sync_server.sql("SELECT count(*) FROM conflict_copies") == [(1,)]
+
+
+def test_dismissing_a_refused_edit_returns_the_laptop_to_the_servers_version(
+        sync_server: SyncServer) -> None:
+    _, first, second = laptops(sync_server)
+    trip = first.mileage().add_trip(make_trip(miles=Decimal(10), round_trip=False))
+    sync(first)
+    sync(second)
+    _, revision = second.mileage().trip(trip.id)
+    first.mileage().submit(MONTH)
+    sync(first)
+    from dataclasses import replace  # noqa: PLC0415
+    second.mileage().edit_trip(replace(trip, miles=Decimal(12)), expected_revision=revision)
+    assert sync(second).outcomes == {"rejected": 1}
+    assert second.mileage().trip(trip.id)[0].miles == Decimal(12), "kept while shown"
+    [problem] = replica_of(second).problems()
+    replica_of(second).dismiss_problem(str(problem["op_id"]))
+    report = sync(second)
+    assert report.verified and report.pushed == 0
+    assert second.mileage().trip(trip.id)[0].miles == Decimal(10)
+    assert second.mileage().month(MONTH).status == first.mileage().month(MONTH).status
+    assert not second.mileage().month(MONTH).provisional
