@@ -9,7 +9,8 @@ from fieldapp.domain.cases import Case, Person
 from fieldapp.domain.people import CaseId, UserId, new_id
 from fieldapp.domain.visits import NoteStatus
 from fieldapp.services.session import Session
-from tests.services.records_helpers import TODAY, make_trip, visit_details
+from tests.scanning import found_in
+from tests.services.records_helpers import TODAY, drug_screen, make_trip, visit_details
 from tests.sync.conftest import SyncServer, sync
 
 
@@ -69,3 +70,33 @@ def test_visits_reach_the_supervisor_and_the_cosign_comes_back(sync_server: Sync
         assert table_count(session, "visit_notes") == 2
     # Nothing doubled on the server either.
     assert sync_server.sql("SELECT count(*) FROM records WHERE tbl = 'visit_notes'") == [(2,)]
+
+
+def test_the_server_holds_no_family_content_in_any_file(sync_server: SyncServer) -> None:
+    """After a full round of sync, nothing a person typed is readable in the server's database,
+    its WAL, or its logs: the bodies travelled sealed under case keys it does not hold."""
+    supervisor = sync_server.device("sup-laptop", "sup1")
+    worker = sync_server.device("rc-laptop", "rc1")
+    case = supervisor.cases().open_case(family(name="Quennell"))
+    sync(supervisor)
+    sync(supervisor)
+    sync(worker)
+    secrets = ["Quennell parent", "12 Elm Street, Springfield",
+               "Talked through the relapse plan with Quennell",
+               "Riverside methadone clinic", "pharmacy pickup for the new prescription",
+               "sample warm, observed by the aunt"]
+    note = worker.notes().start_draft(case.id, visit_details(narrative=secrets[2]))
+    worker.notes().sign(note.id)
+    worker.notes().add_addendum(note.id, reason="detail", text=secrets[4])
+    worker.mileage().add_trip(make_trip(case_id=case.id, destination=secrets[3]))
+    worker.screens().record(drug_screen(case.id, comments=secrets[5]))
+    sync(worker)
+    sync(supervisor)
+    assert supervisor.notes().get(note.id).details.narrative == secrets[2]
+    files = [p for p in sync_server.tmp.rglob("*") if p.is_file() and (
+        sync_server.tmp / "server" in p.parents or p.parent == sync_server.tmp / "logs")]
+    assert any(p.name == "server.sqlite3" for p in files)
+    # The scan sees what the server does keep in the clear (a control for the scan itself).
+    assert found_in(files, "Riverbend Family Recovery")
+    for secret in secrets:
+        assert found_in(files, secret) == [], secret
