@@ -159,7 +159,12 @@ class SyncEngine:
             self._visible: set[str] | None = None  # the scopes the server last said
             self._user_id = str(enrolled["user"]["id"])
             program = self._call("GET", "/v1/program", model=PROGRAM)
-            self._db(lambda: enrolment.adopt_program(self._session, program))
+            try:
+                self._db(lambda: enrolment.adopt_program(self._session, program))
+            except RuleViolation as exc:  # the server's rules, not this laptop's, are at fault
+                raise ServerRefused("The program's rules sent by the server could not be used "
+                                    "on this laptop; nothing was changed. Tell your "
+                                    "administrator.") from exc
             keys = self._db(self._keyring)
             self._push(keys, report, progress)
             self._share_owed(keys)

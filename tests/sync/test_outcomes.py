@@ -414,3 +414,20 @@ def test_dismissing_a_refused_edit_returns_the_laptop_to_the_servers_version(
     assert second.mileage().trip(trip.id)[0].miles == Decimal(10)
     assert second.mileage().month(MONTH).status == first.mileage().month(MONTH).status
     assert not second.mileage().month(MONTH).provisional
+
+
+def test_program_rules_the_laptop_cannot_use_change_nothing(sync_server: SyncServer) -> None:
+    from fieldapp.services.enrolment import ServerRefused  # noqa: PLC0415
+
+    worker = sync_server.device("rc", "rc1")
+    before = worker.workspace().settings
+    store = ServerStore(sync_server.data_dir)
+    try:
+        store.init_program("Riverbend Family Recovery", {"mileage_cap": "lots"})
+    finally:
+        store.close()
+    with pytest.raises(ServerRefused, match="rules sent by the server"):
+        sync(worker)
+    db, _ = worker.vault().open_parts()
+    from fieldapp.storage.settings_store import load_settings  # noqa: PLC0415
+    assert load_settings(db) == before
