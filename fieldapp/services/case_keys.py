@@ -10,6 +10,7 @@ to a new version shared only with who remains, so what is written afterwards is 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fieldapp.crypto.identity import b64, seal_key, unb64
@@ -45,14 +46,21 @@ def share(session: Session, case_id: str, *, rotate: bool = False) -> int:
     if missing:
         raise RuleViolation(f"{', '.join(missing)} has not enrolled a device yet; share the "
                             "key again once they have.")
-    # Every version goes to every current member: a new member reads the family's history,
-    # and someone no longer on the case never receives a version made after they left.
-    upload = [{"version": v, "user_id": m["user_id"],
-               "wrapped_key": seal_key(keys[v], to_public_key=m["public_key"], case_id=case_id,
-                                       version=v, user_id=m["user_id"])}
-              for m in members for v in sorted(keys)]
+    upload = sealed_copies(case_id, keys, [(m["user_id"], m["public_key"]) for m in members])
     _call(session, "PUT", f"/v1/cases/{case_id}/keys", json={"keys": upload})
     return max(keys)
+
+
+def sealed_copies(scope: str, keys: Mapping[int, bytes],
+                  members: Iterable[tuple[str, str | None]]) -> list[dict[str, Any]]:
+    """Every version of a scope's key sealed to every member who has a key pair, as the key
+    upload carries them. Every version goes to every current member: a new member reads the
+    family's history, and someone no longer on the case never receives a version made after
+    they left."""
+    return [{"version": v, "user_id": user_id,
+             "wrapped_key": seal_key(keys[v], to_public_key=public_key, case_id=scope,
+                                     version=v, user_id=user_id)}
+            for user_id, public_key in members if public_key for v in sorted(keys)]
 
 
 def fetch(session: Session, case_id: str) -> dict[int, bytes]:

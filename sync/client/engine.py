@@ -33,11 +33,11 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from fieldapp.crypto.identity import b64, seal_key, unb64
+from fieldapp.crypto.identity import b64
 from fieldapp.domain.audit import Action
 from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KnownError, RuleViolation
-from fieldapp.services import enrolment
+from fieldapp.services import case_keys, enrolment
 from fieldapp.services.case_keys import KEY_KIND
 from fieldapp.services.enrolment import DeviceRevoked, ServerRefused, ServerUnreachable
 from fieldapp.services.session import Session
@@ -279,12 +279,7 @@ class SyncEngine:
     # -- keys --------------------------------------------------------------------------------
 
     def _keyring(self) -> KeyRing:
-        ring = KeyRing()
-        for opened in self._session.records().all():
-            if opened.row["kind"] == KEY_KIND and opened.body is not None:
-                body = opened.body
-                ring.keys[(body["case_id"], int(body["version"]))] = unb64(body["key"])
-        return ring
+        return KeyRing(case_keys.case_keys(self._session))
 
     def _ensure_keys(self, scopes: set[str], keys: KeyRing) -> None:
         """A key for each scope: fetched if the server has one for me, otherwise made here
@@ -331,10 +326,8 @@ class SyncEngine:
         if not held:
             return
         members = self._call("GET", f"/v1/cases/{scope}/members", model=MEMBERS)
-        upload = [{"version": v, "user_id": m.user_id,
-                   "wrapped_key": seal_key(held[v], to_public_key=m.public_key, case_id=scope,
-                                           version=v, user_id=m.user_id)}
-                  for m in members if m.public_key for v in sorted(held)]
+        upload = case_keys.sealed_copies(scope, held, [(m.user_id, m.public_key)
+                                                       for m in members])
         if upload:
             self._call("PUT", f"/v1/cases/{scope}/keys", model=NO_CONTENT,
                        json={"keys": upload})

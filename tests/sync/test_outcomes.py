@@ -8,16 +8,19 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
 import pytest
 
 from fieldapp.domain.errors import KnownError
-from fieldapp.domain.visits import NoteStatus
+from fieldapp.domain.visits import NoteStatus, VisitNote
 from fieldapp.services import enrolment
-from fieldapp.services.enrolment import DeviceRevoked
+from fieldapp.services.enrolment import DeviceRevoked, ServerRefused
 from fieldapp.services.session import Session
+from fieldapp.storage.settings_store import load_settings
 from sync.client.engine import replica_of
 from sync.server.store import ServerStore
 from tests.conftest import PASSPHRASE, FakeClock
@@ -40,6 +43,14 @@ def laptops(sync_server: SyncServer) -> tuple[Session, Session, Session]:
     sync(first)
     sync(second)
     return supervisor, first, second
+
+
+def shared_draft(first: Session, second: Session) -> tuple[VisitNote, int]:
+    """A draft started on the first laptop and synced to both; its revision on the second."""
+    note = first.notes().start_draft("fam-1", visit_details(narrative="Base."))
+    sync(first)
+    sync(second)
+    return note, second.notes().get(note.id).revision
 
 
 def conflicts(session: Session, *states: str) -> list[dict[str, object]]:
@@ -78,10 +89,7 @@ def test_a_draft_edited_on_two_laptops_keeps_both_until_the_author_chooses(
 
 def test_keep_theirs_takes_the_other_version_and_sends_nothing(sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
-    note = first.notes().start_draft("fam-1", visit_details(narrative="Base."))
-    sync(first)
-    sync(second)
-    revision = second.notes().get(note.id).revision
+    note, revision = shared_draft(first, second)
     first.notes().save_draft(note.id, visit_details(narrative="A."),
                              expected_revision=first.notes().get(note.id).revision)
     second.notes().save_draft(note.id, visit_details(narrative="B."), expected_revision=revision)
@@ -97,10 +105,7 @@ def test_keep_theirs_takes_the_other_version_and_sends_nothing(sync_server: Sync
 def test_a_signature_stands_and_the_concurrent_draft_is_kept_for_the_author(
         sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
-    note = first.notes().start_draft("fam-1", visit_details(narrative="Base."))
-    sync(first)
-    sync(second)
-    revision = second.notes().get(note.id).revision
+    note, revision = shared_draft(first, second)
     first.notes().sign(note.id)
     second.notes().save_draft(note.id, visit_details(narrative="Typed on B after lunch."),
                               expected_revision=revision)
@@ -116,10 +121,7 @@ def test_a_signature_stands_and_the_concurrent_draft_is_kept_for_the_author(
 def test_signing_over_a_changed_draft_keeps_the_draft_it_replaced(
         sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
-    note = first.notes().start_draft("fam-1", visit_details(narrative="Base."))
-    sync(first)
-    sync(second)
-    revision = second.notes().get(note.id).revision
+    note, revision = shared_draft(first, second)
     second.notes().save_draft(note.id, visit_details(narrative="Changed on B."),
                               expected_revision=revision)
     sync(second)
@@ -163,10 +165,7 @@ def test_a_return_and_an_addendum_both_survive(sync_server: SyncServer) -> None:
 
 def test_a_deleted_draft_is_not_revived_and_the_edit_is_kept(sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
-    note = first.notes().start_draft("fam-1", visit_details(narrative="Base."))
-    sync(first)
-    sync(second)
-    revision = second.notes().get(note.id).revision
+    note, revision = shared_draft(first, second)
     first.notes().delete_draft(note.id)
     sync(first)
     second.notes().save_draft(note.id, visit_details(narrative="Edited on B."),
@@ -243,7 +242,6 @@ def test_a_revoked_laptop_carries_out_the_wipe_order(sync_server: SyncServer) ->
     device_id = enrolment.enrolment_of(worker)["device_id"]  # type: ignore[index]
     store = ServerStore(sync_server.data_dir)
     try:
-        from datetime import UTC, datetime  # noqa: PLC0415
         store.revoke_device(device_id, now=datetime.now(UTC))
     finally:
         store.close()
@@ -329,7 +327,6 @@ def test_a_case_reassigned_away_leaves_the_laptop_and_the_newcomer_gets_it(
     leaving.notes().save_draft(kept.id, visit_details(narrative="Typed after the last sync."),
                                expected_revision=leaving.notes().get(kept.id).revision)
     # The supervisor moves the family to another intact worker: none (rc1 stays coordinator).
-    from dataclasses import replace  # noqa: PLC0415
     supervisor.cases().update_case(replace(supervisor.cases().get(case.id),
                                            intact_worker_id=None))
     sync(supervisor)
@@ -373,8 +370,6 @@ def test_one_record_that_cannot_be_sent_does_not_hold_back_the_others(
 
 def test_one_screen_corrected_on_two_laptops_keeps_the_second_correction_aside(
         sync_server: SyncServer) -> None:
-    from dataclasses import replace  # noqa: PLC0415
-
     _, first, second = laptops(sync_server)
     screen = first.screens().record(drug_screen("fam-1"))
     sync(first)
@@ -403,7 +398,6 @@ def test_dismissing_a_refused_edit_returns_the_laptop_to_the_servers_version(
     _, revision = second.mileage().trip(trip.id)
     first.mileage().submit(MONTH)
     sync(first)
-    from dataclasses import replace  # noqa: PLC0415
     second.mileage().edit_trip(replace(trip, miles=Decimal(12)), expected_revision=revision)
     assert sync(second).outcomes == {"rejected": 1}
     assert second.mileage().trip(trip.id)[0].miles == Decimal(12), "kept while shown"
@@ -417,8 +411,6 @@ def test_dismissing_a_refused_edit_returns_the_laptop_to_the_servers_version(
 
 
 def test_program_rules_the_laptop_cannot_use_change_nothing(sync_server: SyncServer) -> None:
-    from fieldapp.services.enrolment import ServerRefused  # noqa: PLC0415
-
     worker = sync_server.device("rc", "rc1")
     before = worker.workspace().settings
     store = ServerStore(sync_server.data_dir)
@@ -429,5 +421,4 @@ def test_program_rules_the_laptop_cannot_use_change_nothing(sync_server: SyncSer
     with pytest.raises(ServerRefused, match="rules sent by the server"):
         sync(worker)
     db, _ = worker.vault().open_parts()
-    from fieldapp.storage.settings_store import load_settings  # noqa: PLC0415
     assert load_settings(db) == before
