@@ -453,19 +453,18 @@ class SyncEngine:
 
 def status_of(session: Session) -> dict[str, Any]:
     """For the status area: last success, items waiting, what needs attention (vault thread)."""
-    db, key = session.vault().open_parts()
     enrolled = enrolment.enrolment_of(session)
-    user = str(enrolled["user"]["id"]) if enrolled else ""
-    replica = Replica(db, key, user_id=user, now=iso(session.workspace().now()))
+    replica = replica_of(session, enrolled=enrolled)
     return {"enrolled": enrolled is not None,
             "server": enrolled["server_url"] if enrolled else "",
             "last_success": replica.state("last_success"), "waiting": replica.waiting(),
             "conflicts": replica.conflicts(), "problems": replica.problems()}
 
 
-def replica_of(session: Session) -> Replica:
-    """The replica of an open, enrolled profile (vault thread)."""
+def replica_of(session: Session, *, enrolled: dict[str, Any] | None = None) -> Replica:
+    """The replica of an open profile (vault thread); `enrolled`, if already read, saves
+    opening the profile's records again."""
     db, key = session.vault().open_parts()
-    enrolled = enrolment.enrolment_of(session)
+    enrolled = enrolled or enrolment.enrolment_of(session)
     user = str(enrolled["user"]["id"]) if enrolled else ""
     return Replica(db, key, user_id=user, now=iso(session.workspace().now()))
