@@ -14,11 +14,16 @@ import os
 import platform
 import sys
 from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from fieldapp import __version__
 from fieldapp.domain.errors import KnownError
+from fieldapp.domain.exports import ExportFormat, ExportRequest, ReportKind, ScopeKind
+from fieldapp.domain.people import Actor, CaseId, UserId
 from fieldapp.services.doctor import run_doctor
+from fieldapp.services.exports import job as exports
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ENV_VAR, ProfilePaths, resolve_profile
 
@@ -61,7 +66,33 @@ def build_parser() -> argparse.ArgumentParser:
                      "something needs a person's attention)")
     sync.add_argument("--passphrase-stdin", action="store_true",
                       help="read the passphrase from the first line of standard input")
+    _export_parser(commands)
     return parser
+
+
+def _export_parser(commands: Any) -> None:
+    export = commands.add_parser(
+        "export", help="write a visit log, mileage report or drug screen summary (PDF or CSV)",
+        description="Write a report of this profile's records to a file that is NOT encrypted. "
+                    "Without a period, the previous calendar month (for monthly reports).")
+    export.add_argument("report", choices=[str(k) for k in ReportKind])
+    export.add_argument("--out", required=True, metavar="PATH",
+                        help="the file to write, or a folder for the default file name")
+    export.add_argument("--format", choices=[str(f) for f in ExportFormat],
+                        help="pdf or csv (default: from the file name, else pdf)")
+    scope = export.add_mutually_exclusive_group()
+    scope.add_argument("--team", action="store_true",
+                       help="every case and worker you supervise (the default for supervisors)")
+    scope.add_argument("--worker", metavar="USER_ID",
+                       help="one worker (workers: yourself, the default)")
+    scope.add_argument("--case", action="append", metavar="CASE_ID", help="a case; repeatable")
+    period = export.add_mutually_exclusive_group()
+    period.add_argument("--month", metavar="YYYY-MM", help="one calendar month")
+    period.add_argument("--from", dest="first", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    export.add_argument("--to", dest="last", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    export.add_argument("--passphrase-stdin", action="store_true",
+                        help="read the passphrase from the first line of standard input")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,17 +127,17 @@ def _run_command(args: argparse.Namespace, paths: ProfilePaths) -> int:
         report = run_doctor(session.profile, passphrase=passphrase)
         print(report.render())
         return 0 if report.healthy else 1
-    if args.command in ("enrol", "check-in"):
-        return _server_command(args, session)
-    if args.command == "sync":
-        return _sync(args, session)
-    if args.command == "backup":
-        session.unlock(_passphrase(args.passphrase_stdin))
-        info = session.backup_now()
-        session.lock()
-        print(f"Backup written: {info.path}")
-        return 0
-    return _restore(args, session)
+    commands = {"enrol": _server_command, "check-in": _server_command, "sync": _sync,
+                "export": _export, "backup": _backup, "restore": _restore}
+    return commands[args.command](args, session)
+
+
+def _backup(args: argparse.Namespace, session: Session) -> int:
+    session.unlock(_passphrase(args.passphrase_stdin))
+    info = session.backup_now()
+    session.lock()
+    print(f"Backup written: {info.path}")
+    return 0
 
 
 def _server_command(args: argparse.Namespace, session: Session) -> int:
@@ -150,6 +181,56 @@ def _sync(args: argparse.Namespace, session: Session) -> int:
         print(f"Needs attention: {report.conflicts} conflict(s) and {report.problems} refused "
               "change(s); open FieldApp to settle them.")
     return 1 if attention or not report.verified else 0
+
+
+def _export(args: argparse.Namespace, session: Session) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a report needs no screen
+    from PySide6.QtGui import QGuiApplication  # noqa: PLC0415 - Qt only for this command
+
+    from fieldapp.ui.pdf import html_to_pdf  # noqa: PLC0415
+
+    out = Path(args.out)
+    fmt = ExportFormat(args.format or (out.suffix.lstrip(".").lower()
+                                       if out.suffix.lower() in (".csv", ".pdf") else "pdf"))
+    session.unlock(_passphrase(args.passphrase_stdin))
+    try:
+        workspace = session.workspace()
+        request = export_request(args, fmt, actor=workspace.actor, today=workspace.today())
+        target = out / request.file_name() if out.is_dir() else out
+        app = QGuiApplication.instance() or QGuiApplication([sys.argv[0]])
+        done = exports.export(workspace, request, target, pdf=html_to_pdf,
+                              overwrite=args.overwrite)
+        del app
+    finally:
+        session.lock()
+    print(f"Wrote {done.records} record(s) to {done.path} ({done.size:,} bytes, SHA-256 "
+          f"{done.sha256[:16]}…); the export is recorded in the audit log.")
+    print(exports.UNENCRYPTED_WARNING, file=sys.stderr)
+    return 0
+
+
+def export_request(args: argparse.Namespace, fmt: ExportFormat, *, actor: Actor, today: date
+                   ) -> ExportRequest:
+    """The request the command line describes; without a period, the previous month."""
+    if args.case:
+        scope, worker, cases = ScopeKind.CASES, None, tuple(CaseId(c) for c in args.case)
+    elif args.worker or (not args.team and not actor.is_supervisor):
+        scope, worker, cases = ScopeKind.WORKER, UserId(args.worker or actor.user_id), ()
+    else:
+        scope, worker, cases = ScopeKind.TEAM, None, ()
+    if args.month:
+        try:
+            first = date.fromisoformat(f"{args.month}-01")
+        except ValueError as exc:
+            raise KnownError("Give the month as YYYY-MM, for example 2026-10.") from exc
+        last = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+    elif args.first:
+        first, last = args.first, args.last or today
+    else:
+        last = today.replace(day=1) - timedelta(days=1)
+        first = last.replace(day=1)
+    return ExportRequest(kind=ReportKind(args.report), scope=scope, first_day=first,
+                         last_day=last, fmt=fmt, worker_id=worker, case_ids=cases)
 
 
 def _restore(args: argparse.Namespace, session: Session) -> int:

@@ -40,6 +40,7 @@ class ProgramSettings:
         panel: the substances a screen tests for.
         services: the services a visit note can record.
         timezone: where the program works; visit times are local to it.
+        program_name: the program's name, as the server calls it (printed on exports).
     """
 
     version: int = VERSION
@@ -51,6 +52,7 @@ class ProgramSettings:
     panel: tuple[str, ...] = DEFAULT_PANEL
     services: tuple[str, ...] = DEFAULT_SERVICES
     timezone: str = "America/Chicago"
+    program_name: str = "Family recovery program"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -122,6 +124,7 @@ class ProgramSettings:
                 panel=tuple(data.get("panel", DEFAULT_PANEL)),
                 services=tuple(data.get("services", DEFAULT_SERVICES)),
                 timezone=str(data.get("timezone", "America/Chicago")),
+                program_name=str(data.get("program_name", "Family recovery program"))[:200],
                 extra={k: v for k, v in data.items() if k not in known},
             )
         except (InvalidOperation, TypeError, ValueError) as exc:

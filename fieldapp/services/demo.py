@@ -8,11 +8,12 @@ sync. The passphrase is printed on the unlock screen: a demo holds nothing worth
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from fieldapp.domain.cases import Case, CaseStatus, Person
-from fieldapp.domain.clock import Clock
+from fieldapp.domain.clock import Clock, iso
 from fieldapp.domain.mileage import Trip, month_key
 from fieldapp.domain.people import Actor, CaseId, NoteId, Role, ScreenId, TripId, UserId, new_id
 from fieldapp.domain.screens import (
@@ -26,15 +27,18 @@ from fieldapp.domain.screens import (
 from fieldapp.domain.settings import DEFAULT_PANEL
 from fieldapp.domain.visits import ContactType, Place, VisitDetails
 from fieldapp.services.casework import CaseService
+from fieldapp.services.directory import StaffMember, remember_staff
 from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.screens import ScreenService
 from fieldapp.services.session import Session
 from fieldapp.services.workspace import Workspace
+from fieldapp.storage.settings_store import load_settings, save_settings
 
 DEMO_PASSPHRASE = "open the demo caseload please"  # noqa: S105 - shown on screen by design
 WORKER = UserId("demo-coordinator")
 SUPERVISOR = UserId("demo-supervisor")
+PROGRAM = "Millbrook Family Recovery Program (demo)"
 
 _FAMILIES = [
     ("Alder", "Robin Alder", ["Mika Alder (6)", "Sam Alder (3)"], "412 Birch Lane, Millbrook"),
@@ -82,6 +86,12 @@ def fill_demo(session: Session, *, clock: Clock, seed: int = 7) -> None:
         _screens(worker, case, rng, now)
     _trips(worker, cases, rng, today)
     _schedule_randoms(session, clock, cases[:4], today)
+    remember_staff(worker, [
+        StaffMember(user_id=WORKER, name="Jordan Demo", role=Role.RECOVERY_COORDINATOR),
+        StaffMember(user_id=SUPERVISOR, name="Avery Lindgren", role=Role.SUPERVISOR)])
+    db = worker.db
+    with db.atomic():
+        save_settings(db, replace(load_settings(db), program_name=PROGRAM), now=iso(now))
 
 
 def _ws(session: Session, clock: Clock, user: UserId, role: Role, at: datetime | None = None

@@ -117,6 +117,8 @@ def adopt_program(session: Session, program: dict[str, Any]) -> ProgramSettings:
     db, _ = session.vault().open_parts()
     current = load_settings(db)
     rules = {k: v for k, v in program.items() if k != "name"}
+    if isinstance(program.get("name"), str) and program["name"].strip():
+        rules["program_name"] = program["name"].strip()
     settings = ProgramSettings.from_json({**current.to_json(), **rules})
     if settings != current:  # most check-ins and syncs bring the same rules: write nothing
         with db.atomic():

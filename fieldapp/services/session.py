@@ -14,6 +14,7 @@ from fieldapp.domain.clock import Clock, system_clock
 from fieldapp.domain.errors import BackupUnusable, DatabaseUnusable, RuleViolation, VaultLocked
 from fieldapp.domain.people import Actor, CaseId, Role, UserId, new_id
 from fieldapp.services.casework import CaseService
+from fieldapp.services.directory import OWNER_KIND
 from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.screens import ScreenService
@@ -27,7 +28,6 @@ from fieldapp.storage.vault import Profile, Vault
 
 log = logging.getLogger(__name__)
 
-OWNER_KIND = "owner"
 DEFAULT_AUTO_LOCK_MINUTES = 15
 
 

@@ -17,6 +17,7 @@ from fieldapp.domain.settings import ProgramSettings
 from fieldapp.storage.audit_store import AuditStore
 from fieldapp.storage.case_store import CaseStore
 from fieldapp.storage.note_store import NoteStore
+from fieldapp.storage.records import RecordStore
 from fieldapp.storage.screen_store import ScreenStore
 from fieldapp.storage.sealed import SealedTable
 from fieldapp.storage.settings_store import load_settings
@@ -85,6 +86,10 @@ class Workspace:
         """One transaction with fresh stores; an exception rolls all of it back."""
         with self.db.atomic():
             yield self.stores()
+
+    def records(self) -> RecordStore:
+        """The vault's general sealed records (the owner's name, the staff directory)."""
+        return RecordStore(self._vault, clock=self._clock)
 
     def audit(self, stores: Stores, action: str, subject: str, **details: object) -> None:
         stores.audit.append(at=iso(self._clock()), actor=self.actor.user_id, action=action,

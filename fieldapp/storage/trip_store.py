@@ -39,9 +39,21 @@ class TripStore:
         return _trip(row, body), int(row["revision"])
 
     def month(self, worker_id: UserId, month: str) -> list[Trip]:
+        return self.month_opened(worker_id, month)[0]
+
+    def month_opened(self, worker_id: UserId, month: str) -> tuple[list[Trip], int]:
+        """The month's trips, and how many of its rows could not be opened (left out)."""
         opened = self._trips.select("worker_id = ? AND month = ?", [worker_id, month],
                                     order="trip_date, recorded_at, id")
-        return [_trip(o.row, o.body) for o in opened if o.body is not None]
+        return ([_trip(o.row, o.body) for o in opened if o.body is not None],
+                sum(o.body is None for o in opened))
+
+    def decision(self, worker_id: UserId, month: str) -> tuple[UserId | None, str | None]:
+        """Who last approved or returned the month, and when (plain columns)."""
+        row = self._months.row(_month_id(worker_id, month))
+        if row is None or not row["decided_by"]:
+            return None, None
+        return UserId(row["decided_by"]), row["decided_at"]
 
     def for_case(self, worker_id: UserId, case_id: CaseId) -> list[Trip]:
         opened = self._trips.select("worker_id = ? AND case_id = ?", [worker_id, case_id],

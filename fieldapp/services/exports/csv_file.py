@@ -1,0 +1,67 @@
+"""A report as CSV that Excel and LibreOffice open as it is: UTF-8 with a byte order mark.
+
+The 42 CFR Part 2 notice and the report's header come first, one line each, then a blank line,
+the column names and one row per visit, trip or screen. Every text cell goes through
+`spreadsheet_safe`, so nothing a worker typed can run as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from fieldapp.domain.exports import ExportCancelled, spreadsheet_safe
+from fieldapp.services.exports.collect import MileageReport, Report, ReportHeader, VisitLog
+from fieldapp.services.exports.tables import (
+    SCREEN_COLUMNS,
+    TRIP_COLUMNS,
+    VISIT_COLUMNS,
+    screen_rows,
+    trip_rows,
+    visit_rows,
+)
+
+Progress = Callable[[int, int], None]
+
+
+def render_csv(report: Report, *, progress: Progress | None = None,
+               cancelled: Callable[[], bool] = lambda: False) -> bytes:
+    """The whole file as bytes (nothing touches the disk here); `ExportCancelled` if asked to
+    stop."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    _head(writer, report.header)
+    columns: Sequence[str]
+    if isinstance(report, VisitLog):
+        columns, rows, total = VISIT_COLUMNS, visit_rows(report), len(report.visits)
+    elif isinstance(report, MileageReport):
+        columns, rows = TRIP_COLUMNS, trip_rows(report)
+        total = sum(len(m.ledger.allocations) + 1 for m in report.months)
+    else:
+        columns, rows = SCREEN_COLUMNS, screen_rows(report)
+        total = sum(len(c.screens) for c in report.cases)
+    writer.writerow(columns)
+    _body(writer, rows, total, progress, cancelled)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _head(writer: Any, header: ReportHeader) -> None:
+    writer.writerow(["42 CFR Part 2 notice", header.notice.text])
+    for label, value in header.lines():
+        writer.writerow([label, spreadsheet_safe(value)])
+    writer.writerow([])
+
+
+def _body(writer: Any, rows: Iterable[list[str]], total: int,
+          progress: Progress | None, cancelled: Callable[[], bool]) -> None:
+    for done, row in enumerate(rows, start=1):
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+        if done % 500 == 0:
+            if cancelled():
+                raise ExportCancelled()
+            if progress:
+                progress(done, total)
+    if progress:
+        progress(total, total)

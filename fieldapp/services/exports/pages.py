@@ -1,0 +1,209 @@
+"""A report as the HTML that Qt's QTextDocument lays out into PDF pages (`ui/pdf.py`).
+
+Plain Python, no Qt: the PDF writer adds the running header, the short Part 2 statement and
+"page x of y" on every page; this module writes the first page's full notice and the body.
+Everything a person typed is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from html import escape
+
+from fieldapp.services.exports.collect import (
+    SCREEN_COUNTS,
+    CaseScreens,
+    MileageReport,
+    MonthRow,
+    Report,
+    ReportHeader,
+    ScreenSummary,
+    VisitLog,
+    VisitRow,
+    status_text,
+)
+from fieldapp.services.exports.tables import (
+    addendum_text,
+    clock,
+    lab_text,
+    local,
+    miles,
+    money,
+    positive_for,
+    review_text,
+)
+
+STYLE = """
+h1 { font-size: 15pt; margin-bottom: 6px; }
+h2 { font-size: 11.5pt; margin-top: 18px; margin-bottom: 4px; }
+h3 { font-size: 10pt; margin-top: 14px; margin-bottom: 2px; }
+p { margin-top: 2px; margin-bottom: 2px; }
+table.grid { font-size: 8pt; }
+th { background-color: #e8e8e8; text-align: left; }
+.label { font-weight: bold; padding-right: 12px; }
+.notice { background-color: #f4f1e8; }
+.muted { color: #555555; }
+.addendum { background-color: #f2f5fa; }
+.total td { font-weight: bold; border-top: 1px solid #000000; }
+"""
+
+
+def render_html(report: Report) -> str:
+    if isinstance(report, VisitLog):
+        body = _visit_log(report)
+    elif isinstance(report, MileageReport):
+        body = _mileage(report)
+    else:
+        body = _screens(report)
+    return (f"<html><head><style>{STYLE}</style></head><body>{_front(report.header)}"
+            f"{body}</body></html>")
+
+
+def _front(header: ReportHeader) -> str:
+    lines = "".join(f"<tr><td class='label'>{escape(label)}</td><td>{escape(value)}</td></tr>"
+                    for label, value in header.lines())
+    notice = "".join(f"<p>{escape(p)}</p>" for p in header.notice.paragraphs)
+    return (f"<h1>{escape(header.title)}</h1><table cellspacing='0' cellpadding='1'>{lines}"
+            "</table><p></p>"
+            "<table class='notice' width='100%' border='1' cellspacing='0' cellpadding='6'>"
+            "<tr><td><p><b>Confidential: substance use disorder records. Notice required by "
+            f"42 CFR 2.32</b></p>{notice}</td></tr></table>")
+
+
+def _visit_log(log: VisitLog) -> str:
+    if not log.visits:
+        return "<p><i>No visits in this scope and period.</i></p>"
+    counts = _tally(status_text(r.note) for r in log.visits)
+    late = sum(r.note.late_entry for r in log.visits)
+    summary = (f"<h2>{len(log.visits)} visit(s)</h2><p>{escape(counts)}; {late} late "
+               "entr" + ("y" if late == 1 else "ies") + ".</p>")
+    return summary + "".join(_visit(r, log) for r in log.visits)
+
+
+def _visit(row: VisitRow, log: VisitLog) -> str:
+    note, d, people = row.note, row.note.details, log.people
+    facts = [("Worker", people.name(note.author)),
+             ("Time", f"{clock(d.time_in) or '?'} to {clock(d.time_out) or '?'}"),
+             ("Place", str(d.place)), ("Present", ", ".join(d.people_present) or "nobody listed"),
+             ("Services", ", ".join(d.services) or "none listed")]
+    if d.safety_concerns:
+        facts.append(("Safety concerns", d.safety_description))
+    title = " · ".join([d.visit_date.isoformat(), row.family, str(d.contact_type),
+                        status_text(note), *(["LATE ENTRY"] if note.late_entry else [])])
+    parts = [f"<hr/><h3>{escape(title)}</h3>",
+             "<p>" + " · ".join(f"<b>{escape(k)}</b> {escape(v)}" for k, v in facts) + "</p>",
+             _paragraphs(d.narrative)]
+    if d.next_steps:
+        parts.append(f"<p><b>Next steps</b> {escape(d.next_steps)}"
+                     + (f" (next visit {d.next_visit_date.isoformat()})"
+                        if d.next_visit_date else "") + "</p>")
+    if note.signature:
+        parts.append(f"<p class='muted'>Signed by {escape(people.name(note.signature.by))} on "
+                     f"{local(note.signature.at, log.zone)}: {escape(note.signature.attestation)}"
+                     "</p>")
+    parts += [f"<p class='muted'>{escape(review_text(r, people, log.zone))}</p>"
+              for r in note.reviews]
+    parts += [f"<table class='addendum' width='100%' cellpadding='4'><tr><td>"
+              f"{escape(addendum_text(a, people, log.zone))}</td></tr></table>"
+              for a in note.addenda]
+    return "".join(parts)
+
+
+def _mileage(report: MileageReport) -> str:
+    if not report.months:
+        return "<p><i>No trips in this scope and period.</i></p>"
+    overview = _table(["Worker", "Month", "Status", "Miles", "Reimbursable", "Over the cap",
+                       "Amount"],
+                      [[report.people.name(m.ledger.worker_id), m.ledger.month,
+                        str(m.ledger.status), miles(m.ledger.total), miles(m.ledger.reimbursable),
+                        miles(m.ledger.over_cap), f"${money(m.ledger.amount)}"]
+                       for m in report.months], numeric={3, 4, 5, 6},
+                      total=_grand_total(report))
+    return "<h2>Summary</h2>" + overview + "".join(_month(m, report) for m in report.months)
+
+
+def _grand_total(report: MileageReport) -> list[str]:
+    ledgers = [m.ledger for m in report.months]
+
+    def added(values: Iterable[Decimal]) -> Decimal:
+        return sum(values, Decimal(0))
+
+    return ["Total", f"{len(ledgers)} month(s)", "", miles(added(m.total for m in ledgers)),
+            miles(added(m.reimbursable for m in ledgers)),
+            miles(added(m.over_cap for m in ledgers)),
+            f"${money(added(m.amount for m in ledgers))}"]
+
+
+def _month(month: MonthRow, report: MileageReport) -> str:
+    m = month.ledger
+    decided = (f"; {m.status} by {report.people.name(month.decided_by)} on "
+               f"{local(month.decided_at, report.zone)}" if month.decided_at else "")
+    rows = [[a.trip.trip_date.isoformat(), a.trip.origin, a.trip.destination, a.trip.purpose,
+             report.families.get(a.trip.case_id, "") if a.trip.case_id else "",
+             miles(a.trip.total_miles), miles(a.reimbursable), miles(a.over_cap)]
+            for a in m.allocations]
+    total = ["Total", f"{len(rows)} trip(s)", "", "", "", miles(m.total), miles(m.reimbursable),
+             miles(m.over_cap)]
+    provisional = ("<p><b>Provisional:</b> changes to these trips have not yet been confirmed "
+                   "by the program's server.</p>" if m.provisional else "")
+    return (f"<h2>{escape(report.people.name(m.worker_id))}: {m.month} ({m.status}"
+            f"{escape(decided)})</h2>"
+            + _table(["Date", "From", "To", "Purpose", "Family", "Miles", "Reimbursable",
+                      "Over the cap"], rows, numeric={5, 6, 7}, total=total)
+            + f"<p>Cap {miles(m.cap)} miles a month. Reimbursable {miles(m.reimbursable)} miles "
+              f"at ${money(m.rate)} a mile: <b>${money(m.amount)}</b>. "
+              f"Over the cap, not reimbursed: {miles(m.over_cap)} miles.</p>" + provisional)
+
+
+def _screens(summary: ScreenSummary) -> str:
+    if not summary.cases:
+        return "<p><i>No drug screens in this scope and period.</i></p>"
+    return "".join(_case_screens(c, summary) for c in summary.cases)
+
+
+def _case_screens(case: CaseScreens, summary: ScreenSummary) -> str:
+    counts = ", ".join(f"{case.count(what)} {what}" for what in SCREEN_COUNTS)
+    rows = [[local(s.collected_at, summary.zone), s.person, str(s.reason), str(s.attendance),
+             f"{s.specimen}, {s.method}" + (", observed" if s.observed else ""), str(s.validity),
+             ", ".join(positive_for(s)) or ("none" if s.results else ""),
+             lab_text(s) + (f" {s.lab.on.isoformat()}" if s.lab and s.lab.on else ""),
+             s.chain_of_custody]
+            for s in case.screens]
+    notes = "".join(f"<p class='muted'>{local(s.collected_at, summary.zone)}: "
+                    f"{escape(_screen_note(s.comments, s.correction_reason, s.revision))}</p>"
+                    for s in case.screens if s.comments or s.correction_reason)
+    return (f"<h2>{escape(case.case.family_name)}</h2><p>{escape(counts)}.</p>"
+            + _table(["Collected", "Person", "Reason", "Attendance", "Specimen", "Validity",
+                      "Positive for", "Lab confirmation", "Chain of custody"], rows) + notes)
+
+
+def _screen_note(comments: str, correction: str, revision: int) -> str:
+    said = [f"Comments: {comments}"] if comments else []
+    if correction:
+        said.append(f"Revision {revision}, corrected: {correction}")
+    return " ".join(said)
+
+
+def _table(columns: Sequence[str], rows: Iterable[Sequence[str]], *,
+           numeric: set[int] | frozenset[int] = frozenset(),
+           total: Sequence[str] | None = None) -> str:
+    def cells(values: Sequence[str], tag: str) -> str:
+        return "".join(f"<{tag}{' align=right' if i in numeric else ''}>{escape(v)}</{tag}>"
+                       for i, v in enumerate(values))
+
+    body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows)
+    foot = f"<tr class='total'>{cells(total, 'td')}</tr>" if total else ""
+    return (f"<table class='grid' width='100%' border='1' cellspacing='0' cellpadding='3'>"
+            f"<thead><tr>{cells(columns, 'th')}</tr></thead>{body}{foot}</table>")
+
+
+def _paragraphs(text: str) -> str:
+    return "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip())
+
+
+def _tally(values: Iterable[str]) -> str:
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))

@@ -1,0 +1,149 @@
+"""Reports as rows: the columns of each CSV, one visit, trip or screen per row.
+
+The PDF shows the same values (`services/exports/pages.py`); both take their words from here so
+a spreadsheet and a printout of one export never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, time, tzinfo
+from decimal import Decimal
+
+from fieldapp.domain.screens import DrugScreen
+from fieldapp.domain.visits import Addendum, Review, VisitNote
+from fieldapp.services.directory import Directory
+from fieldapp.services.exports.collect import (
+    MileageReport,
+    MonthRow,
+    ScreenSummary,
+    VisitLog,
+    status_text,
+)
+
+VISIT_COLUMNS = (
+    "Visit date", "Family", "Case id", "Worker", "Contact type", "Place", "Time in", "Time out",
+    "People present", "Services", "Safety concerns", "Safety description", "Narrative",
+    "Next steps", "Next visit", "Status", "Signed by", "Signed at", "Late entry",
+    "Co-signed by", "Co-signed at", "Returns", "Addenda", "Note id",
+)
+
+TRIP_COLUMNS = (
+    "Row", "Worker", "Month", "Month status", "Approved by", "Approved at", "Trip date", "From",
+    "To", "Purpose", "Family", "Miles", "Reimbursable miles", "Over the cap", "Rate per mile",
+    "Amount", "Figures",
+)
+
+SCREEN_COLUMNS = (
+    "Family", "Case id", "Person", "Collected", "Reason", "Attendance", "Specimen", "Observed",
+    "Method", "Validity", "Panel", "Positive for", "Results", "Lab confirmation", "Lab date",
+    "Chain of custody", "Comments", "Recorded by", "Revision", "Correction reason", "Screen id",
+)
+
+
+def visit_rows(log: VisitLog) -> Iterator[list[str]]:
+    for row in log.visits:
+        yield visit_values(row.note, row.family, log.people, log.zone)
+
+
+def visit_values(note: VisitNote, family: str, people: Directory, zone: tzinfo) -> list[str]:
+    d = note.details
+    cosign = next((r for r in reversed(note.reviews) if r.cosigned), None)
+    return [
+        d.visit_date.isoformat(), family, note.case_id, people.name(note.author),
+        str(d.contact_type), str(d.place), clock(d.time_in), clock(d.time_out),
+        "; ".join(d.people_present), "; ".join(d.services),
+        "yes" if d.safety_concerns else "no", d.safety_description, d.narrative, d.next_steps,
+        d.next_visit_date.isoformat() if d.next_visit_date else "", status_text(note),
+        people.name(note.signature.by) if note.signature else "",
+        local(note.signature.at, zone) if note.signature else "",
+        "yes" if note.late_entry else "no",
+        people.name(cosign.reviewer) if cosign else "", local(cosign.at, zone) if cosign else "",
+        "\n".join(review_text(r, people, zone) for r in note.reviews if not r.cosigned),
+        "\n\n".join(addendum_text(a, people, zone) for a in note.addenda), note.id,
+    ]
+
+
+def review_text(review: Review, people: Directory, zone: tzinfo) -> str:
+    verb = "Co-signed" if review.cosigned else "Returned"
+    said = f": {review.comment}" if review.comment else ""
+    return f"{verb} by {people.name(review.reviewer)} on {local(review.at, zone)}{said}"
+
+
+def addendum_text(addendum: Addendum, people: Directory, zone: tzinfo) -> str:
+    return (f"Addendum by {people.name(addendum.author)} on {local(addendum.at, zone)}. "
+            f"Reason: {addendum.reason}. {addendum.text}")
+
+
+def trip_rows(report: MileageReport) -> Iterator[list[str]]:
+    for month in report.months:
+        status = month_status(month)
+        approver = report.people.name(month.decided_by)
+        approved_at = local(month.decided_at, report.zone) if month.decided_at else ""
+        head = [report.people.name(month.ledger.worker_id), month.ledger.month, status, approver,
+                approved_at]
+        for a in month.ledger.allocations:
+            t = a.trip
+            yield ["trip", *head, t.trip_date.isoformat(), t.origin, t.destination, t.purpose,
+                   report.families.get(t.case_id, t.case_id or "") if t.case_id else "",
+                   miles(t.total_miles), miles(a.reimbursable), miles(a.over_cap), "", "", ""]
+        m = month.ledger
+        yield ["month total", *head, "", "", "", f"{len(m.allocations)} trip(s)", "",
+               miles(m.total), miles(m.reimbursable), miles(m.over_cap), money(m.rate),
+               money(m.amount), figures(month)]
+
+
+def month_status(month: MonthRow) -> str:
+    return str(month.ledger.status)
+
+
+def figures(month: MonthRow) -> str:
+    if month.ledger.provisional:
+        return "provisional: changes not yet confirmed by the program's server"
+    return "final"
+
+
+def screen_rows(summary: ScreenSummary) -> Iterator[list[str]]:
+    for case in summary.cases:
+        for s in case.screens:
+            yield screen_values(s, case.case.family_name, summary.people, summary.zone)
+
+
+def screen_values(s: DrugScreen, family: str, people: Directory, zone: tzinfo) -> list[str]:
+    return [
+        family, s.case_id, s.person, local(s.collected_at, zone), str(s.reason),
+        str(s.attendance), str(s.specimen), "yes" if s.observed else "no", str(s.method),
+        str(s.validity), "; ".join(s.panel), "; ".join(positive_for(s)),
+        "; ".join(f"{k}: {v}" for k, v in s.results.items()), lab_text(s),
+        s.lab.on.isoformat() if s.lab and s.lab.on else "", s.chain_of_custody, s.comments,
+        people.name(s.recorded_by), str(s.revision), s.correction_reason, s.id,
+    ]
+
+
+def positive_for(s: DrugScreen) -> list[str]:
+    return [k for k, v in s.results.items() if v.value == "positive"]
+
+
+def lab_text(s: DrugScreen) -> str:
+    if s.lab is not None:
+        return str(s.lab.status)
+    if positive_for(s) and s.method.value == "instant":
+        return "none: instant result, unconfirmed"
+    return ""
+
+
+def clock(value: time | None) -> str:
+    return value.strftime("%H:%M") if value else ""
+
+
+def local(moment: datetime, zone: tzinfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def miles(value: Decimal) -> str:
+    return f"{value:.1f}"
+
+
+def money(value: Decimal) -> str:
+    """Dollars to the cent; a rate with more places (0.725) as it is."""
+    return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else str(value)
