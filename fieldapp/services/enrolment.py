@@ -15,7 +15,9 @@ import httpx
 from fieldapp.crypto.identity import Identity, b64, unb64, unwrap_from_server, wrap_for_server
 from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KnownError, RuleViolation
+from fieldapp.domain.people import Role, UserId
 from fieldapp.domain.settings import ProgramSettings
+from fieldapp.services.directory import StaffMember, remember_staff
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.settings_store import load_settings, save_settings
@@ -90,13 +92,17 @@ def enrol(session: Session, *, server_url: str, code: str, passphrase: str,
 
 def check_in(session: Session, *, transport: httpx.BaseTransport | None = None
              ) -> dict[str, Any]:
-    """Ask the server who we are; a revoked device wipes its profile and says so."""
+    """Ask the server who we are, and refresh the program's rules and the team's names; a
+    revoked device wipes its profile and says so."""
     enrolment = _find(session, ENROLMENT_KIND)
     if enrolment is None:
         raise RuleViolation("This profile is not enrolled with a server yet.")
     try:
         me: dict[str, Any] = request(enrolment, "GET", "/v1/me", transport=transport)
         adopt_program(session, request(enrolment, "GET", "/v1/program", transport=transport))
+        if me.get("role") != Role.ADMIN:  # an administrator has no team to name in reports
+            team = request(enrolment, "GET", "/v1/team", transport=transport)
+            remember_staff(session.workspace(), _staff(team))
     except DeviceRevoked:
         paths = session.profile.paths
         session.lock()
@@ -124,6 +130,15 @@ def adopt_program(session: Session, program: dict[str, Any]) -> ProgramSettings:
         with db.atomic():
             save_settings(db, settings, now=iso(session.workspace().now()))
     return settings
+
+
+def _staff(answer: Any) -> list[StaffMember]:
+    """The server's team list (sync/protocol.py StaffInfo, read here without the wire models)."""
+    try:
+        return [StaffMember(user_id=UserId(str(p["id"])), name=str(p["name"]),
+                            role=Role(p["role"])) for p in answer]
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ServerUnreachable("The server's answer was not understood.") from exc
 
 
 def _authored_records(session: Session) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -54,6 +54,7 @@ class CaseloadPage(QWidget):
     """
 
     open_case = Signal(str)
+    export_requested = Signal(str)
 
     def __init__(self, ctx: UiContext) -> None:
         super().__init__()
@@ -89,7 +90,14 @@ class CaseloadPage(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.empty)
         layout.addWidget(self.view, 1)
-        layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.export_button = QPushButton("E&xport visit log…")
+        self.export_button.setAccessibleName("Export a visit log")
+        actions = QHBoxLayout()
+        actions.addWidget(self.open_button)
+        actions.addStretch(1)
+        actions.addWidget(self.export_button)
+        layout.addLayout(actions)
+        self.export_button.clicked.connect(lambda: self.export_requested.emit("visit-log"))
         self.search.textChanged.connect(self._filter)
         self.status.currentTextChanged.connect(self._filter)
         self.view.activated.connect(lambda _: self._open())

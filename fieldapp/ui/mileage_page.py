@@ -75,6 +75,7 @@ class MileagePage(QWidget):
     """
 
     loaded = Signal()
+    export_requested = Signal(str)
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -141,6 +142,10 @@ class MileagePage(QWidget):
         for button in (self.add_button, self.edit_button, self.remove_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        self.export_button = _button("E&xport…")
+        self.export_button.setAccessibleName("Export a mileage reimbursement report")
+        self.export_button.clicked.connect(lambda: self.export_requested.emit("mileage"))
+        buttons.addWidget(self.export_button)
         buttons.addWidget(self.submit_button)
         self.message = message_label("Mileage message", lines=2)
         self.chart = MileageChart(self._ctx)

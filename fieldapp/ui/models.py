@@ -6,7 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 
 T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex
@@ -67,3 +73,54 @@ class RowsModel(QAbstractTableModel, Generic[T]):
                 and 0 <= section < len(self._columns):
             return self._columns[section].header
         return None
+
+
+class CheckListModel(QAbstractListModel):
+    """A list of (key, text) items a person ticks; `checked()` gives the ticked keys in order."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._items: list[tuple[str, str]] = []
+        self._ticked: set[str] = set()
+
+    def set_items(self, items: Sequence[tuple[str, str]]) -> None:
+        self.beginResetModel()
+        self._items = list(items)
+        self._ticked &= {key for key, _ in self._items}
+        self.endResetModel()
+
+    def checked(self) -> list[str]:
+        return [key for key, _ in self._items if key in self._ticked]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
+            return None
+        key, text = self._items[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return text
+        if role == Qt.ItemDataRole.CheckStateRole:
+            return (Qt.CheckState.Checked if key in self._ticked else Qt.CheckState.Unchecked)
+        return None
+
+    def setData(self, index: Index, value: Any,  # noqa: N802 - Qt API
+                role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.CheckStateRole or not index.isValid() \
+                or not 0 <= index.row() < len(self._items):
+            return False
+        key = self._items[index.row()][0]
+        state = value if isinstance(value, Qt.CheckState) else Qt.CheckState(value)
+        if state == Qt.CheckState.Checked:
+            self._ticked.add(key)
+        else:
+            self._ticked.discard(key)
+        self.dataChanged.emit(index, index, [Qt.ItemDataRole.CheckStateRole])
+        return True
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                | Qt.ItemFlag.ItemIsUserCheckable)

@@ -14,6 +14,7 @@ from fieldapp.domain.clock import Clock, system_clock
 from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
+from fieldapp.ui.export_runner import ExportRunner
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.palette import follow_color_scheme
 from fieldapp.ui.tasks import TaskRunner
@@ -47,6 +48,7 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: bool = Fa
     try:
         return app.exec()
     finally:
+        ExportRunner.stop_all()  # a cancelled export ends at its next page or row
         worker.call(window.current_session().lock)
         worker.shutdown()
 

@@ -338,6 +338,7 @@ class SupervisorPage(QWidget):
     """
 
     loaded = Signal()
+    export_requested = Signal(str)
 
     def __init__(self, ctx: UiContext) -> None:
         super().__init__()
@@ -354,7 +355,10 @@ class SupervisorPage(QWidget):
         self.error = message_label("Supervision message")
         top = QHBoxLayout()
         top.addWidget(heading("Supervision"), 1)
+        self.export_button = push_button("E&xport reports…", "Export reports")
+        top.addWidget(self.export_button)
         top.addWidget(self.refresh_button)
+        self.export_button.clicked.connect(lambda: self.export_requested.emit("visit-log"))
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.error)

@@ -6,10 +6,12 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QTabWidget, QWidget
 
+from fieldapp.domain.exports import ReportKind
 from fieldapp.domain.people import CaseId, NoteId, Role, ScreenId
 from fieldapp.ui.case_page import CasePage
 from fieldapp.ui.caseload_page import CaseloadPage
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.export_dialog import ExportDialog
 from fieldapp.ui.mileage_page import MileagePage
 from fieldapp.ui.note_editor import NoteEditor
 from fieldapp.ui.screen_form import ScreenForm
@@ -52,6 +54,9 @@ class WorkspaceView(QTabWidget):
             shortcut.activated.connect(lambda index=number - 1: self.setCurrentIndex(index))
         new_note = QShortcut(QKeySequence("Ctrl+N"), self)
         new_note.activated.connect(self.new_note_for_selection)
+        export = QShortcut(QKeySequence("Ctrl+E"), self)
+        export.activated.connect(lambda: self.open_export(
+            ReportKind.MILEAGE if self.currentWidget() is self.mileage else ReportKind.VISIT_LOG))
         self.currentChanged.connect(lambda _: self.refresh_current())
         self._connect()
 
@@ -60,6 +65,9 @@ class WorkspaceView(QTabWidget):
         self.today.open_note.connect(self.open_note)
         self.today.record_screen.connect(self.record_screen)
         self.caseload.open_case.connect(self.open_case)
+        for page in (self.caseload, self.mileage, self.supervisor):
+            if page is not None:
+                page.export_requested.connect(lambda kind: self.open_export(ReportKind(kind)))
         self.settings.lock_requested.connect(self.lock_requested)
         self.settings.change_passphrase_requested.connect(self.change_passphrase_requested)
         self.settings.auto_lock_changed.connect(self.auto_lock_changed)
@@ -82,6 +90,17 @@ class WorkspaceView(QTabWidget):
             self.caseload.empty.setText("Choose a family, then press Ctrl+N for a new note.")
             return
         self.write_note(case_id)
+
+    def open_export(self, kind: ReportKind) -> ExportDialog:
+        """The export dialog (Ctrl+E), for `kind`; one at a time."""
+        for window in self.open_windows():
+            if isinstance(window, ExportDialog):
+                window.raise_()
+                window.activateWindow()
+                return window
+        dialog = ExportDialog(self._ctx, kind=kind, parent=self)
+        self._show(dialog)
+        return dialog
 
     def open_case(self, case_id: str) -> None:
         page = CasePage(self._ctx, case_id=CaseId(case_id), parent=self)

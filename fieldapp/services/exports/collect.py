@@ -17,6 +17,7 @@ from fieldapp.domain.exports import (
     ReportKind,
     ScopeKind,
     permitted_scope,
+    team_workers,
 )
 from fieldapp.domain.mileage import MileageMonth, MonthStatus, ledger
 from fieldapp.domain.people import CaseId, UserId
@@ -240,3 +241,34 @@ def status_text(note: VisitNote) -> str:
     return {NoteStatus.DRAFT: "draft, not signed", NoteStatus.SIGNED: "signed, awaiting "
             "co-signature", NoteStatus.RETURNED: "returned for correction",
             NoteStatus.COSIGNED: "co-signed"}[note.status]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportChoices:
+    """What the export dialog offers the actor.
+
+    Attributes:
+        cases: (id, family name) of the cases on the actor's caseload, by family name.
+        workers: (id, "Name (id)") of the workers the actor may export: their team, or
+            themself.
+    """
+
+    supervisor: bool
+    cases: tuple[tuple[CaseId, str], ...]
+    workers: tuple[tuple[UserId, str], ...]
+    today: date
+
+
+def export_choices(workspace: Workspace) -> ExportChoices:
+    """Thread rule: the database worker."""
+    actor, people = workspace.actor, directory(workspace)
+    cases = [c for c in _known_cases(workspace) if c.assigned_to(actor.user_id)]
+    if actor.is_supervisor:
+        workers = sorted(team_workers(actor, cases) | people.team)
+    else:
+        workers = [actor.user_id] if actor.is_worker else []
+    return ExportChoices(
+        supervisor=actor.is_supervisor,
+        cases=tuple(sorted(((c.id, c.family_name) for c in cases), key=lambda c: c[1])),
+        workers=tuple(sorted(((w, people.name(w)) for w in workers), key=lambda w: w[1])),
+        today=workspace.today())

@@ -1,0 +1,173 @@
+"""The export dialog: a supervisor exports from the real demo data off the UI thread, sees the
+progress, can cancel without leaving a file, and every export lands in the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pypdf
+import pytest
+from pytestqt.qtbot import QtBot
+from pytestqt.qt_compat import qt_api
+
+from fieldapp.domain.exports import ExportFormat, ReportKind, ScopeKind
+from fieldapp.domain.people import Role
+from fieldapp.services import demo
+from fieldapp.storage.resources import part2_notice
+from fieldapp.ui import export_dialog
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.export_dialog import ExportDialog, period_of
+from fieldapp.ui.models import CheckListModel
+from tests.ui.conftest import ContextFactory
+from tests.ui.test_accessibility import unnamed_controls
+
+Qt = qt_api.QtCore.Qt
+
+
+@pytest.fixture
+def supervisor(make_context: ContextFactory) -> UiContext:
+    return make_context(role=Role.SUPERVISOR, user_id=demo.SUPERVISOR, demo=True)
+
+
+def open_dialog(qtbot: QtBot, ctx: UiContext, kind: ReportKind) -> ExportDialog:
+    dialog = ExportDialog(ctx, kind=kind)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.worker.count() > 0, timeout=10_000)
+    return dialog
+
+
+def aim_at(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[Path]:
+    asked: list[Path] = []
+
+    def choose(_parent: object, suggested: Path, _fmt: ExportFormat) -> Path:
+        asked.append(suggested)
+        return path
+
+    monkeypatch.setattr(export_dialog, "choose_path", choose)
+    return asked
+
+
+def exports_in_audit(ctx: UiContext) -> list[dict[str, object]]:
+    def read() -> list[dict[str, object]]:
+        entries = ctx.session.workspace().stores().audit.entries()
+        return [dict(e.details) for e in entries if e.action == "export"]
+
+    return ctx.runner.worker.call(read)
+
+
+def test_a_supervisor_exports_the_team_mileage_as_csv(
+        qtbot: QtBot, supervisor: UiContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dialog = open_dialog(qtbot, supervisor, ReportKind.MILEAGE)
+    assert dialog.scope.currentData() == ScopeKind.TEAM
+    assert [dialog.scope.itemData(i) for i in range(dialog.scope.count())] == \
+        [ScopeKind.TEAM, ScopeKind.WORKER], "mileage is per worker: no 'chosen cases'"
+    assert unnamed_controls(dialog) == []
+    dialog.csv.setChecked(True)
+    dialog.period.setCurrentIndex(2)  # the last three months
+    target = tmp_path / "mileage.csv"
+    asked = aim_at(monkeypatch, target)
+    with qtbot.waitSignal(dialog.runner.finished, timeout=20_000):
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    dialog.runner.join()
+    assert asked[0].name.startswith("mileage-team-") and asked[0].suffix == ".csv"
+    rows = list(csv.reader(io.StringIO(target.read_text("utf-8-sig"))))
+    assert rows[0] == ["42 CFR Part 2 notice", part2_notice().text]
+    totals = [r for r in rows if r and r[0] == "month total"]
+    assert totals and all(float(r[12]) <= 150 for r in totals)
+    assert "Saved" in dialog.message.text() and "not encrypted" in dialog.message.text()
+    [entry] = exports_in_audit(supervisor)
+    assert entry["format"] == "csv" and entry["scope"] == "team"
+
+
+def test_a_cases_export_as_pdf_names_only_the_chosen_family(
+        qtbot: QtBot, supervisor: UiContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dialog = open_dialog(qtbot, supervisor, ReportKind.VISIT_LOG)
+    dialog.scope.setCurrentIndex(dialog.scope.findData(ScopeKind.CASES))
+    assert dialog.cases.isEnabled()
+    first = dialog.cases_model.index(0, 0)
+    family = first.data()
+    dialog.cases_model.setData(first, Qt.CheckState.Checked, Qt.ItemDataRole.CheckStateRole)
+    dialog.period.setCurrentIndex(2)
+    target = tmp_path / "visits"
+    aim_at(monkeypatch, target.with_suffix(".pdf"))
+    with qtbot.waitSignal(dialog.runner.finished, timeout=30_000):
+        dialog.export_button.click()
+    dialog.runner.join()
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(target.with_suffix(".pdf")).pages)
+    assert family in text
+    others = [dialog.cases_model.index(i, 0).data() for i in range(1, 4)]
+    assert not any(f"· {other} ·" in text for other in others)
+
+
+def test_nothing_chosen_is_said_before_any_file_is_asked_for(
+        qtbot: QtBot, supervisor: UiContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dialog = open_dialog(qtbot, supervisor, ReportKind.SCREENS)
+    dialog.scope.setCurrentIndex(dialog.scope.findData(ScopeKind.CASES))
+    asked = aim_at(monkeypatch, tmp_path / "never.pdf")
+    dialog.export_button.click()
+    assert asked == []
+    assert "Choose at least one case" in dialog.message.text()
+    assert not dialog.runner.running
+
+
+def test_cancelling_leaves_no_file_and_no_audit_entry(
+        qtbot: QtBot, supervisor: UiContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dialog = open_dialog(qtbot, supervisor, ReportKind.VISIT_LOG)
+    dialog.period.setCurrentIndex(2)
+    target = tmp_path / "out" / "visits.pdf"
+    target.parent.mkdir()
+    aim_at(monkeypatch, target)
+    seen: list[bool] = []
+
+    def press_cancel(_what: str, done: int, _total: int) -> None:
+        # On the export thread, right after the first page: what a click on Cancel does (its
+        # slot sets the runner's flag), at a moment the test controls.
+        if done >= 1 and not seen:
+            seen.append(dialog.cancel_button.isVisible())
+            dialog.runner.cancel()
+
+    dialog.runner.progressed.connect(press_cancel, Qt.ConnectionType.DirectConnection)
+    with qtbot.waitSignal(dialog.runner.cancelled, timeout=30_000):
+        dialog.export_button.click()
+        assert dialog.cancel_button.isVisible() and dialog.cancel_button.hasFocus()
+    dialog.runner.join()
+    assert list(target.parent.iterdir()) == []
+    assert exports_in_audit(supervisor) == []
+    assert "cancelled" in dialog.message.text()
+    assert dialog.export_button.isEnabled() and not dialog.cancel_button.isVisible()
+
+
+def test_a_worker_is_offered_only_their_own_work(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context(role=Role.RECOVERY_COORDINATOR, user_id=demo.WORKER, demo=True)
+    dialog = open_dialog(qtbot, ctx, ReportKind.VISIT_LOG)
+    scopes = [dialog.scope.itemData(i) for i in range(dialog.scope.count())]
+    assert ScopeKind.TEAM not in scopes
+    assert [dialog.worker.itemData(i) for i in range(dialog.worker.count())] == [demo.WORKER]
+    assert not dialog.worker.isEnabled()
+
+
+def test_presets_give_whole_months() -> None:
+    from datetime import date  # noqa: PLC0415
+
+    today = date(2026, 1, 15)
+    assert period_of(0, today) == (date(2025, 12, 1), date(2025, 12, 31))
+    assert period_of(1, today) == (date(2026, 1, 1), today)
+    assert period_of(2, today) == (date(2025, 10, 1), date(2025, 12, 31))
+
+
+def test_the_case_list_model_passes_the_model_tester(qtmodeltester: object) -> None:
+    model = CheckListModel()
+    model.set_items([("a", "Alder"), ("b", "Brennan")])
+    model.setData(model.index(1, 0), Qt.CheckState.Checked, Qt.ItemDataRole.CheckStateRole)
+    assert model.checked() == ["b"]
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    model.set_items([("a", "Alder")])
+    assert model.checked() == []
