@@ -53,6 +53,14 @@ class UserInfo(Model):
     team_id: str | None = None
 
 
+class StaffInfo(Model):
+    """One person of the caller's team as the server lists them, for names in reports."""
+
+    id: str
+    name: str
+    role: Role
+
+
 class KeyMaterial(Model):
     """The user's public key, and the private key wrapped under their passphrase (opaque here)."""
 

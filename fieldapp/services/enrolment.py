@@ -34,7 +34,15 @@ class ServerUnreachable(KnownError):
 
 
 class ServerRefused(KnownError):
-    """The server said no, with a reason in plain words."""
+    """The server said no, with a reason in plain words.
+
+    Attributes:
+        status: the HTTP status of the refusal (0 when not known).
+    """
+
+    def __init__(self, message: str, *, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class DeviceRevoked(KnownError):
@@ -196,5 +204,5 @@ def _call(server_url: str, method: str, path: str, *, verify: bool | str,
             raise DeviceRevoked("This laptop's access was revoked by the program. Its FieldApp "
                                 "data has been removed from it.")
         message = answer.get("message") or f"The server refused ({response.status_code})."
-        raise ServerRefused(str(message))
+        raise ServerRefused(str(message), status=response.status_code)
     return answer

@@ -1,7 +1,8 @@
 """One sync of a profile with its program's server: push the outbox, pull what changed, verify.
 
 The order of a sync (CouchDB's replicator and Anki's USNs are the models):
-1. the program's rules, and keys for every scope a waiting change will be sealed under;
+1. the program's rules, the caller's team (names for reports), and keys for every scope a
+   waiting change will be sealed under;
 2. push: freeze a batch (bounded by count and bytes), send it, settle each op's answer, repeat;
 3. pull: pages after the checkpoint, each applied with its checkpoint in one transaction;
 4. share keys the server says a member is missing, retry documents that waited for a key;
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import httpx
@@ -37,8 +39,10 @@ from fieldapp.crypto.identity import b64
 from fieldapp.domain.audit import Action
 from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KnownError, RuleViolation
+from fieldapp.domain.people import UserId
 from fieldapp.services import case_keys, enrolment
 from fieldapp.services.case_keys import KEY_KIND
+from fieldapp.services.directory import StaffMember, remember_staff
 from fieldapp.services.enrolment import DeviceRevoked, ServerRefused, ServerUnreachable
 from fieldapp.services.session import Session
 from sync import protocol as wire
@@ -57,6 +61,7 @@ DbCall = Callable[[Callable[[], Any]], Any]
 PROGRAM = TypeAdapter(dict[str, Any])
 WRAPPED_KEYS = TypeAdapter(list[wire.WrappedKey])
 MEMBERS = TypeAdapter(list[wire.Member])
+TEAM = TypeAdapter(list[wire.StaffInfo])
 NO_CONTENT = TypeAdapter(None)
 # sync_state: scopes whose first key was made here and is not on the server yet (JSON list).
 OWED_KEYS = "owed_keys"
@@ -165,6 +170,7 @@ class SyncEngine:
                 raise ServerRefused("The program's rules sent by the server could not be used "
                                     "on this laptop; nothing was changed. Tell your "
                                     "administrator.") from exc
+            self._team()
             keys = self._db(self._keyring)
             self._push(keys, report, progress)
             self._share_owed(keys)
@@ -424,7 +430,7 @@ class SyncEngine:
             raise DeviceRevoked("This laptop's access was revoked by the program. Its FieldApp "
                                 "data has been removed from it.")
         message = body.get("message") if isinstance(body, dict) else None
-        raise ServerRefused(str(message or f"The server refused ({status})."))
+        raise ServerRefused(str(message or f"The server refused ({status})."), status=status)
 
     def _check_cancel(self) -> None:
         if self._cancel.is_set():
@@ -445,6 +451,23 @@ class SyncEngine:
 
     def _apply(self, page: wire.Page, keys: KeyRing) -> int:
         return self._replica().apply_page(page, keys)
+
+    def _team(self) -> None:
+        """The team's names, kept for reports; a server older than this laptop (no such
+        route) leaves the names as they were rather than stopping every sync."""
+        try:
+            team = self._call("GET", "/v1/team", model=TEAM)
+        except ServerRefused as exc:
+            if exc.status != HTTPStatus.NOT_FOUND:
+                raise
+            log.info("the server does not list teams yet; names in reports stay as they were")
+            return
+        self._db(partial(self._remember_team, team))
+
+    def _remember_team(self, team: list[wire.StaffInfo]) -> bool:
+        """Keep the team's names for reports (sealed); writes only when the list changed."""
+        return remember_staff(self._session.workspace(), [
+            StaffMember(user_id=UserId(p.id), name=p.name, role=p.role) for p in team])
 
     def _counts(self) -> tuple[int, int, int]:
         replica = self._replica()

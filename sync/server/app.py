@@ -53,9 +53,7 @@ class Context:
 
     def visible(self, user: User) -> list[dict[str, Any]]:
         """The cases `user` may read: assigned (workers) or their team's (supervisors)."""
-        if user.role == Role.ADMIN:
-            raise Refused(403, "forbidden", "Administrators manage people and devices and do "
-                          "not read case records.")
+        _not_admin(user)
         if user.role == Role.SUPERVISOR:
             return [c for c in self.store.cases() if c["team_id"] == user.team_id]
         return [c for c in self.store.cases()
@@ -63,8 +61,7 @@ class Context:
 
     def members_of(self, user: User, scope: str) -> list[User]:
         """The members of a key scope the caller may read (404 otherwise, as for a case)."""
-        if user.role == Role.ADMIN:
-            self.visible(user)
+        _not_admin(user)
         if scope not in scopes_for(self.store, user):
             raise Refused(404, "not_found", "No such case on your caseload.")
         return scope_members(self.store, scope)
@@ -200,6 +197,13 @@ def _people_routes(app: FastAPI) -> None:
     def program(who: Who, ctx: Ctx) -> dict[str, object]:
         return _program(ctx.store)
 
+    @app.get(f"{wire.API}/team", response_model=list[wire.StaffInfo])
+    def team(who: Who, ctx: Ctx) -> list[wire.StaffInfo]:
+        """The caller's team by name (the caller included), for the names in reports."""
+        _not_admin(who[1])  # as for cases: an administrator's laptop holds no records
+        return [wire.StaffInfo(id=u.id, name=u.name, role=Role(u.role))
+                for u in ctx.store.team_of(who[1].id)]
+
 
 def _case_routes(app: FastAPI) -> None:
     @app.get(f"{wire.API}/cases", response_model=list[wire.CaseInfo])
@@ -285,6 +289,12 @@ def _sync_routes(app: FastAPI) -> None:
     def manifest(who: Who, ctx: Ctx) -> wire.Manifest:
         ctx.visible(who[1])
         return wire.Manifest(entries=ctx.records.manifest(who[1]))
+
+
+def _not_admin(user: User) -> None:
+    if user.role == Role.ADMIN:
+        raise Refused(403, "forbidden", "Administrators manage people and devices and do "
+                      "not read case records.")
 
 
 def _admin(user: User) -> None:

@@ -273,9 +273,21 @@ class ServerStore:
         return [User(*row) for row in rows]
 
     def team_members(self, team_id: str | None) -> list[User]:
+        """The users of team `team_id`; nobody for None (people without a team are not one
+        team: a supervisor without a team must not see every such worker's mileage)."""
         with self.unit() as db:
             rows = db.execute("SELECT id, name, role, team_id, public_key, wrapped_private_key "
-                              "FROM users WHERE team_id IS ? ORDER BY id", [team_id]).fetchall()
+                              "FROM users WHERE team_id = ? ORDER BY id", [team_id]).fetchall()
+        return [User(*row) for row in rows]
+
+    def team_of(self, user_id: str) -> list[User]:
+        """The people of `user_id`'s team, `user_id` included; only them without a team (a
+        NULL team matches nobody)."""
+        with self.unit() as db:
+            rows = db.execute(
+                "SELECT u.id, u.name, u.role, u.team_id, u.public_key, u.wrapped_private_key "
+                "FROM users AS me JOIN users AS u ON u.id = me.id OR u.team_id = me.team_id "
+                "WHERE me.id = ? ORDER BY u.id", [user_id]).fetchall()
         return [User(*row) for row in rows]
 
     def keys_for(self, case_id: str, user_id: str) -> list[tuple[int, str]]:

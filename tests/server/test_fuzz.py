@@ -68,6 +68,7 @@ OPERATIONS = [
     "POST /v1/enrol",
     "GET /v1/me",
     "GET /v1/program",
+    "GET /v1/team",
     "GET /v1/cases",
     "GET /v1/cases/{case_id}",
     "GET /v1/cases/{case_id}/members",
