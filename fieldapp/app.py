@@ -218,6 +218,8 @@ def export_request(args: argparse.Namespace, fmt: ExportFormat, *, actor: Actor,
         scope, worker, cases = ScopeKind.WORKER, UserId(args.worker or actor.user_id), ()
     else:
         scope, worker, cases = ScopeKind.TEAM, None, ()
+    if args.last and not args.first:
+        raise KnownError("--to needs --from (or use --month).")
     if args.month:
         try:
             first = date.fromisoformat(f"{args.month}-01")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,11 +31,14 @@ from PySide6.QtWidgets import QApplication, QWidget
 from fieldapp.domain.cases import Case, Person
 from fieldapp.domain.mileage import Trip
 from fieldapp.domain.people import CaseId, Role, TripId, UserId, new_id
+from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import VisitDetails
 from fieldapp.services import demo, enrolment
 from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
+from fieldapp.ui import export_dialog
+from fieldapp.ui.export_dialog import ExportDialog
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.palette import ENV_VAR, follow_color_scheme
 from fieldapp.ui.run import demo_profile
@@ -81,7 +85,7 @@ def window_for(root: Path, *, supervisor: bool = False,
     if supervisor:
         def make() -> None:
             session.create(demo.DEMO_PASSPHRASE, user_id=demo.SUPERVISOR, role=Role.SUPERVISOR,
-                           name="Sam Supervisor")
+                           name="Avery Lindgren")
             demo.fill_demo(session, clock=session._clock)
             session.lock()
         worker.call(make)
@@ -217,6 +221,36 @@ def supervisor_tour(window: MainWindow) -> None:
     shot(dialog, "21-supervisor-schedule-drawn")
     dialog.reject()
     shot(window, "22-supervisor-random-screens")
+    export_tour(window, page)
+
+
+def export_tour(window: MainWindow, page: Any) -> None:
+    """Export the team's visit log as PDF: the dialog, the progress bar, the saved message."""
+    page.export_button.click()
+    ws = window.workspace
+    assert ws is not None
+    dialog = next(w for w in ws.open_windows() if isinstance(w, ExportDialog))
+    wait(lambda: dialog.worker.count() > 0)
+    dialog.period.setCurrentIndex(2)  # the last three months
+    shot(dialog, "30-export-dialog")
+    target = Path(tempfile.mkdtemp()) / "visit-log.pdf"
+    export_dialog.choose_path = lambda *_: target  # the system's save dialog, answered
+    hold, release = threading.Event(), threading.Event()
+
+    def pause(_what: str, done: int, _total: int) -> None:  # on the export thread
+        if done == 3 and not hold.is_set():
+            hold.set()
+            release.wait(10)
+
+    dialog.runner.progressed.connect(pause, Qt.ConnectionType.DirectConnection)
+    dialog.export_button.click()
+    wait(hold.is_set)
+    settle(0.5)
+    shot(dialog, "31-export-in-progress")
+    release.set()
+    wait(lambda: "Saved" in dialog.message.text(), 60)
+    shot(dialog, "32-export-saved")
+    dialog.close()
 
 
 def server_tour(window: MainWindow, tmp: Path) -> None:
@@ -289,13 +323,19 @@ def in_app(window: MainWindow, fn: Callable[[Session], object]) -> object:
     return done[0]
 
 
+def program_today() -> date:
+    """Today where the program works (the default zone): the day the rules check dates against,
+    which differs from the machine's UTC date for six hours every night."""
+    return datetime.now(UTC).astimezone(ProgramSettings().zone).date()
+
+
 def visit(narrative: str) -> VisitDetails:
-    return VisitDetails(visit_date=date.today(), people_present=("mother", "son"),
+    return VisitDetails(visit_date=program_today(), people_present=("mother", "son"),
                         narrative=narrative, next_steps="Bring the meeting list next time.")
 
 
 def trip(miles: int, destination: str) -> Trip:
-    return Trip(id=TripId(new_id()), worker_id=UserId("rc-jordan"), trip_date=date.today(),
+    return Trip(id=TripId(new_id()), worker_id=UserId("rc-jordan"), trip_date=program_today(),
                 origin="County office", destination=destination, purpose="Home visit",
                 miles=Decimal(miles), recorded_at=datetime.now(UTC))
 
@@ -311,7 +351,7 @@ def sync_tour(window: MainWindow, url: str, tmp: Path, code: Callable[[str], str
         parents=(Person(name="Dana Alder", relationship="mother"),),
         children=(Person(name="Eli Alder", relationship="son", details="age 6"),),
         address="12 Elm Street, Springfield", coordinator_id=UserId("rc-jordan"),
-        supervisor_ids=(UserId("sup-sam"),), start_date=date.today()))
+        supervisor_ids=(UserId("sup-sam"),), start_date=program_today()))
     SyncEngine(supervisor).sync()
     ws.setCurrentWidget(ws.caseload)
     sync_now(window)
@@ -345,7 +385,7 @@ def sync_tour(window: MainWindow, url: str, tmp: Path, code: Callable[[str], str
     spare.notes().save_draft(draft.id, visit(
         "Met Dana at home; she attended two meetings. Eli was at school."),
         expected_revision=draft.revision)
-    spare.mileage().submit(date.today().strftime("%Y-%m"))
+    spare.mileage().submit(program_today().strftime("%Y-%m"))
     SyncEngine(spare).sync()
     here = in_app(window, lambda s: s.notes().get(note.id))
     in_app(window, lambda s: s.notes().save_draft(here.id, visit(

@@ -84,14 +84,18 @@ class NoteStore:
         opened = self._notes.select("case_id = ?", [case_id], order="visit_date, id")
         return [self._assemble(o.row, o.body) for o in opened if o.body is not None]
 
-    def in_period(self, case_ids: Sequence[CaseId], first: date, last: date
-                  ) -> tuple[list[VisitNote], int]:
-        """The notes of `case_ids` with a visit date in [first, last], by date, with their
-        addenda and reviews (three queries, not three per note), and how many rows of the three
-        tables could not be opened (left out, and said so by the caller)."""
+    def in_period(self, case_ids: Sequence[CaseId], first: date, last: date, *,
+                  author: UserId | None = None) -> tuple[list[VisitNote], int]:
+        """The notes of `case_ids` (written by `author`, if given) with a visit date in
+        [first, last], by date, with their addenda and reviews (three queries, not three per
+        note), and how many rows of the three tables could not be opened (left out, and said so
+        by the caller)."""
         marks = ", ".join("?" * len(case_ids))
         where = f"case_id IN ({marks}) AND visit_date BETWEEN ? AND ?"
         params = [*case_ids, codec.day(first), codec.day(last)]
+        if author is not None:
+            where += " AND author = ?"
+            params.append(author)
         notes = self._notes.select(where, params, order="visit_date, case_id, id")
         inner = f"note_id IN (SELECT id FROM visit_notes WHERE {where})"  # noqa: S608 - marks only
         addenda, reviews = defaultdict(list), defaultdict(list)

@@ -8,6 +8,7 @@ would defeat the point) and a fingerprint of the seed in plain sight.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from fieldapp.domain.errors import RecordNotFound
@@ -60,16 +61,19 @@ class ScreenStore:
         opened = self._revisions.select("screen_id = ?", [screen_id], order="revision")
         return [_screen(o.row, o.body) for o in opened if o.body is not None]
 
-    def for_cases(self, case_ids: Sequence[CaseId]) -> tuple[list[DrugScreen], int]:
-        """The current revision of every screen of `case_ids`, by collection time, and how
-        many could not be opened (left out, and said so by the caller)."""
+    def for_cases(self, case_ids: Sequence[CaseId]) -> tuple[list[DrugScreen], list[datetime]]:
+        """The current revision of every screen of `case_ids`, by collection time, and when
+        each one that could not be opened was collected (its plain head row), so the caller
+        can say how many of its period are left out."""
         marks = ", ".join("?" * len(case_ids))
         current = self._revisions.select(
             f"id IN (SELECT id || '/' || current_revision FROM drug_screens "  # noqa: S608
             f"WHERE case_id IN ({marks}))", list(case_ids), order="rowid")
         found = [_screen(o.row, o.body) for o in current if o.body is not None]
         found.sort(key=lambda s: (s.collected_at, s.id))
-        return found, sum(o.body is None for o in current)
+        damaged = [codec.to_moment(self._head(ScreenId(o.row["screen_id"]))["collected_at"])
+                   for o in current if o.body is None]
+        return found, [at for at in damaged if at is not None]
 
     def for_case(self, case_id: CaseId) -> list[DrugScreen]:
         heads = self._db.query("SELECT id, current_revision FROM drug_screens WHERE case_id = ? "

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QListView,
     QProgressBar,
     QRadioButton,
@@ -141,7 +142,9 @@ class ExportDialog(QDialog):
         dates = QHBoxLayout()
         dates.addWidget(self.first)
         dates.addWidget(self.last)
-        form.addRow("&From / to", dates)
+        dates_label = QLabel("&From / to")
+        dates_label.setBuddy(self.first)
+        form.addRow(dates_label, dates)
         formats = QVBoxLayout()
         formats.addWidget(self.pdf)
         formats.addWidget(self.csv)

@@ -157,9 +157,8 @@ def _visit_log(ws: Workspace, request: ExportRequest, scope: ExportScope, people
                ) -> VisitLog:
     families = {c.id: c.family_name for c in scope.cases}
     notes, damaged = ws.stores().notes.in_period(list(families), request.first_day,
-                                                 request.last_day)
-    rows = tuple(sorted((VisitRow(note=n, family=families[n.case_id]) for n in notes
-                         if scope.author is None or n.author == scope.author),
+                                                 request.last_day, author=scope.author)
+    rows = tuple(sorted((VisitRow(note=n, family=families[n.case_id]) for n in notes),
                         key=_visit_order))
     return VisitLog(header=_header(ws, request, scope, people, damaged), visits=rows,
                     people=people, zone=ws.settings.zone)
@@ -168,6 +167,9 @@ def _visit_log(ws: Workspace, request: ExportRequest, scope: ExportScope, people
 def _visit_order(row: VisitRow) -> tuple[date, str, str, str]:
     d = row.note.details
     return d.visit_date, row.family, d.time_in.isoformat() if d.time_in else "", row.note.id
+
+
+DECIDED = frozenset({MonthStatus.APPROVED, MonthStatus.RETURNED})
 
 
 def _mileage(ws: Workspace, request: ExportRequest, scope: ExportScope, people: Directory,
@@ -182,23 +184,31 @@ def _mileage(ws: Workspace, request: ExportRequest, scope: ExportScope, people: 
             if not found and status is MonthStatus.OPEN:
                 continue
             server, provisional = trips.server_allocation(worker, month)
-            by, at = trips.decision(worker, month)
+            # A month sent again after a return keeps the return's decider in its row: that
+            # decision no longer stands, so a submitted month names nobody.
+            by, at = (trips.decision(worker, month) if status in DECIDED else (None, None))
             months.append(MonthRow(
                 ledger=ledger(worker_id=worker, month=month, trips=found, settings=ws.settings,
                               status=status, server=server, provisional=provisional),
                 decided_by=by, decided_at=datetime.fromisoformat(at) if at else None))
     return MileageReport(header=_header(ws, request, scope, people, damaged),
                          months=tuple(months), people=people, zone=ws.settings.zone,
-                         families={c.id: c.family_name for c in cases})
+                         # Only families on the actor's own caseload: a team member's trip to
+                         # another team's case is the worker's, the family's name is not.
+                         families={c.id: c.family_name for c in cases
+                                   if c.assigned_to(ws.actor.user_id)})
 
 
 def _screens(ws: Workspace, request: ExportRequest, scope: ExportScope, people: Directory
              ) -> ScreenSummary:
     zone = ws.settings.zone
-    found, damaged = ws.stores().screens.for_cases([c.id for c in scope.cases])
-    in_period = [s for s in found
-                 if request.first_day <= s.collected_at.astimezone(zone).date()
-                 <= request.last_day]
+
+    def within(moment: datetime) -> bool:
+        return request.first_day <= moment.astimezone(zone).date() <= request.last_day
+
+    found, broken = ws.stores().screens.for_cases([c.id for c in scope.cases])
+    in_period = [s for s in found if within(s.collected_at)]
+    damaged = sum(within(at) for at in broken)
     by_case = tuple(CaseScreens(case=c, screens=tuple(s for s in in_period if s.case_id == c.id))
                     for c in scope.cases)
     return ScreenSummary(header=_header(ws, request, scope, people, damaged),
@@ -211,12 +221,20 @@ def _known_cases(ws: Workspace) -> list[Case]:
 
 def _header(ws: Workspace, request: ExportRequest, scope: ExportScope, people: Directory,
             unreadable: int) -> ReportHeader:
+    first, last = request.first_day, request.last_day
+    if request.kind is ReportKind.MILEAGE:  # mileage is settled by whole months
+        first, last = first.replace(day=1), _month_end(last)
     return ReportHeader(kind=request.kind, program=ws.settings.program_name,
                         scope=_scope_text(ws, request, scope, people),
-                        first_day=request.first_day, last_day=request.last_day,
+                        first_day=first, last_day=last,
                         generated_by=people.name(ws.actor.user_id),
                         generated_at=ws.now().astimezone(ws.settings.zone),
                         unreadable=unreadable, notice=part2_notice())
+
+
+def _month_end(day: date) -> date:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
 
 
 def _scope_text(ws: Workspace, request: ExportRequest, scope: ExportScope, people: Directory

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime, time, tzinfo
 from decimal import Decimal
 
+from fieldapp.domain.mileage import MonthStatus
 from fieldapp.domain.screens import DrugScreen
 from fieldapp.domain.visits import Addendum, Review, VisitNote
 from fieldapp.services.directory import Directory
@@ -78,8 +79,11 @@ def addendum_text(addendum: Addendum, people: Directory, zone: tzinfo) -> str:
 def trip_rows(report: MileageReport) -> Iterator[list[str]]:
     for month in report.months:
         status = month_status(month)
-        approver = report.people.name(month.decided_by)
-        approved_at = local(month.decided_at, report.zone) if month.decided_at else ""
+        # Payroll reads "Approved by" as approved: a returned month's decider is not an approver.
+        approved = month.ledger.status is MonthStatus.APPROVED
+        approver = report.people.name(month.decided_by) if approved else ""
+        approved_at = local(month.decided_at, report.zone) if approved and month.decided_at \
+            else ""
         head = [report.people.name(month.ledger.worker_id), month.ledger.month, status, approver,
                 approved_at]
         for a in month.ledger.allocations:
