@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from pytestqt.qtbot import QtBot
 from pytestqt.qt_compat import qt_api
+from pytestqt.qtbot import QtBot
 
 from fieldapp.domain.exports import ExportFormat, ReportKind, ScopeKind
 from fieldapp.domain.people import Role
