@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo check setup system-deps lint typecheck contracts test bench screenshots clean
+.PHONY: run demo check setup system-deps lint typecheck contracts test bench samples screenshots clean
 
 run: setup
 	@bash scripts/system-deps.sh run
@@ -43,6 +43,10 @@ test: setup system-deps
 
 bench: setup
 	@for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+# The sample exports of the demo data and their page images, in docs/samples/.
+samples: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/sample_exports.py
 
 # Every screen of the real app under Xvfb (needs xvfb; `apt-get install xvfb`).
 screenshots: setup

@@ -7,7 +7,6 @@ of their team; a worker only their own cases and their own work; an administrato
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -173,7 +172,7 @@ def _last_of_month(day: date) -> bool:
     return month_key(day) != month_key(date.fromordinal(day.toordinal() + 1))
 
 
-SAFE_CELL = re.compile(r"^[=+\-@\t\r]")
+FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 def spreadsheet_safe(text: str) -> str:
@@ -183,4 +182,4 @@ def spreadsheet_safe(text: str) -> str:
     (OWASP's CSV injection); a narrative such as "-reviewed the plan" or a typed "=HYPERLINK(…)"
     would otherwise become a formula on the supervisor's machine.
     """
-    return "'" + text if SAFE_CELL.match(text) else text
+    return "'" + text if text[:1] in FORMULA_STARTS else text

@@ -130,7 +130,8 @@ def _visits(session: Session, clock: Clock, case: Case, rng: random.Random, toda
             contact_type=contact,
             people_present=(case.parents[0].name, *(c.name for c in case.children))
             if contact is ContactType.FACE_TO_FACE else (),
-            services=("recovery coaching", "safety check"),
+            services=("recovery coaching", "safety check")
+            if contact is ContactType.FACE_TO_FACE else (),
             narrative=rng.choice(_NARRATIVES).format(parent=parent)
             if contact is ContactType.FACE_TO_FACE else "Knocked twice; nobody home. Left a card.",
             next_steps="Next home visit as planned.", next_visit_date=day + timedelta(days=3))

@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QPdfWriter,
     QPen,
     QTextDocument,
+    QTextOption,
 )
 
 from fieldapp import __version__
@@ -29,6 +30,7 @@ DPI = 300
 MARGINS_MM = QMarginsF(16, 14, 16, 14)
 BODY_POINTS = 9.0
 HEAD_POINTS = 7.5
+LAYOUT_STEPS = 50
 
 
 def html_to_pdf(html: str, frame: PageFrame, *, progress: Progress | None = None,
@@ -39,9 +41,10 @@ def html_to_pdf(html: str, frame: PageFrame, *, progress: Progress | None = None
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     writer = QPdfWriter(buffer)
     writer.setResolution(DPI)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.Letter),
-                                     QPageLayout.Orientation.Portrait, MARGINS_MM,
-                                     QPageLayout.Unit.Millimeter))
+    orientation = (QPageLayout.Orientation.Landscape if frame.landscape
+                   else QPageLayout.Orientation.Portrait)
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.Letter), orientation,
+                                     MARGINS_MM, QPageLayout.Unit.Millimeter))
     writer.setTitle(frame.heading)
     writer.setCreator(f"FieldApp {__version__}")
     page = writer.pageLayout().paintRectPixels(DPI)
@@ -51,11 +54,14 @@ def html_to_pdf(html: str, frame: PageFrame, *, progress: Progress | None = None
     document = QTextDocument()
     document.documentLayout().setPaintDevice(writer)
     document.setDefaultFont(_font(BODY_POINTS))
+    wrap = QTextOption()
+    wrap.setWrapMode(QTextOption.WrapMode.WordWrap)  # never break a word ("Validit/y")
+    document.setDefaultTextOption(wrap)
     document.setHtml(html)
-    document.setPageSize(body)
-    pages = document.pageCount()
     if cancelled():
         raise ExportCancelled()
+    document.setPageSize(body)
+    pages = _lay_out(document, progress, cancelled)
 
     painter = QPainter(writer)
     try:
@@ -77,6 +83,24 @@ def html_to_pdf(html: str, frame: PageFrame, *, progress: Progress | None = None
         painter.end()
         buffer.close()
     return bytes(data.data())
+
+
+def _lay_out(document: QTextDocument, progress: Progress | None, cancelled: Cancelled
+             ) -> int:
+    """Lay the document out in about fifty steps, so Cancel and the progress bar are heard
+    during the layout too (Qt lays out lazily, up to the block asked about); the page count."""
+    layout, blocks = document.documentLayout(), document.blockCount()
+    step = max(blocks // LAYOUT_STEPS, 1)
+    block, index = document.begin(), 0
+    while block.isValid():
+        if index % step == 0:
+            layout.blockBoundingRect(block)
+            if cancelled():
+                raise ExportCancelled()
+            if progress:
+                progress(0, 0)
+        block, index = block.next(), index + 1
+    return document.pageCount()
 
 
 def _frame(painter: QPainter, frame: PageFrame, size: QSizeF, foot: float, page_text: str
@@ -105,6 +129,9 @@ def _frame(painter: QPainter, frame: PageFrame, size: QSizeF, foot: float, page_
 def _font(points: float) -> QFont:
     font = QFont("DejaVu Sans")
     font.setPointSizeF(points)
+    # No ligatures: "confirmed" must be found when someone searches the PDF, not "conﬁrmed".
+    for feature in ("liga", "clig"):
+        font.setFeature(QFont.Tag(feature), 0)
     return font
 
 

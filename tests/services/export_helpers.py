@@ -310,12 +310,15 @@ def positions(text: str, *needles: str) -> list[int]:
     return found
 
 
-def counting(limit: int) -> tuple[Callable[[int, int], None], Callable[[], bool], list[int]]:
-    """A progress callback and a `cancelled` that turns True after `limit` progress calls."""
+def counting(limit: int, *, layout: bool = False
+             ) -> tuple[Callable[[int, int], None], Callable[[], bool], list[int]]:
+    """A progress callback and a `cancelled` that turns True after `limit` progress calls:
+    calls for rows or pages drawn, or with `layout` the PDF's layout steps (done = 0)."""
     calls: list[int] = []
 
     def progress(done: int, total: int) -> None:
-        calls.append(done)
+        if (done == 0) == layout:
+            calls.append(done)
 
     return progress, lambda: len(calls) >= limit, calls
 

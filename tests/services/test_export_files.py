@@ -225,6 +225,17 @@ def test_cancel_during_pdf_leaves_nothing(team: Team, out: Path, qapp: QApplicat
     assert list(out.iterdir()) == []
 
 
+def test_cancel_during_the_pdf_layout_leaves_nothing(team: Team, out: Path,
+                                                     qapp: QApplication) -> None:
+    db, _ = team.vault.open_parts()
+    request = ask(VISITS, PDF)
+    progress, cancelled, calls = counting(1, layout=True)
+    assert_refused(db, ExportCancelled, lambda: export(
+        team, request, out / request.file_name(), progress=progress, cancelled=cancelled))
+    assert calls == [0]
+    assert list(out.iterdir()) == []
+
+
 def test_cancel_keeps_the_file_it_would_have_replaced(team: Team, out: Path,
                                                       qapp: QApplication) -> None:
     target = out / "report.pdf"

@@ -73,7 +73,7 @@ def test_mileage_csv_splits_the_trip_that_crosses_the_cap(team: Team, tmp_path: 
     total = report.rows[3]
     assert (total["Month status"], total["Approved by"], total["Approved at"],
             total["Rate per mile"], total["Figures"], total["Purpose"]) \
-        == ("approved", "Pat Morgan (sup-1)", "2026-11-04 10:00", "0.725", "final", "3 trip(s)")
+        == ("approved", "Pat Morgan (sup-1)", "2026-11-04 10:00", "0.725", "approved for payment", "3 trip(s)")
     assert all(r["Month status"] == "approved" and r["Approved by"] == "Pat Morgan (sup-1)"
                for r in report.rows[:3])
     assert [(r["Month status"], r["Approved by"]) for r in report.rows[4:]] == \
@@ -98,7 +98,9 @@ def test_mileage_pdf_totals_and_grand_total(team: Team, tmp_path: Path,
         "Sam Rivera (rc-1) 2026-10 approved 190.0 150.0 40.0 $108.75",
         "Lee Okafor (rc-2) 2026-09 open 20.0 20.0 0.0 $14.50",
         "Lee Okafor (rc-2) 2026-10 submitted 40.0 40.0 0.0 $29.00",
-        "Total 3 month(s) 250.0 210.0 40.0 $152.25")
+        "Approved for payment 1 month(s) 190.0 150.0 40.0 $108.75",
+        "All months shown 3 month(s) 250.0 210.0 40.0 $152.25",
+        "2 month(s) are not approved yet")
     assert summary == sorted(summary)
     month = positions(
         text, "Sam Rivera (rc-1): 2026-10 (approved; approved by Pat Morgan (sup-1) on "

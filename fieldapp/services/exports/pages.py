@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from html import escape
 
+from fieldapp.domain.mileage import MonthStatus
+from fieldapp.domain.visits import ATTESTATION
 from fieldapp.services.exports.collect import (
     SCREEN_COUNTS,
     CaseScreens,
@@ -77,7 +79,9 @@ def _visit_log(log: VisitLog) -> str:
     counts = _tally(status_text(r.note) for r in log.visits)
     late = sum(r.note.late_entry for r in log.visits)
     summary = (f"<h2>{len(log.visits)} visit(s)</h2><p>{escape(counts)}; {late} late "
-               "entr" + ("y" if late == 1 else "ies") + ".</p>")
+               "entr" + ("y" if late == 1 else "ies") + ".</p>"
+               f"<p class='muted'>Each note marked “attested” was signed with its author's "
+               f"attestation: “{escape(ATTESTATION)}”</p>")
     return summary + "".join(_visit(r, log) for r in log.visits)
 
 
@@ -99,9 +103,11 @@ def _visit(row: VisitRow, log: VisitLog) -> str:
                      + (f" (next visit {d.next_visit_date.isoformat()})"
                         if d.next_visit_date else "") + "</p>")
     if note.signature:
+        # The common attestation is printed once, above; only a different wording here.
+        words = ("attested" if note.signature.attestation == ATTESTATION
+                 else f"attestation: {note.signature.attestation}")
         parts.append(f"<p class='muted'>Signed by {escape(people.name(note.signature.by))} on "
-                     f"{local(note.signature.at, log.zone)}: {escape(note.signature.attestation)}"
-                     "</p>")
+                     f"{local(note.signature.at, log.zone)} ({escape(words)})</p>")
     parts += [f"<p class='muted'>{escape(review_text(r, people, log.zone))}</p>"
               for r in note.reviews]
     parts += [f"<table class='addendum' width='100%' cellpadding='4'><tr><td>"
@@ -119,17 +125,24 @@ def _mileage(report: MileageReport) -> str:
                         str(m.ledger.status), miles(m.ledger.total), miles(m.ledger.reimbursable),
                         miles(m.ledger.over_cap), f"${money(m.ledger.amount)}"]
                        for m in report.months], numeric={3, 4, 5, 6},
-                      total=_grand_total(report))
-    return "<h2>Summary</h2>" + overview + "".join(_month(m, report) for m in report.months)
+                      totals=[_total("Approved for payment", [m for m in report.months if
+                                                              m.ledger.status is
+                                                              MonthStatus.APPROVED]),
+                              _total("All months shown", list(report.months))])
+    waiting = [m for m in report.months if m.ledger.status is not MonthStatus.APPROVED]
+    note = (f"<p>{len(waiting)} month(s) are not approved yet (open, submitted or returned): "
+            "their trips and amounts may still change.</p>" if waiting else "")
+    return ("<h2>Summary</h2>" + overview + note
+            + "".join(_month(m, report) for m in report.months))
 
 
-def _grand_total(report: MileageReport) -> list[str]:
-    ledgers = [m.ledger for m in report.months]
+def _total(label: str, months: list[MonthRow]) -> list[str]:
+    ledgers = [m.ledger for m in months]
 
     def added(values: Iterable[Decimal]) -> Decimal:
         return sum(values, Decimal(0))
 
-    return ["Total", f"{len(ledgers)} month(s)", "", miles(added(m.total for m in ledgers)),
+    return [label, f"{len(ledgers)} month(s)", "", miles(added(m.total for m in ledgers)),
             miles(added(m.reimbursable for m in ledgers)),
             miles(added(m.over_cap for m in ledgers)),
             f"${money(added(m.amount for m in ledgers))}"]
@@ -150,7 +163,7 @@ def _month(month: MonthRow, report: MileageReport) -> str:
     return (f"<h2>{escape(report.people.name(m.worker_id))}: {m.month} ({m.status}"
             f"{escape(decided)})</h2>"
             + _table(["Date", "From", "To", "Purpose", "Family", "Miles", "Reimbursable",
-                      "Over the cap"], rows, numeric={5, 6, 7}, total=total)
+                      "Over the cap"], rows, numeric={5, 6, 7}, totals=[total])
             + f"<p>Cap {miles(m.cap)} miles a month. Reimbursable {miles(m.reimbursable)} miles "
               f"at ${money(m.rate)} a mile: <b>${money(m.amount)}</b>. "
               f"Over the cap, not reimbursed: {miles(m.over_cap)} miles.</p>" + provisional)
@@ -187,15 +200,15 @@ def _screen_note(comments: str, correction: str, revision: int) -> str:
 
 def _table(columns: Sequence[str], rows: Iterable[Sequence[str]], *,
            numeric: set[int] | frozenset[int] = frozenset(),
-           total: Sequence[str] | None = None) -> str:
+           totals: Sequence[Sequence[str]] = ()) -> str:
     def cells(values: Sequence[str], tag: str) -> str:
         return "".join(f"<{tag}{' align=right' if i in numeric else ''}>{escape(v)}</{tag}>"
                        for i, v in enumerate(values))
 
     body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows)
-    foot = f"<tr class='total'>{cells(total, 'td')}</tr>" if total else ""
+    foot = "".join(f"<tr class='total'>{cells(total, 'td')}</tr>" for total in totals)
     return (f"<table class='grid' width='100%' border='1' cellspacing='0' cellpadding='3'>"
-            f"<thead><tr>{cells(columns, 'th')}</tr></thead>{body}{foot}</table>")
+            f"<thead><tr>{cells(columns, 'th')}</tr></thead>{body}{foot}</table><p></p>")
 
 
 def _paragraphs(text: str) -> str:
