@@ -82,6 +82,17 @@ def details(rng: random.Random, visit_date: date) -> VisitDetails:
         next_visit_date=visit_date + timedelta(days=3))
 
 
+
+def sign(stores: Stores, note: VisitNote, rng: random.Random) -> VisitNote:
+    """Sign `note` in the evening after the visit, one in twenty a day late (a late entry)."""
+    author = Actor(user_id=note.author, role=Role.RECOVERY_COORDINATOR)
+    evening = datetime.combine(note.details.visit_date, clock_time(23, 30), tzinfo=UTC)
+    hours = 30 if rng.random() < 0.05 else rng.randrange(0, 6)
+    note = visits.sign(note, signer=author, at=min(evening + timedelta(hours=hours), NOW),
+                       settings=SETTINGS)
+    stores.notes.mark_signed(note)
+    return note
+
 def fill(stores: Stores, records: int, rng: random.Random) -> list[CaseId]:
     """Fill the vault through the stores; returns the ids of ME's 30 cases."""
     rest = records - CASES
@@ -104,13 +115,7 @@ def fill(stores: Stores, records: int, rng: random.Random) -> list[CaseId]:
                          details=details(rng, TODAY - timedelta(days=age)), revision=1)
         stores.notes.add_draft(note)
         if age > 3 or (age > 0 and rng.random() < 0.5):  # recent notes are often drafts
-            author = Actor(user_id=note.author, role=Role.RECOVERY_COORDINATOR)
-            evening = datetime.combine(note.details.visit_date, clock_time(23, 30), tzinfo=UTC)
-            hours = 30 if rng.random() < 0.05 else rng.randrange(0, 6)  # 1 in 20 is late
-            note = visits.sign(note, signer=author, at=min(evening + timedelta(hours=hours), NOW),
-                               settings=SETTINGS)
-            stores.notes.mark_signed(note)
-            signed.append(note)
+            signed.append(sign(stores, note, rng))
     for note in rng.sample(signed, min(n_addenda, len(signed))):
         assert note.signature is not None
         stores.notes.add_addendum(Addendum(

@@ -7,13 +7,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pytest
 from PySide6.QtWidgets import QApplication
 
 from fieldapp.domain.exports import ExportFormat, ReportKind, ScopeKind
 from fieldapp.services.exports.tables import TRIP_COLUMNS
-from fieldapp.storage.vault import Vault
-from tests.conftest import FakeClock
 from tests.services.export_helpers import (
     NEVER_IN_SUP1_OCTOBER,
     TEAM_SCOPE,
@@ -24,7 +21,6 @@ from tests.services.export_helpers import (
     ask,
     assert_csv_head,
     assert_pdf_frame,
-    make_team,
     pdf_pages,
     positions,
     read_csv,
@@ -34,11 +30,6 @@ from tests.services.records_helpers import OTHER_WORKER, SUPERVISOR, WORKER
 
 PDF, CSV = ExportFormat.PDF, ExportFormat.CSV
 MILEAGE, SCREENS = ReportKind.MILEAGE, ReportKind.SCREENS
-
-
-@pytest.fixture
-def team(vault: Vault, clock: FakeClock) -> Team:
-    return make_team(vault, clock)
 
 
 # --- mileage ------------------------------------------------------------------------------------
@@ -73,7 +64,8 @@ def test_mileage_csv_splits_the_trip_that_crosses_the_cap(team: Team, tmp_path: 
     total = report.rows[3]
     assert (total["Month status"], total["Approved by"], total["Approved at"],
             total["Rate per mile"], total["Figures"], total["Purpose"]) \
-        == ("approved", "Pat Morgan (sup-1)", "2026-11-04 10:00", "0.725", "approved for payment", "3 trip(s)")
+        == ("approved", "Pat Morgan (sup-1)", "2026-11-04 10:00", "0.725",
+            "approved for payment", "3 trip(s)")
     assert all(r["Month status"] == "approved" and r["Approved by"] == "Pat Morgan (sup-1)"
                for r in report.rows[:3])
     assert [(r["Month status"], r["Approved by"]) for r in report.rows[4:]] == \

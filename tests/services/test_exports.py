@@ -11,15 +11,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtWidgets import QApplication
 
 from fieldapp.domain.exports import ExportFormat, ReportKind, ScopeKind
 from fieldapp.domain.people import Actor
 from fieldapp.services.exports.tables import VISIT_COLUMNS
 from fieldapp.storage.resources import part2_notice
-from fieldapp.storage.vault import Vault
-from tests.conftest import FakeClock
 from tests.services.export_helpers import (
     AWKWARD,
     FORMULA,
@@ -32,7 +29,6 @@ from tests.services.export_helpers import (
     ask,
     assert_csv_head,
     assert_pdf_frame,
-    make_team,
     pdf_pages,
     positions,
     read_csv,
@@ -43,11 +39,6 @@ from tests.services.records_helpers import INTACT_WORKER, OTHER_WORKER, SUPERVIS
 
 PDF, CSV = ExportFormat.PDF, ExportFormat.CSV
 VISITS, SCREENS = ReportKind.VISIT_LOG, ReportKind.SCREENS
-
-
-@pytest.fixture
-def team(vault: Vault, clock: FakeClock) -> Team:
-    return make_team(vault, clock)
 
 
 # --- the visit log -----------------------------------------------------------------------------
