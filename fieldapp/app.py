@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="open a demo profile full of invented families (made on first use)")
     parser.add_argument("--data-dir", metavar="DIR",
                         help=f"profile folder (default: ${ENV_VAR}, else the user data folder)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that this installation works (offscreen, on a temporary "
+                             "profile that is then removed) and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     doctor = commands.add_parser("doctor", help="check a profile and report problems")
     doctor.add_argument("--no-passphrase", action="store_true",
@@ -99,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)
     _no_core_dumps()
     args = build_parser().parse_args(argv)
+    if args.self_test:
+        return _self_test()
     paths = resolve_profile(args.data_dir)
     try:
         if args.command is None:
@@ -115,6 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _self_test() -> int:
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt loads: no screen, no window shown
+    from fieldapp.ui.selftest import run_self_test  # noqa: PLC0415 - Qt only when asked
+
+    return run_self_test()
 
 
 def _run_command(args: argparse.Namespace, paths: ProfilePaths) -> int:

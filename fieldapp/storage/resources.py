@@ -1,9 +1,8 @@
-"""Files from the project's `resources/` folder, in a checkout and in the built app."""
+"""Files in `fieldapp/resources/`: the same path in a checkout, a wheel and the built app."""
 
 from __future__ import annotations
 
 import functools
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,11 +10,10 @@ from fieldapp.domain.passphrase import skeleton
 
 
 def resources_dir() -> Path:
-    """The `resources/` folder: bundled by PyInstaller, or beside the package in a checkout."""
-    bundled = getattr(sys, "_MEIPASS", None)
-    if bundled:
-        return Path(bundled) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+    """`fieldapp/resources/`, found the same way everywhere: in a checkout, in an installed wheel
+    (package data) and in the PyInstaller bundle (build.spec collects it to `fieldapp/resources`
+    beside the frozen modules' `__file__`)."""
+    return Path(__file__).resolve().parents[1] / "resources"
 
 
 @functools.cache
@@ -39,7 +37,7 @@ class Part2Notice:
 
 @functools.cache
 def part2_notice() -> Part2Notice:
-    """The redisclosure notice from `resources/part2-notice.txt` (one file to change)."""
+    """The redisclosure notice from `fieldapp/resources/part2-notice.txt` (one file to change)."""
     text = (resources_dir() / "part2-notice.txt").read_text("utf-8")
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     marker = lines.index("--- short form")
