@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo check setup system-deps lint typecheck contracts test bench samples screenshots clean
+.PHONY: run demo check setup system-deps lint typecheck contracts test app app-check bench samples screenshots clean
 
 run: setup
 	@bash scripts/system-deps.sh run
@@ -16,7 +16,9 @@ demo: setup
 	@bash scripts/system-deps.sh run
 	$(BIN)/fieldapp --demo $(ARGS)
 
-check: setup lint typecheck contracts test
+# The app's build and self-test come last: about 20 s on a 2-core machine (README, "Installing
+# on laptops").
+check: setup lint typecheck contracts test app-check
 
 setup: $(STAMP)
 
@@ -41,8 +43,21 @@ contracts: setup
 test: setup system-deps
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
 
+# The desktop app as IT installs it: dist/FieldApp/, a one-folder app for this machine's system
+# (build.spec). The xcb libraries must be here for PyInstaller to put them in the bundle.
+app: setup
+	@bash scripts/system-deps.sh run
+	$(BIN)/pyinstaller build.spec --noconfirm --log-level WARN
+	@echo "dist/FieldApp: $$(du -sh dist/FieldApp | cut -f1), $$(find dist/FieldApp -type f | wc -l) files"
+
+# Build it, then run the built app's own check (offscreen, on a temporary profile).
+app-check: app
+	dist/FieldApp/FieldApp --self-test
+
+# Every bench/ script, then one table of the figures (bench/suite.py, a few minutes). To keep
+# that table in docs/performance.md too: `make bench WRITE=docs/performance.md`.
 bench: setup
-	@for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/suite.py $(if $(WRITE),--write $(WRITE))
 
 # The sample exports of the demo data and their page images, in docs/samples/.
 samples: setup
