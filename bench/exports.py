@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from _results import report
 from PySide6 import __version__ as pyside_version
 from PySide6.QtGui import QGuiApplication
 
@@ -385,6 +386,12 @@ def print_table(figures: Figures, runs: int) -> None:
     for line in (header, tuple("-" * w for w in widths), *rows):
         print("  ".join(f"{cell:>{widths[i]}}" if i in (1, 2, 5, 6) else f"{cell:<{widths[i]}}"
                         for i, cell in enumerate(line)).rstrip())
+    n = f"{figures.visits:,}"
+    report(f"export {n} visits to CSV (team visit log), median of {runs}",
+           s["csv total"].median, "s", target=1)
+    report(f"export {n} visits to PDF ({figures.pages:,} pages), median of {runs}",
+           s["pdf total"].median, "s", target=10)
+    report("peak memory of that PDF export", s["pdf total"].peak_mb, "MB")
     if figures.watch:
         w = figures.watch
         print(f"PDF export: first progress report after {statistics.median(w.first_progress_s):.1f}"

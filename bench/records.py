@@ -30,6 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _results import report
+
 from fieldapp.domain import visits
 from fieldapp.domain.cases import Case, Person
 from fieldapp.domain.mileage import Trip
@@ -198,6 +200,11 @@ def main() -> None:
         *summary(f"autosave (save_draft), {args.saves} saves", autosave),
         *summary(f"caseload of {listed} cases, {CASELOAD_RUNS} runs", listing)[:2],
     ]
+    for name, timings in (("new draft (start_draft)", start), ("autosave (save_draft)", autosave)):
+        report(f"save a note, {name}: p95, {args.records:,} stored",
+               timings[int(len(timings) * 0.95)], "ms", target=10)
+    report(f"caseload of {listed} cases: p95, {args.records:,} stored",
+           listing[int(len(listing) * 0.95)], "ms")
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

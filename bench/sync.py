@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx
+from _results import report
 
 from fieldapp.domain.cases import Case, Person
 from fieldapp.domain.mileage import Trip
@@ -442,6 +443,14 @@ def print_table(figures: Figures) -> None:
          "< 100 ms", met(median < 100), f"{statistics.median(cpus):.0f} ms"),
         ("  p95", f"{p95:.0f} ms", "< 100 ms", met(p95 < 100), f"{percentile(cpus, 0.95):.0f} ms"),
     ]
+    report(f"first sync of {figures.outbox:,} records (push+pull+verify)", first.seconds, "s",
+           target=3)
+    report("first sync: its ratio to copying the same rows between two SQLite files", ratio, "x",
+           target=5, at_most=True)
+    report(f"first pull of {restore.report.pulled:,} documents on a new device", restore.seconds,
+           "s")
+    report(f"sync with nothing to do: median of {len(empty)}", median, "ms", target=100)
+    report(f"sync with nothing to do: p95 of {len(empty)}", p95, "ms", target=100)
     print(f"\nmachine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
           f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
           f"{platform.platform(terse=True)}; load average before the run {figures.load:.1f}")

@@ -42,6 +42,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _results import report
 from PySide6.QtCore import QCoreApplication, QMessageLogContext, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMainWindow
 
@@ -121,6 +122,9 @@ class ExplainingMeter(StallMeter):  # type: ignore[misc,valid-type]
     other threads' stacks when it came, and the UI thread's stack while it was late (taken by a
     watchdog thread every 2 ms; it needs the GIL for that, so a stall during which some other
     thread holds the GIL is seen by no one until it ends, and has no UI stack)."""
+
+    last: int  # the StallMeter's (loaded at run time, so mypy cannot see them)
+    clock: Any
 
     def __init__(self, late_ms: int, state: Callable[[], str]) -> None:
         super().__init__()
@@ -346,6 +350,11 @@ def print_table(phases: list[Phase], load: float, outbox: int, fill_s: float) ->
     for row in (header, tuple("-" * w for w in widths), *rows):
         print("  ".join(f"{cell:>{widths[i]}}" if i in (1, 2, 5, 6) else f"{cell:<{widths[i]}}"
                         for i, cell in enumerate(row)).rstrip())
+    first, pull = phases
+    report(f"longest UI stall while syncing: first sync of {outbox:,} records", first.stall_ms,
+           "ms", target=TARGET_MS)
+    report("longest UI stall while syncing: a new device's first pull", pull.stall_ms, "ms",
+           target=TARGET_MS)
 
 
 def print_stalls(phases: list[Phase], late_ms: int) -> None:

@@ -1,27 +1,38 @@
-"""Longest stall of the UI thread while a big profile opens, loads and saves (target < 50 ms).
+"""Longest stall of the UI thread while a big profile opens, loads and saves (target < 50 ms),
+and the app's peak memory with that profile open.
 
 A 1 ms QTimer ticks on the UI thread; the longest gap between two ticks is the longest time the
 window could not repaint or answer a key. Measured, on a profile of 100,000 sealed records:
-unlocking (Argon2id on the worker), loading Today and the caseload, and saving notes. Prints a
-table; asserts nothing. Run: `.venv/bin/python bench/ui_stall.py [--records N]`.
+unlocking (Argon2id on the worker), loading Today and the caseload, and saving notes.
+Peak memory: afterwards a fresh process (this script with `--memory-of DIR`) starts the app's own
+window on that profile as fieldapp/ui/run.py does (QApplication, Fusion, DbWorker, Session,
+TaskRunner, MainWindow), types the passphrase into the unlock page and presses Unlock, waits for
+Today, then opens the Caseload tab and waits for it; it reports the resident memory high-water
+mark (VmHWM, /proc/self/status) at the unlock page and at the end. Measured in its own process
+because filling 100,000 records here takes far more memory than the app ever does.
+Prints a table; asserts nothing. Run: `.venv/bin/python bench/ui_stall.py [--records N]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _results import report
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -36,7 +47,7 @@ from fieldapp.ui.tasks import TaskRunner
 from fieldapp.ui.today_page import TodayPage
 
 
-def _records_bench():  # type: ignore[no-untyped-def]
+def _records_bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_records", ROOT / "bench" / "records.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -74,10 +85,61 @@ class StallMeter:
         return float(self.worst), (time.perf_counter() - began) * 1000
 
 
+def _status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory_of(root: Path) -> None:
+    """In a fresh process: the app's window on the profile at `root`, unlocked through its
+    unlock page, Today and then the Caseload tab loaded; prints the memory figures as JSON."""
+    from fieldapp.ui.main_window import MainWindow  # noqa: PLC0415 - only in this process
+    from fieldapp.ui.palette import follow_color_scheme  # noqa: PLC0415
+
+    bench = _records_bench()
+    app = QApplication([])
+    app.setStyle("Fusion")
+    follow_color_scheme(app)
+    worker = DbWorker()
+    session = Session(ProfilePaths(root), clock=bench.clock)
+    runner = TaskRunner(worker)
+    window = MainWindow(session, runner, profile_exists=True,
+                        check=session.profile.check_passphrase, clock=bench.clock)
+    window.show()
+
+    def settle(done: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 120
+        while not (done() and not runner.busy) and time.monotonic() < deadline:
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+    settle(lambda: True)
+    at_unlock = _status_mb("VmHWM")
+    window.unlock_page.passphrase.setText(bench.PASSPHRASE)
+    window.unlock_page.unlock_button.click()
+    settle(lambda: window.workspace is not None)
+    workspace = window.workspace
+    assert workspace is not None, "the profile did not open"
+    workspace.setCurrentWidget(workspace.caseload)  # loads the caseload, as a click on the tab
+    settle(lambda: True)
+    print(json.dumps({"at_unlock_page_mb": at_unlock, "peak_mb": _status_mb("VmHWM"),
+                      "now_mb": _status_mb("VmRSS"),
+                      "caseload_rows": workspace.caseload.model.rowCount()}))
+    window.close()
+    worker.call(session.lock)
+    worker.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--memory-of", type=Path, metavar="DIR",
+                        help="(the suite's child) report the app's memory on this profile")
     args = parser.parse_args()
+    if args.memory_of:
+        memory_of(args.memory_of)
+        return
     bench = _records_bench()
     app = QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,10 +173,28 @@ def main() -> None:
                      meter.measure(app, run(session.lock))))
         worker.shutdown()
         del today, caseload
+        child = subprocess.run([sys.executable, __file__, "--memory-of", str(paths.root)],
+                               capture_output=True, text=True, check=False, cwd=ROOT)
     width = max(len(name) for name, _ in rows)
     print(f"{'while':<{width}}  longest UI stall   work took")
     for name, (stall, took) in rows:
         print(f"{name:<{width}}  {stall:>8.0f} ms       {took:>7.0f} ms")
+    worst = max(rows, key=lambda row: row[1][0])
+    report(f"longest UI stall, {args.records:,}-record profile: unlock, Today, caseload, saves, "
+           f"lock (worst: {worst[0].split(' (')[0]})", worst[1][0], "ms", target=50)
+    if child.returncode != 0 or not child.stdout.strip():
+        print(f"peak memory: the app's process failed ({child.returncode}):\n"
+              f"{child.stderr[-2000:]}")
+        return
+    memory = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"peak memory of the app (VmHWM, its own process): {memory['at_unlock_page_mb']:.0f} "
+          f"MB at the unlock page; {memory['peak_mb']:.0f} MB with the {args.records:,}-record "
+          f"profile unlocked, Today and the caseload ({memory['caseload_rows']} families) loaded "
+          f"(resident now {memory['now_mb']:.0f} MB)")
+    report(f"peak memory (RSS high-water mark), {args.records:,} records: unlocked, Today and "
+           "caseload loaded", memory["peak_mb"], "MB")
+    report("memory resident after that (the peak less unlocking's Argon2id working memory)",
+           memory["now_mb"], "MB")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from types import TracebackType
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -18,6 +19,10 @@ from fieldapp.ui.export_runner import ExportRunner
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.palette import follow_color_scheme
 from fieldapp.ui.tasks import TaskRunner
+
+# bench/startup.py sets it: once the first page (the unlock page, for an existing profile) has
+# been painted, its class name is printed and the app quits. Unset, nothing of the probe runs.
+STARTUP_PROBE = "FIELDAPP_STARTUP_PROBE"
 
 
 def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: bool = False) -> int:
@@ -43,6 +48,8 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: bool = Fa
                         demo_paths=demo_profile(paths))
     _show_unexpected_errors(window, paths)
     window.show()
+    if os.environ.get(STARTUP_PROBE):
+        _probe_startup(app, window.pages.currentWidget() or window)
     if demo:
         window.open_demo()
     try:
@@ -70,3 +77,18 @@ def _show_unexpected_errors(parent: QWidget, paths: ProfilePaths) -> None:
             f"Details were written to the log in {paths.logs}; please pass it on to support.")
 
     sys.excepthook = hook
+
+
+class _FirstPaint(QObject):
+    """The startup probe: on the page's first paint, say so and quit."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            print(f"{STARTUP_PROBE}: {type(watched).__name__} painted", flush=True)
+            QApplication.exit(0)  # after this paint and its flush
+        return False
+
+
+def _probe_startup(app: QApplication, page: QWidget) -> None:
+    page.installEventFilter(_FirstPaint(app))  # the app owns (and keeps) the filter
