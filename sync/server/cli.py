@@ -11,6 +11,7 @@ import ipaddress
 import json
 import logging
 import sqlite3
+import ssl
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -142,6 +143,9 @@ def _serve(args: argparse.Namespace) -> int:
         print("Refusing plain HTTP on a non-loopback address: give --cert and --key "
               "(or --insecure-http for a test network).", file=sys.stderr)
         return 2
+    if tls and (problem := _tls_problem(args.cert, args.key)):
+        print(problem, file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(args.data, enrol_limit=args.enrol_limit,
                      auth_failure_limit=args.auth_failure_limit)
@@ -150,6 +154,20 @@ def _serve(args: argparse.Namespace) -> int:
                 ssl_keyfile=str(args.key) if tls else None, access_log=False,
                 log_level="warning")
     return 0
+
+
+def _tls_problem(cert: Path, key: Path) -> str:
+    """Why the certificate and key cannot be used ('' if they can): said before serving, in
+    plain words, rather than as a traceback from deep inside the web server."""
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except FileNotFoundError as exc:
+        return f"The TLS file {exc.filename} does not exist."
+    except PermissionError as exc:
+        return f"The TLS file {exc.filename} cannot be read by this user."
+    except (ssl.SSLError, OSError) as exc:
+        return f"The TLS certificate and key cannot be used together ({exc})."
+    return ""
 
 
 def _loopback(host: str) -> bool:

@@ -159,6 +159,36 @@ def test_plain_http_off_loopback_is_refused(tmp_path: Path, tls_args: tuple[str,
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("damage", "expected"), [
+    ("missing", "does not exist"),
+    ("unreadable", "cannot be read by this user"),
+    ("garbage", "cannot be used together"),
+], ids=["missing", "unreadable", "not a certificate"])
+def test_a_tls_file_that_cannot_be_used_is_said_plainly(tmp_path: Path, damage: str,
+                                                         expected: str) -> None:
+    """A certificate the server cannot use stops `serve` with a sentence and exit 2, never a
+    traceback (under systemd it would otherwise restart every few seconds with one)."""
+    cert, key = _self_signed(tmp_path)
+    if damage == "missing":
+        cert.unlink()
+    elif damage == "unreadable":
+        if os.geteuid() == 0:
+            pytest.skip("root reads every file")
+        cert.chmod(0)
+    else:
+        cert.write_text("not a certificate")
+    args = [sys.executable, "-c", CLI, "--data", str(tmp_path / "data"), "serve", "--port",
+            str(free_port()), "--cert", str(cert), "--key", str(key)]
+    try:
+        result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=15,
+                                check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the server started with a certificate it cannot use")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 (CN and IP SAN) and its key, as PEM files."""
     key = ec.generate_private_key(ec.SECP256R1())
