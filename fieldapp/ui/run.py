@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sys
 from types import TracebackType
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -23,6 +25,7 @@ from fieldapp.ui.tasks import TaskRunner
 # bench/startup.py sets it: once the first page (the unlock page, for an existing profile) has
 # been painted, its class name is printed and the app quits. Unset, nothing of the probe runs.
 STARTUP_PROBE = "FIELDAPP_STARTUP_PROBE"
+_KEPT: list[object] = []
 
 
 def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: bool = False) -> int:
@@ -47,6 +50,7 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: bool = Fa
                         check=session.profile.check_passphrase, clock=clock,
                         demo_paths=demo_profile(paths))
     _show_unexpected_errors(window, paths)
+    _close_on_terminate(app, window)
     window.show()
     if os.environ.get(STARTUP_PROBE):
         _probe_startup(app, window.pages.currentWidget() or window)
@@ -58,6 +62,24 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: bool = Fa
         ExportRunner.stop_all()  # a cancelled export ends at its next page or row
         worker.call(window.current_session().lock)
         worker.shutdown()
+
+
+def _close_on_terminate(app: QApplication, window: QWidget) -> None:
+    """SIGTERM and SIGHUP (a logout, a shutdown, `kill`) close the window as the person would:
+    editors save, the sync stops, the profile locks and backs up. Python runs a signal handler
+    only between its own bytecodes, so the signal's wake-up byte is watched by Qt's event loop,
+    which then runs a little Python and with it the handler."""
+    reader, writer = socket.socketpair()
+    for end in (reader, writer):
+        end.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+    notifier.activated.connect(lambda: reader.recv(64))
+    for name in ("SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: QTimer.singleShot(0, window.close))
+    _KEPT.extend((reader, writer, notifier))  # both ends stay open while the app runs
+    app.aboutToQuit.connect(lambda: signal.set_wakeup_fd(-1))
 
 
 def demo_profile(paths: ProfilePaths) -> ProfilePaths:
