@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from fieldapp import __version__
+from tests.conftest import stop_process
 from tests.server.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,12 +89,7 @@ def serving(installed: Path, data: Path, cwd: Path) -> Iterator[str]:
             time.sleep(0.05)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 def _answers(url: str) -> bool:

@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_NAME = "Riverbend Family Recovery"
 CLI = "from sync.server.cli import main; raise SystemExit(main())"
@@ -177,13 +179,7 @@ class RunningServer:
 
     def stop(self) -> None:
         """Ask the server to stop (SIGTERM), then kill it if it has not within bounded time."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT)
+        stop_process(self.process, STOP_TIMEOUT)
 
 
 @contextmanager

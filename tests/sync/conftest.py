@@ -31,7 +31,7 @@ from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from sync.client.engine import Backoff, SyncEngine, SyncReport
 from sync.server.store import ServerStore
-from tests.conftest import PASSPHRASE, FakeClock
+from tests.conftest import PASSPHRASE, FakeClock, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = "from sync.server.cli import main; raise SystemExit(main())"
@@ -141,12 +141,7 @@ def serve(data_dir: Path, log_dir: Path, port: int | None = None) -> Iterator[
             time.sleep(0.05)
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 @contextmanager
