@@ -205,7 +205,14 @@ class SyncController(QObject):
             self.request()
 
     def request(self, *, manual: bool = False) -> None:
-        if self._stopped.is_set() or not self.state.enrolled:
+        if self._stopped.is_set():
+            return
+        if self.state.enrolled is None:
+            # Asked before the profile's sync facts are read (F5 right after unlocking): the
+            # start syncs once it knows the profile is enrolled, rather than drop the request.
+            self._sync_on_start = True
+            return
+        if not self.state.enrolled:
             return
         if self._job is not None:
             self._again = self._again or not manual

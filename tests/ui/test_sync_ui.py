@@ -26,7 +26,7 @@ from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.ui.main_window import MainWindow
-from fieldapp.ui.sync_controller import SyncOptions
+from fieldapp.ui.sync_controller import SyncController, SyncOptions
 from fieldapp.ui.sync_status import NOT_CONNECTED
 from fieldapp.ui.tasks import TaskRunner
 from sync.server.store import ServerStore
@@ -244,6 +244,32 @@ def test_locking_during_a_sync_stops_it_before_the_lock_and_loses_nothing(
     qtbot.waitUntil(lambda: status.waiting.text() == "Nothing waiting to go up"
                     and idle(window), timeout=WAIT)
     assert server_count(sync_server, "trips") == 4
+
+
+def test_f5_before_the_profile_is_known_to_be_enrolled_is_kept(
+        qtbot: QtBot, sync_server: SyncServer, open_app: AppFactory, clock: FakeClock) -> None:
+    """Right after unlocking, the controller reads the profile's sync facts on the database
+    worker; an F5 in that moment used to be dropped. It now syncs once the facts are in."""
+    [laptop] = coordinator(sync_server, clock, "rc")
+    add_trips(laptop, 2)
+    laptop.lock()
+    window = open_app(paths_of(laptop))
+    assert window.sync is not None
+    gate = threading.Event()
+    window._runner.worker.submit(gate.wait)  # the sync facts cannot be read yet
+    controller = SyncController(window.sync.ctx, options=QUIET)
+    try:
+        controller.start()
+        assert controller.state.enrolled is None
+        controller.sync_now()
+        assert not controller.running
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: controller.running, timeout=WAIT)
+    qtbot.waitUntil(lambda: not controller.running, timeout=WAIT)
+    assert controller.state.waiting == 0 and controller.state.note == ""
+    assert server_count(sync_server, "trips") == 2
+    controller.stop()
 
 
 def test_a_change_goes_up_by_itself_when_the_server_comes_back(
