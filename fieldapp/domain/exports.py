@@ -7,7 +7,7 @@ of their team; a worker only their own cases and their own work; an administrato
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -18,6 +18,10 @@ from fieldapp.domain.mileage import month_key
 from fieldapp.domain.people import Actor, CaseId, Role, UserId
 
 LONGEST_PERIOD_DAYS = 3 * 366 + 1
+
+# How a long export reports and is stopped: progress(done, total) and cancelled() -> stop now.
+Progress = Callable[[int, int], None]
+Cancelled = Callable[[], bool]
 
 
 class ExportCancelled(KnownError):

@@ -23,8 +23,8 @@ from PySide6.QtGui import (
 )
 
 from fieldapp import __version__
-from fieldapp.domain.exports import ExportCancelled
-from fieldapp.services.exports.job import Cancelled, PageFrame, Progress
+from fieldapp.domain.exports import Cancelled, ExportCancelled, Progress
+from fieldapp.services.exports.job import PageFrame
 
 DPI = 300
 MARGINS_MM = QMarginsF(16, 14, 16, 14)

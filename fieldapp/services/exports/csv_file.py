@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from fieldapp.domain.exports import ExportCancelled, spreadsheet_safe
+from fieldapp.domain.exports import Cancelled, ExportCancelled, Progress, spreadsheet_safe
 from fieldapp.services.exports.collect import MileageReport, Report, ReportHeader, VisitLog
 from fieldapp.services.exports.tables import (
     SCREEN_COLUMNS,
@@ -23,11 +23,9 @@ from fieldapp.services.exports.tables import (
     visit_rows,
 )
 
-Progress = Callable[[int, int], None]
-
 
 def render_csv(report: Report, *, progress: Progress | None = None,
-               cancelled: Callable[[], bool] = lambda: False) -> bytes:
+               cancelled: Cancelled = lambda: False) -> bytes:
     """The whole file as bytes (nothing touches the disk here); `ExportCancelled` if asked to
     stop."""
     out = io.StringIO()
@@ -55,7 +53,7 @@ def _head(writer: Any, header: ReportHeader) -> None:
 
 
 def _body(writer: Any, rows: Iterable[list[str]], total: int,
-          progress: Progress | None, cancelled: Callable[[], bool]) -> None:
+          progress: Progress | None, cancelled: Cancelled) -> None:
     for done, row in enumerate(rows, start=1):
         writer.writerow([spreadsheet_safe(cell) for cell in row])
         if done % 500 == 0:

@@ -12,14 +12,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from fieldapp.domain.audit import Action
 from fieldapp.domain.errors import KnownError
-from fieldapp.domain.exports import ExportCancelled, ExportFormat, ExportRequest
+from fieldapp.domain.exports import (
+    Cancelled,
+    ExportCancelled,
+    ExportFormat,
+    ExportRequest,
+    Progress,
+)
 from fieldapp.services.exports.collect import (
     MileageReport,
     Report,
@@ -32,9 +37,6 @@ from fieldapp.services.exports.csv_file import render_csv
 from fieldapp.services.exports.pages import render_html
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.files import atomic_write
-
-Progress = Callable[[int, int], None]
-Cancelled = Callable[[], bool]
 
 UNENCRYPTED_WARNING = (
     "The exported file is not encrypted. Anyone who can open it can read the substance use "

@@ -78,7 +78,7 @@ def addendum_text(addendum: Addendum, people: Directory, zone: tzinfo) -> str:
 
 def trip_rows(report: MileageReport) -> Iterator[list[str]]:
     for month in report.months:
-        status = month_status(month)
+        status = str(month.ledger.status)
         # Payroll reads "Approved by" as approved: a returned month's decider is not an approver.
         approved = month.ledger.status is MonthStatus.APPROVED
         approver = report.people.name(month.decided_by) if approved else ""
@@ -95,10 +95,6 @@ def trip_rows(report: MileageReport) -> Iterator[list[str]]:
         yield ["month total", *head, "", "", "", f"{len(m.allocations)} trip(s)", "",
                miles(m.total), miles(m.reimbursable), miles(m.over_cap), money(m.rate),
                money(m.amount), figures(month)]
-
-
-def month_status(month: MonthRow) -> str:
-    return str(month.ledger.status)
 
 
 def figures(month: MonthRow) -> str:
