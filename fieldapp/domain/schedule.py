@@ -3,6 +3,14 @@
 The days are drawn from a seed recorded when the schedule is made: every day of the period,
 weekends included, has the same chance. Given the same seed, case and period, `draw_days` gives
 the same days on any machine, now or in court years later.
+
+Two methods, recorded with each schedule:
+- `RANK` (every schedule drawn since this version): each day of the period gets the SHA-256 of
+  "fieldapp/schedule/v2|<seed>|<case id>|<day>" and the days with the smallest hashes are
+  chosen. Anyone can redo it with any SHA-256 tool and a spreadsheet; a hash's order is a
+  uniformly random order of the days, so each day has the same chance.
+- `SAMPLE` (schedules drawn before): Python's `random.Random(seed).sample`, which Python does not
+  promise to keep the same between versions; kept so those schedules can still be checked.
 """
 
 from __future__ import annotations
@@ -17,6 +25,9 @@ from fieldapp.domain.errors import RuleViolation
 from fieldapp.domain.people import CaseId
 
 AVERAGE_MONTH_DAYS = 365.25 / 12
+RANK = "sha256-rank/v2"
+SAMPLE = "python-sample/v1"
+METHODS = (RANK, SAMPLE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +38,7 @@ class RandomSchedule:
     per_month: int
     seed: str
     days: tuple[date, ...]
+    method: str = RANK
 
     @property
     def fingerprint(self) -> str:
@@ -44,30 +56,44 @@ def draw_count(first_day: date, last_day: date, per_month: int) -> int:
 
 
 def draw_days(*, case_id: CaseId, first_day: date, last_day: date, per_month: int,
-              seed: str) -> tuple[date, ...]:
+              seed: str, method: str = RANK) -> tuple[date, ...]:
     """The schedule's days: a uniform sample without replacement, fixed by the seed."""
     if last_day < first_day:
         raise RuleViolation("The period must end on or after its first day.")
     if per_month < 0:
         raise RuleViolation("The number of screens per month cannot be negative.")
+    if method not in METHODS:
+        raise RuleViolation(f"This schedule was drawn by a method this FieldApp does not know "
+                            f"({method}); update FieldApp to check it.")
     span = (last_day - first_day).days + 1
+    count = draw_count(first_day, last_day, per_month)
+    days = [first_day + timedelta(days=offset) for offset in range(span)]
+    if method == RANK:
+        return tuple(sorted(sorted(days, key=lambda d: day_hash(seed, case_id, d))[:count]))
     material = f"fieldapp/schedule/v1|{seed}|{case_id}|{first_day}|{last_day}|{per_month}"
     rng = random.Random(int.from_bytes(hashlib.sha256(material.encode()).digest(), "big"))
-    picked = sorted(rng.sample(range(span), draw_count(first_day, last_day, per_month)))
-    return tuple(first_day + timedelta(days=offset) for offset in picked)
+    return tuple(days[offset] for offset in sorted(rng.sample(range(span), count)))
+
+
+def day_hash(seed: str, case_id: CaseId, day: date) -> str:
+    """A day's rank in a `RANK` draw: the SHA-256 (hex) of the seed, case and day."""
+    return hashlib.sha256(f"fieldapp/schedule/v2|{seed}|{case_id}|{day.isoformat()}"
+                          .encode()).hexdigest()
 
 
 def make_schedule(*, case_id: CaseId, first_day: date, last_day: date, per_month: int,
-                  seed: str | None = None) -> RandomSchedule:
+                  seed: str | None = None, method: str = RANK) -> RandomSchedule:
     seed = seed or new_seed()
     return RandomSchedule(case_id=case_id, first_day=first_day, last_day=last_day,
-                          per_month=per_month, seed=seed,
+                          per_month=per_month, seed=seed, method=method,
                           days=draw_days(case_id=case_id, first_day=first_day,
-                                         last_day=last_day, per_month=per_month, seed=seed))
+                                         last_day=last_day, per_month=per_month, seed=seed,
+                                         method=method))
 
 
 def verify(schedule: RandomSchedule) -> bool:
-    """True when the recorded days are exactly what the recorded seed draws."""
+    """True when the recorded days are exactly what the recorded seed draws by the recorded
+    method."""
     return schedule.days == draw_days(case_id=schedule.case_id, first_day=schedule.first_day,
                                       last_day=schedule.last_day, per_month=schedule.per_month,
-                                      seed=schedule.seed)
+                                      seed=schedule.seed, method=schedule.method)

@@ -7,7 +7,8 @@ from datetime import date
 
 from fieldapp.domain.cases import Case
 from fieldapp.domain.people import CaseId
-from fieldapp.domain.screens import Attendance, DrugScreen, LabStatus, Method, positives
+from fieldapp.domain.screens import Attendance, DrugScreen, positives
+from fieldapp.domain.validity import UNCONFIRMED, court_status, measured
 from fieldapp.domain.visits import VisitNote
 from fieldapp.services.casework import CaseService
 from fieldapp.services.mileage import MileageService
@@ -68,15 +69,29 @@ def _screen_entry(screen: DrugScreen) -> Entry:
     else:
         found = positives(screen)
         result = f"positive: {', '.join(found)}" if found else "negative"
-    status = str(screen.validity)
-    if screen.lab is not None:
-        status += f", lab {screen.lab.status}"
-    elif screen.method is Method.INSTANT and positives(screen):
-        status += ", unconfirmed (not for court)"
-    if screen.lab and screen.lab.status is LabStatus.PENDING:
-        status += " (waiting for the lab)"
     return Entry(day=screen.collected_at.date(), kind=f"Drug screen ({screen.reason})",
-                 summary=result, status=status, screen_id=screen.id)
+                 summary=result, status=screen_status(screen), screen_id=screen.id)
+
+
+def screen_status(screen: DrugScreen) -> str:
+    """Validity as judged and as measured, how far the result can be relied on, lateness:
+    "dilute, measured invalid (disagree), unconfirmed, not for court, late for the call-in"."""
+    if screen.attendance is not Attendance.COLLECTED:
+        return str(screen.attendance)
+    parts = [str(screen.validity)]
+    finding = measured(screen)
+    if finding is not None and finding.validity is None:
+        parts.append("measured: too few readings")
+    elif finding is not None and finding.validity is screen.validity:
+        parts[0] += " (measured)"
+    elif finding is not None:
+        parts.append(f"measured {finding.validity} (disagree)")
+    court = court_status(screen)
+    if court == UNCONFIRMED or court.startswith(("lab ", "waiting")):
+        parts.append(court)
+    if screen.late_for_call_in:
+        parts.append("late for the call-in")
+    return ", ".join(parts)
 
 
 def _first_line(text: str, limit: int = 90) -> str:

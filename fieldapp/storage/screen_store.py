@@ -1,6 +1,8 @@
 """Drug screens: a plain head row per screen and every revision sealed beside it.
 
 A correction adds a revision; the head moves to it; earlier revisions stay readable for good.
+Validity readings and call-in times joined the sealed body later: a body written before has
+no such keys and reads as "not recorded".
 Random screen schedules live here too, with the seed and the days sealed (knowing them early
 would defeat the point) and a fingerprint of the seed in plain sight.
 """
@@ -13,7 +15,7 @@ from typing import Any
 
 from fieldapp.domain.errors import RecordNotFound
 from fieldapp.domain.people import CaseId, ScreenId, UserId, new_id
-from fieldapp.domain.schedule import RandomSchedule
+from fieldapp.domain.schedule import SAMPLE, RandomSchedule
 from fieldapp.domain.screens import (
     Attendance,
     DrugScreen,
@@ -25,6 +27,7 @@ from fieldapp.domain.screens import (
     SubstanceResult,
     Validity,
 )
+from fieldapp.domain.validity import ValidityReadings
 from fieldapp.storage import codec
 from fieldapp.storage.sealed import Body, SealedTable
 
@@ -84,7 +87,8 @@ class ScreenStore:
         schedule_id = new_id()
         self._schedules.insert(
             record_id=schedule_id,
-            body={"seed": schedule.seed, "days": [codec.day(d) for d in schedule.days]},
+            body={"seed": schedule.seed, "days": [codec.day(d) for d in schedule.days],
+                  "method": schedule.method},
             plain={"case_id": schedule.case_id, "first_day": codec.day(schedule.first_day),
                    "last_day": codec.day(schedule.last_day), "per_month": schedule.per_month,
                    "fingerprint": schedule.fingerprint, "created_by": created_by,
@@ -121,8 +125,27 @@ def _body(s: DrugScreen) -> Body:
         "validity": str(s.validity), "attendance": str(s.attendance), "method": str(s.method),
         "lab": ({"status": str(s.lab.status), "on": codec.day(s.lab.on)} if s.lab else None),
         "chain_of_custody": s.chain_of_custody, "comments": s.comments,
-        "correction_reason": s.correction_reason,
+        "correction_reason": s.correction_reason, "readings": _readings_body(s.readings),
+        "notified_at": codec.moment(s.notified_at), "due_by": codec.moment(s.due_by),
     }
+
+
+def _readings_body(readings: ValidityReadings | None) -> Body | None:
+    if readings is None or readings.empty:
+        return None
+    return {"creatinine": codec.number(readings.creatinine),
+            "specific_gravity": codec.number(readings.specific_gravity),
+            "ph": codec.number(readings.ph), "oxidant": readings.oxidant}
+
+
+def _readings(body: Body | None) -> ValidityReadings | None:
+    if not body:
+        return None
+    oxidant = body.get("oxidant")
+    return ValidityReadings(creatinine=codec.to_number(body.get("creatinine")),
+                            specific_gravity=codec.to_number(body.get("specific_gravity")),
+                            ph=codec.to_number(body.get("ph")),
+                            oxidant=None if oxidant is None else bool(oxidant))
 
 
 def _screen(row: dict[str, Any], body: Body) -> DrugScreen:
@@ -141,7 +164,9 @@ def _screen(row: dict[str, Any], body: Body) -> DrugScreen:
         if lab else None,
         chain_of_custody=body["chain_of_custody"], comments=body["comments"],
         recorded_by=UserId(row["recorded_by"]), revision=int(row["revision"]),
-        correction_reason=body["correction_reason"])
+        correction_reason=body["correction_reason"], readings=_readings(body.get("readings")),
+        notified_at=codec.to_moment(body.get("notified_at")),
+        due_by=codec.to_moment(body.get("due_by")))
 
 
 def _schedule(row: dict[str, Any], body: Body) -> RandomSchedule:
@@ -149,4 +174,6 @@ def _schedule(row: dict[str, Any], body: Body) -> RandomSchedule:
     assert first is not None and last is not None
     return RandomSchedule(case_id=CaseId(row["case_id"]), first_day=first, last_day=last,
                           per_month=int(row["per_month"]), seed=body["seed"],
+                          # Drawn before the method was recorded: Python's sample.
+                          method=str(body.get("method", SAMPLE)),
                           days=tuple(d for d in map(codec.to_day, body["days"]) if d))

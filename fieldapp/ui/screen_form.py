@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, QDateTime, QModelIndex, QTime, QTimeZone, Signal
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateTimeEdit,
     QDialog,
     QGridLayout,
     QHBoxLayout,
@@ -32,7 +31,7 @@ from fieldapp.domain.screens import (
     ScreenReason,
     Specimen,
     Validity,
-    positives,
+    unconfirmed,
 )
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.services.screens import ScreenService
@@ -50,10 +49,18 @@ from fieldapp.ui.panel_model import (
     name_with_inner,
     revision_model,
 )
+from fieldapp.ui.screen_validity import (
+    CallInBox,
+    ReadingsBox,
+    court_line,
+    moment_field,
+    read_moment,
+    show_moment,
+    validity_line,
+)
 from fieldapp.ui.tables import name_parts
 from fieldapp.ui.widgets import labelled, message_label, set_error
 
-_UTC = QTimeZone(QTimeZone.Initialization.UTC)  # the edit holds program-local wall time
 _MARK_STYLE = "border: 2px solid #8c1d18; color: #8c1d18; padding: 6px; font-weight: bold;"
 
 
@@ -93,8 +100,13 @@ class ScreenForm(QDialog):
         self._build_buttons()
         self._lay_out()
         self.attendance.currentIndexChanged.connect(self._attendance_changed)
-        self.method.currentIndexChanged.connect(self._refresh_mark)
-        self.panel_model.results_changed.connect(self._refresh_mark)
+        self.reason.currentIndexChanged.connect(self._show_parts)
+        self.specimen.currentIndexChanged.connect(self._show_parts)
+        for combo in (self.method, self.validity):
+            combo.currentIndexChanged.connect(self._refresh_mark)
+        for changed in (self.panel_model.results_changed, self.readings.changed,
+                        self.call_in.changed, self.collected_at.dateTimeChanged):
+            changed.connect(self._refresh_mark)
         self.history.selectionModel().currentRowChanged.connect(self._revision_chosen)
         self.body.setEnabled(False)
         self.message.setText("Loading…")
@@ -105,11 +117,7 @@ class ScreenForm(QDialog):
         self.person.setEditable(True)
         self.person.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         name_with_inner(self.person, "Person screened")
-        self.collected_at = QDateTimeEdit()
-        self.collected_at.setTimeZone(_UTC)
-        self.collected_at.setCalendarPopup(True)
-        self.collected_at.setDisplayFormat("yyyy-MM-dd HH:mm")
-        name_with_inner(self.collected_at, "Collected at, program time")
+        self.collected_at = moment_field("Collected at, program time")
         self.reason = choice("Reason for the screen", ScreenReason)
         self.specimen = choice("Specimen", Specimen)
         self.attendance = choice("Attendance", Attendance)
@@ -129,6 +137,9 @@ class ScreenForm(QDialog):
         name_parts(self.panel, "Results")
         self.history_model = revision_model(self)
         self.history = history_view(self.history_model)
+        self.readings = ReadingsBox()
+        self.call_in = CallInBox()
+        self.validity_note = message_label("Measured validity", lines=2)
         self.mark = message_label("Confirmation status", lines=2)
         self.revision_note = message_label("Revision shown")
         self.message = message_label("Screen message", lines=2)
@@ -157,6 +168,9 @@ class ScreenForm(QDialog):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.mark)
         column.addLayout(grid)
+        column.addWidget(self.call_in)
+        column.addWidget(self.readings)
+        column.addWidget(self.validity_note)
         column.addWidget(labelled("Resul&ts (type N, P or I on a row)", self.panel), 1)
         column.addWidget(labelled("Comm&ents", self.comments))
         self.history_box = labelled("Revision &history", self.history)
@@ -172,7 +186,7 @@ class ScreenForm(QDialog):
         layout.addWidget(self.body, 1)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
-        self.setMinimumSize(640, 720)
+        self.setMinimumSize(680, 820)
 
     # Loading and showing
 
@@ -197,6 +211,7 @@ class ScreenForm(QDialog):
         self.person.addItems([parent.name for parent in loaded.case.parents])
         zone = loaded.settings.zone
         self.collected_at.setToolTip(f"Date and time in the program's time zone, {zone}.")
+        self.call_in.set_zone(zone)
         self._rows = [RevisionRow.of(s, loaded.recorded_at.get(s.revision), zone)
                       for s in loaded.history]
         self.history_model.set_rows(self._rows)
@@ -205,6 +220,7 @@ class ScreenForm(QDialog):
             self.message.setText("")
         if self._is_new:
             self._set_time(self._ctx.clock())
+            self.call_in.set_defaults(self._ctx.clock())
             self.panel_model.set_panel(loaded.settings.panel)
             self._set_editing(True)
         else:
@@ -238,23 +254,33 @@ class ScreenForm(QDialog):
         self.comments.setPlainText(screen.comments)
         self.panel_model.set_panel(screen.panel or self._settings.panel, screen.results)
         self.panel.setEnabled(screen.attendance is Attendance.COLLECTED)
+        self.readings.set_readings(screen.readings)
+        self.call_in.set_times(screen.notified_at, screen.due_by)
+        self._show_parts()
+
+    def _show_parts(self) -> None:
+        """The call-in times for a random screen or a no-show; readings for collected urine."""
+        self.call_in.show_for(random=self._random(), no_show=self._attendance() is
+                              Attendance.NO_SHOW)
+        self.readings.setVisible(self._takes_readings())
         self._refresh_mark()
 
     def _refresh_mark(self) -> None:
         screen = self._gather() if self._editing and self._settings else self._shown
         if screen is None:
             return
-        unconfirmed = _unconfirmed(screen)
-        self.panel_model.set_unconfirmed(unconfirmed)
-        lines = []
-        if unconfirmed and not self._editing:
-            lines.append("UNCONFIRMED, NOT FOR COURT: a positive result without lab "
-                         "confirmation.")
+        self.panel_model.set_unconfirmed(unconfirmed(screen))
+        court, warn = court_line(screen)
+        lines = [court]
         if screen.lab is not None:
             on = f" on {screen.lab.on.isoformat()}" if screen.lab.on else ""
             lines.append(f"Lab result: {screen.lab.status}{on}.")
-        self.mark.setStyleSheet(_MARK_STYLE if unconfirmed and not self._editing else "")
+        self.mark.setStyleSheet(_MARK_STYLE if warn else "")
         self.mark.setText("\n".join(lines))
+        collected = screen.attendance is Attendance.COLLECTED
+        note, disagree = validity_line(screen) if collected else ("", False)
+        self.validity_note.setText(note)
+        self.validity_note.setStyleSheet(_MARK_STYLE if disagree else "")
 
     def _set_editing(self, editing: bool) -> None:
         self._editing = editing
@@ -266,6 +292,8 @@ class ScreenForm(QDialog):
             field.setReadOnly(not editing)
         self.panel_model.set_editable(editing)
         self.panel.setEnabled(collected)
+        self.readings.set_editable(editing)
+        self.call_in.set_editable(editing)
         new, viewing = self._is_new, not self._is_new and not editing
         for each, visible in ((self.save_button, new), (self.lab_button, viewing),
                               (self.correct_button, viewing), (self.history_box, not new),
@@ -273,7 +301,7 @@ class ScreenForm(QDialog):
                               (self.discard_button, editing and not new)):
             each.setVisible(visible)
         self.history.setEnabled(not editing)
-        self._refresh_mark()
+        self._show_parts()
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -300,24 +328,21 @@ class ScreenForm(QDialog):
         else:
             self.panel_model.clear_results()
         self.panel.setEnabled(collected)
-        self._refresh_mark()
+        self._show_parts()
+
+    def _random(self) -> bool:
+        return ScreenReason(self.reason.currentData()) is ScreenReason.RANDOM
+
+    def _takes_readings(self) -> bool:
+        return self._attendance() is Attendance.COLLECTED \
+            and Specimen(self.specimen.currentData()) is Specimen.URINE
 
     def _set_time(self, moment: datetime) -> None:
         self._original_time = moment
-        local = moment.astimezone(self._zone())
-        self.collected_at.setDateTime(QDateTime(QDate(local.year, local.month, local.day),
-                                                QTime(local.hour, local.minute), _UTC))
+        show_moment(self.collected_at, moment, self._zone())
 
     def _collected_time(self) -> datetime:
-        shown = self.collected_at.dateTime()
-        day, time = shown.date(), shown.time()
-        moment = datetime(day.year(), day.month(), day.day(), time.hour(), time.minute(),
-                          tzinfo=self._zone())
-        original = self._original_time
-        if original is not None and \
-                original.astimezone(self._zone()).replace(second=0, microsecond=0) == moment:
-            return original  # unchanged: keep the stored seconds
-        return moment
+        return read_moment(self.collected_at, self._zone(), self._original_time)
 
     def _zone(self) -> ZoneInfo:
         assert self._settings is not None
@@ -327,6 +352,8 @@ class ScreenForm(QDialog):
         """The screen as the fields now say."""
         collected = self._attendance() is Attendance.COLLECTED
         base = self._shown
+        notified, due = self.call_in.times(told=self._random()) \
+            if self._random() or self._attendance() is Attendance.NO_SHOW else (None, None)
         return DrugScreen(
             id=self._screen_id, case_id=self._case_id, person=self.person.currentText().strip(),
             collected_at=self._collected_time(), reason=ScreenReason(self.reason.currentData()),
@@ -337,7 +364,9 @@ class ScreenForm(QDialog):
             method=Method(self.method.currentData()), lab=base.lab if base else None,
             chain_of_custody=self.chain_of_custody.text().strip(),
             comments=self.comments.toPlainText().strip(),
-            recorded_by=base.recorded_by if base else UserId(""))
+            recorded_by=base.recorded_by if base else UserId(""),
+            readings=self.readings.readings() if self._takes_readings() else None,
+            notified_at=notified, due_by=due)
 
     def _start_correction(self) -> None:
         self._set_editing(True)
@@ -416,12 +445,4 @@ class ScreenForm(QDialog):
 
     def _open_dialogs(self) -> list[AskDialog]:
         return [d for d in (self.lab_dialog, self.reason_dialog) if d and d.isVisible()]
-
-
-def _unconfirmed(screen: DrugScreen) -> bool:
-    """Positives no lab has confirmed: an instant screen, or a lab screen still pending."""
-    if not positives(screen) or (screen.lab and screen.lab.status is not LabStatus.PENDING):
-        return False
-    return screen.method is Method.INSTANT or screen.lab is not None
-
 

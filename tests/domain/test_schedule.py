@@ -17,6 +17,9 @@ from fieldapp.domain.errors import RuleViolation
 from fieldapp.domain.people import CaseId
 from fieldapp.domain.schedule import (
     AVERAGE_MONTH_DAYS,
+    RANK,
+    SAMPLE,
+    day_hash,
     draw_count,
     draw_days,
     make_schedule,
@@ -39,17 +42,44 @@ def chi_square(counts: Iterable[float], expected: float) -> float:
 
 def test_a_recorded_seed_draws_the_same_days_forever() -> None:
     # Golden values: if these change, schedules recorded earlier can no longer be verified.
+    # These are of the earlier method (Python's sample), which schedules drawn before the
+    # method was recorded used.
     feb = make_schedule(case_id=CASE, first_day=FEB_1, last_day=FEB_28, per_month=2,
-                        seed="court-exhibit-7")
+                        seed="court-exhibit-7", method=SAMPLE)
     assert feb.days == (date(2026, 2, 2), date(2026, 2, 23))
     year = make_schedule(case_id=CASE, first_day=date(2026, 1, 1), last_day=date(2026, 12, 31),
-                         per_month=2, seed="court-exhibit-7")
+                         per_month=2, seed="court-exhibit-7", method=SAMPLE)
     assert [d.isoformat() for d in year.days] == [
         "2026-01-21", "2026-01-23", "2026-02-15", "2026-02-23", "2026-03-12", "2026-03-16",
         "2026-03-29", "2026-03-30", "2026-04-01", "2026-04-21", "2026-06-23", "2026-06-30",
         "2026-07-03", "2026-07-09", "2026-08-17", "2026-09-22", "2026-10-11", "2026-10-19",
         "2026-10-22", "2026-11-08", "2026-11-25", "2026-12-07", "2026-12-09", "2026-12-28",
     ]
+
+
+def test_the_rank_method_is_sha256_alone_and_fixed_forever() -> None:
+    # Golden values of the method every new schedule uses: anyone can redo them with a
+    # SHA-256 tool, ranking the period's days by the hash of "fieldapp/schedule/v2|seed|case|day".
+    feb = make_schedule(case_id=CASE, first_day=FEB_1, last_day=FEB_28, per_month=2,
+                        seed="court-exhibit-7")
+    assert feb.method == RANK
+    assert feb.days == (date(2026, 2, 1), date(2026, 2, 3))
+    ranked = sorted((FEB_1 + timedelta(days=n) for n in range(28)),
+                    key=lambda d: hashlib.sha256(
+                        f"fieldapp/schedule/v2|court-exhibit-7|case-1|{d.isoformat()}".encode()
+                    ).hexdigest())
+    assert tuple(sorted(ranked[:2])) == feb.days
+    assert day_hash("court-exhibit-7", CASE, FEB_1) == hashlib.sha256(
+        b"fieldapp/schedule/v2|court-exhibit-7|case-1|2026-02-01").hexdigest()
+
+
+def test_a_schedule_is_checked_by_the_method_it_was_drawn_with() -> None:
+    old = make_schedule(case_id=CASE, first_day=FEB_1, last_day=FEB_28, per_month=4,
+                        seed="abc123", method=SAMPLE)
+    assert verify(old)
+    assert not verify(replace(old, method=RANK))
+    with pytest.raises(RuleViolation, match="method this FieldApp does not know"):
+        verify(replace(old, method="dice/v0"))
 
 
 def test_same_seed_same_days_and_verify_agrees() -> None:
@@ -191,3 +221,53 @@ def test_weekends_are_included() -> None:
     weekend = weekdays[5] + weekdays[6]
     # Expected 2/7 of 1,400 = 400; the bounds sit about five standard deviations out.
     assert 315 < weekend < 485, weekdays
+
+
+# Quantiles of the chi-square distribution at 0.999, by degrees of freedom (computed from the
+# regularised incomplete gamma function; the tables agree).
+CHI2_6_999 = 22.46
+CHI2_90_999 = 137.21
+WINTER_FIRST, WINTER_LAST = date(2026, 12, 1), date(2027, 3, 1)  # 91 days: 13 of each weekday
+
+
+def weekday_counts(first: date, last: date, per_month: int, draws: int, label: str
+                   ) -> Counter[int]:
+    return Counter(day.weekday()
+                   for n in range(draws)
+                   for day in draw_days(case_id=CASE, first_day=first, last_day=last,
+                                        per_month=per_month, seed=f"{label}-{n}"))
+
+
+def test_every_weekday_is_equally_likely() -> None:
+    # February 2026 has four of each weekday, so each should get a seventh of the draws.
+    counts = weekday_counts(FEB_1, FEB_28, 2, 3000, "weekday")
+    assert sum(counts.values()) == 6000
+    statistic = chi_square((counts[w] for w in range(7)), expected=6000 / 7)
+    assert statistic < CHI2_6_999, counts
+
+
+def test_a_longer_period_is_uniform_by_day_and_by_weekday() -> None:
+    # Thirteen weeks over a month's and a year's end, four screens a month: twelve a draw.
+    span = (WINTER_LAST - WINTER_FIRST).days + 1
+    assert span == 91 and draw_count(WINTER_FIRST, WINTER_LAST, 4) == 12
+    draws = 2000
+    by_day: Counter[int] = Counter()
+    for n in range(draws):
+        by_day.update((d - WINTER_FIRST).days for d in draw_days(
+            case_id=CASE, first_day=WINTER_FIRST, last_day=WINTER_LAST, per_month=4,
+            seed=f"winter-{n}"))
+    assert set(by_day) == set(range(span))
+    statistic = chi_square((by_day[d] for d in range(span)), expected=12 * draws / span)
+    assert statistic < CHI2_90_999, statistic
+    by_weekday = Counter((WINTER_FIRST + timedelta(days=d)).weekday() for d in by_day.elements())
+    weekday_statistic = chi_square((by_weekday[w] for w in range(7)), expected=12 * draws / 7)
+    assert weekday_statistic < CHI2_6_999, by_weekday
+
+
+def test_the_weekday_check_would_catch_skipped_weekends_or_a_favourite_day() -> None:
+    no_weekends = [6000 / 5] * 5 + [0, 0]
+    assert chi_square(no_weekends, expected=6000 / 7) > CHI2_6_999
+    # One day in ten moved to Mondays: small, and still caught at this many draws.
+    mondays = [6000 / 7 * 0.9 + 600] + [6000 / 7 * 0.9] * 6
+    assert abs(sum(mondays) - 6000) < 1e-6
+    assert chi_square(mondays, expected=6000 / 7) > CHI2_6_999

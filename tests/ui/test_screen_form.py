@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QComboBox
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QDateTimeEdit
 from pytestqt.qtbot import QtBot
 
 from fieldapp.domain.people import CaseId, ScreenId, UserId, new_id
@@ -16,12 +18,15 @@ from fieldapp.domain.screens import (
     LabStatus,
     Method,
     ScreenReason,
+    Specimen,
     SubstanceResult,
+    Validity,
 )
 from fieldapp.domain.settings import DEFAULT_PANEL
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.panel_model import RESULT, PanelModel
 from fieldapp.ui.screen_form import ScreenForm
+from fieldapp.ui.screen_validity import DUE_AFTER
 from tests.ui.conftest import ContextFactory
 from tests.ui.test_accessibility import unnamed_controls
 
@@ -178,6 +183,9 @@ def test_a_correction_needs_a_reason(qtbot: QtBot, ctx: UiContext) -> None:
     assert history[1].correction_reason == "comment left out at the visit"
     assert history[1].results == screen.results
     assert history[1].collected_at == screen.collected_at
+    # Recorded without call-in times: the correction does not invent them.
+    assert not form.call_in.known.isChecked()
+    assert (history[1].notified_at, history[1].due_by) == (None, None)
 
 
 def test_a_lab_screen_without_chain_of_custody_is_refused(qtbot: QtBot, ctx: UiContext
@@ -252,3 +260,110 @@ def test_the_models_pass_the_model_tester(qtbot: QtBot, qtmodeltester: object,
     model.clear_results()
     qtmodeltester.check(model)  # type: ignore[attr-defined]
     assert model.results() == {}
+
+
+def choose(qtbot: QtBot, combo: QComboBox, value: object) -> None:
+    combo.setFocus()
+    while combo.currentData() != value:
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+
+
+def test_readings_show_what_they_measure_beside_the_collector(qtbot: QtBot, ctx: UiContext
+                                                              ) -> None:
+    case_id = first_case(ctx)
+    form = open_form(qtbot, ctx, case_id)
+    assert "nothing measured" in form.validity_note.text()
+    qtbot.keyClicks(form.readings.creatinine, "15.0")
+    qtbot.keyClicks(form.readings.specific_gravity, "1.00205")  # the fifth decimal is refused
+    assert form.readings.specific_gravity.text() == "1.0020"
+    assert "dilute (49 CFR 40.88(a)); pH not measured" in form.validity_note.text()
+    qtbot.keyClicks(form.readings.ph, "6.5")
+    note = form.validity_note.text()
+    assert note.startswith("DISAGREE: the readings say dilute, the collector judged valid.")
+    assert "creatinine 15.0 mg/dL and specific gravity 1.0020: dilute (49 CFR 40.88(a))" in note
+    assert "Collector: valid." in note
+    assert form.validity_note.styleSheet()  # the warning is marked, not only written
+    assert unnamed_controls(form) == []
+
+    choose(qtbot, form.validity, Validity.DILUTE)
+    assert "DISAGREE" not in form.validity_note.text()
+    assert not form.validity_note.styleSheet()
+
+    # An instant positive reads as unconfirmed while it is being entered.
+    click_row(qtbot, form.panel, row_of(form.panel_model, "opiates"))
+    qtbot.keyClick(form.panel, Qt.Key.Key_P)
+    assert "UNCONFIRMED, NOT FOR COURT" in form.mark.text()
+    with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
+        qtbot.mouseClick(form.save_button, LEFT)
+    screen = {s.id: s for s in screens_of(ctx, case_id)}[saved.args[0]]
+    assert screen.readings is not None
+    assert (screen.readings.creatinine, screen.readings.specific_gravity, screen.readings.ph,
+            screen.readings.oxidant) == (Decimal("15.0"), Decimal("1.0020"), Decimal("6.5"),
+                                         None)
+    assert screen.validity is Validity.DILUTE
+
+
+def test_readings_are_for_urine_only(qtbot: QtBot, ctx: UiContext) -> None:
+    form = open_form(qtbot, ctx, first_case(ctx))
+    qtbot.keyClicks(form.readings.ph, "7")
+    assert form.readings.isVisible()
+    choose(qtbot, form.specimen, Specimen.ORAL_FLUID)
+    assert not form.readings.isVisible()
+    with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
+        qtbot.mouseClick(form.save_button, LEFT)
+    screen = {s.id: s for s in screens_of(ctx, first_case(ctx))}[saved.args[0]]
+    assert screen.specimen is Specimen.ORAL_FLUID and screen.readings is None
+
+
+def set_moment(edit: QDateTimeEdit, day: QDate, time: QTime) -> None:
+    edit.setDateTime(QDateTime(day, time, edit.timeZone()))
+
+
+def test_a_random_call_in_keeps_its_times_and_says_when_it_was_late(qtbot: QtBot,
+                                                                     ctx: UiContext) -> None:
+    case_id = first_case(ctx)
+    form = open_form(qtbot, ctx, case_id)
+    assert not form.call_in.isVisible()  # a scheduled screen
+    choose(qtbot, form.reason, ScreenReason.RANDOM)
+    assert form.call_in.isVisible() and form.call_in.notified_at.isVisible()
+    assert form.call_in.known.isChecked()
+    told, due = form.call_in.times(told=True)
+    assert told is not None and due == told + DUE_AFTER  # the default: eight hours
+    assert unnamed_controls(form) == []
+
+    # Told at 06:00 to come by 08:00 (program time); collected at the form's 03:30 default
+    # moved to 09:15: after the due-by time.
+    day = form.collected_at.date()
+    set_moment(form.call_in.notified_at, day, QTime(6, 0))
+    set_moment(form.call_in.due_by, day, QTime(8, 0))
+    set_moment(form.collected_at, day, QTime(9, 15))
+    assert "late for the call-in" in form.mark.text()
+    with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
+        qtbot.mouseClick(form.save_button, LEFT)
+    screen = {s.id: s for s in screens_of(ctx, case_id)}[saved.args[0]]
+    assert screen.notified_at is not None and screen.due_by is not None
+    assert screen.due_by - screen.notified_at == timedelta(hours=2)
+    assert screen.late_for_call_in
+
+    viewing = open_form(qtbot, ctx, case_id, screen.id)
+    assert viewing.call_in.times(told=True) == (screen.notified_at, screen.due_by)
+    assert "late for the call-in" in viewing.mark.text()
+
+
+def test_a_no_show_asks_for_the_due_by_time(qtbot: QtBot, ctx: UiContext) -> None:
+    case_id = first_case(ctx)
+    form = open_form(qtbot, ctx, case_id)
+    choose(qtbot, form.attendance, Attendance.NO_SHOW)
+    assert form.call_in.isVisible() and not form.call_in.notified_at.isVisible()
+    form.call_in.known.setFocus()
+    qtbot.keyClick(form.call_in.known, Qt.Key.Key_Space)  # untick: no due-by time
+    assert not form.call_in.due_by.isEnabled()
+    qtbot.mouseClick(form.save_button, LEFT)
+    qtbot.waitUntil(lambda: "due by" in form.message.text(), timeout=10_000)
+    assert form.message.text() == "A no-show needs the time the specimen was due by."
+    qtbot.keyClick(form.call_in.known, Qt.Key.Key_Space)
+    with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
+        qtbot.mouseClick(form.save_button, LEFT)
+    screen = {s.id: s for s in screens_of(ctx, case_id)}[saved.args[0]]
+    assert screen.attendance is Attendance.NO_SHOW
+    assert screen.due_by is not None and screen.notified_at is None

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from fieldapp.domain.mileage import MonthStatus
 from fieldapp.domain.screens import DrugScreen
+from fieldapp.domain.validity import court_status, measured
 from fieldapp.domain.visits import Addendum, Review, VisitNote
 from fieldapp.services.directory import Directory
 from fieldapp.services.exports.collect import (
@@ -36,9 +37,11 @@ TRIP_COLUMNS = (
 )
 
 SCREEN_COLUMNS = (
-    "Family", "Case id", "Person", "Collected", "Reason", "Attendance", "Specimen", "Observed",
-    "Method", "Validity", "Panel", "Positive for", "Results", "Lab confirmation", "Lab date",
-    "Chain of custody", "Comments", "Recorded by", "Revision", "Correction reason", "Screen id",
+    "Family", "Case id", "Person", "Collected", "Reason", "Told to come at", "Due by",
+    "Late for the call-in", "Attendance", "Specimen", "Observed", "Method", "Validity",
+    "Measured validity", "Validity readings", "Measured because", "Panel", "Positive for",
+    "Results", "Lab confirmation", "Lab date", "Court status", "Chain of custody", "Comments",
+    "Recorded by", "Revision", "Correction reason", "Screen id",
 )
 
 
@@ -114,14 +117,46 @@ def screen_rows(summary: ScreenSummary) -> Iterator[list[str]]:
 
 
 def screen_values(s: DrugScreen, family: str, people: Directory, zone: tzinfo) -> list[str]:
+    finding = measured(s)
     return [
         family, s.case_id, s.person, local(s.collected_at, zone), str(s.reason),
+        local(s.notified_at, zone) if s.notified_at else "",
+        local(s.due_by, zone) if s.due_by else "", "yes" if s.late_for_call_in else "",
         str(s.attendance), str(s.specimen), "yes" if s.observed else "no", str(s.method),
-        str(s.validity), "; ".join(s.panel), "; ".join(positive_for(s)),
+        str(s.validity), measured_text(s), s.readings.describe() if s.readings else "",
+        finding.reason if finding else "", "; ".join(s.panel), "; ".join(positive_for(s)),
         "; ".join(f"{k}: {v}" for k, v in s.results.items()), lab_text(s),
-        s.lab.on.isoformat() if s.lab and s.lab.on else "", s.chain_of_custody, s.comments,
-        people.name(s.recorded_by), str(s.revision), s.correction_reason, s.id,
+        s.lab.on.isoformat() if s.lab and s.lab.on else "", court_status(s),
+        s.chain_of_custody, s.comments, people.name(s.recorded_by), str(s.revision),
+        s.correction_reason, s.id,
     ]
+
+
+def measured_text(s: DrugScreen) -> str:
+    """The readings' classification: "" when nothing was measured, and a plain word for too
+    few readings; "(disagrees)" when it differs from the collector's judgement."""
+    finding = measured(s)
+    if finding is None:
+        return ""
+    if finding.validity is None:
+        return "too few readings"
+    return str(finding.validity) + ("" if finding.validity is s.validity else " (disagrees)")
+
+
+def screen_sentences(s: DrugScreen, zone: tzinfo) -> list[str]:
+    """The call-in times and the readings in sentences, for a printout's notes."""
+    said = []
+    if s.due_by is not None:
+        told = f"told to come at {local(s.notified_at, zone)}, " if s.notified_at else ""
+        late = "; collected after that time" if s.late_for_call_in else ""
+        said.append(f"Call-in: {told}due by {local(s.due_by, zone)}{late}.")
+    finding = measured(s)
+    if finding is not None and s.readings is not None:
+        judged = f" The collector judged it {s.validity}." if finding.validity is not None \
+            and finding.validity is not s.validity else ""
+        said.append(f"Validity readings: {s.readings.describe()}. Measured: {finding.reason}."
+                    f"{judged}")
+    return said
 
 
 def positive_for(s: DrugScreen) -> list[str]:
