@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fieldapp.domain.errors import RuleViolation
 
-VERSION = 1
+VERSION = 2
 
 # A common 10-panel urine screen.
 DEFAULT_PANEL = (
@@ -41,6 +41,14 @@ class ProgramSettings:
         services: the services a visit note can record.
         timezone: where the program works; visit times are local to it.
         program_name: the program's name, as the server calls it (printed on exports).
+        cosupervision_required: a note is co-signed only when both the intact supervisor and
+            the SUD supervisor have co-signed it.
+        cosign_deadline_days: a signed note waiting for co-signature longer than this is
+            escalated to its case's supervisors and its author.
+        draft_stale_days: a draft of a visit older than this shows on the compliance radar.
+        mileage_submit_days: a month's mileage is submitted within this many days of the month's
+            end (Illinois, 820 ILCS 115/9.5: within 30 days).
+        consent_warning_days: a consent expiring within this many days shows on the radar.
     """
 
     version: int = VERSION
@@ -53,6 +61,11 @@ class ProgramSettings:
     services: tuple[str, ...] = DEFAULT_SERVICES
     timezone: str = "America/Chicago"
     program_name: str = "Family recovery program"
+    cosupervision_required: bool = False
+    cosign_deadline_days: int = 5
+    draft_stale_days: int = 3
+    mileage_submit_days: int = 30
+    consent_warning_days: int = 30
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -79,8 +92,22 @@ class ProgramSettings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(f"{self.timezone} is not a known time zone.")
+        problems += self._deadline_problems()
         if problems:
             raise RuleViolation(" ".join(problems))
+
+    def _deadline_problems(self) -> list[str]:
+        problems = []
+        if not 1 <= self.cosign_deadline_days <= 60:
+            problems.append("The co-signature deadline must be between 1 and 60 days.")
+        if not 1 <= self.draft_stale_days <= 60:
+            problems.append("The stale-draft limit must be between 1 and 60 days.")
+        if not 1 <= self.mileage_submit_days <= 365:
+            problems.append("The mileage submission limit must be between 1 and 365 days "
+                            "after the month ends.")
+        if not 1 <= self.consent_warning_days <= 365:
+            problems.append("The consent warning must be between 1 and 365 days before expiry.")
+        return problems
 
     @property
     def zone(self) -> ZoneInfo:
@@ -125,11 +152,30 @@ class ProgramSettings:
                 services=tuple(data.get("services", DEFAULT_SERVICES)),
                 timezone=str(data.get("timezone", "America/Chicago")),
                 program_name=str(data.get("program_name", "Family recovery program"))[:200],
+                cosupervision_required=_flag(data.get("cosupervision_required", False)),
+                cosign_deadline_days=int(data.get("cosign_deadline_days", 5)),
+                draft_stale_days=int(data.get("draft_stale_days", 3)),
+                mileage_submit_days=int(data.get("mileage_submit_days", 30)),
+                consent_warning_days=int(data.get("consent_warning_days", 30)),
                 extra={k: v for k, v in data.items() if k not in known},
             )
         except (InvalidOperation, TypeError, ValueError) as exc:
             raise RuleViolation("The stored program settings are damaged.") from exc
 
 
+def _flag(value: object) -> bool:
+    """A yes/no setting as JSON carries it; anything else is damage, never read as yes."""
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"not true or false: {value!r}")
+
+
+def _upgrade_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds co-supervision (off: one co-signature, as before) and the compliance
+    radar's deadlines. A value a version-1 profile kept aside from a newer server stands."""
+    return {"cosupervision_required": False, "cosign_deadline_days": 5, "draft_stale_days": 3,
+            "mileage_submit_days": 30, "consent_warning_days": 30, **data, "version": 2}
+
+
 # version -> function turning that version's dict into the next version's.
-UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _upgrade_1_to_2}

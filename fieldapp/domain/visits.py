@@ -6,6 +6,7 @@ sentence a person understands, anything the program's rules do not allow.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -34,6 +35,14 @@ class ContactType(StrEnum):
     ATTEMPTED = "attempted, nobody home"
     PHONE = "phone"
     VIDEO = "video"
+
+
+class SupervisorCapacity(StrEnum):
+    """Which supervisor someone is, where a program co-supervises: the intact (child welfare)
+    supervisor or the SUD (substance use disorder treatment) supervisor."""
+
+    INTACT = "intact"
+    SUD = "SUD"
 
 
 class NoteStatus(StrEnum):
@@ -82,12 +91,18 @@ class Addendum:
 
 @dataclass(frozen=True, kw_only=True)
 class Review:
-    """A supervisor's co-signature or return of a note."""
+    """A supervisor's co-signature or return of a note.
+
+    Attributes:
+        capacity: in which capacity the supervisor reviewed (None: not known, as in reviews
+            recorded before co-supervision).
+    """
 
     reviewer: UserId
     at: datetime
     cosigned: bool
     comment: str = ""
+    capacity: SupervisorCapacity | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,12 +179,17 @@ def sign(note: VisitNote, *, signer: Actor, at: datetime, settings: ProgramSetti
 
 def is_late(details: VisitDetails, *, signed_at: datetime, settings: ProgramSettings) -> bool:
     """Signed more than `late_entry_hours` after the visit ended (in the program's time zone)."""
+    return signed_at.astimezone(UTC) > signing_deadline(details, settings=settings)
+
+
+def signing_deadline(details: VisitDetails, *, settings: ProgramSettings) -> datetime:
+    """The last moment (UTC) a note of this visit can be signed without being a late entry:
+    `late_entry_hours` after the visit ended, in the program's time zone."""
     ended = datetime.combine(details.visit_date, details.time_out or time(23, 59),
                              tzinfo=settings.zone)
-    # In UTC: Python subtracts two times of the same zone object by wall clock, which is an hour
-    # off across a daylight-saving change.
-    elapsed = signed_at.astimezone(UTC) - ended.astimezone(UTC)
-    return elapsed > timedelta(hours=settings.late_entry_hours)
+    # In UTC: Python adds to and subtracts times of the same zone object by wall clock, which
+    # is an hour off across a daylight-saving change.
+    return ended.astimezone(UTC) + timedelta(hours=settings.late_entry_hours)
 
 
 def add_addendum(note: VisitNote, addendum: Addendum) -> VisitNote:
@@ -192,24 +212,113 @@ def add_addendum(note: VisitNote, addendum: Addendum) -> VisitNote:
     return replace(note, addenda=(*note.addenda, addendum), status=status)
 
 
-def cosign(note: VisitNote, *, reviewer: Actor, at: datetime) -> VisitNote:
+COSUPERVISION_UNKNOWN = (
+    "The program requires co-signature by the intact and the SUD supervisor, and the server has "
+    "not said which you are; sync, or ask the administrator.")
+
+
+def cosign(note: VisitNote, *, reviewer: Actor, at: datetime, settings: ProgramSettings,
+           capacity: SupervisorCapacity | None = None) -> VisitNote:
+    """Co-sign a signed note in `capacity` (the reviewer's, if known).
+
+    Without co-supervision one co-signature completes the note. With it, the note stays signed
+    until both capacities have co-signed since the author's last change, each once.
+    """
     _check_reviewer(note, reviewer)
     if note.status is not NoteStatus.SIGNED:
         raise RuleViolation(f"Only a signed note waiting for review can be co-signed "
                             f"(this one is {note.status}).")
-    review = Review(reviewer=reviewer.user_id, at=at, cosigned=True)
-    return replace(note, status=NoteStatus.COSIGNED, reviews=(*note.reviews, review))
+    status = NoteStatus.COSIGNED
+    if settings.cosupervision_required:
+        _check_cosupervisor(note, reviewer, capacity)
+        if set(missing_cosigners(note, settings=settings)) - {capacity}:
+            status = NoteStatus.SIGNED  # the other supervisor's co-signature is still missing
+    review = Review(reviewer=reviewer.user_id, at=at, cosigned=True, capacity=capacity)
+    return replace(note, status=status, reviews=(*note.reviews, review))
 
 
-def return_note(note: VisitNote, *, reviewer: Actor, at: datetime, comment: str) -> VisitNote:
-    """Send a signed note back to its author, who answers with an addendum."""
+def _check_cosupervisor(note: VisitNote, reviewer: Actor,
+                        capacity: SupervisorCapacity | None) -> None:
+    if capacity is None:
+        raise RuleViolation(COSUPERVISION_UNKNOWN)
+    current = cosignatures(note)
+    if any(r.reviewer == reviewer.user_id for r in current):
+        raise RuleViolation("You have already co-signed this note; it waits for the other "
+                            "supervisor.")
+    if any(r.capacity is capacity for r in current):
+        raise RuleViolation(f"The {capacity} supervisor has already co-signed this note; it "
+                            f"waits for the {_other(capacity)} supervisor.")
+
+
+def _other(capacity: SupervisorCapacity) -> SupervisorCapacity:
+    return next(c for c in SupervisorCapacity if c is not capacity)
+
+
+def cosignatures(note: VisitNote) -> tuple[Review, ...]:
+    """The co-signatures given since the author's last change (a return or the author's
+    addendum starts the count again): the ones that stand for the note as it is now."""
+    return _current_round(note.reviews, _author_changes(note))
+
+
+def missing_cosigners(note: VisitNote, *, settings: ProgramSettings
+                      ) -> tuple[SupervisorCapacity, ...]:
+    """The capacities whose co-signature the note still needs under co-supervision; () when the
+    program does not co-supervise (then any one supervisor's co-signature completes it)."""
+    if not settings.cosupervision_required:
+        return ()
+    given = {r.capacity for r in cosignatures(note)}
+    return tuple(c for c in SupervisorCapacity if c not in given)
+
+
+def settled_status(reviews: Sequence[Review], *, author_changes: Iterable[datetime],
+                   settings: ProgramSettings) -> NoteStatus:
+    """A signed note's status from its reviews (in the order given) and the times of its
+    author's addenda: the latest of them decides (an addendum at the same moment as a review
+    counts as before it); a co-signature completes the note only when, under co-supervision,
+    both capacities have co-signed since the author's last change."""
+    changes = sorted(author_changes)
+    events = sorted([(at, 0, i) for i, at in enumerate(changes)]
+                    + [(r.at, 1, i) for i, r in enumerate(reviews)])
+    if not reviews or events[-1][1] == 0:
+        return NoteStatus.SIGNED
+    last = reviews[events[-1][2]]
+    if not last.cosigned:
+        return NoteStatus.RETURNED
+    if settings.cosupervision_required:
+        given = {r.capacity for r in _current_round(reviews, changes)}
+        if not all(c in given for c in SupervisorCapacity):
+            return NoteStatus.SIGNED
+    return NoteStatus.COSIGNED
+
+
+def _current_round(reviews: Sequence[Review], author_changes: Iterable[datetime]
+                   ) -> tuple[Review, ...]:
+    last_change = max(author_changes, default=None)
+    current: list[Review] = []
+    for review in reviews:
+        if not review.cosigned:
+            current = []
+        elif last_change is None or review.at >= last_change:
+            current.append(review)
+    return tuple(current)
+
+
+def _author_changes(note: VisitNote) -> list[datetime]:
+    return [a.at for a in note.addenda if a.author == note.author]
+
+
+def return_note(note: VisitNote, *, reviewer: Actor, at: datetime, comment: str,
+                capacity: SupervisorCapacity | None = None) -> VisitNote:
+    """Send a signed note back to its author, who answers with an addendum; any co-signature
+    given so far then counts no more (the author's answer restarts the co-signing)."""
     _check_reviewer(note, reviewer)
     if note.status is not NoteStatus.SIGNED:
         raise RuleViolation(f"Only a signed note waiting for review can be returned "
                             f"(this one is {note.status}).")
     if not comment.strip():
         raise RuleViolation("Say what needs correcting when returning a note.")
-    review = Review(reviewer=reviewer.user_id, at=at, cosigned=False, comment=comment)
+    review = Review(reviewer=reviewer.user_id, at=at, cosigned=False, comment=comment,
+                    capacity=capacity)
     return replace(note, status=NoteStatus.RETURNED, reviews=(*note.reviews, review))
 
 

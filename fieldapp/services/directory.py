@@ -8,9 +8,10 @@ from the program's server, which sends the caller's team at each sync, or from t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fieldapp.domain.people import Role, UserId
+from fieldapp.domain.visits import SupervisorCapacity
 from fieldapp.services.workspace import Workspace
 
 OWNER_KIND = "owner"
@@ -19,17 +20,28 @@ STAFF_KIND = "staff"
 
 @dataclass(frozen=True, kw_only=True)
 class StaffMember:
+    """Attributes:
+    supervises: a supervisor's capacity where the program co-supervises (None: not said).
+    """
+
     user_id: UserId
     name: str
     role: Role
+    supervises: SupervisorCapacity | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class Directory:
-    """Names by user id; `team` is who the server says works on the actor's team."""
+    """Names by user id; `team` is who the server says works on the actor's team;
+    `capacities` which supervisor is the intact one and which the SUD one."""
 
     names: Mapping[UserId, str]
     team: frozenset[UserId]
+    capacities: Mapping[UserId, SupervisorCapacity] = field(default_factory=dict)
+
+    def capacity(self, user_id: str) -> SupervisorCapacity | None:
+        """The supervisor's capacity as the server last said it; None if it never did."""
+        return self.capacities.get(UserId(user_id))
 
     def name(self, user_id: str | None) -> str:
         """'Name (id)' when the name is known, else the id; '' for nobody."""
@@ -43,6 +55,7 @@ def directory(workspace: Workspace) -> Directory:
     """Thread rule: the database worker."""
     names: dict[UserId, str] = {}
     team: set[UserId] = set()
+    capacities: dict[UserId, SupervisorCapacity] = {}
     owner = ""
     for opened in workspace.records().all():
         body, kind = opened.body, opened.row["kind"]
@@ -53,19 +66,22 @@ def directory(workspace: Workspace) -> Directory:
                 names[UserId(str(person["id"]))] = str(person["name"])
                 if person.get("role") in (Role.RECOVERY_COORDINATOR, Role.INTACT_WORKER):
                     team.add(UserId(str(person["id"])))
+                if person.get("role") == Role.SUPERVISOR \
+                        and person.get("supervises") in tuple(SupervisorCapacity):
+                    capacities[UserId(str(person["id"]))] = SupervisorCapacity(
+                        person["supervises"])
         elif kind == OWNER_KIND and body.get("name"):
             owner = str(body["name"])
     row = workspace.db.execute("SELECT value FROM vault_meta WHERE name = 'user_id'").fetchone()
     if owner and row and UserId(row[0]) not in names:
         names[UserId(row[0])] = owner
-    return Directory(names=names, team=frozenset(team))
+    return Directory(names=names, team=frozenset(team), capacities=capacities)
 
 
 def remember_staff(workspace: Workspace, people: Iterable[StaffMember]) -> bool:
     """Keep the team as the server lists it; writes only when it changed. Returns whether it
     did."""
-    body = {"people": sorted(({"id": p.user_id, "name": p.name, "role": str(p.role)}
-                              for p in people), key=lambda p: p["id"])}
+    body = {"people": sorted((_person(p) for p in people), key=lambda p: p["id"])}
     store = workspace.records()
     current = [o for o in store.all() if o.row["kind"] == STAFF_KIND]
     if current and current[0].body == body:
@@ -76,3 +92,10 @@ def remember_staff(workspace: Workspace, people: Iterable[StaffMember]) -> bool:
     else:
         store.add(kind=STAFF_KIND, body=body)
     return True
+
+
+def _person(member: StaffMember) -> dict[str, str]:
+    person = {"id": member.user_id, "name": member.name, "role": str(member.role)}
+    if member.supervises is not None:  # absent, not null: a list without capacities is unchanged
+        person["supervises"] = str(member.supervises)
+    return person

@@ -12,7 +12,14 @@ from fieldapp.domain import visits
 from fieldapp.domain.audit import Action
 from fieldapp.domain.errors import NotPermitted, RuleViolation
 from fieldapp.domain.people import CaseId, NoteId, Role, new_id
-from fieldapp.domain.visits import Addendum, NoteStatus, VisitDetails, VisitNote
+from fieldapp.domain.visits import (
+    Addendum,
+    NoteStatus,
+    SupervisorCapacity,
+    VisitDetails,
+    VisitNote,
+)
+from fieldapp.services.directory import directory
 from fieldapp.services.workspace import Stores, Workspace
 
 
@@ -78,18 +85,28 @@ class NoteService:
         return updated
 
     def cosign(self, note_id: NoteId) -> VisitNote:
+        """Co-sign in the capacity the server gave the actor (under co-supervision the note is
+        co-signed once the intact and the SUD supervisor both have)."""
+        capacity = self.my_capacity()
         with self._ws.unit() as stores:
             note = self._on_caseload(stores, note_id)
-            updated = visits.cosign(note, reviewer=self._ws.actor, at=self._ws.now())
+            updated = visits.cosign(note, reviewer=self._ws.actor, at=self._ws.now(),
+                                    settings=self._ws.settings, capacity=capacity)
             self._record_review(stores, updated)
-            self._ws.audit(stores, Action.COSIGN, note_id, case=note.case_id)
+            self._ws.audit(stores, Action.COSIGN, note_id, case=note.case_id,
+                           **({"capacity": str(capacity)} if capacity else {}))
         return updated
 
+    def my_capacity(self) -> SupervisorCapacity | None:
+        """Which supervisor the actor is (intact or SUD), as the server's team list says."""
+        return directory(self._ws).capacity(self._ws.actor.user_id)
+
     def return_note(self, note_id: NoteId, *, comment: str) -> VisitNote:
+        capacity = self.my_capacity()
         with self._ws.unit() as stores:
             note = self._on_caseload(stores, note_id)
             updated = visits.return_note(note, reviewer=self._ws.actor, at=self._ws.now(),
-                                         comment=comment)
+                                         comment=comment, capacity=capacity)
             self._record_review(stores, updated)
             self._ws.audit(stores, Action.RETURN_NOTE, note_id, case=note.case_id)
         return updated

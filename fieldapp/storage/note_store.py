@@ -21,6 +21,7 @@ from fieldapp.domain.visits import (
     Place,
     Review,
     Signature,
+    SupervisorCapacity,
     VisitDetails,
     VisitNote,
 )
@@ -71,7 +72,10 @@ class NoteStore:
                                     "created_at": codec.moment(addendum.at)})
 
     def add_review(self, note_id: NoteId, review: Review) -> None:
-        self._reviews.insert(record_id=new_id(), body={"comment": review.comment},
+        body: Body = {"comment": review.comment}
+        if review.capacity is not None:  # older reviews have none (read back as None)
+            body["capacity"] = str(review.capacity)
+        self._reviews.insert(record_id=new_id(), body=body,
                              plain={"note_id": note_id, "reviewer": review.reviewer,
                                     "reviewed_at": codec.moment(review.at),
                                     "cosigned": int(review.cosigned)})
@@ -124,7 +128,8 @@ class NoteStore:
             for o in addenda_rows if o.body is not None)
         reviews = tuple(
             Review(reviewer=UserId(o.row["reviewer"]), at=_at(o.row["reviewed_at"]),
-                   cosigned=bool(o.row["cosigned"]), comment=o.body["comment"])
+                   cosigned=bool(o.row["cosigned"]), comment=o.body["comment"],
+                   capacity=review_capacity(o.body))
             for o in review_rows if o.body is not None)
         signature = None
         if row["signed_by"]:
@@ -163,6 +168,15 @@ def _details(row: dict[str, Any], body: Body) -> VisitDetails:
         safety_concerns=bool(body["safety_concerns"]),
         safety_description=body["safety_description"], narrative=body["narrative"],
         next_steps=body["next_steps"], next_visit_date=codec.to_day(row["next_visit_date"]))
+
+
+def review_capacity(body: Body) -> SupervisorCapacity | None:
+    """The capacity a review's body records; None for a review from before co-supervision or
+    one whose value this version does not know."""
+    try:
+        return SupervisorCapacity(body["capacity"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _at(value: object) -> datetime:

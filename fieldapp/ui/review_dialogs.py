@@ -22,7 +22,8 @@ from fieldapp.domain.errors import KnownError
 from fieldapp.domain.mileage import Allocation, MileageMonth
 from fieldapp.domain.people import CaseId
 from fieldapp.domain.schedule import RandomSchedule
-from fieldapp.domain.visits import VisitNote
+from fieldapp.domain.settings import ProgramSettings
+from fieldapp.domain.visits import NoteStatus, VisitNote, cosignatures, missing_cosigners
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.tables import name_parts, table
@@ -177,8 +178,8 @@ class NoteReviewDialog(ReviewDialog):
         reviewed(str): see `ReviewDialog`.
     """
 
-    def __init__(self, ctx: UiContext, note: VisitNote, *, family: str, zone: tzinfo,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: UiContext, note: VisitNote, *, family: str,
+                 settings: ProgramSettings, parent: QWidget | None = None) -> None:
         super().__init__(ctx, title="Review visit note", approve="&Co-sign", parent=parent)
         self.note = note
         self._what = f"the {family} note of {day_text(note.details.visit_date)}"
@@ -186,11 +187,14 @@ class NoteReviewDialog(ReviewDialog):
         self.view.setOpenLinks(False)
         self.view.setAccessibleName("Visit note")
         name_parts(self.view, "Visit note")
-        self.view.setHtml(note_html(note, family=family, zone=zone))
+        self.view.setHtml(note_html(note, family=family, zone=settings.zone))
+        self.cosignatures = paragraph(cosign_summary(note, settings=settings),
+                                      name="Co-signatures")
         self.approve_button.clicked.connect(self._cosign)
         self.return_button.clicked.connect(self._ask)
         layout = QVBoxLayout(self)
         layout.addWidget(labelled("&Note", self.view), 1)
+        layout.addWidget(self.cosignatures)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self.view.setFocus()
@@ -210,6 +214,20 @@ class NoteReviewDialog(ReviewDialog):
             f"Returned {self._what} to its author.")
 
 
+def cosign_summary(note: VisitNote, *, settings: ProgramSettings) -> str:
+    """Which co-signatures stand for the note as it is now, and which are still missing."""
+    given = [f"{r.reviewer}" + (f" as the {r.capacity} supervisor" if r.capacity else "")
+             + f", {moment_text(r.at, settings.zone)}" for r in cosignatures(note)]
+    parts = [f"Co-signed by {'; '.join(given)}." if given else "No co-signature yet."]
+    missing = missing_cosigners(note, settings=settings)
+    if missing and note.status is not NoteStatus.COSIGNED:
+        parts.append(f"Missing: the {' and the '.join(missing)} supervisor's co-signature"
+                     f"{'s' if len(missing) > 1 else ''} (the program requires both).")
+    elif not given and note.status is NoteStatus.SIGNED:
+        parts.append("Waiting for a supervisor's co-signature.")
+    return " ".join(parts)
+
+
 def note_html(note: VisitNote, *, family: str, zone: tzinfo) -> str:
     """The whole note as escaped HTML: details, narrative, people, services, safety, history."""
     d, e = note.details, html.escape
@@ -226,7 +244,8 @@ def note_html(note: VisitNote, *, family: str, zone: tzinfo) -> str:
               else "No safety concerns noted.")
     addenda = [f"{moment_text(a.at, zone)}, {a.author}. Reason: {a.reason}\n{a.text}"
                for a in note.addenda]
-    reviews = [f"{moment_text(r.at, zone)}, {r.reviewer}: "
+    reviews = [f"{moment_text(r.at, zone)}, {r.reviewer}"
+               + (f" (the {r.capacity} supervisor)" if r.capacity else "") + ": "
                + ("co-signed" if r.cosigned else f"returned. {r.comment}") for r in note.reviews]
     sections = [("People present", list(d.people_present) or ["Nobody listed."]),
                 ("Services", list(d.services) or ["None listed."]), ("Safety", [safety]),

@@ -56,7 +56,7 @@ class SettingsPage(QWidget):
         self.auto_lock.setRange(1, 240)
         self.auto_lock.setSuffix(" minutes")
         self.auto_lock.setAccessibleName("Lock after this many minutes without use")
-        self.program = message_label("Program settings", lines=6)
+        self.program = message_label("Program settings", lines=10)
         self.facts = message_label("Profile", lines=4)
         self.status = message_label("Last action")
         self.lock_button = QPushButton("&Lock now")
@@ -136,7 +136,13 @@ class SettingsPage(QWidget):
             f"Expected home visits: {p.visits_per_week} a week\n"
             f"A note signed more than {p.late_entry_hours} hours after the visit is a late "
             f"entry\nRandom screens: {p.random_screens_per_month} a month\n"
-            f"Drug screen panel: {', '.join(p.panel)}\nTime zone: {p.timezone}")
+            f"Drug screen panel: {', '.join(p.panel)}\nTime zone: {p.timezone}\n"
+            + ("Notes are co-signed by both the intact and the SUD supervisor\n"
+               if p.cosupervision_required else "Notes are co-signed by one supervisor\n")
+            + f"A note waiting more than {p.cosign_deadline_days} days for co-signature is "
+            f"escalated; a draft older than {p.draft_stale_days} days is flagged\n"
+            f"Mileage is submitted within {p.mileage_submit_days} days of the month's end; "
+            f"consents are flagged {p.consent_warning_days} days before they end")
         backup = _readable_stamp(facts.last_backup) if facts.last_backup else "none yet"
         self.server.setText(facts.server)
         self.connect_button.setVisible(facts.server.startswith("Not connected"))

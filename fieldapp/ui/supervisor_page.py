@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from fieldapp.domain.people import CaseId
 from fieldapp.domain.schedule import RandomSchedule
+from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import VisitNote
 from fieldapp.services.casework import CaseloadRow
 from fieldapp.services.session import Session
@@ -30,6 +31,7 @@ from fieldapp.ui.review_dialogs import (
     MonthReviewDialog,
     NoteReviewDialog,
     ReviewDialog,
+    cosign_summary,
     day_text,
     moment_text,
     month_text,
@@ -51,9 +53,13 @@ class SupervisorData:
 
     caseload: list[CaseloadRow]
     summary: TodaySummary
-    zone: tzinfo
+    settings: ProgramSettings
     chosen: CaseId | None
     schedules: list[RandomSchedule]
+
+    @property
+    def zone(self) -> tzinfo:
+        return self.settings.zone
 
 
 def read_supervisor_data(session: Session, chosen: CaseId | None) -> SupervisorData:
@@ -62,7 +68,7 @@ def read_supervisor_data(session: Session, chosen: CaseId | None) -> SupervisorD
     ids = [row.case.id for row in sorted(caseload, key=lambda r: r.case.family_name)]
     case_id = chosen if chosen in ids else (ids[0] if ids else None)
     return SupervisorData(caseload=caseload, summary=session.today(),
-                          zone=session.workspace().settings.zone, chosen=case_id,
+                          settings=session.workspace().settings, chosen=case_id,
                           schedules=session.screens().schedules(case_id) if case_id else [])
 
 
@@ -170,24 +176,26 @@ class CosignSection(_TableSection[VisitNote]):
 
     def __init__(self, ctx: UiContext) -> None:
         self._families: dict[CaseId, str] = {}
-        self._zone: tzinfo | None = None
+        self._settings: ProgramSettings | None = None
         self.review_dialog: NoteReviewDialog | None = None
         super().__init__(ctx, label="W&aiting notes", name="Notes waiting for co-signature",
                          empty="No notes are waiting for your co-signature.", columns=[
             Column("Family", self._family),
             Column("Visit date", lambda n: day_text(n.details.visit_date)),
             Column("Author", lambda n: n.author),
-            Column("Signed at", lambda n: moment_text(n.signature.at, self._zone)
-                   if n.signature and self._zone else "not signed"),
-            Column("Late entry", lambda n: "Late entry" if n.late_entry else "No")])
+            Column("Signed at", lambda n: moment_text(n.signature.at, self._settings.zone)
+                   if n.signature and self._settings else "not signed"),
+            Column("Late entry", lambda n: "Late entry" if n.late_entry else "No"),
+            Column("Co-signatures", lambda n: cosign_summary(n, settings=self._settings)
+                   if self._settings else "")])
         self.review_button = self.add_button("Revie&w note…", "Review note")
         self.buttons.addStretch(1)
         self.review_button.clicked.connect(self.open_review)
         self.table.activated.connect(self.open_review)
 
     def show_notes(self, notes: Sequence[VisitNote], families: dict[CaseId, str],
-                   zone: tzinfo) -> None:
-        self._families, self._zone = families, zone
+                   settings: ProgramSettings) -> None:
+        self._families, self._settings = families, settings
         self.set_rows(notes)
         self.review_button.setEnabled(bool(notes))
 
@@ -203,9 +211,9 @@ class CosignSection(_TableSection[VisitNote]):
                 on_error=self._failed, owner=self)
 
     def _show_review(self, note: VisitNote) -> None:
-        assert self._zone is not None
+        assert self._settings is not None
         self.review_dialog = self.open_review_dialog(NoteReviewDialog(
-            self._ctx, note, family=self._family(note), zone=self._zone, parent=self))
+            self._ctx, note, family=self._family(note), settings=self._settings, parent=self))
 
 
 class MileageSection(_TableSection[MonthAwaiting]):
@@ -381,7 +389,7 @@ class SupervisorPage(QWidget):
         summary = data.summary
         families = {row.case.id: row.case.family_name for row in data.caseload}
         self.team.show_caseload(data.caseload, summary.today)
-        self.cosign.show_notes(summary.awaiting_cosign, families, data.zone)
+        self.cosign.show_notes(summary.awaiting_cosign, families, data.settings)
         self.mileage.show_months(summary.months_awaiting)
         self.screens.show_cases(data)
         self.tabs.setTabText(1, f"Notes to co-&sign ({len(summary.awaiting_cosign)})")

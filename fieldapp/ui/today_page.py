@@ -1,4 +1,5 @@
-"""Today: what is due, what waits to be signed, what came back, and the month's miles."""
+"""Today: the compliance radar, what is due, what waits to be signed, what came back, and the
+month's miles."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from PySide6.QtWidgets import (
 )
 
 from fieldapp.domain.people import CaseId
+from fieldapp.domain.radar import Opens, RadarItem, Severity
 from fieldapp.domain.visits import VisitNote
 from fieldapp.services.casework import CaseloadRow
 from fieldapp.services.today import RandomScreenDue, TodaySummary
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.review_dialogs import day_text as full_day_text
+from fieldapp.ui.review_dialogs import month_text
 from fieldapp.ui.tables import day_text, table
 from fieldapp.ui.widgets import heading, message_label
 
@@ -31,11 +35,15 @@ class TodayPage(QWidget):
         write_note(str): the person wants a new note for this case id.
         open_note(str, str): open this note (case id, note id).
         record_screen(str): record a screen for this case id.
+        open_case(str): open this case (from the compliance radar).
+        open_mileage(str): show this month's mileage ("2026-10", from the compliance radar).
     """
 
     write_note = Signal(str)
     open_note = Signal(str, str)
     record_screen = Signal(str)
+    open_case = Signal(str)
+    open_mileage = Signal(str)
 
     def __init__(self, ctx: UiContext) -> None:
         super().__init__()
@@ -58,6 +66,14 @@ class TodayPage(QWidget):
             Column("Family", lambda r: r.case.family_name),
             Column("Random screen on", lambda r: day_text(r.day)),
         ])
+        # The sentence last: it takes the width the others leave.
+        self.radar_model: RowsModel[RadarItem] = RowsModel([
+            Column("Severity", lambda i: SEVERITY[i.severity]),
+            Column("Family or month", self._subject),
+            Column("Due", lambda i: full_day_text(i.due)),
+            Column("What", lambda i: i.sentence, tooltip=lambda i: i.sentence),
+        ])
+        self.radar_view = table("Compliance", self.radar_model, fit_columns=True)
         self.due_view = table("Visits due", self.due_model)
         self.drafts_view = table("Drafts to sign", self.drafts_model)
         self.returned_view = table("Notes returned by your supervisor", self.returned_model)
@@ -73,6 +89,8 @@ class TodayPage(QWidget):
         self.open_returned_button.setAccessibleName("Open the selected returned note")
         self.screen_button = QPushButton("Record &screen")
         self.screen_button.setAccessibleName("Record the selected random screen")
+        self.open_item_button = QPushButton("Open &compliance item")
+        self.open_item_button.setAccessibleName("Open the selected compliance item")
         self._build()
 
     def _note_columns(self, _: str) -> list[Column[VisitNote]]:
@@ -86,6 +104,7 @@ class TodayPage(QWidget):
         column.addWidget(self.summary_label)
         self._empty: dict[QTableView, QLabel] = {}
         for title, view, button, empty in (
+            ("Compliance", self.radar_view, self.open_item_button, "Nothing is overdue."),
             ("Visits due", self.due_view, self.write_button,
              "No family is due a visit today."),
             ("Drafts waiting to be signed", self.drafts_view, self.open_draft_button,
@@ -113,6 +132,10 @@ class TodayPage(QWidget):
         self.returned_view.activated.connect(lambda _: self.open_returned_button.click())
         self.screen_button.clicked.connect(
             lambda: self._emit_case(self.screens_view, self.record_screen))
+        self.open_item_button.clicked.connect(self.open_radar_item)
+        self.radar_view.activated.connect(lambda _: self.open_radar_item())
+        self.radar_view.selectionModel().currentRowChanged.connect(
+            lambda *_: self._enable_open_item())
         self._summary: TodaySummary | None = None
 
     def refresh(self) -> None:
@@ -125,13 +148,15 @@ class TodayPage(QWidget):
         self.drafts_model.set_rows(summary.drafts)
         self.returned_model.set_rows(summary.returned)
         self.screens_model.set_rows(summary.random_screens)
+        self.radar_model.set_rows(summary.radar)
         month = summary.mileage
         self.meter.setMaximum(max(1, int(month.cap * 10)))
         self.meter.setValue(int(month.reimbursable * 10))
         self.meter.setFormat(f"{month.reimbursable} of {month.cap} miles used · "
                              f"{month.remaining} left · ${month.amount}")
         self.summary_label.setText(_sentence(summary))
-        for view, button in ((self.due_view, self.write_button),
+        for view, button in ((self.radar_view, self.open_item_button),
+                             (self.due_view, self.write_button),
                              (self.drafts_view, self.open_draft_button),
                              (self.returned_view, self.open_returned_button),
                              (self.screens_view, self.screen_button)):
@@ -142,6 +167,32 @@ class TodayPage(QWidget):
             self._empty[view].setVisible(rows == 0)
             if rows:
                 view.selectRow(0)
+        self._enable_open_item()
+
+    def selected_radar_item(self) -> RadarItem | None:
+        index = self.radar_view.currentIndex()
+        return self.radar_model.row_at(index.row()) if index.isValid() else None
+
+    def open_radar_item(self) -> None:
+        """Open what the selected compliance item is about: its note, case or month."""
+        item = self.selected_radar_item()
+        if item is None or item.opens is None:
+            return
+        if item.opens is Opens.NOTE and item.case_id and item.note_id:
+            self.open_note.emit(item.case_id, item.note_id)
+        elif item.opens is Opens.CASE and item.case_id:
+            self.open_case.emit(item.case_id)
+        elif item.opens is Opens.MILEAGE and item.month:
+            self.open_mileage.emit(item.month)
+
+    def _enable_open_item(self) -> None:
+        item = self.selected_radar_item()
+        self.open_item_button.setEnabled(item is not None and item.opens is not None)
+
+    def _subject(self, item: RadarItem) -> str:
+        if item.case_id:
+            return self._family(item.case_id)
+        return month_text(item.month) if item.month else ""
 
     def selected_due_case(self) -> str | None:
         index = self.due_view.currentIndex()
@@ -176,8 +227,14 @@ def _group(title: str, view: QTableView, button: QPushButton, empty_text: str
     return box, empty
 
 
+SEVERITY = {Severity.OVERDUE: "Overdue", Severity.DUE_SOON: "Due soon"}
+
+
 def _sentence(summary: TodaySummary) -> str:
     parts = []
+    overdue = sum(1 for i in summary.radar if i.severity is Severity.OVERDUE)
+    if overdue:
+        parts.append(f"{overdue} compliance item{'s' if overdue != 1 else ''} overdue")
     behind = sum(1 for r in summary.due if r.due.behind)
     if behind:
         parts.append(f"{behind} famil{'y is' if behind == 1 else 'ies are'} behind on visits")

@@ -465,9 +465,11 @@ class SyncEngine:
         self._db(partial(self._remember_team, team))
 
     def _remember_team(self, team: list[wire.StaffInfo]) -> bool:
-        """Keep the team's names for reports (sealed); writes only when the list changed."""
+        """Keep the team's names for reports and the supervisors' capacities (sealed); writes
+        only when the list changed."""
         return remember_staff(self._session.workspace(), [
-            StaffMember(user_id=UserId(p.id), name=p.name, role=p.role) for p in team])
+            StaffMember(user_id=UserId(p.id), name=p.name, role=p.role, supervises=p.supervises)
+            for p in team])
 
     def _counts(self) -> tuple[int, int, int]:
         replica = self._replica()

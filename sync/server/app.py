@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fieldapp import __version__
 from fieldapp.domain.people import Role
 from fieldapp.domain.settings import ProgramSettings
+from fieldapp.domain.visits import SupervisorCapacity
 from sync import protocol as wire
 from sync.server.records import RecordSync, scope_members, scopes_for
 from sync.server.store import Device, ServerStore, StoreError, User
@@ -197,11 +198,16 @@ def _people_routes(app: FastAPI) -> None:
     def program(who: Who, ctx: Ctx) -> dict[str, object]:
         return _program(ctx.store)
 
-    @app.get(f"{wire.API}/team", response_model=list[wire.StaffInfo])
+    # Without None values: a laptop older than `supervises` refuses a key it does not know.
+    @app.get(f"{wire.API}/team", response_model=list[wire.StaffInfo],
+             response_model_exclude_none=True)
     def team(who: Who, ctx: Ctx) -> list[wire.StaffInfo]:
-        """The caller's team by name (the caller included), for the names in reports."""
+        """The caller's team by name (the caller included), for the names in reports, and
+        which supervisor is the intact one and which the SUD one."""
         _not_admin(who[1])  # as for cases: an administrator's laptop holds no records
-        return [wire.StaffInfo(id=u.id, name=u.name, role=Role(u.role))
+        return [wire.StaffInfo(id=u.id, name=u.name, role=Role(u.role),
+                               supervises=SupervisorCapacity(u.supervises)
+                               if u.supervises else None)
                 for u in ctx.store.team_of(who[1].id)]
 
 

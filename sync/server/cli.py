@@ -19,13 +19,19 @@ from pathlib import Path
 
 from fieldapp import __version__
 from fieldapp.domain.people import Role
+from fieldapp.domain.visits import SupervisorCapacity
 from sync.server.records import RecordSync
 from sync.server.store import ServerStore, StoreError
 
 DEFAULT_SETTINGS = {
     "mileage_cap": "150", "rate_per_mile": "0.725", "visits_per_week": 2,
     "late_entry_hours": 24, "random_screens_per_month": 2, "timezone": "America/Chicago",
+    "cosupervision_required": False, "cosign_deadline_days": 5, "draft_stale_days": 3,
+    # Illinois, 820 ILCS 115/9.5: expenses are submitted within 30 days.
+    "mileage_submit_days": 30, "consent_warning_days": 30,
 }
+# How the command line names a supervisor's capacity, and how it is stored.
+CAPACITIES = {"intact": SupervisorCapacity.INTACT, "sud": SupervisorCapacity.SUD}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--name", required=True)
     user.add_argument("--role", required=True, choices=[r.value for r in Role])
     user.add_argument("--team")
+    user.add_argument("--supervises", choices=sorted(CAPACITIES),
+                      help="for a supervisor where the program co-supervises: which one")
+    supervises = sub.add_parser("user-set-supervises",
+                                help="say which supervisor someone is (intact, sud or none)")
+    supervises.add_argument("id")
+    supervises.add_argument("capacity", choices=[*sorted(CAPACITIES), "none"])
     code = sub.add_parser("code", help="make a one-time enrolment code for a person")
     code.add_argument("user")
     case = sub.add_parser("case-add", help="open a case for a team")
@@ -102,8 +114,8 @@ def _admin(args: argparse.Namespace, store: ServerStore) -> None:
         print(f"Program {args.name!r} is set up.")
     elif args.command == "team-add":
         store.add_team(args.id, args.name)
-    elif args.command == "user-add":
-        store.add_user(args.id, args.name, args.role, args.team, now=stamp)
+    elif args.command in ("user-add", "user-set-supervises"):
+        _person(args, store, stamp)
     elif args.command == "code":
         code = store.create_code(args.user, now=now)
         print(f"Enrolment code for {args.user} (one use, valid 24 hours): {code}")
@@ -125,9 +137,29 @@ def _admin(args: argparse.Namespace, store: ServerStore) -> None:
         for seq, at, actor, action, subject, details in store.audit_entries():
             print(f"{seq:>6} {at} {actor:<16} {action:<20} {subject} {details}")
     if args.command not in ("devices", "audit"):
+        capacity = getattr(args, "supervises", None) or getattr(args, "capacity", None)
         store.audit(at=stamp, actor="admin (command line)", action=args.command,
                     subject=str(getattr(args, "id", getattr(args, "user", getattr(
-                        args, "device", "program")))))
+                        args, "device", "program")))),
+                    details={"supervises": capacity} if capacity else None)
+
+
+def _person(args: argparse.Namespace, store: ServerStore, stamp: str) -> None:
+    if args.command == "user-add":
+        store.add_user(args.id, args.name, args.role, args.team, now=stamp,
+                       supervises=_capacity(args.supervises))
+    else:
+        store.set_supervises(args.id, _capacity(args.capacity))
+        print(f"{args.id} is now {_said(args.capacity)}; laptops learn it at their next sync.")
+
+
+def _capacity(given: str | None) -> str | None:
+    return str(CAPACITIES[given]) if given in CAPACITIES else None
+
+
+def _said(given: str) -> str:
+    return f"the {CAPACITIES[given]} supervisor" if given in CAPACITIES else "not said to be " \
+        "the intact or the SUD supervisor"
 
 
 def _serve(args: argparse.Namespace) -> int:

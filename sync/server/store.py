@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fieldapp.domain.visits import SupervisorCapacity
+
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS program (id INTEGER PRIMARY KEY CHECK (id = 1), "
     "name TEXT NOT NULL, settings TEXT NOT NULL)",
@@ -45,6 +47,13 @@ SCHEMA = (
     "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS attempts (bucket TEXT PRIMARY KEY, window_start TEXT NOT NULL, "
     "count INTEGER NOT NULL)",
+)
+
+# Columns added after the first release, as (table, column, definition): `CREATE TABLE IF NOT
+# EXISTS` leaves an existing server's tables as they were, so each is added when missing.
+ADDED_COLUMNS = (
+    # Which supervisor someone is where the program co-supervises (NULL: not said).
+    ("users", "supervises", "TEXT CHECK (supervises IN ('intact', 'SUD'))"),
 )
 
 CODE_LIFETIME = timedelta(hours=24)
@@ -76,6 +85,10 @@ class User:
     team_id: str | None
     public_key: str | None
     wrapped_private_key: str | None
+    supervises: str | None
+
+
+USER_COLUMNS = "id, name, role, team_id, public_key, wrapped_private_key, supervises"
 
 
 def check_assignment(db: sqlite3.Connection, team_id: str, coordinator_id: str | None,
@@ -88,6 +101,13 @@ def check_assignment(db: sqlite3.Connection, team_id: str, coordinator_id: str |
         row = db.execute("SELECT role, team_id FROM users WHERE id = ?", [user_id]).fetchone()
         if row is None or row[0] != role or row[1] != team_id:
             raise StoreError("bad_assignment", f"{user_id} is not a {role} in team {team_id}.")
+
+
+def _check_supervises(role: str, supervises: str | None) -> None:
+    if supervises is not None and role != "supervisor":
+        raise StoreError("bad_capacity", "Only a supervisor is the intact or the SUD supervisor.")
+    if supervises is not None and supervises not in tuple(SupervisorCapacity):
+        raise StoreError("bad_capacity", "A supervisor is the intact or the SUD supervisor.")
 
 
 def digest(secret: str) -> str:
@@ -111,6 +131,10 @@ class ServerStore:
         with self.unit() as db:
             for statement in SCHEMA:
                 db.execute(statement)
+            for table, column, definition in ADDED_COLUMNS:
+                have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     @contextmanager
     def unit(self) -> Iterator[sqlite3.Connection]:
@@ -156,16 +180,26 @@ class ServerStore:
         with self.unit() as db:
             db.execute("INSERT INTO teams VALUES (?, ?)", [team_id, name])
 
-    def add_user(self, user_id: str, name: str, role: str, team_id: str | None, *, now: str
-                 ) -> None:
+    def add_user(self, user_id: str, name: str, role: str, team_id: str | None, *, now: str,
+                 supervises: str | None = None) -> None:
+        _check_supervises(role, supervises)
         with self.unit() as db:
-            db.execute("INSERT INTO users (id, name, role, team_id, created_at) VALUES "
-                       "(?, ?, ?, ?, ?)", [user_id, name, role, team_id, now])
+            db.execute("INSERT INTO users (id, name, role, team_id, created_at, supervises) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", [user_id, name, role, team_id, now, supervises])
+
+    def set_supervises(self, user_id: str, supervises: str | None) -> None:
+        """Say which supervisor `user_id` is ('intact' or 'SUD'), or None for not said."""
+        with self.unit() as db:
+            row = db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()
+            if row is None:
+                raise StoreError("unknown_user", f"There is no user {user_id}.")
+            _check_supervises(row[0], supervises)
+            db.execute("UPDATE users SET supervises = ? WHERE id = ?", [supervises, user_id])
 
     def user(self, user_id: str) -> User | None:
         with self.unit() as db:
-            row = db.execute("SELECT id, name, role, team_id, public_key, wrapped_private_key "
-                             "FROM users WHERE id = ?", [user_id]).fetchone()
+            row = db.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?",  # noqa: S608
+                             [user_id]).fetchone()
         return User(*row) if row else None
 
     # -- enrolment and devices ---------------------------------------------------------------
@@ -267,7 +301,7 @@ class ServerStore:
         """Who may read a case: its coordinator, its intact worker and its team's supervisors."""
         with self.unit() as db:
             rows = db.execute(
-                "SELECT id, name, role, team_id, public_key, wrapped_private_key FROM users "
+                f"SELECT {USER_COLUMNS} FROM users "  # noqa: S608 - fixed column names
                 "WHERE id IN (?, ?) OR (role = 'supervisor' AND team_id = ?) ORDER BY id",
                 [case["coordinator_id"], case["intact_worker_id"], case["team_id"]]).fetchall()
         return [User(*row) for row in rows]
@@ -276,8 +310,8 @@ class ServerStore:
         """The users of team `team_id`; nobody for None (people without a team are not one
         team: a supervisor without a team must not see every such worker's mileage)."""
         with self.unit() as db:
-            rows = db.execute("SELECT id, name, role, team_id, public_key, wrapped_private_key "
-                              "FROM users WHERE team_id = ? ORDER BY id", [team_id]).fetchall()
+            rows = db.execute(f"SELECT {USER_COLUMNS} FROM users "  # noqa: S608
+                              "WHERE team_id = ? ORDER BY id", [team_id]).fetchall()
         return [User(*row) for row in rows]
 
     def team_of(self, user_id: str) -> list[User]:
@@ -285,8 +319,9 @@ class ServerStore:
         NULL team matches nobody)."""
         with self.unit() as db:
             rows = db.execute(
-                "SELECT u.id, u.name, u.role, u.team_id, u.public_key, u.wrapped_private_key "
-                "FROM users AS me JOIN users AS u ON u.id = me.id OR u.team_id = me.team_id "
+                "SELECT u.id, u.name, u.role, u.team_id, u.public_key, u.wrapped_private_key, "
+                "u.supervises FROM users AS me JOIN users AS u ON u.id = me.id "
+                "OR u.team_id = me.team_id "
                 "WHERE me.id = ? ORDER BY u.id", [user_id]).fetchall()
         return [User(*row) for row in rows]
 

@@ -13,6 +13,7 @@ from fieldapp.domain.errors import RuleViolation
 from fieldapp.domain.settings import (
     DEFAULT_PANEL,
     DEFAULT_SERVICES,
+    UPGRADES,
     VERSION,
     ProgramSettings,
 )
@@ -20,13 +21,18 @@ from fieldapp.domain.settings import (
 
 def test_defaults_are_the_programs_numbers() -> None:
     settings = ProgramSettings()
-    assert settings.version == VERSION == 1
+    assert settings.version == VERSION == 2
     assert settings.mileage_cap == Decimal(150)
     assert settings.rate_per_mile == Decimal("0.725")
     assert settings.visits_per_week == 2
     assert settings.late_entry_hours == 24
     assert settings.random_screens_per_month == 2
     assert settings.timezone == "America/Chicago"
+    assert settings.cosupervision_required is False
+    assert settings.cosign_deadline_days == 5
+    assert settings.draft_stale_days == 3
+    assert settings.mileage_submit_days == 30  # Illinois, 820 ILCS 115/9.5
+    assert settings.consent_warning_days == 30
     assert settings.extra == {}
 
 
@@ -51,6 +57,8 @@ CUSTOM = ProgramSettings(
     mileage_cap=Decimal("200.5"), rate_per_mile=Decimal("0.67"), visits_per_week=3,
     late_entry_hours=48, random_screens_per_month=4, panel=("cocaine", "opiates"),
     services=("referral", "safety check"), timezone="America/New_York",
+    cosupervision_required=True, cosign_deadline_days=7, draft_stale_days=2,
+    mileage_submit_days=45, consent_warning_days=14,
 )
 
 
@@ -151,6 +159,19 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "unknown zone": ({"timezone": "America/Springfield"},
                      "America/Springfield is not a known time zone."),
     "malformed zone": ({"timezone": "../etc/passwd"}, "is not a known time zone."),
+    "co-sign 0 days": ({"cosign_deadline_days": 0},
+                       "The co-signature deadline must be between 1 and 60 days."),
+    "co-sign 61 days": ({"cosign_deadline_days": 61}, "between 1 and 60 days"),
+    "stale draft 0": ({"draft_stale_days": 0},
+                      "The stale-draft limit must be between 1 and 60 days."),
+    "stale draft 61": ({"draft_stale_days": 61}, "stale-draft limit"),
+    "mileage 0 days": ({"mileage_submit_days": 0},
+                       "The mileage submission limit must be between 1 and 365 days after the "
+                       "month ends."),
+    "mileage 366 days": ({"mileage_submit_days": 366}, "mileage submission limit"),
+    "consent 0 days": ({"consent_warning_days": 0},
+                       "The consent warning must be between 1 and 365 days before expiry."),
+    "consent 366 days": ({"consent_warning_days": 366}, "consent warning"),
 }
 
 
@@ -173,6 +194,10 @@ def test_invalid_values_are_refused(case: tuple[dict[str, Any], str]) -> None:
     {"random_screens_per_month": 31},
     {"panel": ("cocaine",)},
     {"timezone": "UTC"},
+    {"cosign_deadline_days": 1}, {"cosign_deadline_days": 60},
+    {"draft_stale_days": 1}, {"draft_stale_days": 60},
+    {"mileage_submit_days": 1}, {"mileage_submit_days": 365},
+    {"consent_warning_days": 1}, {"consent_warning_days": 365},
 ], ids=str)
 def test_boundary_values_are_accepted(overrides: dict[str, Any]) -> None:
     settings = ProgramSettings(**overrides)
@@ -191,3 +216,43 @@ def test_keys_from_a_newer_program_survive_a_save() -> None:
     stored = {**ProgramSettings().to_json(), "geofence_km": 30}
     again = ProgramSettings.from_json(ProgramSettings.from_json(stored).to_json())
     assert again.extra == {"geofence_km": 30}
+
+
+# --- version 1 to 2 -----------------------------------------------------------------------------
+
+
+VERSION_1 = {  # as FieldApp 1 stored it (`to_json` of version 1)
+    "version": 1, "mileage_cap": "120", "rate_per_mile": "0.67", "visits_per_week": 3,
+    "late_entry_hours": 48, "random_screens_per_month": 4, "panel": ["cocaine", "opiates"],
+    "services": ["referral"], "timezone": "America/New_York", "program_name": "Riverbend",
+}
+
+
+def test_version_1_upgrades_to_2_with_co_supervision_off_and_the_radar_defaults() -> None:
+    upgraded = UPGRADES[1](dict(VERSION_1))
+    assert upgraded == {**VERSION_1, "version": 2, "cosupervision_required": False,
+                        "cosign_deadline_days": 5, "draft_stale_days": 3,
+                        "mileage_submit_days": 30, "consent_warning_days": 30}
+    settings = ProgramSettings.from_json(VERSION_1)
+    assert settings.version == 2
+    assert (settings.mileage_cap, settings.visits_per_week, settings.program_name) == (
+        Decimal(120), 3, "Riverbend")
+    assert settings.cosupervision_required is False
+    assert settings.extra == {}
+    assert settings.to_json()["version"] == 2
+
+
+def test_a_value_a_version_1_profile_kept_from_a_newer_server_stands() -> None:
+    """A version-1 laptop keeps a newer server's keys aside (`extra`); after the update they are
+    the program's rules, not the defaults."""
+    kept = {**VERSION_1, "cosupervision_required": True, "cosign_deadline_days": 2}
+    settings = ProgramSettings.from_json(kept)
+    assert settings.cosupervision_required is True
+    assert settings.cosign_deadline_days == 2
+    assert settings.draft_stale_days == 3
+
+
+@pytest.mark.parametrize("value", ["true", "yes", 1, None])
+def test_co_supervision_is_true_or_false_never_guessed(value: Any) -> None:
+    with pytest.raises(RuleViolation, match=r"The stored program settings are damaged\."):
+        ProgramSettings.from_json({"cosupervision_required": value})

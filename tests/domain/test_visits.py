@@ -14,19 +14,26 @@ from fieldapp.domain.people import Actor, CaseId, NoteId, Role, UserId
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import (
     ATTESTATION,
+    COSUPERVISION_UNKNOWN,
     Addendum,
     ContactType,
     NoteStatus,
+    Review,
+    SupervisorCapacity,
     VisitDetails,
     VisitNote,
     add_addendum,
     check_complete,
     check_draft,
     cosign,
+    cosignatures,
     edit_draft,
     is_late,
+    missing_cosigners,
     return_note,
+    settled_status,
     sign,
+    signing_deadline,
 )
 
 SETTINGS = ProgramSettings()
@@ -333,7 +340,7 @@ def test_an_incomplete_addendum_is_refused(kwargs: dict[str, Any], message: str)
 
 
 def test_a_supervisor_cosigns_a_signed_note() -> None:
-    note = cosign(signed(), reviewer=SUPERVISOR, at=REVIEW_AT)
+    note = cosign(signed(), reviewer=SUPERVISOR, at=REVIEW_AT, settings=SETTINGS)
     assert note.status is NoteStatus.COSIGNED
     assert note.locked
     (review,) = note.reviews
@@ -345,7 +352,7 @@ def test_a_supervisor_cosigns_a_signed_note() -> None:
 @pytest.mark.parametrize("reviewer", [AUTHOR, COLLEAGUE, ADMIN], ids=lambda a: a.role)
 def test_only_a_supervisor_reviews(reviewer: Actor) -> None:
     with pytest.raises(NotPermitted, match="Only a supervisor"):
-        cosign(signed(), reviewer=reviewer, at=REVIEW_AT)
+        cosign(signed(), reviewer=reviewer, at=REVIEW_AT, settings=SETTINGS)
     with pytest.raises(NotPermitted, match="Only a supervisor"):
         return_note(signed(), reviewer=reviewer, at=REVIEW_AT, comment="Fix it.")
 
@@ -354,22 +361,22 @@ def test_a_supervisor_does_not_cosign_their_own_note() -> None:
     own = sign(replace(draft(), author=SUPERVISOR.user_id), signer=SUPERVISOR, at=SIGN_AT,
                settings=SETTINGS)
     with pytest.raises(NotPermitted, match="cannot be co-signed by its own author"):
-        cosign(own, reviewer=SUPERVISOR, at=REVIEW_AT)
+        cosign(own, reviewer=SUPERVISOR, at=REVIEW_AT, settings=SETTINGS)
     with pytest.raises(NotPermitted, match="cannot be co-signed by its own author"):
         return_note(own, reviewer=SUPERVISOR, at=REVIEW_AT, comment="Fix it.")
 
 
 def test_a_draft_cannot_be_reviewed() -> None:
     with pytest.raises(RuleViolation, match=r"Only a signed note .* \(this one is draft\)"):
-        cosign(draft(), reviewer=SUPERVISOR, at=REVIEW_AT)
+        cosign(draft(), reviewer=SUPERVISOR, at=REVIEW_AT, settings=SETTINGS)
     with pytest.raises(RuleViolation, match=r"\(this one is draft\)"):
         return_note(draft(), reviewer=SUPERVISOR, at=REVIEW_AT, comment="Fix it.")
 
 
 def test_a_cosigned_note_cannot_be_reviewed_again() -> None:
-    done = cosign(signed(), reviewer=SUPERVISOR, at=REVIEW_AT)
+    done = cosign(signed(), reviewer=SUPERVISOR, at=REVIEW_AT, settings=SETTINGS)
     with pytest.raises(RuleViolation, match="this one is cosigned"):
-        cosign(done, reviewer=SUPERVISOR, at=REVIEW_AT)
+        cosign(done, reviewer=SUPERVISOR, at=REVIEW_AT, settings=SETTINGS)
     with pytest.raises(RuleViolation, match="this one is cosigned"):
         return_note(done, reviewer=SUPERVISOR, at=REVIEW_AT, comment="Fix it.")
 
@@ -391,7 +398,7 @@ def test_returned_then_addendum_then_cosign() -> None:
 
     # While returned it waits for the author's addendum, not for a second review.
     with pytest.raises(RuleViolation, match="this one is returned"):
-        cosign(returned, reviewer=SUPERVISOR, at=REVIEW_AT)
+        cosign(returned, reviewer=SUPERVISOR, at=REVIEW_AT, settings=SETTINGS)
     with pytest.raises(RuleViolation, match="signed and locked"):
         edit_draft(returned, details(), editor=AUTHOR, settings=SETTINGS)
 
@@ -399,15 +406,155 @@ def test_returned_then_addendum_then_cosign() -> None:
     assert answered.status is NoteStatus.SIGNED
     assert answered.addenda == (addendum(),)
 
-    done = cosign(answered, reviewer=SUPERVISOR, at=REVIEW_AT + timedelta(hours=2))
+    done = cosign(answered, reviewer=SUPERVISOR, at=REVIEW_AT + timedelta(hours=2),
+                  settings=SETTINGS)
     assert done.status is NoteStatus.COSIGNED
     assert [r.cosigned for r in done.reviews] == [False, True]
     assert done.details == signed().details
 
 
 def test_the_authors_addendum_to_a_cosigned_note_goes_back_for_review() -> None:
-    done = cosign(signed(), reviewer=SUPERVISOR, at=REVIEW_AT)
+    done = cosign(signed(), reviewer=SUPERVISOR, at=REVIEW_AT, settings=SETTINGS)
     after = add_addendum(done, addendum())
     assert after.status is NoteStatus.SIGNED, "a supervisor must see what changed"
     assert len(after.addenda) == 1
     assert after.reviews == done.reviews, "the earlier co-signature is kept"
+
+
+# --- co-supervision -----------------------------------------------------------------------------
+
+
+COSUPERVISED = ProgramSettings(cosupervision_required=True)
+INTACT, SUD = SupervisorCapacity.INTACT, SupervisorCapacity.SUD
+SUD_SUPERVISOR = Actor(user_id=UserId("u-sud-supervisor"), role=Role.SUPERVISOR)
+
+
+def cosigned_by(note: VisitNote, reviewer: Actor, capacity: SupervisorCapacity | None, *,
+                hours: int = 0, settings: ProgramSettings = COSUPERVISED) -> VisitNote:
+    return cosign(note, reviewer=reviewer, at=REVIEW_AT + timedelta(hours=hours),
+                  settings=settings, capacity=capacity)
+
+
+def test_one_capacity_leaves_the_note_signed_and_both_co_sign_it() -> None:
+    assert missing_cosigners(signed(), settings=COSUPERVISED) == (INTACT, SUD)
+    once = cosigned_by(signed(), SUPERVISOR, INTACT)
+    assert once.status is NoteStatus.SIGNED, "one co-signature of two does not complete it"
+    assert missing_cosigners(once, settings=COSUPERVISED) == (SUD,)
+    assert [r.capacity for r in cosignatures(once)] == [INTACT]
+    both = cosigned_by(once, SUD_SUPERVISOR, SUD, hours=1)
+    assert both.status is NoteStatus.COSIGNED
+    assert missing_cosigners(both, settings=COSUPERVISED) == ()
+    assert [(r.reviewer, r.capacity) for r in both.reviews] == [
+        (SUPERVISOR.user_id, INTACT), (SUD_SUPERVISOR.user_id, SUD)]
+
+
+def test_the_sud_supervisor_may_co_sign_first() -> None:
+    once = cosigned_by(signed(), SUD_SUPERVISOR, SUD)
+    assert (once.status, missing_cosigners(once, settings=COSUPERVISED)) == (
+        NoteStatus.SIGNED, (INTACT,))
+    assert cosigned_by(once, SUPERVISOR, INTACT, hours=1).status is NoteStatus.COSIGNED
+
+
+def test_the_same_capacity_cannot_co_sign_twice() -> None:
+    once = cosigned_by(signed(), SUPERVISOR, INTACT)
+    other_intact = Actor(user_id=UserId("u-second-intact"), role=Role.SUPERVISOR)
+    with pytest.raises(RuleViolation) as caught:
+        cosigned_by(once, other_intact, INTACT, hours=1)
+    assert caught.value.message == ("The intact supervisor has already co-signed this note; it "
+                                    "waits for the SUD supervisor.")
+    with pytest.raises(RuleViolation, match="You have already co-signed this note"):
+        cosigned_by(once, SUPERVISOR, SUD, hours=1)  # one person, not both capacities
+
+
+def test_an_unknown_capacity_is_refused_in_a_plain_sentence() -> None:
+    with pytest.raises(RuleViolation) as caught:
+        cosigned_by(signed(), SUPERVISOR, None)
+    assert caught.value.message == COSUPERVISION_UNKNOWN == (
+        "The program requires co-signature by the intact and the SUD supervisor, and the server "
+        "has not said which you are; sync, or ask the administrator.")
+
+
+def test_without_co_supervision_one_co_signature_completes_the_note_as_before() -> None:
+    for capacity in (None, INTACT, SUD):
+        note = cosigned_by(signed(), SUPERVISOR, capacity, settings=SETTINGS)
+        assert note.status is NoteStatus.COSIGNED
+        assert note.reviews[-1].capacity is capacity
+        assert missing_cosigners(note, settings=SETTINGS) == ()
+    assert missing_cosigners(signed(), settings=SETTINGS) == ()
+
+
+def test_the_authors_addendum_restarts_co_signing() -> None:
+    once = cosigned_by(signed(), SUPERVISOR, INTACT)
+    answer = replace(addendum(), at=REVIEW_AT + timedelta(hours=1))
+    changed = add_addendum(once, answer)
+    assert changed.status is NoteStatus.SIGNED
+    assert cosignatures(changed) == ()
+    assert missing_cosigners(changed, settings=COSUPERVISED) == (INTACT, SUD)
+    # The SUD co-signature after the change does not complete it: the intact one came before.
+    after = cosigned_by(changed, SUD_SUPERVISOR, SUD, hours=2)
+    assert after.status is NoteStatus.SIGNED
+    assert missing_cosigners(after, settings=COSUPERVISED) == (INTACT,)
+    done = cosigned_by(after, SUPERVISOR, INTACT, hours=3)  # the intact supervisor, again
+    assert done.status is NoteStatus.COSIGNED
+
+
+def test_someone_elses_addendum_does_not_restart_co_signing() -> None:
+    once = cosigned_by(signed(), SUPERVISOR, INTACT)
+    theirs = replace(addendum(author=SUD_SUPERVISOR.user_id), at=REVIEW_AT + timedelta(hours=1))
+    noted = add_addendum(once, theirs)
+    assert missing_cosigners(noted, settings=COSUPERVISED) == (SUD,)
+    assert cosigned_by(noted, SUD_SUPERVISOR, SUD, hours=2).status is NoteStatus.COSIGNED
+
+
+def test_a_return_restarts_co_signing() -> None:
+    once = cosigned_by(signed(), SUPERVISOR, INTACT)
+    returned = return_note(once, reviewer=SUD_SUPERVISOR, at=REVIEW_AT + timedelta(hours=1),
+                           comment="Who drove the children?", capacity=SUD)
+    assert returned.status is NoteStatus.RETURNED
+    assert returned.reviews[-1].capacity is SUD
+    answered = add_addendum(returned, replace(addendum(), at=REVIEW_AT + timedelta(hours=2)))
+    assert missing_cosigners(answered, settings=COSUPERVISED) == (INTACT, SUD)
+    assert cosigned_by(answered, SUD_SUPERVISOR, SUD, hours=3).status is NoteStatus.SIGNED
+
+
+# settled_status is what a laptop re-derives after sync; it must agree with cosign above.
+AT = REVIEW_AT
+
+
+def review(hours: int, capacity: SupervisorCapacity | None, *, cosigned: bool = True,
+           who: str = "u-supervisor") -> Review:
+    return Review(reviewer=UserId(who), at=AT + timedelta(hours=hours), cosigned=cosigned,
+                  capacity=capacity)
+
+
+@pytest.mark.parametrize(("reviews", "changes", "cosupervised", "expected"), [
+    ([], [], True, NoteStatus.SIGNED),
+    ([review(0, INTACT)], [], False, NoteStatus.COSIGNED),
+    ([review(0, INTACT)], [], True, NoteStatus.SIGNED),
+    ([review(0, INTACT), review(1, SUD)], [], True, NoteStatus.COSIGNED),
+    ([review(0, None), review(1, SUD)], [], True, NoteStatus.SIGNED),  # an old co-signature
+    ([review(0, INTACT), review(2, SUD)], [1], True, NoteStatus.SIGNED),  # author changed
+    ([review(0, INTACT), review(2, SUD)], [1], False, NoteStatus.COSIGNED),
+    ([review(0, INTACT), review(1, SUD)], [2], True, NoteStatus.SIGNED),  # addendum is latest
+    ([review(0, INTACT), review(1, None, cosigned=False)], [], True, NoteStatus.RETURNED),
+    ([review(0, None, cosigned=False), review(2, INTACT), review(3, SUD)], [1], True,
+     NoteStatus.COSIGNED),
+    ([review(1, INTACT), review(1, SUD)], [1], True, NoteStatus.COSIGNED),  # same moment
+], ids=["none", "one, single", "one of two", "both", "old and SUD", "change between",
+        "change between, single", "addendum last", "returned", "after return", "same moment"])
+def test_settled_status_from_history(reviews: list[Review], changes: list[int],
+                                     cosupervised: bool, expected: NoteStatus) -> None:
+    settings = COSUPERVISED if cosupervised else SETTINGS
+    found = settled_status(reviews, author_changes=[AT + timedelta(hours=h) for h in changes],
+                           settings=settings)
+    assert found is expected
+
+
+def test_the_signing_deadline_is_late_entry_hours_after_the_visit_ended() -> None:
+    note = signed()
+    deadline = signing_deadline(note.details, settings=SETTINGS)
+    # 10:00 Chicago (16:00 UTC) on 2 March, plus 24 hours.
+    assert deadline == datetime(2026, 3, 3, 16, 0, tzinfo=UTC)
+    assert not is_late(note.details, signed_at=deadline, settings=SETTINGS)
+    assert is_late(note.details, signed_at=deadline + timedelta(microseconds=1),
+                   settings=SETTINGS)

@@ -23,6 +23,8 @@ from fieldapp.domain import schedule
 from fieldapp.domain.audit import Action, first_break
 from fieldapp.domain.cases import CaseStatus, Person
 from fieldapp.domain.clock import iso
+from fieldapp.domain.consent import EndKind
+from fieldapp.domain.disclosure import Basis
 from fieldapp.domain.mileage import MonthStatus
 from fieldapp.domain.screens import (
     Attendance,
@@ -33,12 +35,14 @@ from fieldapp.domain.screens import (
     SubstanceResult,
     Validity,
 )
-from fieldapp.domain.settings import ProgramSettings
+from fieldapp.domain.settings import VERSION, ProgramSettings
 from fieldapp.domain.visits import ATTESTATION, ContactType, NoteStatus, Place
+from fieldapp.services.consents import ConsentService, record_disclosures
 from fieldapp.storage.sealed import open_row, sealed_tables
 from fieldapp.storage.settings_store import load_settings, save_settings
 from fieldapp.storage.vault import Vault
 from tests.conftest import FakeClock
+from tests.domain.consent_helpers import make_consent, make_disclosure
 from tests.services.records_helpers import (
     MONTH,
     SUPERVISOR,
@@ -66,7 +70,13 @@ ROUTING = {
               "updated_at"},
     "mileage_months": {"worker_id", "month", "status", "submitted_at", "decided_by",
                        "decided_at"},
+    "consents": {"case_id", "recorded_by", "recorded_at"},
+    "consent_ends": {"consent_id", "case_id", "recorded_by", "recorded_at"},
+    "disclosures": {"case_id", "disclosed_by", "disclosed_at"},
 }
+# Routing ids a body repeats on purpose, so its seal vouches for the plain column beside it.
+SEALED_ROUTING = {"consents": ("case_id",), "consent_ends": ("case_id", "consent_id"),
+                  "disclosures": ("id", "case_id", "by")}
 BASE = {"id", "revision", "key_id", "sealed"}
 # Shorter strings could turn up in random ciphertext by chance; real field values are longer.
 MIN_NEEDLE = 4
@@ -416,7 +426,7 @@ def test_program_settings_save_and_load(vault: Vault, clock: FakeClock) -> None:
     changed = ProgramSettings(mileage_cap=Decimal(120))
     save_settings(db, changed, now=iso(clock()))  # a second save replaces the first
     assert load_settings(db) == changed
-    assert db.execute("SELECT count(*), max(version) FROM settings").fetchone() == (1, 1)
+    assert db.execute("SELECT count(*), max(version) FROM settings").fetchone() == (1, VERSION)
 
 
 # --- every sealed table at once ------------------------------------------------------------------
@@ -437,13 +447,21 @@ def test_every_sealed_table_holds_only_ciphertext(vault: Vault, clock: FakeClock
     worker.mileage.add_trip(make_trip(case_id=case.id))
     worker.mileage.submit(MONTH)
     supervisor.mileage.return_month(WORKER.user_id, MONTH, reason="Missing the odometer.")
+    consent = ConsentService(worker.ws).record(make_consent(case_id=case.id,
+                                                            patient="Alder parent"))
+    ConsentService(worker.ws).end(consent.id, kind=EndKind.REVOKED, on=date(2026, 11, 24),
+                                  how="Signed note")
+    with worker.ws.unit() as stores:
+        record_disclosures(worker.ws, stores, [make_disclosure(
+            case_id=case.id, basis=Basis(consents={"Alder parent": consent.id}))])
 
     db, _ = _parts(vault)
     # Conflict copies appear only when sync meets a conflict: tests/sync checks them.
     tables = set(sealed_tables(db)) - {"records", "sync_conflicts"}
     assert tables == set(ROUTING)
     for table in sorted(tables):
-        assert_ciphertext(vault, table, plain_may_repeat={"miles"} if table == "trips" else ())
+        assert_ciphertext(vault, table, plain_may_repeat={"miles"} if table == "trips" else
+                          SEALED_ROUTING.get(table, ()))
 
 
 def test_the_check_itself_catches_plaintext(vault: Vault, clock: FakeClock) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -12,9 +13,11 @@ from pytestqt.qtbot import QtBot
 
 from fieldapp.domain.mileage import MonthStatus
 from fieldapp.domain.people import Role, UserId
-from fieldapp.domain.visits import NoteStatus
+from fieldapp.domain.visits import NoteStatus, SupervisorCapacity
 from fieldapp.services import demo
+from fieldapp.storage.settings_store import load_settings, save_settings
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.review_dialogs import cosign_summary
 from fieldapp.ui.supervisor_page import SupervisorPage
 from tests.conftest import FakeClock
 from tests.ui.conftest import ContextFactory
@@ -227,3 +230,40 @@ def test_empty_states_say_so(qtbot: QtBot, make_context: ContextFactory) -> None
     assert not page.mileage.review_button.isEnabled()
     assert page.screens.case.count() == 0 and not page.screens.draw_button.isEnabled()
     assert unnamed_controls(page) == []
+
+
+def test_under_co_supervision_the_review_says_which_co_signature_is_missing(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    """The demo's supervisor is its intact supervisor; with co-supervision on, co-signing leaves
+    the note signed (waiting for the SUD supervisor) and off this supervisor's list."""
+    ctx = make_context(role=Role.SUPERVISOR, user_id=demo.SUPERVISOR, demo=True)
+
+    def co_supervise() -> None:
+        db, _ = ctx.session.vault().open_parts()
+        with db.atomic():
+            save_settings(db, replace(load_settings(db), cosupervision_required=True),
+                          now="2026-11-24T09:30:00+00:00")
+
+    on_worker(ctx, co_supervise)
+    page = open_page(qtbot, ctx)
+    section = page.cosign
+    click_tab(qtbot, page, section)
+    waiting = section.model.rowCount()
+    first = section.model.row_at(0)
+    column = [section.model.headerData(c, Qt.Orientation.Horizontal)
+              for c in range(section.model.columnCount())].index("Co-signatures")
+    assert section.model.data(section.model.index(0, column)) == (
+        "No co-signature yet. Missing: the intact and the SUD supervisor's co-signatures (the "
+        "program requires both).")
+    qtbot.mouseClick(section.review_button, LEFT)
+    review = wait_dialog(qtbot, lambda: section.review_dialog)
+    assert review.cosignatures.text().startswith("No co-signature yet. Missing: the intact")
+    with qtbot.waitSignal(page.loaded, timeout=SLOW):
+        qtbot.mouseClick(review.approve_button, LEFT)
+    note = on_worker(ctx, lambda: ctx.session.notes().get(first.id))
+    assert note.status is NoteStatus.SIGNED
+    assert note.reviews[-1].capacity is SupervisorCapacity.INTACT
+    assert section.model.rowCount() == waiting - 1, "it waits for the SUD supervisor now"
+    settings = on_worker(ctx, lambda: ctx.session.workspace().settings)
+    assert cosign_summary(note, settings=settings).endswith(
+        "Missing: the SUD supervisor's co-signature (the program requires both).")
