@@ -51,6 +51,8 @@ from PySide6.QtGui import QGuiApplication
 
 from fieldapp.domain import visits
 from fieldapp.domain.cases import Case, Person
+from fieldapp.domain.consent import Recipient, RecipientKind
+from fieldapp.domain.disclosure import Exception_, Terms
 from fieldapp.domain.exports import ExportFormat, ExportRequest, ReportKind, ScopeKind
 from fieldapp.domain.people import Actor, CaseId, NoteId, Role, UserId, new_id
 from fieldapp.domain.settings import DEFAULT_SERVICES, ProgramSettings
@@ -181,7 +183,7 @@ def review(stores: Stores, note: VisitNote, rng: random.Random, made: dict[str, 
     assert note.signature is not None
     roll, at = rng.random(), min(note.signature.at + timedelta(days=1), NOW)
     if roll < 0.55:
-        updated = visits.cosign(note, reviewer=SUPERVISOR, at=at)
+        updated = visits.cosign(note, reviewer=SUPERVISOR, at=at, settings=SETTINGS)
         made["co-signed"] += 1
     elif roll < 0.63:
         updated = visits.return_note(note, reviewer=SUPERVISOR, at=at,
@@ -280,7 +282,12 @@ def run(args: argparse.Namespace, tmp: Path) -> Figures:
     figures.database_mb = profile.paths.database.stat().st_size / 1e6
     first = TODAY - timedelta(days=DAYS)
     as_csv = ExportRequest(kind=ReportKind.VISIT_LOG, scope=ScopeKind.TEAM,
-                           fmt=ExportFormat.CSV, first_day=first, last_day=TODAY)
+                           fmt=ExportFormat.CSV, first_day=first, last_day=TODAY,
+                           terms=Terms(recipient=Recipient(name="Program director",
+                                                           kind=RecipientKind.PROGRAM_STAFF),
+                                       purpose="annual review",
+                                       exception=Exception_.PROGRAM_USE,
+                                       reference="annual review"))
     as_pdf = replace(as_csv, fmt=ExportFormat.PDF)
     out_csv, out_pdf = tmp / as_csv.file_name(), tmp / as_pdf.file_name()
     if args.profile == "csv":

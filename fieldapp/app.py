@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from fieldapp import __version__
+from fieldapp.domain.consent import Recipient, RecipientKind
+from fieldapp.domain.disclosure import Exception_, Terms
 from fieldapp.domain.errors import KnownError
 from fieldapp.domain.exports import ExportFormat, ExportRequest, ReportKind, ScopeKind
 from fieldapp.domain.people import Actor, CaseId, UserId
@@ -75,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _export_parser(commands: Any) -> None:
     export = commands.add_parser(
-        "export", help="write a visit log, mileage report or drug screen summary (PDF or CSV)",
+        "export", help="write a visit log, mileage report, drug screen summary or accounting of "
+                       "disclosures (PDF or CSV)",
         description="Write a report of this profile's records to a file that is NOT encrypted. "
                     "Without a period, the previous calendar month (for monthly reports).")
     export.add_argument("report", choices=[str(k) for k in ReportKind])
@@ -93,9 +96,33 @@ def _export_parser(commands: Any) -> None:
     period.add_argument("--month", metavar="YYYY-MM", help="one calendar month")
     period.add_argument("--from", dest="first", type=date.fromisoformat, metavar="YYYY-MM-DD")
     export.add_argument("--to", dest="last", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    export.add_argument("--person", default="",
+                        help="disclosures: only this person's accounting (default: everyone's)")
+    export.add_argument("--for", dest="recipient", required=True, metavar="RECIPIENT",
+                        help="who the file is for, e.g. 'Payroll office' or a court's name")
+    export.add_argument("--recipient-kind", choices=list(RECIPIENT_KINDS),
+                        default="program-staff", help="default: program-staff")
+    export.add_argument("--purpose", required=True, help="what the file is for")
+    export.add_argument("--basis", choices=["consent", *BASES],
+                        help="what the disclosure rests on: the consent of each person in it, "
+                             "or an exception (default: within-program for program staff, "
+                             "patient-access for the person themself, else consent)")
+    export.add_argument("--reference", default="",
+                        help="how the exception is documented (e.g. the court's case number "
+                             "and order date); for within-program, the purpose if omitted")
     export.add_argument("--overwrite", action="store_true", help="replace an existing file")
     export.add_argument("--passphrase-stdin", action="store_true",
                         help="read the passphrase from the first line of standard input")
+
+
+RECIPIENT_KINDS = {"program-staff": RecipientKind.PROGRAM_STAFF, "court": RecipientKind.COURT,
+                   "treatment-provider": RecipientKind.TREATMENT_PROVIDER,
+                   "child-welfare": RecipientKind.CHILD_WELFARE,
+                   "patient": RecipientKind.PATIENT, "other": RecipientKind.OTHER}
+BASES = {"within-program": Exception_.PROGRAM_USE, "patient-access": Exception_.PATIENT_ACCESS,
+         "child-abuse-report": Exception_.CHILD_ABUSE_REPORT,
+         "medical-emergency": Exception_.MEDICAL_EMERGENCY,
+         "court-order": Exception_.COURT_ORDER}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -216,7 +243,8 @@ def _export(args: argparse.Namespace, session: Session) -> int:
     finally:
         session.lock()
     print(f"Wrote {done.records} record(s) to {done.path} ({done.size:,} bytes, SHA-256 "
-          f"{done.sha256[:16]}…); the export is recorded in the audit log.")
+          f"{done.sha256[:16]}…); the export is recorded in the audit log and in the "
+          "accounting of disclosures.")
     print(exports.UNENCRYPTED_WARNING, file=sys.stderr)
     return 0
 
@@ -244,7 +272,21 @@ def export_request(args: argparse.Namespace, fmt: ExportFormat, *, actor: Actor,
         last = today.replace(day=1) - timedelta(days=1)
         first = last.replace(day=1)
     return ExportRequest(kind=ReportKind(args.report), scope=scope, first_day=first,
-                         last_day=last, fmt=fmt, worker_id=worker, case_ids=cases)
+                         last_day=last, fmt=fmt, worker_id=worker, case_ids=cases,
+                         terms=export_terms(args), person=args.person.strip())
+
+
+def export_terms(args: argparse.Namespace) -> Terms:
+    """Who the export is for and what it rests on, from --for, --purpose and --basis."""
+    kind = RECIPIENT_KINDS[args.recipient_kind]
+    usual = {RecipientKind.PROGRAM_STAFF: "within-program", RecipientKind.PATIENT:
+             "patient-access"}.get(kind, "consent")
+    exception = BASES.get(args.basis or usual)
+    reference = args.reference.strip()
+    if exception in (Exception_.PROGRAM_USE, Exception_.PATIENT_ACCESS) and not reference:
+        reference = args.purpose.strip()
+    return Terms(recipient=Recipient(name=args.recipient.strip(), kind=kind),
+                 purpose=args.purpose.strip(), exception=exception, reference=reference)
 
 
 def _restore(args: argparse.Namespace, session: Session) -> int:

@@ -37,6 +37,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtPdf import QPdfDocument
 
+from fieldapp.domain.consent import Recipient, RecipientKind
+from fieldapp.domain.disclosure import Exception_, Terms
 from fieldapp.domain.exports import ExportFormat, ExportRequest, ReportKind, ScopeKind
 from fieldapp.domain.people import Actor, Role
 from fieldapp.domain.visits import NoteStatus
@@ -47,6 +49,11 @@ from fieldapp.services.session import Session
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.ui.pdf import html_to_pdf
+
+PROGRAM_DIRECTOR = Terms(
+    recipient=Recipient(name="Program director", kind=RecipientKind.PROGRAM_STAFF),
+    purpose="monthly program review", exception=Exception_.PROGRAM_USE,
+    reference="monthly program review")
 
 NOW = datetime(2026, 11, 24, 21, tzinfo=UTC)  # 15:00 in the demo program's zone (Chicago)
 SCALE = 1.5  # page images at 108 dpi: readable, and small enough for a repository
@@ -100,7 +107,7 @@ def export_all(session: Session, out: Path) -> list[tuple[Path, ReportKind]]:
     for kind, (first, last) in PERIODS.items():
         for fmt in (ExportFormat.PDF, ExportFormat.CSV):
             request = ExportRequest(kind=kind, scope=ScopeKind.TEAM, first_day=first,
-                                    last_day=last, fmt=fmt)
+                                    last_day=last, fmt=fmt, terms=PROGRAM_DIRECTOR)
             exported = job.export(supervisor, request, out / request.file_name(),
                                   pdf=html_to_pdf, overwrite=True)
             print(f"wrote {shown(exported.path)}: {exported.records} record(s), "

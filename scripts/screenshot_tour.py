@@ -9,6 +9,7 @@ the real windows; each picture is the window as drawn. Extra runs: `--dark` (dar
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,15 +30,28 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from fieldapp.domain.cases import Case, Person
+from fieldapp.domain.consent import Consent, EndKind, Information, Recipient, RecipientKind
+from fieldapp.domain.disclosure import Basis, Disclosure, Exception_
+from fieldapp.domain.exports import ReportKind
 from fieldapp.domain.mileage import Trip
-from fieldapp.domain.people import CaseId, Role, TripId, UserId, new_id
+from fieldapp.domain.people import (
+    CaseId,
+    ConsentId,
+    DisclosureId,
+    Role,
+    TripId,
+    UserId,
+    new_id,
+)
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import VisitDetails
 from fieldapp.services import demo, enrolment
+from fieldapp.services.consents import ConsentService, record_disclosures
 from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.ui import export_dialog
+from fieldapp.ui.consents_window import ConsentsWindow
 from fieldapp.ui.export_dialog import ExportDialog
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.palette import ENV_VAR, follow_color_scheme
@@ -159,6 +173,7 @@ def coordinator_tour(window: MainWindow) -> None:
     shot(returned, "11-visit-note-returned")
     returned.close()
     screens(window)
+    consents_tour(window)
 
 
 def screens(window: MainWindow) -> None:
@@ -192,6 +207,103 @@ def screens(window: MainWindow) -> None:
     ws.setCurrentWidget(ws.settings)
     settle(0.8)
     shot(window, "16-settings")
+
+
+COURT = Recipient(name="Springfield County Circuit Court", kind=RecipientKind.COURT)
+
+
+def tour_consent(case: Case, *, recipients: tuple[Recipient, ...], purpose: str,
+                 information: tuple[Information, ...], description: str, signed: date,
+                 expires: date, event: str = "") -> Consent:
+    parent = case.parents[0].name
+    return Consent(id=ConsentId(new_id()), case_id=case.id, patient=parent,
+                   disclosing_party="Family recovery program", information=information,
+                   description=description, recipients=recipients, purpose=purpose,
+                   expires_on=expires, expiry_event=event, signed_by=parent, signed_on=signed,
+                   recorded_by=UserId(""), recorded_at=datetime.now(UTC))
+
+
+def demo_consents(session: Session, case: Case) -> None:
+    """Three consents of the family's parent (in force, expired, revoked) and what was
+    disclosed under them and under one exception."""
+    ws = session.workspace()
+    today, consents, parent = ws.today(), ConsentService(ws), case.parents[0].name
+    in_force = consents.record(tour_consent(
+        case, recipients=(COURT,), purpose="Progress reports to the court",
+        information=(Information.DRUG_SCREENS, Information.ATTENDANCE),
+        description="Drug screen results and attendance from the start of the case",
+        signed=today - timedelta(days=40), expires=today + timedelta(days=325),
+        event="the court closes the child-welfare case"))
+    expired = consents.record(tour_consent(
+        case, recipients=(Recipient(name="Haven House Recovery Center",
+                                    kind=RecipientKind.TREATMENT_PROVIDER),),
+        purpose="Coordination of treatment", information=(Information.VISIT_NOTES,),
+        description="Visit notes of the first three months", signed=today - timedelta(days=420),
+        expires=today - timedelta(days=55)))
+    revoked = consents.record(tour_consent(
+        case, recipients=(Recipient(name="Department of Children and Family Services",
+                                    kind=RecipientKind.CHILD_WELFARE),),
+        purpose="Case planning", information=(Information.ATTENDANCE,),
+        description="Attendance at visits and meetings", signed=today - timedelta(days=90),
+        expires=today + timedelta(days=275)))
+    consents.end(revoked.id, kind=EndKind.REVOKED, on=today - timedelta(days=12),
+                 how="Signed note handed to the coordinator")
+
+    def disclosed(days_ago: int, recipient: Recipient, *, purpose: str,
+                  information: Information, what: str, basis: Basis) -> Disclosure:
+        return Disclosure(id=DisclosureId(new_id()), case_id=case.id, people=(parent,),
+                          recipient=recipient, purpose=purpose, information=information,
+                          what=what, basis=basis, at=ws.now() - timedelta(days=days_ago),
+                          by=ws.actor.user_id,
+                          sha256=hashlib.sha256(f"{what}{days_ago}".encode()).hexdigest())
+
+    with ws.unit() as stores:
+        record_disclosures(ws, stores, [
+            disclosed(150, expired.recipients[0], purpose=expired.purpose,
+                      information=Information.VISIT_NOTES, what="Visit log, first three months",
+                      basis=Basis(consents={parent: expired.id})),
+            disclosed(9, Recipient(name="DCFS hotline", kind=RecipientKind.CHILD_WELFARE),
+                      purpose="Report of suspected neglect", information=Information.ATTENDANCE,
+                      what="Visit log", basis=Basis(exception=Exception_.CHILD_ABUSE_REPORT,
+                                                    reference="Hotline report 2611-4471")),
+            disclosed(2, COURT, purpose=in_force.purpose, information=Information.DRUG_SCREENS,
+                      what="Drug screen log, last three months",
+                      basis=Basis(consents={parent: in_force.id}))])
+
+
+def consents_tour(window: MainWindow) -> None:
+    """A family's consents, the record-consent dialog filled in, the accounting tab."""
+    ws = window.workspace
+    assert ws is not None
+    case = in_app(window, lambda s: s.cases().caseload()[0].case)
+    assert isinstance(case, Case)
+    in_app(window, lambda s: demo_consents(s, case))
+    consents = ConsentsWindow(ws._ctx, case_id=case.id, parent=ws)
+    consents.setModal(False)
+    consents.show()
+    wait(lambda: consents.model.rowCount() == 3)
+    consents.view.clearSelection()  # every state's tint shows; the current row stays
+    shot(consents, "33-consents")
+    dialog = consents.open_record()
+    wait(dialog.isEnabled)
+    for information in (Information.VISIT_NOTES, Information.ATTENDANCE):
+        dialog.information[information].setChecked(True)
+    QTest.keyClicks(dialog.description, "Visit notes and attendance from 1 December on")
+    for name, kind in ((COURT.name, RecipientKind.COURT),
+                       ("Haven House Recovery Center", RecipientKind.TREATMENT_PROVIDER)):
+        QTest.keyClicks(dialog.recipient_name, name)
+        dialog.recipient_kind.setCurrentIndex(dialog.recipient_kind.findData(str(kind)))
+        dialog.add_recipient_button.click()
+    QTest.keyClicks(dialog.purpose, "Progress reports to the court and treatment planning")
+    dialog.statement_on_form.setChecked(True)
+    dialog.has_expiry.setChecked(True)
+    QTest.keyClicks(dialog.expiry_event, "the court closes the child-welfare case")
+    shot(dialog, "34-record-consent")
+    dialog.reject()
+    consents.tabs.setCurrentWidget(consents.accounting)
+    wait(lambda: consents.accounting.model.rowCount() == 3)
+    shot(consents, "35-accounting-of-disclosures")
+    consents.close()
 
 
 def supervisor_tour(window: MainWindow) -> None:
@@ -232,6 +344,8 @@ def export_tour(window: MainWindow, page: Any) -> None:
     dialog = next(w for w in ws.open_windows() if isinstance(w, ExportDialog))
     wait(lambda: dialog.worker.count() > 0)
     dialog.period.setCurrentIndex(2)  # the last three months
+    QTest.keyClicks(dialog.terms_box.recipient.lineEdit(), "Program director")
+    QTest.keyClicks(dialog.terms_box.purpose, "Quarterly review of the team's visits")
     shot(dialog, "30-export-dialog")
     target = Path(tempfile.mkdtemp()) / "visit-log.pdf"
     export_dialog.choose_path = lambda *_: target  # the system's save dialog, answered
@@ -250,6 +364,45 @@ def export_tour(window: MainWindow, page: Any) -> None:
     release.set()
     wait(lambda: "Saved" in dialog.message.text(), 60)
     shot(dialog, "32-export-saved")
+    dialog.close()
+    disclosure_tour(window, target.parent)
+
+
+def disclosure_tour(window: MainWindow, folder: Path) -> None:
+    """A family's drug screens for a court under the parent's consent, and the same for a
+    treatment centre the consent does not name: refused."""
+    ws = window.workspace
+    assert ws is not None
+    case = in_app(window, lambda s: s.cases().caseload()[0].case)
+    assert isinstance(case, Case)
+
+    def consent(session: Session) -> None:
+        today = session.workspace().today()
+        ConsentService(session.workspace()).record(tour_consent(
+            case, recipients=(COURT,), purpose="Progress reports to the court",
+            information=(Information.DRUG_SCREENS, Information.ATTENDANCE),
+            description="Drug screen results and attendance from the start of the case",
+            signed=today - timedelta(days=40), expires=today + timedelta(days=325)))
+
+    in_app(window, consent)
+    dialog = ws.open_export(ReportKind.SCREENS, case_id=case.id)
+    wait(lambda: dialog.worker.count() > 0 and dialog.terms_box.recipient.count() > 0)
+    dialog.period.setCurrentIndex(2)
+    box = dialog.terms_box
+    box.recipient.setCurrentIndex(0)
+    box.recipient.activated.emit(0)  # picked from the list: its kind and purpose follow
+    shot(dialog, "36-disclosure-to-a-court")
+    export_dialog.choose_path = lambda *_: folder / "screens-court.pdf"
+    dialog.export_button.click()
+    wait(lambda: "Saved" in dialog.message.text(), 60)
+    box.recipient_kind.setCurrentIndex(box.recipient_kind.findData(
+        RecipientKind.TREATMENT_PROVIDER))
+    box.recipient.setEditText("Haven House Recovery Center")
+    box.purpose.setText("Coordination of treatment")
+    export_dialog.choose_path = lambda *_: folder / "screens-haven.pdf"
+    dialog.export_button.click()
+    wait(lambda: "No consent in force" in dialog.message.text(), 60)
+    shot(dialog, "37-disclosure-refused")
     dialog.close()
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # One list of roles for the client, the server and the wire (re-exported from here).
 from fieldapp.domain.people import Role
+from fieldapp.domain.visits import SupervisorCapacity
 
 API = "/v1"
 MAX_BLOB = 64 * 1024  # base64 characters of one sealed or wrapped value
@@ -54,11 +55,16 @@ class UserInfo(Model):
 
 
 class StaffInfo(Model):
-    """One person of the caller's team as the server lists them, for names in reports."""
+    """One person of the caller's team as the server lists them, for names in reports.
+
+    `supervises` (a supervisor's capacity where the program co-supervises) is left out of the
+    answer when not set, so a laptop older than it still reads the list.
+    """
 
     id: str
     name: str
     role: Role
+    supervises: SupervisorCapacity | None = None
 
 
 class KeyMaterial(Model):
@@ -118,7 +124,8 @@ class Health(Model):
 
 # The record tables that travel, in the order a batch applies them (parents before children).
 SYNCED_TABLES = ("cases", "visit_notes", "addenda", "note_reviews", "drug_screen_revisions",
-                 "random_schedules", "trips", "mileage_months")
+                 "random_schedules", "trips", "mileage_months",
+                 "consents", "consent_ends", "disclosures")
 # Written by the server alone: reimbursable miles per worker and month, in trip order.
 ALLOCATIONS = "mileage_allocations"
 MAX_BATCH_OPS = 500            # ops in one push

@@ -28,7 +28,7 @@ from fieldapp.storage.audit_store import AuditStore
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.resources import part2_notice
 from tests.conftest import PASSPHRASE, FakeClock
-from tests.services.export_helpers import pdf_pages, read_csv, squash
+from tests.services.export_helpers import PAYROLL, pdf_pages, read_csv, squash
 from tests.test_cli import fieldapp
 
 CHICAGO = ZoneInfo("America/Chicago")   # the demo program's time zone
@@ -53,8 +53,12 @@ def out(tmp_path: Path) -> Path:
     return folder
 
 
+INTERNAL = ("--for", "Payroll office", "--purpose", "monthly reimbursement")
+
+
 def export(root: Path, *args: str) -> tuple[int, str, str]:
-    done = fieldapp("--data-dir", str(root), "export", *args, "--passphrase-stdin",
+    terms = () if "--for" in args else INTERNAL
+    done = fieldapp("--data-dir", str(root), "export", *args, *terms, "--passphrase-stdin",
                     stdin=PASSPHRASE + "\n")
     return done.returncode, done.stdout, done.stderr
 
@@ -85,8 +89,8 @@ def test_monthly_mileage_csv_into_a_folder(demo_root: Path, out: Path,
     code, stdout, stderr = export(demo_root, "mileage", "--out", str(out), "--format", "csv")
     assert code == 0, stderr
     names = {ExportRequest(kind=ReportKind.MILEAGE, scope=ScopeKind.WORKER, first_day=first,
-                           last_day=last, fmt=ExportFormat.CSV, worker_id=demo.WORKER
-                           ).file_name()
+                           last_day=last, fmt=ExportFormat.CSV, worker_id=demo.WORKER,
+                           terms=PAYROLL).file_name()
              for first, last in {previous_month(started), previous_month(datetime.now(UTC))}}
     (written,) = out.iterdir()
     assert written.name in names and written.name.startswith("mileage-worker-")
@@ -118,8 +122,10 @@ def test_monthly_mileage_csv_into_a_folder(demo_root: Path, out: Path,
         Decimal("0.01"), rounding=ROUND_HALF_UP))
     assert f"Wrote {len(trips)} record(s)" in stdout
 
-    (entry,) = audit_entries(demo_root)[len(audit_before):]
+    (entry, *accounted) = audit_entries(demo_root)[len(audit_before):]
     assert entry[:2] == (Action.EXPORT, demo.WORKER)
+    assert accounted and {a[0] for a in accounted} == {Action.DISCLOSURE}
+    assert {a[2]["sha256"] for a in accounted} == {hashlib.sha256(raw).hexdigest()}
     assert entry[2]["sha256"] == hashlib.sha256(raw).hexdigest()
     assert (entry[2]["scope"], entry[2]["worker"], entry[2]["records"]) == \
         ("worker", demo.WORKER, len(trips))
@@ -166,7 +172,8 @@ def test_refused_in_plain_words_with_nothing_written(demo_root: Path, out: Path,
     (["--from", "2026-09-01", "--to", "2026-09-15"], (date(2026, 9, 1), date(2026, 9, 15))),
 ])
 def test_the_period_the_command_line_means(args: list[str], expected: tuple[date, date]) -> None:
-    parsed = build_parser().parse_args(["export", "visit-log", "--out", "x", *args])
+    parsed = build_parser().parse_args(["export", "visit-log", "--out", "x", *INTERNAL,
+                                        *args])
     worker = demo.WORKER
     request = export_request(parsed, ExportFormat.CSV, actor=_actor(worker),
                              today=date(2026, 11, 24))
@@ -176,7 +183,8 @@ def test_the_period_the_command_line_means(args: list[str], expected: tuple[date
 
 @pytest.mark.parametrize("args", [["--to", "2026-09-15"], ["--month", "2026-13"]])
 def test_a_period_the_command_line_cannot_mean_is_refused(args: list[str]) -> None:
-    parsed = build_parser().parse_args(["export", "visit-log", "--out", "x", *args])
+    parsed = build_parser().parse_args(["export", "visit-log", "--out", "x", *INTERNAL,
+                                        *args])
     with pytest.raises(KnownError):
         export_request(parsed, ExportFormat.CSV, actor=_actor(demo.WORKER),
                        today=date(2026, 11, 24))
@@ -184,3 +192,25 @@ def test_a_period_the_command_line_cannot_mean_is_refused(args: list[str]) -> No
 
 def _actor(user_id: str) -> Actor:
     return Actor(user_id=UserId(user_id), role=Role.RECOVERY_COORDINATOR)
+
+
+def test_a_court_without_consents_gets_nothing_and_an_exception_is_documented(
+        demo_root: Path, out: Path, audit_before: list[object]) -> None:
+    court = ("--for", "Cook County Juvenile Court", "--recipient-kind", "court",
+             "--purpose", "permanency hearing")
+    code, stdout, stderr = export(demo_root, "visit-log", "--out", str(out), *court)
+    assert code == 2 and stdout == ""
+    assert stderr.startswith("No consent in force lets ") and "Traceback" not in stderr
+    assert list(out.iterdir()) == [] and audit_entries(demo_root) == audit_before
+
+    code, _, stderr = export(demo_root, "visit-log", "--out", str(out), *court,
+                             "--basis", "court-order")
+    assert code == 2 and "The court, the case number and the date of the order" in stderr
+    code, _, stderr = export(demo_root, "visit-log", "--out", str(out / "order.csv"), *court,
+                             "--basis", "court-order", "--reference",
+                             "Cook County 2026-JA-0117, order of 2026-11-20")
+    assert code == 0, stderr
+    head = read_csv((out / "order.csv").read_bytes()).head
+    assert head["Disclosed to"] == "Cook County Juvenile Court (court)"
+    assert head["Basis"].startswith("No consent: court order (42 CFR 2.64).")
+    assert head["Basis"].endswith("Cook County 2026-JA-0117, order of 2026-11-20")

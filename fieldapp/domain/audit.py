@@ -29,6 +29,9 @@ class Action(StrEnum):
     MONTH_APPROVE = "mileage approved"
     MONTH_RETURN = "mileage returned"
     EXPORT = "export"
+    CONSENT_RECORDED = "consent recorded"
+    CONSENT_ENDED = "consent ended"
+    DISCLOSURE = "disclosure"
     SETTINGS_CHANGED = "settings changed"
     RECORDS_REMOVED = "records removed from this laptop"
 

@@ -13,6 +13,8 @@ from datetime import date
 from enum import StrEnum
 
 from fieldapp.domain.cases import Case
+from fieldapp.domain.consent import Information
+from fieldapp.domain.disclosure import Terms
 from fieldapp.domain.errors import KnownError, NotPermitted, RuleViolation
 from fieldapp.domain.mileage import month_key
 from fieldapp.domain.people import Actor, CaseId, Role, UserId
@@ -33,12 +35,21 @@ class ReportKind(StrEnum):
     VISIT_LOG = "visit-log"
     MILEAGE = "mileage"
     SCREENS = "screens"
+    ACCOUNTING = "disclosures"
 
     @property
     def label(self) -> str:
         return {ReportKind.VISIT_LOG: "Visit log",
                 ReportKind.MILEAGE: "Mileage reimbursement report",
-                ReportKind.SCREENS: "Drug screen summary"}[self]
+                ReportKind.SCREENS: "Drug screen summary",
+                ReportKind.ACCOUNTING: "Accounting of disclosures"}[self]
+
+    @property
+    def information(self) -> Information:
+        """The kind of information the report discloses, which a consent must cover. Mileage
+        and the accounting say which families were seen and when: attendance."""
+        return {ReportKind.VISIT_LOG: Information.VISIT_NOTES,
+                ReportKind.SCREENS: Information.DRUG_SCREENS}.get(self, Information.ATTENDANCE)
 
 
 class ExportFormat(StrEnum):
@@ -59,6 +70,8 @@ class ExportRequest:
     Attributes:
         worker_id: the worker, for `ScopeKind.WORKER`.
         case_ids: the cases, for `ScopeKind.CASES`.
+        terms: who the export is for, why, and the exception it rests on (if not consent).
+        person: for the accounting of disclosures, one person's (empty: everyone's).
         first_day, last_day: the period, both included (mileage: the months they touch).
     """
 
@@ -69,6 +82,8 @@ class ExportRequest:
     fmt: ExportFormat = ExportFormat.PDF
     worker_id: UserId | None = None
     case_ids: tuple[CaseId, ...] = field(default=())
+    terms: Terms | None = None
+    person: str = ""
 
     def __post_init__(self) -> None:
         check_request(self)
@@ -102,6 +117,10 @@ def check_request(request: ExportRequest) -> None:
         problems.append("Choose at least one case.")
     if request.scope is ScopeKind.CASES and request.kind is ReportKind.MILEAGE:
         problems.append("Mileage is reported per worker: choose your team or a worker.")
+    if request.kind is ReportKind.ACCOUNTING and request.scope is not ScopeKind.CASES:
+        problems.append("The accounting of disclosures is kept per family: choose the case.")
+    if request.terms is None:
+        problems.append("Say who the export is for and why.")
     if problems:
         raise RuleViolation(" ".join(problems))
 

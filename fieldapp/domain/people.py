@@ -12,6 +12,8 @@ CaseId = NewType("CaseId", str)
 NoteId = NewType("NoteId", str)
 ScreenId = NewType("ScreenId", str)
 TripId = NewType("TripId", str)
+ConsentId = NewType("ConsentId", str)
+DisclosureId = NewType("DisclosureId", str)
 
 
 def new_id() -> str:

@@ -25,7 +25,7 @@ from fieldapp.domain.screens import (
     SubstanceResult,
 )
 from fieldapp.domain.settings import DEFAULT_PANEL
-from fieldapp.domain.visits import ContactType, Place, VisitDetails
+from fieldapp.domain.visits import ContactType, Place, SupervisorCapacity, VisitDetails
 from fieldapp.services.casework import CaseService
 from fieldapp.services.directory import StaffMember, remember_staff
 from fieldapp.services.mileage import MileageService
@@ -37,7 +37,8 @@ from fieldapp.storage.settings_store import load_settings, save_settings
 
 DEMO_PASSPHRASE = "open the demo caseload please"  # noqa: S105 - shown on screen by design
 WORKER = UserId("demo-coordinator")
-SUPERVISOR = UserId("demo-supervisor")
+SUPERVISOR = UserId("demo-supervisor")  # the intact supervisor
+SUD_SUPERVISOR = UserId("demo-sud-supervisor")
 PROGRAM = "Millbrook Family Recovery Program (demo)"
 
 _FAMILIES = [
@@ -80,15 +81,19 @@ def fill_demo(session: Session, *, clock: Clock, seed: int = 7) -> None:
                                                     role=Role.RECOVERY_COORDINATOR), clock=clock)
     now = clock()
     today = worker.today()
+    # First, so the supervisor's co-signatures record which supervisor gave them.
+    remember_staff(worker, [
+        StaffMember(user_id=WORKER, name="Jordan Demo", role=Role.RECOVERY_COORDINATOR),
+        StaffMember(user_id=SUPERVISOR, name="Avery Lindgren", role=Role.SUPERVISOR,
+                    supervises=SupervisorCapacity.INTACT),
+        StaffMember(user_id=SUD_SUPERVISOR, name="Morgan Achebe", role=Role.SUPERVISOR,
+                    supervises=SupervisorCapacity.SUD)])
     cases = [_open_case(session, clock, i, family, today) for i, family in enumerate(_FAMILIES)]
     for index, case in enumerate(cases):
         _visits(session, clock, case, rng, today, behind=index % 4 == 0)
         _screens(worker, case, rng, now)
     _trips(worker, cases, rng, today)
     _schedule_randoms(session, clock, cases[:4], today)
-    remember_staff(worker, [
-        StaffMember(user_id=WORKER, name="Jordan Demo", role=Role.RECOVERY_COORDINATOR),
-        StaffMember(user_id=SUPERVISOR, name="Avery Lindgren", role=Role.SUPERVISOR)])
     db = worker.db
     with db.atomic():
         save_settings(db, replace(load_settings(db), program_name=PROGRAM), now=iso(now))
@@ -109,7 +114,8 @@ def _open_case(session: Session, clock: Clock, index: int,
                 children=tuple(Person(name=c.split(" (")[0], relationship="child",
                                       details=f"age {c.split('(')[1].rstrip(')')}")
                                for c in children),
-                address=address, coordinator_id=WORKER, supervisor_ids=(SUPERVISOR,),
+                address=address, coordinator_id=WORKER,
+                supervisor_ids=(SUPERVISOR, SUD_SUPERVISOR),
                 status=CaseStatus.AFTERCARE if index == 11 else CaseStatus.OPEN,
                 start_date=today - timedelta(days=40 + 19 * index),
                 visits_per_week=1 if index == 11 else 2)

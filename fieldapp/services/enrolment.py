@@ -17,6 +17,7 @@ from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KnownError, RuleViolation
 from fieldapp.domain.people import Role, UserId
 from fieldapp.domain.settings import ProgramSettings
+from fieldapp.domain.visits import SupervisorCapacity
 from fieldapp.services.directory import StaffMember, remember_staff
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
@@ -144,14 +145,17 @@ def _staff(answer: Any) -> list[StaffMember]:
     """The server's team list (sync/protocol.py StaffInfo, read here without the wire models)."""
     try:
         return [StaffMember(user_id=UserId(str(p["id"])), name=str(p["name"]),
-                            role=Role(p["role"])) for p in answer]
+                            role=Role(p["role"]),
+                            supervises=SupervisorCapacity(p["supervises"])
+                            if p.get("supervises") else None) for p in answer]
     except (TypeError, KeyError, ValueError) as exc:
         raise ServerUnreachable("The server's answer was not understood.") from exc
 
 
 def _authored_records(session: Session) -> bool:
     db, _ = session.vault().open_parts()
-    tables = ("visit_notes", "drug_screen_revisions", "trips", "addenda", "note_reviews")
+    tables = ("visit_notes", "drug_screen_revisions", "trips", "addenda", "note_reviews",
+              "consents", "consent_ends", "disclosures")
     return any(db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()  # noqa: S608 - fixed names
                for t in tables)
 

@@ -8,8 +8,18 @@ from datetime import date, timedelta
 from fieldapp.domain.cases import Case
 from fieldapp.domain.mileage import MileageMonth, MonthStatus, month_key
 from fieldapp.domain.people import UserId
-from fieldapp.domain.visits import NoteStatus, VisitNote
+from fieldapp.domain.radar import ConsentDue, MonthOfTrips, RadarItem, compliance_radar
+from fieldapp.domain.settings import ProgramSettings
+from fieldapp.domain.visits import (
+    NoteStatus,
+    SupervisorCapacity,
+    VisitNote,
+    cosignatures,
+    missing_cosigners,
+)
+from fieldapp.services import consents
 from fieldapp.services.casework import CaseloadRow, CaseService
+from fieldapp.services.directory import directory
 from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.screens import ScreenService
@@ -39,8 +49,10 @@ class TodaySummary:
     returned: the actor's notes a supervisor returned.
     mileage: the actor's mileage for the current month.
     random_screens: random screen days for the actor's cases, today and the next two days.
-    awaiting_cosign: notes waiting for the actor's co-signature (supervisors).
+    awaiting_cosign: notes waiting for the actor's co-signature (supervisors): under
+        co-supervision, those still missing the co-signature of the actor's capacity.
     months_awaiting: submitted months waiting for approval (supervisors).
+    radar: what is overdue or soon due (`fieldapp.domain.radar`), overdue first.
     """
 
     today: date
@@ -52,6 +64,7 @@ class TodaySummary:
     awaiting_cosign: list[VisitNote]
     months_awaiting: list[MonthAwaiting]
     families: dict[str, str]
+    radar: list[RadarItem]
 
     def family(self, case_id: str) -> str:
         return self.families.get(case_id, "(not on your caseload)")
@@ -64,19 +77,57 @@ def today_summary(workspace: Workspace) -> TodaySummary:
     caseload = CaseService(workspace).caseload()
     notes = NoteService(workspace)
     supervisor = workspace.actor.is_supervisor
+    staff = directory(workspace)
+    signed = notes.with_status(NoteStatus.SIGNED)
+    drafts = notes.with_status(NoteStatus.DRAFT)
+    capacity = staff.capacity(me)
     return TodaySummary(
         today=today,
         due=[row for row in caseload if row.due.behind or row.due.next_due <= today]
         if not supervisor else [row for row in caseload if row.due.behind],
-        drafts=[n for n in notes.with_status(NoteStatus.DRAFT) if n.author == me],
+        drafts=[n for n in drafts if n.author == me],
         returned=[n for n in notes.with_status(NoteStatus.RETURNED) if n.author == me],
         mileage=MileageService(workspace).month(month_key(today)),
         random_screens=_random_screens(workspace, caseload, today),
-        awaiting_cosign=[n for n in notes.with_status(NoteStatus.SIGNED) if n.author != me]
+        awaiting_cosign=[n for n in signed if _awaits(n, me=me, capacity=capacity,
+                                                      settings=workspace.settings)]
         if supervisor else [],
         months_awaiting=_months_awaiting(workspace) if supervisor else [],
         families={row.case.id: row.case.family_name for row in caseload},
+        radar=compliance_radar(
+            viewer=me, now=workspace.now(), settings=workspace.settings,
+            caseload=[(row.case, row.due) for row in caseload], notes=[*signed, *drafts],
+            months=_months_of_trips(workspace), consents=_expiring_consents(workspace),
+            names=staff.names),
     )
+
+
+def _awaits(note: VisitNote, *, me: UserId, capacity: SupervisorCapacity | None,
+            settings: ProgramSettings) -> bool:
+    """Whether a signed note waits for my co-signature: not mine, not co-signed by me since the
+    author's last change, and (under co-supervision) my capacity's co-signature still missing;
+    with my capacity unknown it is listed, and co-signing says why it cannot be done."""
+    if note.author == me or any(r.reviewer == me for r in cosignatures(note)):
+        return False
+    missing = missing_cosigners(note, settings=settings)
+    return not missing or capacity is None or capacity in missing
+
+
+def _months_of_trips(workspace: Workspace) -> list[MonthOfTrips]:
+    """The actor's months with trips, and each month's status (plain columns only)."""
+    rows = workspace.db.execute(
+        "SELECT t.month, coalesce(m.status, 'open'), count(*) FROM trips t "
+        "LEFT JOIN mileage_months m ON m.worker_id = t.worker_id AND m.month = t.month "
+        "WHERE t.worker_id = ? GROUP BY t.month ORDER BY t.month", [workspace.actor.user_id])
+    return [MonthOfTrips(month=month, status=MonthStatus(status), trips=int(count))
+            for month, status, count in rows.fetchall()]
+
+
+def _expiring_consents(workspace: Workspace) -> list[ConsentDue]:
+    """Consents in force on the actor's caseload that end within the program's warning
+    period."""
+    return [ConsentDue(c.case_id, c.patient, c.expires_on) for c in consents.expiring(
+        workspace, within_days=workspace.settings.consent_warning_days)]
 
 
 def _random_screens(workspace: Workspace, caseload: list[CaseloadRow], today: date

@@ -16,6 +16,7 @@ from fieldapp.domain.people import Actor, Role
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.storage.audit_store import AuditStore
 from fieldapp.storage.case_store import CaseStore
+from fieldapp.storage.consent_store import ConsentStore
 from fieldapp.storage.note_store import NoteStore
 from fieldapp.storage.records import RecordStore
 from fieldapp.storage.screen_store import ScreenStore
@@ -32,6 +33,7 @@ class Stores:
     screens: ScreenStore
     trips: TripStore
     audit: AuditStore
+    consents: ConsentStore
 
 
 class Workspace:
@@ -79,6 +81,8 @@ class Workspace:
                                 now=now),
             trips=TripStore(table("trips"), table("mileage_months"), now=now),
             audit=AuditStore(db),
+            consents=ConsentStore(table("consents"), table("consent_ends"),
+                                  table("disclosures")),
         )
 
     @contextmanager

@@ -6,12 +6,13 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from fieldapp.domain.errors import DatabaseUnusable
+from fieldapp.storage.schema_consents import create_consent_tables
 from fieldapp.storage.schema_records import create_field_records
 from fieldapp.storage.schema_sync import create_sync_tables
 
 MIGRATIONS = Migrations("fieldapp")
 # Every step below, in order; a test checks the two agree.
-STEPS = ("0001_initial", "0002_field_records", "0003_sync")
+STEPS = ("0001_initial", "0002_field_records", "0003_sync", "0004_consents")
 
 
 @MIGRATIONS(name="0001_initial")
@@ -49,6 +50,11 @@ def _field_records(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="0003_sync")
 def _sync(db: sqlite_utils.Database) -> None:
     create_sync_tables(db)
+
+
+@MIGRATIONS(name="0004_consents")
+def _consents(db: sqlite_utils.Database) -> None:
+    create_consent_tables(db)
 
 
 def unknown_steps(db: sqlite_utils.Database) -> list[str]:

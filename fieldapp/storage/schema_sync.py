@@ -67,8 +67,13 @@ _MONTH_LOCKED = ("EXISTS (SELECT 1 FROM mileage_months m WHERE m.worker_id = {ro
 
 
 def _capture_triggers() -> list[str]:
+    return capture_triggers(CAPTURED)
+
+
+def capture_triggers(tables: tuple[str, ...]) -> list[str]:
+    """Triggers that note every local change of `tables` in the outbox (not sync's own)."""
     statements = []
-    for table in CAPTURED:
+    for table in tables:
         for event, row in (("insert", "NEW"), ("update", "NEW"), ("delete", "OLD")):
             statements.append(_CAPTURE.format(
                 table=table, event=event, event_upper=event.upper(), row=row,
@@ -99,49 +104,51 @@ _REPLACE_KEPT = "NOT EXISTS (SELECT 1 FROM sync_applying WHERE mode = 'replace k
 
 
 def _replace_kept_triggers() -> list[str]:
-    """Step 0002's locks on signed notes and on records that never change, with one narrow
-    exception: when the server answers that its version of such a record stands (another
-    signature of the same note, the same screen revision recorded differently on another
-    laptop first), its version replaces this laptop's, whose own is kept aside sealed in
-    `sync_conflicts` (nothing is lost; the two stay comparable)."""
-    statements = [
+    """Step 0002's locks on signed notes (and, in `append_only_triggers`, on records that never
+    change), with one narrow exception: when the server answers that its version of such a
+    record stands (another signature of the same note, the same screen revision recorded
+    differently on another laptop first), its version replaces this laptop's, whose own is kept
+    aside sealed in `sync_conflicts` (nothing is lost; the two stay comparable)."""
+    return [
         "DROP TRIGGER visit_notes_signed_locked",
         f"""CREATE TRIGGER visit_notes_signed_locked BEFORE UPDATE OF {_LOCKED_NOTE_COLUMNS}
             ON visit_notes WHEN OLD.status != 'draft' AND {_REPLACE_KEPT}
             BEGIN SELECT RAISE(ABORT, 'a signed note is locked; add an addendum'); END""",
     ]
-    for table in _APPEND_ONLY:
-        statements += [
-            f"DROP TRIGGER {table}_no_update",
-            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} WHEN {_REPLACE_KEPT} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END",
-        ]
+
+
+def append_only_triggers(tables: tuple[str, ...], *, create: bool) -> list[str]:
+    """The triggers that refuse any change or removal of a row of `tables`, except while sync
+    replaces a row the server's version stands over (`replace kept`) or forgets a case
+    (`forget`); `create` for new tables, otherwise step 0002's triggers are replaced."""
+    statements = []
+    for table in tables:
+        for event, mode in (("update", "replace kept"), ("delete", "forget")):
+            if not create:
+                statements.append(f"DROP TRIGGER {table}_no_{event}")
+            statements.append(
+                f"CREATE TRIGGER {table}_no_{event} BEFORE {event.upper()} ON {table} "  # noqa: S608
+                f"WHEN NOT EXISTS (SELECT 1 FROM sync_applying WHERE mode = '{mode}') "
+                f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END")
     return statements
 
 
 def _forget_triggers() -> list[str]:
-    """Step 0002's refusal to delete signed notes and append-only records, except while sync
-    removes a case this laptop's user is no longer entitled to hold (mode `forget`): the server
-    keeps every version, and 42 CFR Part 2 asks that records not stay where they are not needed.
-    The audit log is never forgotten."""
+    """Step 0002's refusal to delete signed notes (and, in `append_only_triggers`, append-only
+    records), except while sync removes a case this laptop's user is no longer entitled to hold
+    (mode `forget`): the server keeps every version, and 42 CFR Part 2 asks that records not
+    stay where they are not needed. The audit log is never forgotten."""
     allowed = "NOT EXISTS (SELECT 1 FROM sync_applying WHERE mode = 'forget')"
-    statements = []
-    for table in _APPEND_ONLY:
-        statements += [
-            f"DROP TRIGGER {table}_no_delete",
-            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} WHEN {allowed} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END",
-        ]
-    statements += [
+    return [
         "DROP TRIGGER visit_notes_signed_kept",
         f"CREATE TRIGGER visit_notes_signed_kept BEFORE DELETE ON visit_notes "
         f"WHEN OLD.status != 'draft' AND {allowed} "
         "BEGIN SELECT RAISE(ABORT, 'a signed note cannot be deleted'); END",
     ]
-    return statements
 
 
 def create_sync_tables(db: sqlite_utils.Database) -> None:
     for statement in (*_TABLES, *_capture_triggers(), *_trip_lock_triggers(),
-                      *_replace_kept_triggers(), *_forget_triggers()):
+                      *_replace_kept_triggers(), *_forget_triggers(),
+                      *append_only_triggers(_APPEND_ONLY, create=False)):
         db.execute(statement)

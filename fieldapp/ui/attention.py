@@ -22,7 +22,9 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 THINGS = {"visit_notes": "visit note", "trips": "trip", "cases": "family's case",
           "mileage_months": "month of mileage", "addenda": "addendum",
           "note_reviews": "review of a note", "drug_screen_revisions": "drug screen result",
-          "random_schedules": "random screen schedule"}
+          "random_schedules": "random screen schedule", "consents": "consent",
+          "consent_ends": "revocation or end of a consent",
+          "disclosures": "record of a disclosure"}
 
 
 @dataclass(frozen=True)

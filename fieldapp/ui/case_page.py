@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from fieldapp.domain.people import CaseId
@@ -21,12 +22,14 @@ class CasePage(QDialog):
         open_note(str, str): open this note (case id, note id).
         record_screen(str): new drug screen for this case id.
         open_screen(str, str): open this screen (case id, screen id).
+        open_consents(str): the consents and disclosures of this case id (Ctrl+Shift+C).
     """
 
     write_note = Signal(str)
     open_note = Signal(str, str)
     record_screen = Signal(str)
     open_screen = Signal(str, str)
+    open_consents = Signal(str)
 
     def __init__(self, ctx: UiContext, *, case_id: CaseId, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,10 +54,16 @@ class CasePage(QDialog):
         self.new_screen.setAccessibleName("Record drug screen")
         self.open_button = QPushButton("&Open")
         self.open_button.setAccessibleName("Open the selected entry")
+        self.consents_button = QPushButton("Consents && &disclosures")
+        self.consents_button.setAccessibleName("Consents and disclosures")
+        self.consents_button.setToolTip("Consents to disclose and the accounting of "
+                                        "disclosures (Ctrl+Shift+C)")
+        consents = QShortcut(QKeySequence("Ctrl+Shift+C"), self)
+        consents.activated.connect(self.consents_button.click)
         self.close_button = QPushButton("Close")
         self.close_button.setAccessibleName("Close")
         buttons = QHBoxLayout()
-        for button in (self.new_note, self.new_screen, self.open_button):
+        for button in (self.new_note, self.new_screen, self.open_button, self.consents_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.close_button)
@@ -66,6 +75,7 @@ class CasePage(QDialog):
         self.new_note.clicked.connect(lambda: self.write_note.emit(self.case_id))
         self.new_screen.clicked.connect(lambda: self.record_screen.emit(self.case_id))
         self.open_button.clicked.connect(self._open)
+        self.consents_button.clicked.connect(lambda: self.open_consents.emit(self.case_id))
         self.view.activated.connect(lambda _: self._open())
         self.close_button.clicked.connect(self.close)
 

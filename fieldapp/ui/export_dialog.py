@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListView,
     QProgressBar,
     QRadioButton,
@@ -28,12 +29,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fieldapp.domain.consent import Recipient, RecipientKind
 from fieldapp.domain.errors import KnownError
 from fieldapp.domain.exports import ExportFormat, ExportRequest, ReportKind, ScopeKind
 from fieldapp.domain.people import CaseId, UserId
 from fieldapp.services.exports.collect import ExportChoices, export_choices
 from fieldapp.services.exports.job import UNENCRYPTED_WARNING, Exported
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.disclosure_terms import DisclosureTerms
 from fieldapp.ui.export_runner import ExportRunner
 from fieldapp.ui.models import CheckListModel
 from fieldapp.ui.review_dialogs import push_button
@@ -76,15 +79,21 @@ class ExportDialog(QDialog):
     folder: Path | None = None  # the last folder used, for this run of the app
 
     def __init__(self, ctx: UiContext, *, kind: ReportKind = ReportKind.VISIT_LOG,
+                 case_id: str | None = None, person: str = "",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export a report")
         self.setAccessibleName("Export a report")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(600)
         self._ctx = ctx
         self._choices: ExportChoices | None = None
+        self._preset_case = case_id
         self.runner = ExportRunner(ctx)
         self._build(kind)
+        self.person.setText(person)
+        if kind is ReportKind.ACCOUNTING and person:  # usually asked for by the person
+            self.terms_box.preset(Recipient(name=person, kind=RecipientKind.PATIENT),
+                                  purpose="the person asked for the list of disclosures")
         self._wire()
         ctx.runner.run(lambda: export_choices(ctx.session.workspace()), on_success=self._offer,
                        on_error=self._failed, owner=self)
@@ -113,6 +122,9 @@ class ExportDialog(QDialog):
         self.formats = QButtonGroup(self)
         for button in (self.pdf, self.csv):
             self.formats.addButton(button)
+        self.person = QLineEdit()
+        self.person.setPlaceholderText("Everyone in the chosen case")
+        self.terms_box = DisclosureTerms()
         self._name_fields()
         self.message = message_label("Export message", lines=3)
         self.progress = QProgressBar()
@@ -129,7 +141,8 @@ class ExportDialog(QDialog):
         for widget, name in ((self.report, "Report"), (self.scope, "Covering"),
                              (self.worker, "Worker"), (self.period, "Period"),
                              (self.first, "From"), (self.last, "To"),
-                             (self.pdf, "PDF"), (self.csv, "CSV")):
+                             (self.pdf, "PDF"), (self.csv, "CSV"),
+                             (self.person, "Person (accounting of disclosures)")):
             widget.setAccessibleName(name)
 
     def _lay_out(self) -> None:
@@ -145,6 +158,7 @@ class ExportDialog(QDialog):
         dates_label = QLabel("&From / to")
         dates_label.setBuddy(self.first)
         form.addRow(dates_label, dates)
+        form.addRow("Perso&n", self.person)
         formats = QVBoxLayout()
         formats.addWidget(self.pdf)
         formats.addWidget(self.csv)
@@ -159,6 +173,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Export a report"))
         layout.addLayout(form)
+        layout.addWidget(self.terms_box)
         layout.addWidget(warning)
         layout.addWidget(self.message)
         layout.addWidget(self.progress)
@@ -185,7 +200,12 @@ class ExportDialog(QDialog):
         for user_id, name in choices.workers:
             self.worker.addItem(name, user_id)
         self.cases_model.set_items(list(choices.cases))
+        if self._preset_case:
+            self.cases_model.set_checked([self._preset_case])
+        self.terms_box.offer(choices.recipients)
         self._offer_scopes()
+        if self._preset_case:
+            self.scope.setCurrentIndex(max(self.scope.findData(ScopeKind.CASES), 0))
         self._preset(0)
         if not choices.cases and not choices.workers:
             set_error(self.message, "There is nothing you may export: no cases are on your "
@@ -203,6 +223,8 @@ class ExportDialog(QDialog):
             if kind is ScopeKind.TEAM and not self._choices.supervisor:
                 continue
             if kind is ScopeKind.CASES and mileage:
+                continue
+            if kind is not ScopeKind.CASES and self._kind() is ReportKind.ACCOUNTING:
                 continue
             label = text if kind is not ScopeKind.WORKER or self._choices.supervisor \
                 else "My own work"
@@ -223,6 +245,7 @@ class ExportDialog(QDialog):
         kind = self._scope()
         self.worker.setEnabled(kind is ScopeKind.WORKER and self.worker.count() > 1)
         self.cases.setEnabled(kind is ScopeKind.CASES)
+        self.person.setEnabled(self._kind() is ReportKind.ACCOUNTING)
 
     def _preset(self, index: int) -> None:
         if index >= 3 or self._choices is None:
@@ -244,7 +267,9 @@ class ExportDialog(QDialog):
             worker_id=UserId(self.worker.currentData()) if scope is ScopeKind.WORKER
             and self.worker.currentData() else None,
             case_ids=tuple(CaseId(c) for c in self.cases_model.checked())
-            if scope is ScopeKind.CASES else ())
+            if scope is ScopeKind.CASES else (),
+            terms=self.terms_box.terms(),
+            person=self.person.text().strip() if self._kind() is ReportKind.ACCOUNTING else "")
 
     def start(self) -> None:
         try:
@@ -282,7 +307,8 @@ class ExportDialog(QDialog):
         self.message.setStyleSheet("")
         self.message.setText(
             f"Saved {exported.records} record(s) to {exported.path}. The file is not "
-            "encrypted; the export is recorded in the audit log.")
+            "encrypted; the export is recorded in the audit log and in the accounting of "
+            "disclosures.")
         self.close_button.setFocus()
 
     def _stopped(self, message: str) -> None:

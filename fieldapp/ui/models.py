@@ -92,6 +92,12 @@ class CheckListModel(QAbstractListModel):
     def checked(self) -> list[str]:
         return [key for key, _ in self._items if key in self._ticked]
 
+    def set_checked(self, keys: Sequence[str]) -> None:
+        """Tick exactly `keys` (those among the items)."""
+        self.beginResetModel()
+        self._ticked = {key for key, _ in self._items if key in set(keys)}
+        self.endResetModel()
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
         return 0 if parent.isValid() else len(self._items)
 

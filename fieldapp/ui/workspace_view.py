@@ -10,6 +10,7 @@ from fieldapp.domain.exports import ReportKind
 from fieldapp.domain.people import CaseId, NoteId, Role, ScreenId
 from fieldapp.ui.case_page import CasePage
 from fieldapp.ui.caseload_page import CaseloadPage
+from fieldapp.ui.consents_window import ConsentsWindow
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.export_dialog import ExportDialog
 from fieldapp.ui.mileage_page import MileagePage
@@ -64,6 +65,8 @@ class WorkspaceView(QTabWidget):
         self.today.write_note.connect(self.write_note)
         self.today.open_note.connect(self.open_note)
         self.today.record_screen.connect(self.record_screen)
+        self.today.open_case.connect(self.open_case)
+        self.today.open_mileage.connect(self.show_mileage)
         self.caseload.open_case.connect(self.open_case)
         for page in (self.caseload, self.mileage, self.supervisor):
             if page is not None:
@@ -91,16 +94,26 @@ class WorkspaceView(QTabWidget):
             return
         self.write_note(case_id)
 
-    def open_export(self, kind: ReportKind) -> ExportDialog:
-        """The export dialog (Ctrl+E), for `kind`; one at a time."""
+    def open_export(self, kind: ReportKind, *, case_id: str | None = None, person: str = ""
+                    ) -> ExportDialog:
+        """The export dialog (Ctrl+E), for `kind` (and a family, for its accounting of
+        disclosures); one at a time."""
         for window in self.open_windows():
             if isinstance(window, ExportDialog):
                 window.raise_()
                 window.activateWindow()
                 return window
-        dialog = ExportDialog(self._ctx, kind=kind, parent=self)
+        dialog = ExportDialog(self._ctx, kind=kind, case_id=case_id, person=person, parent=self)
         self._show(dialog)
         return dialog
+
+    def open_consents(self, case_id: str) -> ConsentsWindow:
+        """A family's consents and accounting of disclosures."""
+        window = ConsentsWindow(self._ctx, case_id=CaseId(case_id), parent=self)
+        window.export_requested.connect(lambda case, person: self.open_export(
+            ReportKind.ACCOUNTING, case_id=case, person=person))
+        self._show(window)
+        return window
 
     def open_case(self, case_id: str) -> None:
         page = CasePage(self._ctx, case_id=CaseId(case_id), parent=self)
@@ -108,8 +121,14 @@ class WorkspaceView(QTabWidget):
         page.open_note.connect(self.open_note)
         page.record_screen.connect(self.record_screen)
         page.open_screen.connect(self.open_screen)
+        page.open_consents.connect(self.open_consents)
         self._show(page)
         page.refresh()
+
+    def show_mileage(self, month: str) -> None:
+        """The Mileage section, on `month` ("2026-10")."""
+        self.setCurrentWidget(self.mileage)
+        self.mileage.show_month(month)
 
     def write_note(self, case_id: str) -> None:
         self._show(NoteEditor(self._ctx, case_id=CaseId(case_id), parent=self))

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
@@ -24,17 +25,23 @@ from pydantic import ValidationError
 from fieldapp.crypto.aead import Binding, DataKey, SealBroken
 from fieldapp.crypto.identity import b64, unb64
 from fieldapp.domain.errors import RecordTampered
+from fieldapp.domain.visits import Review, settled_status
+from fieldapp.storage.note_store import review_capacity
 from fieldapp.storage.sealed import Body, SealedTable, open_row, seal_body
+from fieldapp.storage.settings_store import load_settings
 from sync import protocol as wire
 
 CONFLICTS = "sync_conflicts"
 # A pulled document names the local table it belongs to; these never change after insertion.
-APPEND_ONLY = {"addenda", "note_reviews", "drug_screen_revisions", "random_schedules"}
+APPEND_ONLY = {"addenda", "note_reviews", "drug_screen_revisions", "random_schedules",
+               "consents", "consent_ends", "disclosures"}
 # Plain columns the laptop keeps for itself and never sends.
 LOCAL_ONLY = {"id", "revision", "key_id", "sealed"}
 WRITER_FIELD = {"visit_notes": "author", "addenda": "author", "note_reviews": "reviewer",
                 "drug_screen_revisions": "recorded_by", "random_schedules": "created_by",
-                "trips": "worker_id", "mileage_months": "worker_id"}
+                "trips": "worker_id", "mileage_months": "worker_id",
+                "consents": "recorded_by", "consent_ends": "recorded_by",
+                "disclosures": "disclosed_by"}
 
 
 @dataclass
@@ -501,20 +508,29 @@ class Replica:
                             [(worker, month, trip, str(miles)) for trip, miles in trips.items()])
 
     def _derive_note_status(self, note_ids: set[str]) -> None:
-        """A signed note's status follows its latest review or the author's later addendum."""
+        """A signed note's status follows its latest review or the author's later addendum; under
+        co-supervision (the program's settings, as stored here) a co-signature completes it only
+        once both the intact and the SUD supervisor have co-signed since the author's last
+        change (visits.settled_status, the rule the laptop that reviewed applied)."""
+        if not note_ids:
+            return
+        settings = load_settings(self.db)
+        reviews_table = SealedTable(self.db, self.key, "note_reviews")
         for note_id in note_ids:
-            row = self.db.execute("SELECT status, author, signed_at FROM visit_notes WHERE "
-                                  "id = ?", [note_id]).fetchone()
+            row = self.db.execute("SELECT status, author FROM visit_notes WHERE id = ?",
+                                  [note_id]).fetchone()
             if row is None or row[0] == "draft":
                 continue
-            events = [(at, rowid, "cosigned" if cosigned else "returned") for at, rowid, cosigned
-                      in self.db.execute("SELECT reviewed_at, rowid, cosigned FROM note_reviews "
-                                         "WHERE note_id = ?", [note_id]).fetchall()]
-            reviewed = bool(events)
-            events += [(at, -1, "signed") for (at,) in self.db.execute(
+            reviews = [Review(reviewer=o.row["reviewer"],
+                              at=datetime.fromisoformat(o.row["reviewed_at"]),
+                              cosigned=bool(o.row["cosigned"]),
+                              capacity=review_capacity(o.body or {}))
+                       for o in reviews_table.select("note_id = ?", [note_id],
+                                                     order="reviewed_at, rowid")]
+            changes = [datetime.fromisoformat(at) for (at,) in self.db.execute(
                 "SELECT created_at FROM addenda WHERE note_id = ? AND author = ?",
-                [note_id, row[1]]).fetchall()] if reviewed else []
-            status = max(events)[2] if events else "signed"
+                [note_id, row[1]]).fetchall()]
+            status = str(settled_status(reviews, author_changes=changes, settings=settings))
             if status != row[0]:
                 self.db.execute("UPDATE visit_notes SET status = ?, updated_at = ? WHERE id = ?",
                                 [status, self.now, note_id])
@@ -752,6 +768,9 @@ class Replica:
                                      "drug_screens s ON s.id = r.screen_id WHERE r.id = ?",
             "trips": "SELECT 'ledger:' || worker_id FROM trips WHERE id = ?",
             "mileage_months": "SELECT 'ledger:' || worker_id FROM mileage_months WHERE id = ?",
+            "consents": "SELECT case_id FROM consents WHERE id = ?",
+            "consent_ends": "SELECT case_id FROM consent_ends WHERE id = ?",
+            "disclosures": "SELECT case_id FROM disclosures WHERE id = ?",
         }
         row = self.db.execute(queries[tbl], [record_id]).fetchone()
         if row is not None:

@@ -49,12 +49,14 @@ SCHEMA = (
 )
 
 MUTABLE = {"cases", "visit_notes", "trips"}
-APPEND_ONLY = {"addenda", "note_reviews", "drug_screen_revisions", "random_schedules"}
+APPEND_ONLY = {"addenda", "note_reviews", "drug_screen_revisions", "random_schedules",
+               "consents", "consent_ends", "disclosures"}
 DELETABLE = {"visit_notes", "trips"}
 # Who may write each table: the plain field naming the writer must be the caller.
 WRITER_FIELD = {"visit_notes": "author", "addenda": "author", "note_reviews": "reviewer",
                 "drug_screen_revisions": "recorded_by", "random_schedules": "created_by",
-                "trips": "worker_id"}
+                "trips": "worker_id", "consents": "recorded_by", "consent_ends": "recorded_by",
+                "disclosures": "disclosed_by"}
 LOCKED_MONTH = ("submitted", "approved")
 
 
@@ -295,6 +297,9 @@ class RecordSync:
             note = self._head(db, "visit_notes", str(op.plain.get("note_id")))
             if note is not None and note.plain.get("author") == user.id:
                 raise Refusal("rejected", "No one co-signs their own note.")
+        if op.table in ("consents", "consent_ends", "disclosures") and \
+                op.plain.get("case_id") != op.scope:
+            raise Refusal("rejected", "A consent or disclosure is filed under its own case.")
         if op.table in ("trips", "mileage_months") and op.scope != ledger_scope(
                 str(op.plain.get("worker_id"))):
             raise Refusal("rejected", "Mileage belongs in its worker's ledger.")
@@ -353,6 +358,11 @@ class RecordSync:
             worker = head.plain.get("worker_id") if op.deleted and head else op.plain.get(
                 "worker_id")
             due.update((str(worker), month) for month in months)  # allocated after the batch
+        if op.table == "disclosures" and head is None:
+            # The accounting of disclosures, corroborated in the server's own hash-chained
+            # audit, in this op's transaction (ids and times only; the record stays sealed).
+            self.store.audit(at=now, actor=user.id, action="disclosure", subject=op.record_id,
+                             details={"case": op.scope, "at": op.plain.get("disclosed_at")})
         return wire.Answer(op_id=op.op_id, outcome="applied", rev=rev)
 
     def _copy(self, db: sqlite3.Connection, op: wire.Op, user: User, head: Head, *, now: str

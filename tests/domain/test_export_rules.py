@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from fieldapp.domain.cases import Case, Person
+from fieldapp.domain.consent import Recipient, RecipientKind
+from fieldapp.domain.disclosure import Exception_, Terms
 from fieldapp.domain.errors import KnownError, NotPermitted, RuleViolation
 from fieldapp.domain.exports import (
     ExportCancelled,
@@ -24,6 +26,10 @@ from fieldapp.domain.exports import (
     team_workers,
 )
 from fieldapp.domain.people import Actor, CaseId, Role, UserId
+
+INTERNAL = Terms(recipient=Recipient(name="Program director", kind=RecipientKind.PROGRAM_STAFF),
+                 purpose="quarterly review", exception=Exception_.PROGRAM_USE,
+                 reference="quarterly review")
 
 SUPERVISOR = Actor(user_id=UserId("sup-1"), role=Role.SUPERVISOR)
 WORKER = Actor(user_id=UserId("rc-1"), role=Role.RECOVERY_COORDINATOR)
@@ -58,7 +64,7 @@ def request(scope: ScopeKind, *, kind: ReportKind = ReportKind.VISIT_LOG,
             fmt: ExportFormat = ExportFormat.PDF) -> ExportRequest:
     return ExportRequest(kind=kind, scope=scope, first_day=first, last_day=last, fmt=fmt,
                          worker_id=UserId(worker) if worker else None,
-                         case_ids=tuple(CaseId(c) for c in cases))
+                         case_ids=tuple(CaseId(c) for c in cases), terms=INTERNAL)
 
 
 @dataclass(frozen=True)
@@ -268,4 +274,5 @@ def test_a_cancelled_export_is_a_known_error_in_plain_words() -> None:
 
 def test_report_labels() -> None:
     assert [k.label for k in ReportKind] == ["Visit log", "Mileage reimbursement report",
-                                             "Drug screen summary"]
+                                             "Drug screen summary",
+                                             "Accounting of disclosures"]

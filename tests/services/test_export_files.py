@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from fieldapp.domain.audit import Action
+from fieldapp.domain.audit import Action, AuditEntry
 from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KnownError, NotPermitted, VaultLocked
 from fieldapp.domain.exports import (
@@ -35,6 +35,7 @@ from fieldapp.storage.vault import Profile, Vault
 from tests.conftest import PASSPHRASE, FakeClock
 from tests.services.export_helpers import (
     OFF_TEAM,
+    PAYROLL,
     Team,
     add_trips,
     add_visits,
@@ -103,7 +104,7 @@ REFUSED: dict[str, tuple[Actor, ExportRequest]] = {
     "supervisor: a case unknown here": (
         SUPERVISOR, ExportRequest(kind=VISITS, scope=ScopeKind.CASES, first_day=date(2026, 10, 1),
                                   last_day=date(2026, 10, 31), fmt=PDF,
-                                  case_ids=(CaseId("no-such-case"),))),
+                                  case_ids=(CaseId("no-such-case"),), terms=PAYROLL)),
     "supervisor: a worker not on the team (mileage)": (
         SUPERVISOR, ask(MILEAGE, CSV, ScopeKind.WORKER, worker=OFF_TEAM)),
     "supervisor: a worker not on the team (visit log)": (
@@ -155,14 +156,19 @@ def test_an_export_is_audited_once_with_its_digest(team: Team, out: Path, qapp: 
                                 sha256=hashlib.sha256(data).hexdigest(), records=5)
     entries = audit(team).entries()
     assert entries[:len(before)] == before
-    (entry,) = entries[len(before):]
+    # One export entry, then one accounting-of-disclosures entry per family in the file.
+    (entry, *disclosed) = entries[len(before):]
     assert (entry.action, entry.actor, entry.subject, entry.at) == \
         (Action.EXPORT, "sup-1", "visit-log", iso(team.clock()))
     assert entry.details == {
         "format": str(fmt), "scope": "team", "worker": "",
         "cases": sorted([team.alder.id, team.brennan.id]), "first_day": "2026-10-01",
         "last_day": "2026-10-31", "records": 5, "bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest()}
+        "sha256": hashlib.sha256(data).hexdigest(), "recipient_kind": "program staff",
+        "basis": "within the program"}
+    assert sorted(d.details["case"] for d in disclosed) == entry.details["cases"]
+    assert {(d.action, d.details["sha256"]) for d in disclosed} == \
+        {(Action.DISCLOSURE, hashlib.sha256(data).hexdigest())}
     # Where the file went is the person's business: it is nowhere in the database.
     everything = repr(snapshot(db))
     assert target.name not in everything and str(out) not in everything
@@ -171,10 +177,14 @@ def test_an_export_is_audited_once_with_its_digest(team: Team, out: Path, qapp: 
     assert [p.name for p in out.iterdir()] == [target.name]
 
 
+def exports_audited(team: Team) -> list[AuditEntry]:
+    return [e for e in audit(team).entries() if e.action == Action.EXPORT]
+
+
 def test_a_workers_mileage_export_is_audited_with_the_worker(team: Team, out: Path) -> None:
     request = ask(MILEAGE, CSV, ScopeKind.WORKER, worker=WORKER)
     done = export(team, request, out / request.file_name(), actor=WORKER)
-    entry = audit(team).entries()[-1]
+    entry = exports_audited(team)[-1]
     assert (entry.action, entry.actor, entry.subject) == (Action.EXPORT, "rc-1", "mileage")
     assert (entry.details["scope"], entry.details["worker"], entry.details["records"]) == \
         ("worker", "rc-1", 3)
@@ -269,11 +279,11 @@ def test_an_existing_file_is_kept_unless_overwrite(team: Team, out: Path) -> Non
     target.write_bytes(b"keep me")
     assert_refused(db, KnownError, lambda: export(team, ask(VISITS, CSV), target))
     assert target.read_bytes() == b"keep me"
-    entries = len(audit(team).entries())
+    entries = len(exports_audited(team))
     done = export(team, ask(VISITS, CSV), target, overwrite=True)
     assert read_csv(target.read_bytes()).head["Report"] == "Visit log"
-    assert len(audit(team).entries()) == entries + 1
-    assert audit(team).entries()[-1].details["sha256"] == done.sha256
+    assert len(exports_audited(team)) == entries + 1
+    assert exports_audited(team)[-1].details["sha256"] == done.sha256
     assert [p.name for p in out.iterdir()] == ["report.csv"]
 
 

@@ -7,6 +7,7 @@ locking, every file under the profile (database, WAL, backups, logs, key file) i
 every phrase in UTF-8, UTF-16 LE/BE, hex and base64, using the scanner of
 `tests/storage/test_plaintext_scan.py`. The scanner is checked against planted phrases first, and
 the surviving phrases are shown to be really in the vault, sealed, by reading them back.
+Consents, their ends and disclosures are written with phrases of their own too.
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from pathlib import Path
 import pytest
 
 from fieldapp.domain.cases import Person
+from fieldapp.domain.consent import EndKind, Recipient, RecipientKind
+from fieldapp.domain.disclosure import Basis, Exception_
+from fieldapp.domain.people import CaseId
 from fieldapp.domain.screens import LabStatus, Method
+from fieldapp.services.consents import AccountingService, ConsentService, record_disclosures
 from fieldapp.services.session import Session
+from fieldapp.services.workspace import Workspace
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.vault import Vault
 from tests.conftest import PASSPHRASE, FakeClock
+from tests.domain.consent_helpers import make_consent, make_disclosure
 from tests.scanning import encodings_of
 from tests.services.records_helpers import (
     MONTH,
@@ -49,7 +56,10 @@ KEPT = {name: _phrase(name) for name in (
     "safety-description", "next-steps", "addendum-reason", "addendum-text", "review-comment",
     "screen-person", "screen-comments", "chain-of-custody", "corrected-comments",
     "correction-reason", "trip-origin", "trip-destination", "edited-purpose",
-    "month-return-reason")}
+    "month-return-reason", "consent-disclosing-party", "consent-description", "consent-recipient",
+    "consent-purpose", "consent-revocation-statement", "consent-expiry-event",
+    "consent-signed-by", "consent-signer-authority", "end-how", "disclosure-what",
+    "disclosure-reference")}
 # Overwritten, or removed with their record: in no file at all, and not in the vault either.
 GONE = {name: _phrase(name) for name in (
     "first-address", "draft-narrative", "deleted-draft-narrative", "deleted-draft-people",
@@ -117,7 +127,26 @@ def _write_everything(session: Session, clock: FakeClock) -> str:
     worker.mileage.remove_trip(removed.id)
     worker.mileage.submit(MONTH)
     supervisor.mileage.return_month(WORKER.user_id, MONTH, reason=p["month-return-reason"])
+    _consent_and_disclosure(worker.ws, case.id, p)
     return drawn.seed
+
+
+def _consent_and_disclosure(ws: Workspace, case_id: CaseId, p: dict[str, str]) -> None:
+    recipient = Recipient(name=p["consent-recipient"], kind=RecipientKind.TREATMENT_PROVIDER)
+    consent = ConsentService(ws).record(make_consent(
+        case_id=case_id, patient=p["parent-name"], disclosing_party=p["consent-disclosing-party"],
+        description=p["consent-description"], recipients=(recipient,),
+        purpose=p["consent-purpose"], revocation_statement=p["consent-revocation-statement"],
+        expiry_event=p["consent-expiry-event"], signed_by=p["consent-signed-by"],
+        signer_authority=p["consent-signer-authority"]))
+    ConsentService(ws).end(consent.id, kind=EndKind.REVOKED, on=date(2026, 11, 24),
+                           how=p["end-how"])
+    with ws.unit() as stores:
+        record_disclosures(ws, stores, [make_disclosure(
+            case_id=case_id, people=(p["parent-name"],), recipient=recipient,
+            purpose=p["consent-purpose"], what=p["disclosure-what"], by=ws.actor.user_id,
+            basis=Basis(exception=Exception_.MEDICAL_EMERGENCY,
+                        reference=p["disclosure-reference"]))])
 
 
 def _readable(vault: Vault, clock: FakeClock) -> str:
@@ -128,7 +157,9 @@ def _readable(vault: Vault, clock: FakeClock) -> str:
     screens = worker.screens.for_case(case_id)
     parts = [row.case, worker.notes.for_case(case_id), worker.screens.schedules(case_id),
              [worker.screens.history(s.id) for s in screens], worker.mileage.month(MONTH),
-             worker.ws.stores().trips.return_reason(WORKER.user_id, MONTH)]
+             worker.ws.stores().trips.return_reason(WORKER.user_id, MONTH),
+             ConsentService(worker.ws).for_case(case_id),
+             AccountingService(worker.ws).for_case(case_id)]
     return repr(parts)
 
 

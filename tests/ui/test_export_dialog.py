@@ -31,11 +31,15 @@ def supervisor(make_context: ContextFactory) -> UiContext:
     return make_context(role=Role.SUPERVISOR, user_id=demo.SUPERVISOR, demo=True)
 
 
-def open_dialog(qtbot: QtBot, ctx: UiContext, kind: ReportKind) -> ExportDialog:
+def open_dialog(qtbot: QtBot, ctx: UiContext, kind: ReportKind, *,
+                recipient: str = "Program director") -> ExportDialog:
+    """The dialog with its choices loaded, for someone in the program (no consent needed)."""
     dialog = ExportDialog(ctx, kind=kind)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.worker.count() > 0, timeout=10_000)
+    dialog.terms_box.recipient.setEditText(recipient)
+    dialog.terms_box.purpose.setText("monthly program review")
     return dialog
 
 

@@ -1,8 +1,9 @@
 """A report as CSV that Excel and LibreOffice open as it is: UTF-8 with a byte order mark.
 
-The 42 CFR Part 2 notice and the report's header come first, one line each, then a blank line,
-the column names and one row per visit, trip or screen. Every text cell goes through
-`spreadsheet_safe`, so nothing a worker typed can run as a formula.
+The 42 CFR Part 2 notice and the report's header (who it is for, and the consents it rests on)
+come first, one line each, then a blank line, the column names and one row per visit, trip,
+screen or disclosure. Every text cell goes through `spreadsheet_safe`, so nothing a worker
+typed can run as a formula.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fieldapp.domain.exports import Cancelled, ExportCancelled, Progress, spreadsheet_safe
-from fieldapp.services.exports.collect import MileageReport, Report, ReportHeader, VisitLog
+from fieldapp.services.exports.accounting import ACCOUNTING_COLUMNS, accounting_table
+from fieldapp.services.exports.collect import (
+    AccountingReport,
+    MileageReport,
+    Report,
+    ReportHeader,
+    VisitLog,
+)
 from fieldapp.services.exports.tables import (
     SCREEN_COLUMNS,
     TRIP_COLUMNS,
@@ -37,6 +45,9 @@ def render_csv(report: Report, *, progress: Progress | None = None,
     elif isinstance(report, MileageReport):
         columns, rows = TRIP_COLUMNS, trip_rows(report)
         total = sum(len(m.ledger.allocations) + 1 for m in report.months)
+    elif isinstance(report, AccountingReport):
+        columns, total = ACCOUNTING_COLUMNS, len(report.rows)
+        rows = accounting_table(report.rows, report.people, report.zone)
     else:
         columns, rows = SCREEN_COLUMNS, screen_rows(report)
         total = sum(len(c.screens) for c in report.cases)
@@ -49,6 +60,11 @@ def _head(writer: Any, header: ReportHeader) -> None:
     writer.writerow(["42 CFR Part 2 notice", header.notice.text])
     for label, value in header.lines():
         writer.writerow([label, spreadsheet_safe(value)])
+    # 42 CFR 2.32(b): a disclosure made with consent carries a copy or a clear explanation of
+    # the consent: here, every element of each consent relied on, one line each.
+    for number, lines in enumerate(header.sheet.consent_lines() if header.sheet else [], 1):
+        for label, value in lines:
+            writer.writerow([f"Consent {number}: {label}", spreadsheet_safe(value)])
     writer.writerow([])
 
 

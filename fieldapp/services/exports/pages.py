@@ -12,9 +12,13 @@ from decimal import Decimal
 from html import escape
 
 from fieldapp.domain.mileage import MonthStatus
+from fieldapp.domain.screens import DrugScreen
+from fieldapp.domain.validity import UNCONFIRMED, court_status, measured
 from fieldapp.domain.visits import ATTESTATION
+from fieldapp.services.exports.accounting import ACCOUNTING_COLUMNS, accounting_table
 from fieldapp.services.exports.collect import (
     SCREEN_COUNTS,
+    AccountingReport,
     CaseScreens,
     MileageReport,
     MonthRow,
@@ -30,10 +34,12 @@ from fieldapp.services.exports.tables import (
     clock,
     lab_text,
     local,
+    measured_text,
     miles,
     money,
     positive_for,
     review_text,
+    screen_sentences,
 )
 
 STYLE = """
@@ -56,6 +62,8 @@ def render_html(report: Report) -> str:
         body = _visit_log(report)
     elif isinstance(report, MileageReport):
         body = _mileage(report)
+    elif isinstance(report, AccountingReport):
+        body = _accounting(report)
     else:
         body = _screens(report)
     return (f"<html><head><style>{STYLE}</style></head><body>{_front(report.header)}"
@@ -70,7 +78,32 @@ def _front(header: ReportHeader) -> str:
             "</table><p></p>"
             "<table class='notice' width='100%' border='1' cellspacing='0' cellpadding='6'>"
             "<tr><td><p><b>Confidential: substance use disorder records. Notice required by "
-            f"42 CFR 2.32</b></p>{notice}</td></tr></table>")
+            f"42 CFR 2.32</b></p>{notice}</td></tr></table>{_consents(header)}")
+
+
+def _consents(header: ReportHeader) -> str:
+    """42 CFR 2.32(b): a copy or clear explanation of each consent the disclosure rests on."""
+    consents = header.sheet.consent_lines() if header.sheet else []
+    if not consents:
+        return ""
+    parts = ["<h2>Consents this disclosure rests on (42 CFR 2.31, 2.32(b))</h2>"]
+    for lines in consents:
+        rows = "".join(f"<tr><td class='label' width='22%'>{escape(label)}</td>"
+                       f"<td>{escape(value)}</td></tr>" for label, value in lines)
+        parts.append("<table class='grid' width='100%' border='1' cellspacing='0' "
+                     f"cellpadding='3'>{rows}</table><p></p>")
+    return "".join(parts)
+
+
+def _accounting(report: AccountingReport) -> str:
+    if not report.rows:
+        return "<p><i>No disclosures of these records are recorded.</i></p>"
+    columns = [c for c in ACCOUNTING_COLUMNS if c not in ("Case id", "Disclosure id")]
+    keep = [i for i, c in enumerate(ACCOUNTING_COLUMNS) if c in columns]
+    rows = ([row[i] for i in keep]
+            for row in accounting_table(report.rows, report.people, report.zone))
+    return (f"<h2>Disclosures ({len(report.rows)})</h2>"
+            + _table(columns, rows))
 
 
 def _visit_log(log: VisitLog) -> str:
@@ -178,17 +211,35 @@ def _screens(summary: ScreenSummary) -> str:
 def _case_screens(case: CaseScreens, summary: ScreenSummary) -> str:
     counts = ", ".join(f"{case.count(what)} {what}" for what in SCREEN_COUNTS)
     rows = [[local(s.collected_at, summary.zone), s.person, str(s.reason), str(s.attendance),
-             f"{s.specimen}, {s.method}" + (", observed" if s.observed else ""), str(s.validity),
+             f"{s.specimen}, {s.method}" + (", observed" if s.observed else ""),
+             str(s.validity) + (f"; measured {measured_text(s)}" if measured(s) else ""),
              ", ".join(positive_for(s)) or ("none" if s.results else ""),
-             lab_text(s) + (f" {s.lab.on.isoformat()}" if s.lab and s.lab.on else ""),
-             s.chain_of_custody]
+             _confirmation(s), s.chain_of_custody]
             for s in case.screens]
-    notes = "".join(f"<p class='muted'>{local(s.collected_at, summary.zone)}: "
-                    f"{escape(_screen_note(s.comments, s.correction_reason, s.revision))}</p>"
-                    for s in case.screens if s.comments or s.correction_reason)
     return (f"<h2>{escape(case.case.family_name)}</h2><p>{escape(counts)}.</p>"
             + _table(["Collected", "Person", "Reason", "Attendance", "Specimen", "Validity",
-                      "Positive for", "Lab confirmation", "Chain of custody"], rows) + notes)
+                      "Positive for", "Lab confirmation", "Chain of custody"], rows)
+            + _screen_notes(case, summary))
+
+
+def _confirmation(s: DrugScreen) -> str:
+    """The lab's answer and its date; a positive without one says it is not for court."""
+    text = lab_text(s) + (f" {s.lab.on.isoformat()}" if s.lab and s.lab.on else "")
+    if court_status(s) != UNCONFIRMED:
+        return text
+    return f"{text}, not for court" if text.endswith("unconfirmed") else f"{text}, {UNCONFIRMED}"
+
+
+def _screen_notes(case: CaseScreens, summary: ScreenSummary) -> str:
+    """Below the table, in sentences: call-in times, readings, comments and corrections."""
+    notes = []
+    for s in case.screens:
+        said = [*screen_sentences(s, summary.zone),
+                _screen_note(s.comments, s.correction_reason, s.revision)]
+        if any(said):
+            notes.append(f"<p class='muted'>{local(s.collected_at, summary.zone)}: "
+                         f"{escape(' '.join(filter(None, said)))}</p>")
+    return "".join(notes)
 
 
 def _screen_note(comments: str, correction: str, revision: int) -> str:
