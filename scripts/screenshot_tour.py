@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -44,12 +45,13 @@ from fieldapp.domain.people import (
     new_id,
 )
 from fieldapp.domain.settings import ProgramSettings
-from fieldapp.domain.visits import VisitDetails
+from fieldapp.domain.visits import NoteStatus, VisitDetails
 from fieldapp.services import demo, enrolment
 from fieldapp.services.consents import ConsentService, record_disclosures
 from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
+from fieldapp.storage.settings_store import load_settings, save_settings
 from fieldapp.ui import export_dialog
 from fieldapp.ui.consents_window import ConsentsWindow
 from fieldapp.ui.export_dialog import ExportDialog
@@ -281,7 +283,7 @@ def consents_tour(window: MainWindow) -> None:
     consents = ConsentsWindow(ws._ctx, case_id=case.id, parent=ws)
     consents.setModal(False)
     consents.show()
-    wait(lambda: consents.model.rowCount() == 3)
+    wait(lambda: consents.model.rowCount() >= 3)  # the demo's own consent besides
     consents.view.clearSelection()  # every state's tint shows; the current row stays
     shot(consents, "33-consents")
     dialog = consents.open_record()
@@ -301,7 +303,7 @@ def consents_tour(window: MainWindow) -> None:
     shot(dialog, "34-record-consent")
     dialog.reject()
     consents.tabs.setCurrentWidget(consents.accounting)
-    wait(lambda: consents.accounting.model.rowCount() == 3)
+    wait(lambda: consents.accounting.model.rowCount() >= 3)
     shot(consents, "35-accounting-of-disclosures")
     consents.close()
 
@@ -334,6 +336,29 @@ def supervisor_tour(window: MainWindow) -> None:
     dialog.reject()
     shot(window, "22-supervisor-random-screens")
     export_tour(window, page)
+    cosupervision_tour(window)
+
+
+def cosupervision_tour(window: MainWindow) -> None:
+    """The program requires both supervisors' co-signatures: Avery (the intact supervisor)
+    co-signs the oldest waiting note, which now waits for the SUD supervisor; past the deadline
+    it is escalated on Avery's Today (and on the SUD supervisor's and the author's)."""
+    def require_both(session: Session) -> None:
+        ws = session.workspace()
+        with ws.db.atomic():
+            save_settings(ws.db, replace(load_settings(ws.db), cosupervision_required=True),
+                          now=ws.now().isoformat())
+        oldest = session.notes().with_status(NoteStatus.SIGNED)[0]
+        session.notes().cosign(oldest.id)
+
+    in_app(window, require_both)
+    ws = window.workspace
+    assert ws is not None
+    ws.setCurrentWidget(ws.today)
+    ws.today.refresh()
+    wait(lambda: ws.today.radar_model.rowCount() > 0)
+    settle(0.8)
+    shot(window, "38-supervisor-today-escalated")
 
 
 def export_tour(window: MainWindow, page: Any) -> None:
@@ -389,8 +414,9 @@ def disclosure_tour(window: MainWindow, folder: Path) -> None:
     wait(lambda: dialog.worker.count() > 0 and dialog.terms_box.recipient.count() > 0)
     dialog.period.setCurrentIndex(2)
     box = dialog.terms_box
-    box.recipient.setCurrentIndex(0)
-    box.recipient.activated.emit(0)  # picked from the list: its kind and purpose follow
+    court = box.recipient.findText(COURT.name)
+    box.recipient.setCurrentIndex(court)
+    box.recipient.activated.emit(court)  # picked from the list: its kind and purpose follow
     shot(dialog, "36-disclosure-to-a-court")
     export_dialog.choose_path = lambda *_: folder / "screens-court.pdf"
     dialog.export_button.click()

@@ -27,6 +27,7 @@ from fieldapp.domain.screens import (
 from fieldapp.domain.settings import DEFAULT_PANEL
 from fieldapp.domain.visits import ContactType, Place, SupervisorCapacity, VisitDetails
 from fieldapp.services.casework import CaseService
+from fieldapp.services.demo_compliance import fill_compliance
 from fieldapp.services.directory import StaffMember, remember_staff
 from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
@@ -97,6 +98,7 @@ def fill_demo(session: Session, *, clock: Clock, seed: int = 7) -> None:
     db = worker.db
     with db.atomic():
         save_settings(db, replace(load_settings(db), program_name=PROGRAM), now=iso(now))
+    fill_compliance(session, clock=clock, worker=WORKER, cases=cases, program=PROGRAM)
 
 
 def _ws(session: Session, clock: Clock, user: UserId, role: Role, at: datetime | None = None
@@ -151,11 +153,12 @@ def _visits(session: Session, clock: Clock, case: Case, rng: random.Random, toda
 def _review(session: Session, clock: Clock, note_id: NoteId, rng: random.Random,
             at: datetime) -> None:
     roll = rng.random()
-    if roll < 0.55:
+    # Most notes are co-signed the next day; a few are returned, a few wait.
+    if roll < 0.9:
         reviewer = NoteService(_ws(session, clock, SUPERVISOR, Role.SUPERVISOR,
                                    at + timedelta(days=1)))
         reviewer.cosign(note_id)
-    elif roll < 0.62:
+    elif roll < 0.95:
         NoteService(_ws(session, clock, SUPERVISOR, Role.SUPERVISOR, at + timedelta(days=1))
                     ).return_note(note_id, comment="Please add who else was in the home.")
 

@@ -84,7 +84,7 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export a report")
         self.setAccessibleName("Export a report")
-        self.setMinimumWidth(600)
+        self.setMinimumWidth(980)
         self._ctx = ctx
         self._choices: ExportChoices | None = None
         self._preset_case = case_id
@@ -170,17 +170,27 @@ class ExportDialog(QDialog):
         buttons.addStretch(1)
         for button in (self.cancel_button, self.export_button, self.close_button):
             buttons.addWidget(button)
+        # What goes in the file on the left, who it is for on the right: side by side the
+        # dialog fits a laptop's screen without squeezing the case list.
+        columns = QHBoxLayout()
+        columns.addLayout(form, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.terms_box)
+        right.addWidget(warning)
+        right.addStretch(1)
+        columns.addLayout(right, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Export a report"))
-        layout.addLayout(form)
-        layout.addWidget(self.terms_box)
-        layout.addWidget(warning)
+        layout.addLayout(columns)
         layout.addWidget(self.message)
         layout.addWidget(self.progress)
         layout.addLayout(buttons)
 
     def _wire(self) -> None:
         self.scope.currentIndexChanged.connect(lambda _: self._show_scope())
+        self.scope.currentIndexChanged.connect(lambda _: self._offer_recipients())
+        self.cases_model.dataChanged.connect(lambda *_: self._offer_recipients())
+        self.cases_model.modelReset.connect(self._offer_recipients)
         self.report.currentIndexChanged.connect(lambda _: self._offer_scopes())
         self.period.currentIndexChanged.connect(self._preset)
         for edit in (self.first, self.last):
@@ -202,7 +212,7 @@ class ExportDialog(QDialog):
         self.cases_model.set_items(list(choices.cases))
         if self._preset_case:
             self.cases_model.set_checked([self._preset_case])
-        self.terms_box.offer(choices.recipients)
+        self._offer_recipients()
         self._offer_scopes()
         if self._preset_case:
             self.scope.setCurrentIndex(max(self.scope.findData(ScopeKind.CASES), 0))
@@ -233,6 +243,15 @@ class ExportDialog(QDialog):
         self.scope.setCurrentIndex(max(index, 0))
         self.scope.blockSignals(False)
         self._show_scope()
+
+    def _offer_recipients(self) -> None:
+        """The recipients consents name, for the chosen cases when cases are chosen."""
+        if self._choices is None:
+            return
+        chosen = set(self.cases_model.checked())
+        self.terms_box.offer([
+            k for k in self._choices.recipients
+            if self._scope() is not ScopeKind.CASES or k.case_ids & chosen])
 
     def _kind(self) -> ReportKind:
         return ReportKind(self.report.currentData())

@@ -12,10 +12,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -182,11 +184,19 @@ class ScreenForm(QDialog):
             buttons.addWidget(each)
         buttons.addStretch(1)
         buttons.addWidget(self.close_button)
+        # The fields scroll rather than squeeze on a short laptop screen.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.body)
+        scroll.setAccessibleName("Screen details")
+        self.panel.setMinimumHeight(220)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.body, 1)
+        layout.addWidget(scroll, 1)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
-        self.setMinimumSize(680, 820)
+        self.setMinimumSize(700, 560)
+        self.resize(720, 860)
 
     # Loading and showing
 

@@ -150,3 +150,33 @@ def test_end_to_end_the_intact_and_the_sud_supervisor_co_sign(sync_server: SyncS
 
 def status(notes: NoteService, note_id: NoteId) -> NoteStatus:
     return notes.get(note_id).status
+
+
+def test_both_supervisors_co_signing_offline_end_with_a_co_signed_note_everywhere(
+        sync_server: SyncServer) -> None:
+    store = ServerStore(sync_server.data_dir)
+    try:
+        store.init_program("Riverbend Family Recovery", {**store.program(),
+                                                         "cosupervision_required": True})
+        store.set_supervises("sup1", "intact")
+        store.add_user("sup1s", "Sid Treatment", "supervisor", "t1",
+                       now=datetime.now(UTC).isoformat(), supervises="SUD")
+    finally:
+        store.close()
+    intact = sync_server.device("sup-laptop", "sup1")
+    worker = sync_server.device("rc-laptop", "rc1")
+    case = intact.cases().open_case(replace(family(), supervisor_ids=(
+        UserId("sup1"), UserId("sup1s"))))
+    assert sync(intact).verified
+    sud = sync_server.device("sud-laptop", "sup1s")
+    assert sync(worker).verified and sync(sud).verified
+    note = worker.notes().sign(worker.notes().start_draft(case.id, visit_details()).id)
+    sync(worker)
+    sync(intact)
+    sync(sud)
+    # Both co-sign while offline: each laptop sees only its own co-signature.
+    assert intact.notes().cosign(note.id).status is NoteStatus.SIGNED
+    assert sud.notes().cosign(note.id).status is NoteStatus.SIGNED
+    for session in (intact, sud, intact, worker):
+        assert sync(session).verified
+    assert {status(s.notes(), note.id) for s in (intact, sud, worker)} == {NoteStatus.COSIGNED}

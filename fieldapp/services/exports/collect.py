@@ -306,10 +306,12 @@ def status_text(note: VisitNote) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class KnownRecipient:
-    """A recipient and purpose named together in a consent in force on the caseload."""
+    """A recipient and purpose named together in consents in force on the caseload, and the
+    cases whose consents name them."""
 
     recipient: Recipient
     purpose: str
+    case_ids: frozenset[CaseId] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -350,7 +352,11 @@ def _known_recipients(workspace: Workspace, cases: list[Case]) -> tuple[KnownRec
         return ()
     held, ends = ConsentService(workspace).in_force_for([c.id for c in cases])
     today = workspace.today()
-    found = {KnownRecipient(recipient=r, purpose=c.purpose) for c in held
-             if consent_state(c, ends, today=today) is ConsentState.IN_FORCE
-             for r in c.recipients}
-    return tuple(sorted(found, key=lambda k: (k.recipient.name.casefold(), k.purpose)))
+    found: dict[tuple[Recipient, str], set[CaseId]] = {}
+    for consent in held:
+        if consent_state(consent, ends, today=today) is ConsentState.IN_FORCE:
+            for recipient in consent.recipients:
+                found.setdefault((recipient, consent.purpose), set()).add(consent.case_id)
+    return tuple(sorted((KnownRecipient(recipient=r, purpose=p, case_ids=frozenset(ids))
+                         for (r, p), ids in found.items()),
+                        key=lambda k: (k.recipient.name.casefold(), k.purpose)))
