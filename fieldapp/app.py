@@ -22,7 +22,13 @@ from fieldapp import __version__
 from fieldapp.domain.consent import Recipient, RecipientKind
 from fieldapp.domain.disclosure import Exception_, Terms
 from fieldapp.domain.errors import KnownError
-from fieldapp.domain.exports import ExportFormat, ExportRequest, ReportKind, ScopeKind
+from fieldapp.domain.exports import (
+    ExportFormat,
+    ExportRequest,
+    ReportKind,
+    ScopeKind,
+    last_three_years,
+)
 from fieldapp.domain.people import Actor, CaseId, UserId
 from fieldapp.services.doctor import run_doctor
 from fieldapp.services.exports import job as exports
@@ -268,6 +274,8 @@ def export_request(args: argparse.Namespace, fmt: ExportFormat, *, actor: Actor,
         last = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
     elif args.first:
         first, last = args.first, args.last or today
+    elif args.report == ReportKind.ACCOUNTING:  # a person's accounting reaches back 3 years
+        first, last = last_three_years(today), today
     else:
         last = today.replace(day=1) - timedelta(days=1)
         first = last.replace(day=1)

@@ -181,6 +181,14 @@ def test_the_period_the_command_line_means(args: list[str], expected: tuple[date
     assert request.scope is ScopeKind.WORKER and request.worker_id == worker
 
 
+def test_an_accounting_defaults_to_the_past_three_years() -> None:
+    parsed = build_parser().parse_args(["export", "disclosures", "--out", "x", "--case", "c",
+                                        *INTERNAL])
+    request = export_request(parsed, ExportFormat.CSV, actor=_actor(demo.WORKER),
+                             today=date(2026, 11, 24))
+    assert (request.first_day, request.last_day) == (date(2023, 11, 25), date(2026, 11, 24))
+
+
 @pytest.mark.parametrize("args", [["--to", "2026-09-15"], ["--month", "2026-13"]])
 def test_a_period_the_command_line_cannot_mean_is_refused(args: list[str]) -> None:
     parsed = build_parser().parse_args(["export", "visit-log", "--out", "x", *INTERNAL,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from fieldapp.domain.cases import Case
@@ -189,6 +189,15 @@ def _worker_scope(actor: Actor, request: ExportRequest, mine: tuple[Case, ...],
     if worker != actor.user_id:
         raise NotPermitted("You can export only your own work and cases.")
     return ExportScope(cases=mine, workers=(worker,), author=worker)
+
+
+def last_three_years(today: date) -> date:
+    """The first day of the three years up to `today` (an accounting of disclosures' reach,
+    42 CFR 2.24); 29 February falls back to the 28th."""
+    try:
+        return today.replace(year=today.year - 3) + timedelta(days=1)
+    except ValueError:
+        return date(today.year - 3, 3, 1)
 
 
 def _last_of_month(day: date) -> bool:

@@ -31,7 +31,13 @@ from PySide6.QtWidgets import (
 
 from fieldapp.domain.consent import Recipient, RecipientKind
 from fieldapp.domain.errors import KnownError
-from fieldapp.domain.exports import ExportFormat, ExportRequest, ReportKind, ScopeKind
+from fieldapp.domain.exports import (
+    ExportFormat,
+    ExportRequest,
+    ReportKind,
+    ScopeKind,
+    last_three_years,
+)
 from fieldapp.domain.people import CaseId, UserId
 from fieldapp.services.exports.collect import ExportChoices, export_choices
 from fieldapp.services.exports.job import UNENCRYPTED_WARNING, Exported
@@ -43,7 +49,8 @@ from fieldapp.ui.review_dialogs import push_button
 from fieldapp.ui.tables import name_parts
 from fieldapp.ui.widgets import heading, message_label, paragraph, set_error
 
-PERIODS = ("Last month", "This month so far", "Last 3 months", "Choose the dates")
+PERIODS = ("Last month", "This month so far", "Last 3 months", "Choose the dates",
+           "Last 3 years")
 SCOPES = {ScopeKind.TEAM: "My team", ScopeKind.WORKER: "One worker",
           ScopeKind.CASES: "Chosen cases"}
 
@@ -63,6 +70,8 @@ def period_of(preset: int, today: date) -> tuple[date, date]:
     first_of_month = today.replace(day=1)
     if preset == 1:
         return first_of_month, today
+    if preset == 4:
+        return last_three_years(today), today
     last = first_of_month - timedelta(days=1)
     first = last.replace(day=1)
     if preset == 2:
@@ -216,7 +225,9 @@ class ExportDialog(QDialog):
         self._offer_scopes()
         if self._preset_case:
             self.scope.setCurrentIndex(max(self.scope.findData(ScopeKind.CASES), 0))
-        self._preset(0)
+        # A person's accounting covers the disclosures of the past three years (42 CFR 2.24).
+        self.period.setCurrentIndex(4 if self._kind() is ReportKind.ACCOUNTING else 0)
+        self._preset(self.period.currentIndex())
         if not choices.cases and not choices.workers:
             set_error(self.message, "There is nothing you may export: no cases are on your "
                                     "caseload.")
@@ -267,7 +278,7 @@ class ExportDialog(QDialog):
         self.person.setEnabled(self._kind() is ReportKind.ACCOUNTING)
 
     def _preset(self, index: int) -> None:
-        if index >= 3 or self._choices is None:
+        if index == 3 or self._choices is None:
             return
         first, last = period_of(index, self._choices.today)
         for edit, day in ((self.first, first), (self.last, last)):

@@ -21,6 +21,7 @@ from fieldapp.domain.exports import (
     ExportScope,
     ReportKind,
     ScopeKind,
+    last_three_years,
     permitted_scope,
     spreadsheet_safe,
     team_workers,
@@ -276,3 +277,12 @@ def test_report_labels() -> None:
     assert [k.label for k in ReportKind] == ["Visit log", "Mileage reimbursement report",
                                              "Drug screen summary",
                                              "Accounting of disclosures"]
+
+
+@pytest.mark.parametrize(("today", "first"), [
+    (date(2026, 11, 24), date(2023, 11, 25)),
+    (date(2028, 2, 29), date(2025, 3, 1)),
+])
+def test_an_accounting_reaches_back_three_years(today: date, first: date) -> None:
+    assert last_three_years(today) == first
+    request(ScopeKind.CASES, kind=ReportKind.ACCOUNTING, cases=("c",), first=first, last=today)

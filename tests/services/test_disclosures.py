@@ -265,6 +265,7 @@ def test_the_accounting_lists_every_disclosure_of_a_person(team: Team, out: Path
     team.at(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))
     export(team, ask(ReportKind.VISIT_LOG, CSV, terms=PAYROLL), out / "payroll")
     request = ask(ReportKind.ACCOUNTING, CSV, ScopeKind.CASES, cases=(team.alder,),
+                  first=date(2026, 11, 1), last=date(2026, 11, 30),
                   terms=Terms(recipient=Recipient(name="Alder parent",
                                                   kind=RecipientKind.PATIENT),
                               purpose="asked for the list of disclosures",
@@ -284,6 +285,9 @@ def test_the_accounting_lists_every_disclosure_of_a_person(team: Team, out: Path
     assert len(AccountingService(team.ws()).for_case(CaseId(team.alder.id))) == 3
     nobody = replace(request, person="Someone else")
     assert read_csv(export(team, nobody, out / "again")[0]).rows == []
+    (out / "october").mkdir()
+    before = replace(request, first_day=date(2026, 10, 1), last_day=date(2026, 10, 31))
+    assert read_csv(export(team, before, out / "october")[0]).rows == []  # made in November
 
 
 def test_the_accounting_is_kept_per_family_only(team: Team) -> None:

@@ -12,9 +12,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from fieldapp.domain.cases import Case
 from fieldapp.domain.people import NoteId, UserId
 from fieldapp.domain.visits import NoteStatus, SupervisorCapacity
 from fieldapp.services.notes import NoteService
+from fieldapp.services.session import Session
 from fieldapp.storage.settings_store import load_settings, save_settings
 from fieldapp.storage.vault import Vault
 from sync import protocol as wire
@@ -112,7 +114,9 @@ def test_without_co_supervision_one_pulled_co_signature_completes_the_note(
     assert worker.get(note_id).status is NoteStatus.COSIGNED
 
 
-def test_end_to_end_the_intact_and_the_sud_supervisor_co_sign(sync_server: SyncServer) -> None:
+def co_supervised(sync_server: SyncServer) -> tuple[Session, Session, Session, Case]:
+    """A program that requires both co-signatures: the intact supervisor's, the worker's and
+    the SUD supervisor's laptops, synced, with one case."""
     store = ServerStore(sync_server.data_dir)
     try:
         store.init_program("Riverbend Family Recovery", {**store.program(),
@@ -129,6 +133,11 @@ def test_end_to_end_the_intact_and_the_sud_supervisor_co_sign(sync_server: SyncS
     assert sync(intact).verified
     sud = sync_server.device("sud-laptop", "sup1s")
     assert sync(worker).verified and sync(sud).verified
+    return intact, worker, sud, case
+
+
+def test_end_to_end_the_intact_and_the_sud_supervisor_co_sign(sync_server: SyncServer) -> None:
+    intact, worker, sud, case = co_supervised(sync_server)
     assert intact.workspace().settings.cosupervision_required
 
     note = worker.notes().sign(worker.notes().start_draft(case.id, visit_details()).id)
@@ -154,22 +163,7 @@ def status(notes: NoteService, note_id: NoteId) -> NoteStatus:
 
 def test_both_supervisors_co_signing_offline_end_with_a_co_signed_note_everywhere(
         sync_server: SyncServer) -> None:
-    store = ServerStore(sync_server.data_dir)
-    try:
-        store.init_program("Riverbend Family Recovery", {**store.program(),
-                                                         "cosupervision_required": True})
-        store.set_supervises("sup1", "intact")
-        store.add_user("sup1s", "Sid Treatment", "supervisor", "t1",
-                       now=datetime.now(UTC).isoformat(), supervises="SUD")
-    finally:
-        store.close()
-    intact = sync_server.device("sup-laptop", "sup1")
-    worker = sync_server.device("rc-laptop", "rc1")
-    case = intact.cases().open_case(replace(family(), supervisor_ids=(
-        UserId("sup1"), UserId("sup1s"))))
-    assert sync(intact).verified
-    sud = sync_server.device("sud-laptop", "sup1s")
-    assert sync(worker).verified and sync(sud).verified
+    intact, worker, sud, case = co_supervised(sync_server)
     note = worker.notes().sign(worker.notes().start_draft(case.id, visit_details()).id)
     sync(worker)
     sync(intact)

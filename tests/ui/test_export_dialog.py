@@ -167,6 +167,7 @@ def test_presets_give_whole_months() -> None:
     assert period_of(0, today) == (date(2025, 12, 1), date(2025, 12, 31))
     assert period_of(1, today) == (date(2026, 1, 1), today)
     assert period_of(2, today) == (date(2025, 10, 1), date(2025, 12, 31))
+    assert period_of(4, today) == (date(2023, 1, 16), today)  # an accounting's three years
 
 
 def test_the_case_list_model_passes_the_model_tester(qtmodeltester: object) -> None:

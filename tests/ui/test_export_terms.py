@@ -165,6 +165,10 @@ def test_a_familys_accounting_is_exported_from_its_consents_window(
     assert dialog.report.currentData() == ReportKind.ACCOUNTING
     assert dialog.scope.currentData() == ScopeKind.CASES
     assert dialog.cases_model.checked() == [case_id] and dialog.person.text() == parent
+    request = dialog.request()  # the past three years (42 CFR 2.24), to today
+    assert request.last_day == supervisor.runner.worker.call(
+        lambda: supervisor.session.workspace().today())
+    assert (request.last_day - request.first_day).days in (1094, 1095)
     terms = dialog.terms_box.terms()
     assert (terms.recipient, terms.exception) == (
         Recipient(name=parent, kind=RecipientKind.PATIENT), Exception_.PATIENT_ACCESS)

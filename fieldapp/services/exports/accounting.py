@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import date, tzinfo
 
 from fieldapp.domain.disclosure import Disclosure
 from fieldapp.domain.exports import ExportScope
@@ -29,15 +29,17 @@ class AccountingRow:
     family: str
 
 
-def accounting_rows(workspace: Workspace, scope: ExportScope, *, person: str
-                    ) -> tuple[AccountingRow, ...]:
-    """Every disclosure of the scope's families (one person's, if `person`), oldest first.
+def accounting_rows(workspace: Workspace, scope: ExportScope, *, person: str, first_day: date,
+                    last_day: date) -> tuple[AccountingRow, ...]:
+    """Every disclosure of the scope's families (one person's, if `person`) made in the period
+    (the program's local dates), oldest first.
 
     Thread rule: the database worker."""
-    service = AccountingService(workspace)
+    service, zone = AccountingService(workspace), workspace.settings.zone
     rows = [AccountingRow(disclosure=d, family=case.family_name)
             for case in scope.cases
-            for d in service.for_case(case.id, person=person or None)]
+            for d in service.for_case(case.id, person=person or None)
+            if first_day <= d.at.astimezone(zone).date() <= last_day]
     return tuple(sorted(rows, key=lambda r: (r.disclosure.at, r.family, r.disclosure.id)))
 
 

@@ -174,7 +174,8 @@ def collect(workspace: Workspace, request: ExportRequest) -> Report:
     else:
         report = AccountingReport(
             header=_header(workspace, request, scope, people, 0), people=people,
-            rows=accounting_rows(workspace, scope, person=request.person),
+            rows=accounting_rows(workspace, scope, person=request.person,
+                                 first_day=request.first_day, last_day=request.last_day),
             zone=workspace.settings.zone)
     sheet = disclosure_sheet(workspace, request, _disclosed(request, scope, report, cases))
     return replace(report, header=replace(report.header, sheet=sheet))
