@@ -72,7 +72,7 @@ class ConsentService:
 
     def for_case(self, case_id: CaseId) -> list[ConsentView]:
         """The case's consents, newest signed first, each with where it stands today."""
-        consents, ends = self.in_force_for([case_id])
+        consents, ends = self.consents_and_ends([case_id])
         today = self._ws.today()
         views = [ConsentView(consent=c, ends=tuple(e for e in ends if e.consent_id == c.id),
                              state=rules.state(c, ends, today=today)) for c in consents]
@@ -85,8 +85,8 @@ class ConsentService:
         self._ws.require_case(case)
         return [p.name for p in case.parents]
 
-    def in_force_for(self, case_ids: Sequence[CaseId]
-                     ) -> tuple[list[Consent], list[ConsentEnd]]:
+    def consents_and_ends(self, case_ids: Sequence[CaseId]
+                          ) -> tuple[list[Consent], list[ConsentEnd]]:
         """Every consent of these cases and every end recorded for them (whatever their
         state: `domain.disclosure.basis_for` decides which are in force)."""
         stores = self._ws.stores()

@@ -49,12 +49,17 @@ class ConsentStore:
 
     def for_cases(self, case_ids: Sequence[CaseId]) -> tuple[list[Consent], list[ConsentEnd]]:
         """Every consent of `case_ids` (oldest recorded first) and every end recorded for them.
-        A row that does not open, or whose sealed case is not its plain one, is left out."""
+        A row that does not open, or whose sealed case is not its plain one, is left out; so is
+        a consent with such an end: an end that cannot be read may be a revocation, and a
+        consent that may have been revoked is not relied on (`fieldapp doctor` names the
+        damaged row)."""
         where, params = _in_cases(case_ids)
+        opened_ends = self._ends.select(where, params, order="recorded_at, id")
+        ends = [_end(row, body) for row, body in _intact(opened_ends)
+                if body["consent_id"] == row["consent_id"]]
+        doubtful = {o.row["consent_id"] for o in opened_ends} - {e.consent_id for e in ends}
         consents = [_consent(row, body) for row, body in _intact(self._consents.select(
-            where, params, order="recorded_at, id"))]
-        ends = [_end(row, body) for row, body in _intact(self._ends.select(
-            where, params, order="recorded_at, id")) if body["consent_id"] == row["consent_id"]]
+            where, params, order="recorded_at, id")) if row["id"] not in doubtful]
         return consents, ends
 
     def add_disclosure(self, disclosure: Disclosure) -> None:

@@ -96,7 +96,7 @@ def test_only_people_on_the_case_record_or_read_consents(
     assert_refused(db, NotPermitted, lambda: outsider.record(make_consent(case_id=case.id)))
     assert_refused(db, NotPermitted, lambda: outsider.end(
         stored.id, kind=EndKind.REVOKED, on=TODAY, how="letter"))
-    for read in (outsider.for_case, outsider.people, lambda c: outsider.in_force_for([c]),
+    for read in (outsider.for_case, outsider.people, lambda c: outsider.consents_and_ends([c]),
                  AccountingService(Workspace(vault, actor=actor, clock=clock)).for_case):
         with pytest.raises(NotPermitted):
             read(case.id)
@@ -160,7 +160,7 @@ def test_for_case_lists_newest_signed_first_with_each_state(
     views = service.for_case(case.id)
     assert [(v.consent.id, v.state) for v in views] == [
         (new.id, ConsentState.IN_FORCE), (old.id, ConsentState.EXPIRED)]
-    assert other.id not in {c.id for c in service.in_force_for([case.id])[0]}
+    assert other.id not in {c.id for c in service.consents_and_ends([case.id])[0]}
 
 
 def test_expiring_lists_the_caseloads_consents_in_force_soonest_first(
@@ -279,5 +279,21 @@ def test_a_consent_moved_to_another_case_in_plain_sight_is_not_read(
     db.execute("UPDATE consents SET case_id = ? WHERE id = ?", [other.id, consent.id])
     db.execute("DELETE FROM sync_applying")
     assert consents(vault, clock).for_case(other.id) == []
-    assert replace(consent, case_id=other.id) not in consents(vault, clock).in_force_for(
+    assert replace(consent, case_id=other.id) not in consents(vault, clock).consents_and_ends(
         [other.id])[0]
+
+
+def test_a_consent_whose_end_cannot_be_read_is_not_relied_on(
+        vault: Vault, clock: FakeClock, case: Case) -> None:
+    registry = consents(vault, clock)
+    kept = registry.record(make_consent(case_id=case.id))
+    doubtful = registry.record(make_consent(case_id=case.id))
+    registry.end(doubtful.id, kind=EndKind.REVOKED, on=date(2026, 11, 24), how="signed note")
+    db, _ = vault.open_parts()
+    db.execute("INSERT INTO sync_applying VALUES ('replace kept')")
+    db.execute("UPDATE consent_ends SET sealed = zeroblob(64)")  # the revocation, damaged
+    db.execute("DELETE FROM sync_applying")
+    # Whether it was a revocation or not can no longer be read: the consent is withheld.
+    assert [v.consent.id for v in registry.for_case(case.id)] == [kept.id]
+    held, ends = registry.consents_and_ends([case.id])
+    assert [c.id for c in held] == [kept.id] and ends == []

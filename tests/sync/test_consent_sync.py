@@ -42,7 +42,7 @@ def consents(session: Session) -> ConsentService:
 
 
 def court_basis(session: Session) -> dict[str, str]:
-    found, ends = consents(session).in_force_for([CASE])
+    found, ends = consents(session).consents_and_ends([CASE])
     return dict(basis_for(people=["Alder parent"], purpose=TO_COURT,
                           information=Information.VISIT_NOTES, consents=found, ends=ends,
                           today=TODAY))

@@ -72,7 +72,7 @@ def disclosure_sheet(workspace: Workspace, request: ExportRequest, cases: Sequen
     held: list[Consent] = []
     ends: list[ConsentEnd] = []
     if terms.exception is None and cases:
-        held, ends = ConsentService(workspace).in_force_for([c.id for c in cases])
+        held, ends = ConsentService(workspace).consents_and_ends([c.id for c in cases])
     by_id = {c.id: c for c in held}
     for case in cases:
         people = tuple(p.name for p in case.parents)

@@ -351,7 +351,7 @@ def export_choices(workspace: Workspace) -> ExportChoices:
 def _known_recipients(workspace: Workspace, cases: list[Case]) -> tuple[KnownRecipient, ...]:
     if not cases:
         return ()
-    held, ends = ConsentService(workspace).in_force_for([c.id for c in cases])
+    held, ends = ConsentService(workspace).consents_and_ends([c.id for c in cases])
     today = workspace.today()
     found: dict[tuple[Recipient, str], set[CaseId]] = {}
     for consent in held:
