@@ -7,11 +7,12 @@ together. No method here can change a signed note's content; the storage trigger
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from fieldapp.domain import visits
 from fieldapp.domain.audit import Action
 from fieldapp.domain.errors import NotPermitted, RuleViolation
-from fieldapp.domain.people import CaseId, NoteId, Role, new_id
+from fieldapp.domain.people import CaseId, NoteId, Role, UserId, new_id
 from fieldapp.domain.visits import (
     Addendum,
     NoteStatus,
@@ -21,6 +22,7 @@ from fieldapp.domain.visits import (
 )
 from fieldapp.services.directory import directory
 from fieldapp.services.workspace import Stores, Workspace
+from fieldapp.storage import codec
 
 
 class NoteService:
@@ -121,17 +123,34 @@ class NoteService:
 
     def with_status(self, status: NoteStatus) -> list[VisitNote]:
         """Notes on the actor's caseload in `status`, oldest visit first (none for an admin)."""
+        stores = self._ws.stores()
+        return [stores.notes.get(note_id) for note_id, _, _ in self._heads(status)]
+
+    def waiting_since(self, before: datetime, *, author: UserId | None, limit: int
+                      ) -> tuple[list[VisitNote], int]:
+        """Signed notes on the actor's caseload (`author`'s only, if given) waiting for
+        co-signature since before `before`: the `limit` longest-waiting, opened, and how many
+        there are in all. Chosen by their plain columns, so a backlog of thousands opens only
+        `limit` of them."""
+        heads = [(note_id, at) for note_id, by, at in self._heads(NoteStatus.SIGNED)
+                 if (author is None or by == author) and at is not None and at < before]
+        heads.sort(key=lambda head: head[1])
+        stores = self._ws.stores()
+        return [stores.notes.get(note_id) for note_id, _ in heads[:limit]], len(heads)
+
+    def _heads(self, status: NoteStatus) -> list[tuple[NoteId, UserId, datetime | None]]:
+        """(id, author, signed at) of the notes in `status` on the actor's caseload, oldest visit
+        first, from plain columns alone (none for an admin)."""
         if self._ws.actor.role is Role.ADMIN:
             return []
+        me = self._ws.actor.user_id
         rows = self._ws.db.execute(
-            "SELECT id FROM visit_notes WHERE status = ? ORDER BY visit_date, id", [str(status)])
-        stores = self._ws.stores()
-        found = []
-        for (note_id,) in rows.fetchall():
-            note = stores.notes.get(NoteId(note_id))
-            if stores.cases.get(note.case_id).assigned_to(self._ws.actor.user_id):
-                found.append(note)
-        return found
+            "SELECT n.id, n.author, n.signed_at FROM visit_notes n JOIN cases c "
+            "ON c.id = n.case_id WHERE n.status = ? AND (c.coordinator_id = ? OR "
+            "c.intact_worker_id = ? OR EXISTS (SELECT 1 FROM json_each(c.supervisor_ids) "
+            "WHERE value = ?)) ORDER BY n.visit_date, n.id", [str(status), me, me, me])
+        return [(NoteId(note_id), UserId(author), codec.to_moment(at))
+                for note_id, author, at in rows.fetchall()]
 
     def _record_review(self, stores: Stores, updated: VisitNote) -> None:
         stores.notes.add_review(updated.id, updated.reviews[-1])

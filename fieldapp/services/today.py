@@ -8,7 +8,14 @@ from datetime import date, timedelta
 from fieldapp.domain.cases import Case
 from fieldapp.domain.mileage import MileageMonth, MonthStatus, month_key
 from fieldapp.domain.people import UserId
-from fieldapp.domain.radar import ConsentDue, MonthOfTrips, RadarItem, compliance_radar
+from fieldapp.domain.radar import (
+    ConsentDue,
+    MonthOfTrips,
+    RadarItem,
+    RadarKind,
+    Severity,
+    compliance_radar,
+)
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import (
     NoteStatus,
@@ -26,6 +33,8 @@ from fieldapp.services.screens import ScreenService
 from fieldapp.services.workspace import Workspace
 
 RANDOM_SCREEN_LOOKAHEAD_DAYS = 2
+# Overdue co-signatures listed one by one on the radar; beyond them, one line says how many.
+RADAR_NOTES = 50
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,9 +87,12 @@ def today_summary(workspace: Workspace) -> TodaySummary:
     notes = NoteService(workspace)
     supervisor = workspace.actor.is_supervisor
     staff = directory(workspace)
-    signed = notes.with_status(NoteStatus.SIGNED)
+    signed = notes.with_status(NoteStatus.SIGNED) if supervisor else []
     drafts = notes.with_status(NoteStatus.DRAFT)
     capacity = staff.capacity(me)
+    late = workspace.now() - timedelta(days=workspace.settings.cosign_deadline_days)
+    overdue, waiting = notes.waiting_since(late, author=None if supervisor else me,
+                                           limit=RADAR_NOTES)
     return TodaySummary(
         today=today,
         due=[row for row in caseload if row.due.behind or row.due.next_due <= today]
@@ -96,10 +108,22 @@ def today_summary(workspace: Workspace) -> TodaySummary:
         families={row.case.id: row.case.family_name for row in caseload},
         radar=compliance_radar(
             viewer=me, now=workspace.now(), settings=workspace.settings,
-            caseload=[(row.case, row.due) for row in caseload], notes=[*signed, *drafts],
+            caseload=[(row.case, row.due) for row in caseload], notes=[*overdue, *drafts],
             months=_months_of_trips(workspace), consents=_expiring_consents(workspace),
-            names=staff.names),
+            names=staff.names) + _more_waiting(waiting - len(overdue), today=today,
+                                               settings=workspace.settings),
     )
+
+
+def _more_waiting(more: int, *, today: date, settings: ProgramSettings) -> list[RadarItem]:
+    """One line for the notes past the co-signature deadline beyond the `RADAR_NOTES` listed
+    (a backlog of thousands is said, not drawn row by row)."""
+    if more <= 0:
+        return []
+    return [RadarItem(kind=RadarKind.COSIGNATURE_OVERDUE, severity=Severity.OVERDUE, due=today,
+                      sentence=f"And {more} more signed notes have waited longer than "
+                               f"{settings.cosign_deadline_days} days for co-signature; the "
+                               f"{RADAR_NOTES} that have waited longest are listed.")]
 
 
 def _awaits(note: VisitNote, *, me: UserId, capacity: SupervisorCapacity | None,
