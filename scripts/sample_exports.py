@@ -37,6 +37,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtPdf import QPdfDocument
 
+from fieldapp.domain import schedule
 from fieldapp.domain.consent import Recipient, RecipientKind
 from fieldapp.domain.disclosure import Exception_, Terms
 from fieldapp.domain.exports import ExportFormat, ExportRequest, ReportKind, ScopeKind
@@ -74,6 +75,8 @@ def seeded_ids(seed: int) -> None:
     note ids are the same at each run (the ids are UUID4s from `uuid.uuid4`)."""
     rng = random.Random(seed)
     uuid.uuid4 = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)
+    # The random schedules' seeds too, so their fingerprints stay the same.
+    schedule.new_seed = lambda: f"{rng.getrandbits(128):032x}"
 
 
 def build_demo(root: Path) -> Session:

@@ -19,10 +19,10 @@ import hashlib
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from fieldapp.domain.errors import RuleViolation
-from fieldapp.domain.people import CaseId
+from fieldapp.domain.people import CaseId, UserId
 
 AVERAGE_MONTH_DAYS = 365.25 / 12
 RANK = "sha256-rank/v2"
@@ -97,3 +97,34 @@ def verify(schedule: RandomSchedule) -> bool:
     return schedule.days == draw_days(case_id=schedule.case_id, first_day=schedule.first_day,
                                       last_day=schedule.last_day, per_month=schedule.per_month,
                                       seed=schedule.seed, method=schedule.method)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrawnSchedule:
+    """A schedule with who drew it and when (the audit log holds its fingerprint from then)."""
+
+    schedule: RandomSchedule
+    drawn_by: UserId
+    drawn_at: datetime
+
+
+def court_statement(drawn: DrawnSchedule, *, today: date, drawn_on: date, by: str) -> str:
+    """How the schedule was drawn, in words a court can check: after the period has ended the
+    seed and every day, so anyone can re-derive them; before, only the days already past (the
+    seed would give away the rest)."""
+    s = drawn.schedule
+    head = (f"Random screen days for {s.first_day.isoformat()} to {s.last_day.isoformat()} "
+            f"({s.per_month} a month, every day of the period equally likely, weekends "
+            f"included), drawn on {drawn_on.isoformat()} by {by}"
+            f"{' before the period began' if drawn_on < s.first_day else ''}; fingerprint "
+            f"{s.fingerprint}; method {s.method}.")
+    if today <= s.last_day:
+        past = [d.isoformat() for d in s.days if d < today]
+        return (f"{head} The seed stays sealed until the period ends; days so far: "
+                f"{', '.join(past) or 'none'}; {len(s.days) - len(past)} more to come.")
+    checked = "the same days" if verify(s) else "DIFFERENT days: the record was changed"
+    how = (" Each day's rank is the SHA-256 of fieldapp/schedule/v2|<seed>|<case id>|<day>; "
+           "the smallest are chosen." if s.method == RANK else "")
+    return (f"{head} Seed {s.seed} (SHA-256 begins {s.fingerprint}); case id {s.case_id}; "
+            f"days: {', '.join(d.isoformat() for d in s.days)}. Drawn again from the seed "
+            f"for this report: {checked}.{how}")

@@ -15,7 +15,7 @@ from typing import Any
 
 from fieldapp.domain.errors import RecordNotFound
 from fieldapp.domain.people import CaseId, ScreenId, UserId, new_id
-from fieldapp.domain.schedule import SAMPLE, RandomSchedule
+from fieldapp.domain.schedule import SAMPLE, DrawnSchedule, RandomSchedule
 from fieldapp.domain.screens import (
     Attendance,
     DrugScreen,
@@ -94,6 +94,16 @@ class ScreenStore:
                    "fingerprint": schedule.fingerprint, "created_by": created_by,
                    "created_at": self._now})
         return schedule_id
+
+    def drawn(self, case_ids: Sequence[CaseId]) -> list[DrawnSchedule]:
+        """The schedules of `case_ids` with who drew them and when, by period."""
+        marks = ", ".join("?" * len(case_ids))
+        opened = self._schedules.select(f"case_id IN ({marks})", list(case_ids),
+                                        order="first_day, id")
+        return [DrawnSchedule(schedule=_schedule(o.row, o.body),
+                              drawn_by=UserId(o.row["created_by"]),
+                              drawn_at=datetime.fromisoformat(o.row["created_at"]))
+                for o in opened if o.body is not None]
 
     def schedules(self, case_id: CaseId) -> list[RandomSchedule]:
         opened = self._schedules.select("case_id = ?", [case_id], order="first_day, id")

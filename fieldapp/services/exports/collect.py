@@ -23,6 +23,7 @@ from fieldapp.domain.exports import (
 )
 from fieldapp.domain.mileage import MileageMonth, MonthStatus, ledger
 from fieldapp.domain.people import CaseId, UserId
+from fieldapp.domain.schedule import court_statement
 from fieldapp.domain.screens import Attendance, DrugScreen, LabStatus, SubstanceResult, Validity
 from fieldapp.domain.visits import NoteStatus, VisitNote
 from fieldapp.services.consents import ConsentService
@@ -115,8 +116,15 @@ class MileageReport:
 
 @dataclass(frozen=True, kw_only=True)
 class CaseScreens:
+    """A case's screens in the period, and the random schedules that reach into it.
+
+    Attributes:
+        statements: how each schedule was drawn, for a court (`schedule.court_statement`).
+    """
+
     case: Case
     screens: tuple[DrugScreen, ...]
+    statements: tuple[str, ...] = ()
 
     def count(self, what: str) -> int:
         """How many screens are `what`: see `SCREEN_COUNTS`."""
@@ -249,13 +257,23 @@ def _screens(ws: Workspace, request: ExportRequest, scope: ExportScope, people: 
     def within(moment: datetime) -> bool:
         return request.first_day <= moment.astimezone(zone).date() <= request.last_day
 
-    found, broken = ws.stores().screens.for_cases([c.id for c in scope.cases])
+    store = ws.stores().screens
+    found, broken = store.for_cases([c.id for c in scope.cases])
     in_period = [s for s in found if within(s.collected_at)]
     damaged = sum(within(at) for at in broken)
-    by_case = tuple(CaseScreens(case=c, screens=tuple(s for s in in_period if s.case_id == c.id))
-                    for c in scope.cases)
+    drawn = [d for d in store.drawn([c.id for c in scope.cases])
+             if d.schedule.first_day <= request.last_day
+             and d.schedule.last_day >= request.first_day]
+    today = ws.today()
+    by_case = tuple(CaseScreens(
+        case=c, screens=tuple(s for s in in_period if s.case_id == c.id),
+        statements=tuple(court_statement(d, today=today, by=people.name(d.drawn_by),
+                                         drawn_on=d.drawn_at.astimezone(zone).date())
+                         for d in drawn if d.schedule.case_id == c.id))
+        for c in scope.cases)
     return ScreenSummary(header=_header(ws, request, scope, people, damaged),
-                         cases=tuple(c for c in by_case if c.screens), people=people, zone=zone)
+                         cases=tuple(c for c in by_case if c.screens or c.statements),
+                         people=people, zone=zone)
 
 
 def _known_cases(ws: Workspace) -> list[Case]:

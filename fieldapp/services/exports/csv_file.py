@@ -20,6 +20,7 @@ from fieldapp.services.exports.collect import (
     MileageReport,
     Report,
     ReportHeader,
+    ScreenSummary,
     VisitLog,
 )
 from fieldapp.services.exports.tables import (
@@ -39,6 +40,12 @@ def render_csv(report: Report, *, progress: Progress | None = None,
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     _head(writer, report.header)
+    if isinstance(report, ScreenSummary):  # how each random schedule was drawn
+        for case in report.cases:
+            for statement in case.statements:
+                writer.writerow([f"Random schedule: {case.case.family_name}",
+                                 spreadsheet_safe(statement)])
+    writer.writerow([])
     columns: Sequence[str]
     if isinstance(report, VisitLog):
         columns, rows, total = VISIT_COLUMNS, visit_rows(report), len(report.visits)
@@ -65,7 +72,6 @@ def _head(writer: Any, header: ReportHeader) -> None:
     for number, lines in enumerate(header.sheet.consent_lines() if header.sheet else [], 1):
         for label, value in lines:
             writer.writerow([f"Consent {number}: {label}", spreadsheet_safe(value)])
-    writer.writerow([])
 
 
 def _body(writer: Any, rows: Iterable[list[str]], total: int,

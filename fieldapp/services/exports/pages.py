@@ -217,9 +217,11 @@ def _case_screens(case: CaseScreens, summary: ScreenSummary) -> str:
              _confirmation(s), s.chain_of_custody]
             for s in case.screens]
     return (f"<h2>{escape(case.case.family_name)}</h2><p>{escape(counts)}.</p>"
-            + _table(["Collected", "Person", "Reason", "Attendance", "Specimen", "Validity",
-                      "Positive for", "Lab confirmation", "Chain of custody"], rows)
-            + _screen_notes(case, summary))
+            + (_table(["Collected", "Person", "Reason", "Attendance", "Specimen", "Validity",
+                       "Positive for", "Lab confirmation", "Chain of custody"], rows)
+               if rows else "<p><i>No screens in this period.</i></p>")
+            + _screen_notes(case, summary)
+            + "".join(f"<p>{escape(statement)}</p>" for statement in case.statements))
 
 
 def _confirmation(s: DrugScreen) -> str:
