@@ -20,6 +20,7 @@ from fieldapp.domain.consent import (
     ConsentState,
     Information,
     Recipient,
+    RecipientKind,
     covers,
     state,
 )
@@ -77,6 +78,36 @@ _REFERENCES = {
 }
 
 
+# Who each exception lets records go to: within the program, program staff; the person's own
+# records, the person; a child-abuse report, the state's child-welfare agency (or the police,
+# where state law sends reports there); an emergency, medical personnel; a 2.64 order, whom the
+# order names.
+_RECIPIENTS_OF = {
+    Exception_.PROGRAM_USE: (RecipientKind.PROGRAM_STAFF,),
+    Exception_.PATIENT_ACCESS: (RecipientKind.PATIENT,),
+    Exception_.CHILD_ABUSE_REPORT: (RecipientKind.CHILD_WELFARE, RecipientKind.OTHER),
+    Exception_.MEDICAL_EMERGENCY: (RecipientKind.TREATMENT_PROVIDER, RecipientKind.OTHER),
+    Exception_.COURT_ORDER: (RecipientKind.COURT, RecipientKind.TREATMENT_PROVIDER,
+                             RecipientKind.CHILD_WELFARE, RecipientKind.OTHER),
+}
+
+
+def own_records_only(terms: Terms, people: Sequence[str]) -> None:
+    """A person's own records go to them alone (42 CFR 2.23): refuse a family of whom the
+    recipient is not the parent in recovery, or not the only one."""
+    if terms.exception is not Exception_.PATIENT_ACCESS:
+        return
+    name = terms.recipient.name
+    others = [p for p in people if _words(p) != _words(name)]
+    if len(others) == len(people):
+        raise NotPermitted(f"{name} is not a parent in recovery of this family: under "
+                           "42 CFR 2.23 a person gets only their own records.")
+    if others:
+        raise NotPermitted(f"This family's records are also {', '.join(others)}'s: under "
+                           f"42 CFR 2.23 {name} gets only their own; the others' need their "
+                           "consent.")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Purpose:
     """Who an export is for and why: the recipient and purpose a consent must name."""
@@ -106,6 +137,11 @@ class Terms:
             problems.append("Say what it is for (the purpose).")
         if self.exception is not None and not self.reference.strip():
             problems.append(f"Document the exception: {self.exception.reference_label}.")
+        if self.exception is not None and \
+                self.recipient.kind not in _RECIPIENTS_OF[self.exception]:
+            kinds = " or ".join(str(k) for k in _RECIPIENTS_OF[self.exception])
+            problems.append(f"A disclosure {self.exception} goes to {kinds}, not to "
+                            f"{self.recipient.kind}.")
         if problems:
             raise RuleViolation(" ".join(problems))
 
@@ -182,4 +218,8 @@ def basis_for(*, people: Sequence[str], purpose: Purpose, information: Informati
 
 
 def _same_person(a: str, b: str) -> bool:
-    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+    return _words(a) == _words(b)
+
+
+def _words(text: str) -> str:
+    return " ".join(text.casefold().split())

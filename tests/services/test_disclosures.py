@@ -236,22 +236,68 @@ def test_every_person_in_recovery_needs_their_own_consent(team: Team, out: Path)
 # --- the exceptions -------------------------------------------------------------------------------
 
 
+# Whom each exception lets records go to, as a program would use it.
+EXCEPTION_RECIPIENTS = {
+    Exception_.PROGRAM_USE: Recipient(name="Program director", kind=RecipientKind.PROGRAM_STAFF),
+    Exception_.PATIENT_ACCESS: Recipient(name="Alder parent", kind=RecipientKind.PATIENT),
+    Exception_.CHILD_ABUSE_REPORT: Recipient(name="DCFS hotline",
+                                             kind=RecipientKind.CHILD_WELFARE),
+    Exception_.MEDICAL_EMERGENCY: Recipient(name="Mercy Hospital emergency department",
+                                            kind=RecipientKind.TREATMENT_PROVIDER),
+    Exception_.COURT_ORDER: COURT,
+}
+
+
 @pytest.mark.parametrize("exception", list(Exception_))
 def test_each_exception_needs_its_documentation_and_then_needs_no_consent(
         team: Team, out: Path, exception: Exception_) -> None:
+    recipient = EXCEPTION_RECIPIENTS[exception]
     with pytest.raises(RuleViolation) as undocumented:
-        for_court(cases=(team.alder,), exception=exception)
+        for_court(cases=(team.alder,), exception=exception, recipient=recipient)
     assert exception.reference_label in undocumented.value.message
     reference = "Hotline report 2026-114-5521, made 2026-11-24"
     data, _ = export(team, for_court(cases=(team.alder,), exception=exception,
-                                     reference=reference), out)
+                                     recipient=recipient, reference=reference), out)
     text = text_of(data, CSV)
     assert squash(f"No consent: {exception} ({exception.citation})") in text
     assert squash(exception.explanation) in text and squash(reference) in text
     (disclosure,) = AccountingService(team.ws()).for_case(CaseId(team.alder.id))
     assert disclosure.basis.exception is exception
     assert disclosure.basis.reference == reference and not disclosure.basis.consents
-    assert disclosure.recipient == COURT
+    assert disclosure.recipient == recipient
+
+
+@pytest.mark.parametrize(("exception", "kind"), [
+    (Exception_.PROGRAM_USE, RecipientKind.COURT),
+    (Exception_.PATIENT_ACCESS, RecipientKind.TREATMENT_PROVIDER),
+    (Exception_.CHILD_ABUSE_REPORT, RecipientKind.COURT),
+    (Exception_.MEDICAL_EMERGENCY, RecipientKind.PROGRAM_STAFF),
+    (Exception_.COURT_ORDER, RecipientKind.PATIENT),
+])
+def test_an_exception_goes_only_to_those_it_is_for(exception: Exception_,
+                                                   kind: RecipientKind) -> None:
+    with pytest.raises(RuleViolation, match=f"A disclosure {exception} goes to"):
+        Terms(recipient=Recipient(name="Someone", kind=kind), purpose="a purpose",
+              exception=exception, reference="documented")
+
+
+def test_a_person_gets_only_their_own_records(team: Team, out: Path) -> None:
+    db, _ = team.vault.open_parts()
+    before = snapshot(db)
+    asked = {"exception": Exception_.PATIENT_ACCESS, "reference": "asked in person"}
+    brennan = Recipient(name="Brennan parent", kind=RecipientKind.PATIENT)
+    with pytest.raises(NotPermitted, match="Brennan parent is not a parent in recovery"):
+        export(team, for_court(cases=(team.alder,), recipient=brennan, **asked), out)
+    assert snapshot(db) == before
+    ws = team.ws()
+    with ws.unit() as stores:  # a second parent in recovery in the Alder family
+        stores.cases.replace(replace(team.alder, parents=(
+            *team.alder.parents, replace(team.alder.parents[0], name="Alder father"))))
+    before = snapshot(db)
+    alder = EXCEPTION_RECIPIENTS[Exception_.PATIENT_ACCESS]
+    with pytest.raises(NotPermitted, match="also Alder father's"):
+        export(team, for_court(cases=(team.alder,), recipient=alder, **asked), out)
+    assert snapshot(db) == before and list(out.iterdir()) == []
 
 
 # --- the accounting itself ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from fieldapp.domain.cases import Case
 from fieldapp.domain.consent import Consent, ConsentEnd, Information, summary
-from fieldapp.domain.disclosure import Basis, Disclosure, Terms, basis_for
+from fieldapp.domain.disclosure import Basis, Disclosure, Terms, basis_for, own_records_only
 from fieldapp.domain.errors import RuleViolation
 from fieldapp.domain.exports import ExportRequest
 from fieldapp.domain.people import CaseId, DisclosureId, UserId, new_id
@@ -77,6 +77,7 @@ def disclosure_sheet(workspace: Workspace, request: ExportRequest, cases: Sequen
     for case in cases:
         people = tuple(p.name for p in case.parents)
         if terms.exception is not None:
+            own_records_only(terms, people)
             basis = Basis(exception=terms.exception, reference=terms.reference)
         else:
             chosen = basis_for(people=people, purpose=terms.asked, information=information,
