@@ -79,7 +79,7 @@ class Recipient:
 
     def same_as(self, other: Recipient) -> bool:
         """The same recipient: same kind and the same name, ignoring case and spacing."""
-        return self.kind is other.kind and _words(self.name) == _words(other.name)
+        return self.kind is other.kind and same_words(self.name, other.name)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
@@ -180,7 +180,7 @@ def covers(consent: Consent, *, recipient: Recipient, purpose: str,
     """Whether the consent names this recipient, this purpose and this kind of information."""
     return (information in consent.information
             and any(r.same_as(recipient) for r in consent.recipients)
-            and _words(consent.purpose) == _words(purpose))
+            and same_words(consent.purpose, purpose))
 
 
 def summary(consent: Consent) -> list[tuple[str, str]]:
@@ -203,5 +203,6 @@ def summary(consent: Consent) -> list[tuple[str, str]]:
     ]
 
 
-def _words(text: str) -> str:
-    return " ".join(text.casefold().split())
+def same_words(a: str, b: str) -> bool:
+    """The same name or phrase, ignoring case and spacing ("Cook  County" is "cook county")."""
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())

@@ -22,6 +22,7 @@ from fieldapp.domain.consent import (
     Recipient,
     RecipientKind,
     covers,
+    same_words,
     state,
 )
 from fieldapp.domain.errors import NotPermitted, RuleViolation
@@ -98,7 +99,7 @@ def own_records_only(terms: Terms, people: Sequence[str]) -> None:
     if terms.exception is not Exception_.PATIENT_ACCESS:
         return
     name = terms.recipient.name
-    others = [p for p in people if _words(p) != _words(name)]
+    others = [p for p in people if not same_words(p, name)]
     if len(others) == len(people):
         raise NotPermitted(f"{name} is not a parent in recovery of this family: under "
                            "42 CFR 2.23 a person gets only their own records.")
@@ -201,7 +202,7 @@ def basis_for(*, people: Sequence[str], purpose: Purpose, information: Informati
     missing = []
     for person in people:
         usable = [c for c in consents
-                  if _same_person(c.patient, person)
+                  if same_words(c.patient, person)
                   and state(c, ends, today=today) is ConsentState.IN_FORCE
                   and covers(c, recipient=purpose.recipient, purpose=purpose.purpose,
                              information=information)]
@@ -215,11 +216,3 @@ def basis_for(*, people: Sequence[str], purpose: Purpose, information: Informati
             f"{purpose.recipient} for “{purpose.purpose}” ({information}). Record a consent "
             "that names this recipient and purpose, or choose a documented exception.")
     return chosen
-
-
-def _same_person(a: str, b: str) -> bool:
-    return _words(a) == _words(b)
-
-
-def _words(text: str) -> str:
-    return " ".join(text.casefold().split())

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from fieldapp.domain import consent as rules
 from fieldapp.domain.audit import Action
 from fieldapp.domain.cases import Case
-from fieldapp.domain.consent import Consent, ConsentEnd, ConsentState, EndKind
+from fieldapp.domain.consent import Consent, ConsentEnd, ConsentState, EndKind, same_words
 from fieldapp.domain.disclosure import Disclosure
 from fieldapp.domain.errors import RuleViolation
 from fieldapp.domain.people import CaseId, ConsentId, Role, new_id
@@ -125,7 +125,7 @@ class AccountingService:
         found = stores.consents.disclosures([case_id])
         if person is None:
             return found
-        return [d for d in found if any(_same(p, person) for p in d.people)]
+        return [d for d in found if any(same_words(p, person) for p in d.people)]
 
 
 def record_disclosures(workspace: Workspace, stores: Stores,
@@ -165,7 +165,7 @@ def _caseload(workspace: Workspace) -> list[CaseId]:
 def _parent_named(case: Case, patient: str) -> str:
     """The case's spelling of the parent in recovery named `patient`."""
     for parent in case.parents:
-        if _same(parent.name, patient):
+        if same_words(parent.name, patient):
             return parent.name
     raise RuleViolation("A consent is signed by, or for, one of the case's parents in "
                         "recovery; choose who it is for from the case's list.")
@@ -182,7 +182,3 @@ def _refuse_ended(consent: Consent, ends: list[ConsentEnd], *, on: date) -> None
     if consent.expires_on is not None and on > consent.expires_on:
         raise RuleViolation(f"This consent already expired: its last day was "
                             f"{consent.expires_on.isoformat()}.")
-
-
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
