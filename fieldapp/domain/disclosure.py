@@ -197,6 +197,19 @@ def basis_for(*, people: Sequence[str], purpose: Purpose, information: Informati
     Refuses, naming every person without one, when any is missing: a disclosure resting on
     consent needs the consent of each person in recovery whose records it holds.
     """
+    chosen, missing = consents_covering(people=people, purpose=purpose,
+                                        information=information, consents=consents, ends=ends,
+                                        today=today)
+    if missing:
+        raise no_consent(missing, purpose=purpose, information=information)
+    return chosen
+
+
+def consents_covering(*, people: Sequence[str], purpose: Purpose, information: Information,
+                      consents: Iterable[Consent], ends: Iterable[ConsentEnd], today: date
+                      ) -> tuple[dict[str, ConsentId], list[str]]:
+    """Each person's newest consent in force that covers this disclosure, and the people
+    without one."""
     consents, ends = list(consents), list(ends)  # read once per person, not used up by one
     chosen: dict[str, ConsentId] = {}
     missing = []
@@ -210,9 +223,12 @@ def basis_for(*, people: Sequence[str], purpose: Purpose, information: Informati
             chosen[person] = max(usable, key=lambda c: (c.signed_on, c.recorded_at)).id
         else:
             missing.append(person)
-    if missing:
-        raise NotPermitted(
-            f"No consent in force lets {', '.join(missing)} be disclosed to "
-            f"{purpose.recipient} for “{purpose.purpose}” ({information}). Record a consent "
-            "that names this recipient and purpose, or choose a documented exception.")
-    return chosen
+    return chosen, missing
+
+
+def no_consent(missing: Sequence[str], *, purpose: Purpose, information: Information
+               ) -> NotPermitted:
+    return NotPermitted(
+        f"No consent in force lets {', '.join(missing)} be disclosed to "
+        f"{purpose.recipient} for “{purpose.purpose}” ({information}). Record a consent "
+        "that names this recipient and purpose, or choose a documented exception.")

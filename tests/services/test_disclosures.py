@@ -157,6 +157,19 @@ def test_without_a_consent_nothing_goes_to_a_court(team: Team, out: Path) -> Non
     assert list(out.iterdir()) == []
 
 
+def test_everyone_without_a_consent_is_named_at_once(team: Team, out: Path) -> None:
+    consent_for(team)  # Alder's parent consented; Brennan's did not
+    with pytest.raises(NotPermitted) as refused:
+        export(team, for_court(cases=(team.alder, team.brennan)), out)
+    assert "lets Brennan parent be disclosed" in refused.value.message
+    assert "Alder parent" not in refused.value.message
+    assert team.brennan.parents[0].name == "Brennan parent"
+    with pytest.raises(NotPermitted) as neither:
+        export(team, for_court(cases=(team.alder, team.brennan), purpose="adoption"), out)
+    assert "lets Alder parent, Brennan parent be disclosed" in neither.value.message
+    assert list(out.iterdir()) == []
+
+
 @pytest.mark.parametrize("fmt", [CSV, PDF])
 def test_a_consent_in_force_lets_it_go_and_travels_with_it(
         team: Team, out: Path, qapp: QApplication, fmt: ExportFormat) -> None:

@@ -12,7 +12,14 @@ from datetime import datetime
 
 from fieldapp.domain.cases import Case
 from fieldapp.domain.consent import Consent, ConsentEnd, Information, summary
-from fieldapp.domain.disclosure import Basis, Disclosure, Terms, basis_for, own_records_only
+from fieldapp.domain.disclosure import (
+    Basis,
+    Disclosure,
+    Terms,
+    consents_covering,
+    no_consent,
+    own_records_only,
+)
 from fieldapp.domain.errors import RuleViolation
 from fieldapp.domain.exports import ExportRequest
 from fieldapp.domain.people import CaseId, DisclosureId, UserId, new_id
@@ -74,19 +81,26 @@ def disclosure_sheet(workspace: Workspace, request: ExportRequest, cases: Sequen
     if terms.exception is None and cases:
         held, ends = ConsentService(workspace).consents_and_ends([c.id for c in cases])
     by_id = {c.id: c for c in held}
+    missing: list[str] = []  # everyone without a consent, in every family, said at once
     for case in cases:
         people = tuple(p.name for p in case.parents)
         if terms.exception is not None:
             own_records_only(terms, people)
             basis = Basis(exception=terms.exception, reference=terms.reference)
         else:
-            chosen = basis_for(people=people, purpose=terms.asked, information=information,
-                               consents=[c for c in held if c.case_id == case.id], ends=ends,
-                               today=workspace.today())
+            chosen, lacking = consents_covering(
+                people=people, purpose=terms.asked, information=information,
+                consents=[c for c in held if c.case_id == case.id], ends=ends,
+                today=workspace.today())
+            missing += lacking
+            if lacking:
+                continue
             consents.update({i: by_id[i] for i in chosen.values()})
             basis = Basis(consents=chosen)
         found.append(CaseBasis(case_id=case.id, family=case.family_name, people=people,
                                basis=basis))
+    if missing:
+        raise no_consent(missing, purpose=terms.asked, information=information)
     return DisclosureSheet(terms=terms, information=information, cases=tuple(found),
                            consents=tuple(sorted(consents.values(),
                                                  key=lambda c: (c.patient, c.signed_on))))
