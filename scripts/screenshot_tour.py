@@ -53,7 +53,6 @@ from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.settings_store import load_settings, save_settings
 from fieldapp.ui import export_dialog
-from fieldapp.ui.consents_window import ConsentsWindow
 from fieldapp.ui.export_dialog import ExportDialog
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.palette import ENV_VAR, follow_color_scheme
@@ -280,9 +279,7 @@ def consents_tour(window: MainWindow) -> None:
     case = in_app(window, lambda s: s.cases().caseload()[0].case)
     assert isinstance(case, Case)
     in_app(window, lambda s: demo_consents(s, case))
-    consents = ConsentsWindow(ws._ctx, case_id=case.id, parent=ws)
-    consents.setModal(False)
-    consents.show()
+    consents = ws.open_consents(case.id)  # what the family page's button opens
     wait(lambda: consents.model.rowCount() >= 3)  # the demo's own consent besides
     consents.view.clearSelection()  # every state's tint shows; the current row stays
     shot(consents, "33-consents")

@@ -189,46 +189,35 @@ class Disclosure:
     sha256: str
 
 
-def basis_for(*, people: Sequence[str], purpose: Purpose, information: Information,
-              consents: Iterable[Consent], ends: Iterable[ConsentEnd], today: date
-              ) -> dict[str, ConsentId]:
-    """For each person, the consent in force that covers this disclosure (the newest signed).
+def basis_for(*, families: Mapping[CaseId, Sequence[str]], purpose: Purpose,
+              information: Information, consents: Iterable[Consent],
+              ends: Iterable[ConsentEnd], today: date) -> dict[CaseId, dict[str, ConsentId]]:
+    """For each family, each person's consent in force that covers this disclosure (the newest
+    signed), by the family's case and the person's name.
 
-    Refuses, naming every person without one, when any is missing: a disclosure resting on
-    consent needs the consent of each person in recovery whose records it holds.
+    Refuses, naming every person without one in every family, when any is missing: a
+    disclosure resting on consent needs the consent of each person in recovery whose records it
+    holds.
     """
-    chosen, missing = consents_covering(people=people, purpose=purpose,
-                                        information=information, consents=consents, ends=ends,
-                                        today=today)
-    if missing:
-        raise no_consent(missing, purpose=purpose, information=information)
-    return chosen
-
-
-def consents_covering(*, people: Sequence[str], purpose: Purpose, information: Information,
-                      consents: Iterable[Consent], ends: Iterable[ConsentEnd], today: date
-                      ) -> tuple[dict[str, ConsentId], list[str]]:
-    """Each person's newest consent in force that covers this disclosure, and the people
-    without one."""
     consents, ends = list(consents), list(ends)  # read once per person, not used up by one
-    chosen: dict[str, ConsentId] = {}
+    chosen: dict[CaseId, dict[str, ConsentId]] = {}
     missing = []
-    for person in people:
-        usable = [c for c in consents
-                  if same_words(c.patient, person)
-                  and state(c, ends, today=today) is ConsentState.IN_FORCE
-                  and covers(c, recipient=purpose.recipient, purpose=purpose.purpose,
-                             information=information)]
-        if usable:
-            chosen[person] = max(usable, key=lambda c: (c.signed_on, c.recorded_at)).id
-        else:
-            missing.append(person)
-    return chosen, missing
-
-
-def no_consent(missing: Sequence[str], *, purpose: Purpose, information: Information
-               ) -> NotPermitted:
-    return NotPermitted(
-        f"No consent in force lets {', '.join(missing)} be disclosed to "
-        f"{purpose.recipient} for “{purpose.purpose}” ({information}). Record a consent "
-        "that names this recipient and purpose, or choose a documented exception.")
+    for case_id, people in families.items():
+        chosen[case_id] = {}
+        for person in people:
+            usable = [c for c in consents
+                      if c.case_id == case_id and same_words(c.patient, person)
+                      and state(c, ends, today=today) is ConsentState.IN_FORCE
+                      and covers(c, recipient=purpose.recipient, purpose=purpose.purpose,
+                                 information=information)]
+            if usable:
+                chosen[case_id][person] = max(usable,
+                                              key=lambda c: (c.signed_on, c.recorded_at)).id
+            else:
+                missing.append(person)
+    if missing:
+        raise NotPermitted(
+            f"No consent in force lets {', '.join(missing)} be disclosed to "
+            f"{purpose.recipient} for “{purpose.purpose}” ({information}). Record a consent "
+            "that names this recipient and purpose, or choose a documented exception.")
+    return chosen

@@ -82,7 +82,7 @@ class ExportRequest:
     fmt: ExportFormat = ExportFormat.PDF
     worker_id: UserId | None = None
     case_ids: tuple[CaseId, ...] = field(default=())
-    terms: Terms | None = None
+    terms: Terms
     person: str = ""
 
     def __post_init__(self) -> None:
@@ -119,8 +119,6 @@ def check_request(request: ExportRequest) -> None:
         problems.append("Mileage is reported per worker: choose your team or a worker.")
     if request.kind is ReportKind.ACCOUNTING and request.scope is not ScopeKind.CASES:
         problems.append("The accounting of disclosures is kept per family: choose the case.")
-    if request.terms is None:
-        problems.append("Say who the export is for and why.")
     if problems:
         raise RuleViolation(" ".join(problems))
 

@@ -93,8 +93,11 @@ class MonthOfTrips:
 def compliance_radar(*, viewer: UserId, now: datetime, settings: ProgramSettings,
                      caseload: Sequence[tuple[Case, DueStatus]], notes: Iterable[VisitNote],
                      months: Iterable[MonthOfTrips] = (), consents: Iterable[ConsentDue] = (),
-                     names: Mapping[UserId, str] | None = None) -> list[RadarItem]:
-    """Everything on the viewer's radar, overdue first, then by due day."""
+                     names: Mapping[UserId, str] | None = None, unlisted_cosignatures: int = 0
+                     ) -> list[RadarItem]:
+    """Everything on the viewer's radar, overdue first, then by due day; last, one line for the
+    `unlisted_cosignatures` late notes beyond those in `notes` (a backlog of thousands is said,
+    not drawn row by row)."""
     today = now.astimezone(settings.zone).date()
     cases = {case.id: case for case, _ in caseload}
     notes = list(notes)
@@ -105,8 +108,13 @@ def compliance_radar(*, viewer: UserId, now: datetime, settings: ProgramSettings
              *unsigned_visits(notes, cases=cases, people=people, now=now, settings=settings),
              *mileage_not_submitted(months, today=today, settings=settings),
              *consents_expiring(consents, today=today, settings=settings)]
+    more = [RadarItem(kind=RadarKind.COSIGNATURE_OVERDUE, severity=Severity.OVERDUE, due=today,
+                      sentence=f"And {unlisted_cosignatures} more signed notes have waited "
+                               f"longer than {settings.cosign_deadline_days} days for "
+                               "co-signature; those that have waited longest are listed.")
+            ] if unlisted_cosignatures > 0 else []
     return sorted(items, key=lambda i: (i.severity is not Severity.OVERDUE, i.due, i.kind,
-                                        i.sentence))
+                                        i.sentence)) + more
 
 
 @dataclass(frozen=True)

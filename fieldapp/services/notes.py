@@ -126,14 +126,13 @@ class NoteService:
         stores = self._ws.stores()
         return [stores.notes.get(note_id) for note_id, _, _ in self._heads(status)]
 
-    def waiting_since(self, before: datetime, *, author: UserId | None, limit: int
+    def waiting_since(self, before: datetime, *, author: UserId, limit: int
                       ) -> tuple[list[VisitNote], int]:
-        """Signed notes on the actor's caseload (`author`'s only, if given) waiting for
-        co-signature since before `before`: the `limit` longest-waiting, opened, and how many
-        there are in all. Chosen by their plain columns, so a backlog of thousands opens only
-        `limit` of them."""
+        """`author`'s signed notes waiting for co-signature since before `before`: the `limit`
+        longest-waiting, opened, and how many there are in all. Chosen by their plain columns,
+        so a backlog of thousands opens only `limit` of them."""
         heads = [(note_id, at) for note_id, by, at in self._heads(NoteStatus.SIGNED)
-                 if (author is None or by == author) and at is not None and at < before]
+                 if by == author and at is not None and at < before]
         heads.sort(key=lambda head: head[1])
         stores = self._ws.stores()
         return [stores.notes.get(note_id) for note_id, _ in heads[:limit]], len(heads)

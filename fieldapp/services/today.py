@@ -8,14 +8,7 @@ from datetime import date, timedelta
 from fieldapp.domain.cases import Case
 from fieldapp.domain.mileage import MileageMonth, MonthStatus, month_key
 from fieldapp.domain.people import UserId
-from fieldapp.domain.radar import (
-    ConsentDue,
-    MonthOfTrips,
-    RadarItem,
-    RadarKind,
-    Severity,
-    compliance_radar,
-)
+from fieldapp.domain.radar import ConsentDue, MonthOfTrips, RadarItem, compliance_radar
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import (
     NoteStatus,
@@ -87,12 +80,17 @@ def today_summary(workspace: Workspace) -> TodaySummary:
     notes = NoteService(workspace)
     supervisor = workspace.actor.is_supervisor
     staff = directory(workspace)
-    signed = notes.with_status(NoteStatus.SIGNED) if supervisor else []
     drafts = notes.with_status(NoteStatus.DRAFT)
     capacity = staff.capacity(me)
     late = workspace.now() - timedelta(days=workspace.settings.cosign_deadline_days)
-    overdue, waiting = notes.waiting_since(late, author=None if supervisor else me,
-                                           limit=RADAR_NOTES)
+    if supervisor:  # every signed note is opened for the co-sign list; the late ones are there
+        signed = notes.with_status(NoteStatus.SIGNED)
+        past = sorted((n for n in signed if n.signature and n.signature.at < late),
+                      key=lambda n: n.signature.at if n.signature else late)
+        overdue, waiting = past[:RADAR_NOTES], len(past)
+    else:
+        signed = []
+        overdue, waiting = notes.waiting_since(late, author=me, limit=RADAR_NOTES)
     return TodaySummary(
         today=today,
         due=[row for row in caseload if row.due.behind or row.due.next_due <= today]
@@ -102,28 +100,15 @@ def today_summary(workspace: Workspace) -> TodaySummary:
         mileage=MileageService(workspace).month(month_key(today)),
         random_screens=_random_screens(workspace, caseload, today),
         awaiting_cosign=[n for n in signed if _awaits(n, me=me, capacity=capacity,
-                                                      settings=workspace.settings)]
-        if supervisor else [],
+                                                      settings=workspace.settings)],
         months_awaiting=_months_awaiting(workspace) if supervisor else [],
         families={row.case.id: row.case.family_name for row in caseload},
         radar=compliance_radar(
             viewer=me, now=workspace.now(), settings=workspace.settings,
             caseload=[(row.case, row.due) for row in caseload], notes=[*overdue, *drafts],
             months=_months_of_trips(workspace), consents=_expiring_consents(workspace),
-            names=staff.names) + _more_waiting(waiting - len(overdue), today=today,
-                                               settings=workspace.settings),
+            names=staff.names, unlisted_cosignatures=waiting - len(overdue)),
     )
-
-
-def _more_waiting(more: int, *, today: date, settings: ProgramSettings) -> list[RadarItem]:
-    """One line for the notes past the co-signature deadline beyond the `RADAR_NOTES` listed
-    (a backlog of thousands is said, not drawn row by row)."""
-    if more <= 0:
-        return []
-    return [RadarItem(kind=RadarKind.COSIGNATURE_OVERDUE, severity=Severity.OVERDUE, due=today,
-                      sentence=f"And {more} more signed notes have waited longer than "
-                               f"{settings.cosign_deadline_days} days for co-signature; the "
-                               f"{RADAR_NOTES} that have waited longest are listed.")]
 
 
 def _awaits(note: VisitNote, *, me: UserId, capacity: SupervisorCapacity | None,

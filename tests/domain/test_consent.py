@@ -25,7 +25,7 @@ from fieldapp.domain.consent import (
 )
 from fieldapp.domain.disclosure import Basis, Exception_, Purpose, basis_for
 from fieldapp.domain.errors import NotPermitted, RuleViolation
-from fieldapp.domain.people import ConsentId
+from fieldapp.domain.people import CaseId, ConsentId
 from tests.domain.consent_helpers import COURT, EXPIRES, PURPOSE, SIGNED, make_consent, make_end
 
 TODAY = date(2026, 11, 24)
@@ -153,13 +153,14 @@ def test_the_summary_carries_every_element() -> None:
 
 TO_COURT = Purpose(recipient=COURT, purpose=PURPOSE)
 TWO = ("Alder parent", "Birch parent")
+FAMILY = CaseId("case-1")  # make_consent's case
 
 
 def basis(*consents: Any, ends: tuple[Any, ...] = (), people: tuple[str, ...] = TWO,
           information: Information = Information.VISIT_NOTES) -> dict[str, ConsentId]:
     # A generator on purpose: the consents are read once for every person.
-    return basis_for(people=people, purpose=TO_COURT, information=information,
-                     consents=(c for c in consents), ends=ends, today=TODAY)
+    return basis_for(families={FAMILY: people}, purpose=TO_COURT, information=information,
+                     consents=(c for c in consents), ends=ends, today=TODAY)[FAMILY]
 
 
 def test_each_person_rests_on_their_own_covering_consent() -> None:
@@ -232,3 +233,16 @@ def test_another_persons_consent_does_not_stand_in() -> None:
     other = replace(make_consent(), patient="Cedar parent")
     with pytest.raises(NotPermitted, match="Alder parent"):
         basis(other, people=("Alder parent",))
+
+
+def test_a_consent_counts_only_for_its_own_family_and_all_missing_are_named() -> None:
+    other = CaseId("case-2")
+    elsewhere = make_consent(case_id="case-2")  # the same name, in another family's case
+    with pytest.raises(NotPermitted) as refused:
+        basis_for(families={FAMILY: ("Alder parent",), other: ("Alder parent", "Birch parent")},
+                  purpose=TO_COURT, information=Information.VISIT_NOTES, consents=[elsewhere],
+                  ends=(), today=TODAY)
+    assert "lets Alder parent, Birch parent be disclosed" in refused.value.message
+    assert basis_for(families={other: ("Alder parent",)}, purpose=TO_COURT,
+                     information=Information.VISIT_NOTES, consents=[elsewhere], ends=(),
+                     today=TODAY) == {other: {"Alder parent": elsewhere.id}}

@@ -43,9 +43,9 @@ def consents(session: Session) -> ConsentService:
 
 def court_basis(session: Session) -> dict[str, str]:
     found, ends = consents(session).consents_and_ends([CASE])
-    return dict(basis_for(people=["Alder parent"], purpose=TO_COURT,
+    return dict(basis_for(families={CASE: ["Alder parent"]}, purpose=TO_COURT,
                           information=Information.VISIT_NOTES, consents=found, ends=ends,
-                          today=TODAY))
+                          today=TODAY)[CASE])
 
 
 def test_a_consent_travels_and_its_revocation_blocks_disclosure_after_sync(

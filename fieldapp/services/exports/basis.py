@@ -11,16 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fieldapp.domain.cases import Case
-from fieldapp.domain.consent import Consent, ConsentEnd, Information, summary
-from fieldapp.domain.disclosure import (
-    Basis,
-    Disclosure,
-    Terms,
-    consents_covering,
-    no_consent,
-    own_records_only,
-)
-from fieldapp.domain.errors import RuleViolation
+from fieldapp.domain.consent import Consent, Information, summary
+from fieldapp.domain.disclosure import Basis, Disclosure, Terms, basis_for, own_records_only
 from fieldapp.domain.exports import ExportRequest
 from fieldapp.domain.people import CaseId, DisclosureId, UserId, new_id
 from fieldapp.services.consents import ConsentService, record_disclosures
@@ -71,38 +63,25 @@ def disclosure_sheet(workspace: Workspace, request: ExportRequest, cases: Sequen
     """The basis for disclosing `cases`' records under `request`, or `NotPermitted` naming each
     person without a consent in force that covers the recipient, purpose and information."""
     terms = request.terms
-    if terms is None:
-        raise RuleViolation("Say who the export is for and why.")
     information = request.kind.information
-    consents: dict[str, Consent] = {}
-    found: list[CaseBasis] = []
-    held: list[Consent] = []
-    ends: list[ConsentEnd] = []
-    if terms.exception is None and cases:
-        held, ends = ConsentService(workspace).consents_and_ends([c.id for c in cases])
-    by_id = {c.id: c for c in held}
-    missing: list[str] = []  # everyone without a consent, in every family, said at once
-    for case in cases:
-        people = tuple(p.name for p in case.parents)
-        if terms.exception is not None:
+    families = {c.id: tuple(p.name for p in c.parents) for c in cases}
+    if terms.exception is not None:
+        for people in families.values():
             own_records_only(terms, people)
-            basis = Basis(exception=terms.exception, reference=terms.reference)
-        else:
-            chosen, lacking = consents_covering(
-                people=people, purpose=terms.asked, information=information,
-                consents=[c for c in held if c.case_id == case.id], ends=ends,
-                today=workspace.today())
-            missing += lacking
-            if lacking:
-                continue
-            consents.update({i: by_id[i] for i in chosen.values()})
-            basis = Basis(consents=chosen)
-        found.append(CaseBasis(case_id=case.id, family=case.family_name, people=people,
-                               basis=basis))
-    if missing:
-        raise no_consent(missing, purpose=terms.asked, information=information)
+        bases = {case_id: Basis(exception=terms.exception, reference=terms.reference)
+                 for case_id in families}
+        relied_on: list[Consent] = []
+    else:
+        held, ends = ConsentService(workspace).consents_and_ends(list(families))
+        chosen = basis_for(families=families, purpose=terms.asked, information=information,
+                           consents=held, ends=ends, today=workspace.today())
+        bases = {case_id: Basis(consents=by_person) for case_id, by_person in chosen.items()}
+        used = {i for by_person in chosen.values() for i in by_person.values()}
+        relied_on = [c for c in held if c.id in used]
+    found = [CaseBasis(case_id=c.id, family=c.family_name, people=families[c.id],
+                       basis=bases[c.id]) for c in cases]
     return DisclosureSheet(terms=terms, information=information, cases=tuple(found),
-                           consents=tuple(sorted(consents.values(),
+                           consents=tuple(sorted(relied_on,
                                                  key=lambda c: (c.patient, c.signed_on))))
 
 

@@ -367,8 +367,6 @@ def export_choices(workspace: Workspace) -> ExportChoices:
 
 
 def _known_recipients(workspace: Workspace, cases: list[Case]) -> tuple[KnownRecipient, ...]:
-    if not cases:
-        return ()
     held, ends = ConsentService(workspace).consents_and_ends([c.id for c in cases])
     today = workspace.today()
     found: dict[tuple[Recipient, str], set[CaseId]] = {}
