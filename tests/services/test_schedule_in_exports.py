@@ -5,27 +5,48 @@ before, only the days already past (real SQLite, the export read back)."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from fieldapp.domain import schedule
 from fieldapp.domain.exports import ExportFormat, ReportKind, ScopeKind
+from fieldapp.domain.people import CaseId
 from fieldapp.storage.vault import Vault
 from tests.conftest import FakeClock
 from tests.services.export_helpers import Team, ask, make_team, read_csv, run_export
 from tests.services.records_helpers import SUPERVISOR, services
 
 FIRST, LAST = date(2026, 12, 1), date(2026, 12, 28)
+MID = date(2026, 12, 15)  # "today" in the test of a period not yet over
+
+
+def seed_drawing_the_last_day(case_id: CaseId, per_month: int) -> str:
+    """The first of a fixed run of seeds whose draw has a day before `MID` and the period's
+    last day, `LAST`: a day to come that the statement also names as the period's end. With
+    a fresh seed it was drawn about one time in 14, and the sealed test failed only then."""
+    for n in itertools.count():
+        seed = f"{n:032x}"
+        days = schedule.draw_days(case_id=case_id, first_day=FIRST, last_day=LAST,
+                                  per_month=per_month, seed=seed)
+        if days[0] < MID and days[-1] == LAST:
+            return seed
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture
-def drawn(vault: Vault, clock: FakeClock) -> tuple[Team, str]:
+def drawn(vault: Vault, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+          ) -> tuple[Team, str]:
     team = make_team(vault, clock)
-    schedule = services(vault, clock, SUPERVISOR).screens.draw_schedule(
+    seed = seed_drawing_the_last_day(team.alder.id,
+                                     team.ws().settings.random_screens_per_month)
+    monkeypatch.setattr(schedule, "new_seed", lambda: seed)
+    made = services(vault, clock, SUPERVISOR).screens.draw_schedule(
         team.alder.id, first_day=FIRST, last_day=LAST)
-    return team, schedule.fingerprint
+    return team, made.fingerprint
 
 
 def summary(team: Team, folder: Path) -> dict[str, str]:
@@ -63,6 +84,13 @@ def test_during_the_period_the_seed_stays_sealed(drawn: tuple[Team, str], tmp_pa
     assert f"fingerprint {fingerprint}" in statement
     (stored,) = services(team.vault, team.clock, SUPERVISOR).screens.schedules(team.alder.id)
     assert stored.seed not in statement
-    past = [d.isoformat() for d in stored.days if d < date(2026, 12, 15)]
-    assert f"days so far: {', '.join(past) or 'none'}" in statement
-    assert all(d.isoformat() not in statement for d in stored.days if d >= date(2026, 12, 15))
+    assert stored.days[-1] == LAST  # the seed is fixed so a day to come is the period's end
+    past = [d.isoformat() for d in stored.days if d < MID]
+    assert past and f"days so far: {', '.join(past) or 'none'}" in statement
+    # The period's bounds are public; outside them no day to come may appear, and the only
+    # dates are the day of the draw and the days so far.
+    period = f"for {FIRST.isoformat()} to {LAST.isoformat()} ("
+    assert statement.count(period) == 1
+    rest = statement.replace(period, "")
+    assert all(d.isoformat() not in rest for d in stored.days if d >= MID)
+    assert re.findall(r"\d{4}-\d{2}-\d{2}", rest) == ["2026-11-24", *past]
