@@ -7,9 +7,12 @@ roles, assignments and statuses, and nothing clinical.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 # One list of roles for the client, the server and the wire (re-exported from here).
 from fieldapp.domain.people import Role
@@ -23,8 +26,22 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class FromLaptop(Model):
+    """What a laptop sends: strict, a value of the wrong type is refused, never coerced ("true"
+    is not 1, 1 is not "1"), so what the server stores is what the schema says."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
 BLOB_PATTERN = r"^[A-Za-z0-9+/=_-]+$"
 ID_PATTERN = r"^[A-Za-z0-9._:|-]+$"
+# A case id and a user id are names: never ":" (which begins a ledger's scope) nor "|" (which
+# joins a worker and a month in a month's record id), so no case can ever be taken for a
+# worker's mileage ledger, whatever a laptop sends.
+NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+NAME_PATTERN = f"^{NAME}$"
+LEDGER_PREFIX = "ledger:"
+SCOPE_PATTERN = f"^(?:{LEDGER_PREFIX})?{NAME}$"
 # A record id may also hold "/": a drug-screen revision is "<screen id>/<revision>" in the vault
 # (fieldapp/storage/screen_store.py), and record ids never appear in a URL path.
 RECORD_ID_PATTERN = r"^[A-Za-z0-9._:|/-]+$"
@@ -38,7 +55,7 @@ class Problem(Model):
     wipe: bool = False
 
 
-class EnrolRequest(Model):
+class EnrolRequest(FromLaptop):
     code: str = Field(min_length=8, max_length=64)
     device_name: str = Field(min_length=1, max_length=100)
     public_key: str | None = Field(default=None, min_length=1, max_length=MAX_BLOB,
@@ -97,13 +114,13 @@ class Member(Model):
     public_key: str | None
 
 
-class WrappedKey(Model):
+class WrappedKey(FromLaptop):
     version: int = Field(ge=1, le=1_000_000)
     user_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
     wrapped_key: str = Field(min_length=1, max_length=MAX_BLOB, pattern=BLOB_PATTERN)
 
 
-class KeyUpload(Model):
+class KeyUpload(FromLaptop):
     keys: list[WrappedKey] = Field(min_length=1, max_length=100)
 
 
@@ -131,12 +148,19 @@ ALLOCATIONS = "mileage_allocations"
 MAX_BATCH_OPS = 500            # ops in one push
 MAX_BATCH_BYTES = 2_000_000    # bytes of one push body
 MAX_PAGE = 1000                # documents in one pull page
-PlainValue = str | int | None
+MAX_PAGE_BYTES = 4_000_000     # sealed characters in one pull page (at least one document)
+MAX_PLAIN = 4096               # characters of one plain value
+MAX_INT = 2**53                # the integers every JSON reader keeps exactly
+PlainValue = Annotated[StrictStr, Field(max_length=MAX_PLAIN)] | Annotated[
+    StrictInt, Field(ge=-MAX_INT, le=MAX_INT)] | None
+ScopeName = Annotated[str, Field(pattern=SCOPE_PATTERN)]
+# What the server sends: its own allocations carry a whole month's split in one value.
+DocValue = StrictStr | StrictInt | None
 HASH_PATTERN = r"^[0-9a-f]{64}$"
 TABLE_PATTERN = "^(" + "|".join(SYNCED_TABLES) + ")$"
 
 
-class Op(Model):
+class Op(FromLaptop):
     """One change to one record, as the client's outbox froze it.
 
     `op_id` is the idempotency key; `payload_hash` is an HMAC of the plaintext under the scope's
@@ -148,7 +172,7 @@ class Op(Model):
     op_id: str = Field(min_length=16, max_length=64, pattern=ID_PATTERN)
     table: str = Field(pattern=TABLE_PATTERN)
     record_id: str = Field(min_length=1, max_length=200, pattern=RECORD_ID_PATTERN)
-    scope: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
+    scope: str = Field(min_length=1, max_length=100, pattern=SCOPE_PATTERN)
     base_rev: int = Field(ge=0, le=2**40)
     deleted: bool = False
     plain: dict[str, PlainValue] = Field(default_factory=dict, max_length=40)
@@ -158,7 +182,7 @@ class Op(Model):
     payload_hash: str = Field(pattern=HASH_PATTERN)
 
 
-class Push(Model):
+class Push(FromLaptop):
     ops: list[Op] = Field(min_length=1, max_length=MAX_BATCH_OPS)
 
 
@@ -167,13 +191,13 @@ class Doc(Model):
 
     table: str
     record_id: str
-    scope: str
+    scope: str = Field(pattern=SCOPE_PATTERN)  # checked here too: it names URLs
     rev: int
     seq: int
     op_id: str
     author: str
     deleted: bool
-    plain: dict[str, PlainValue]
+    plain: dict[str, DocValue]
     key_version: int | None
     sealed: str | None
 
@@ -205,9 +229,9 @@ class Page(Model):
     docs: list[Doc]
     next: int
     more: bool
-    needs_keys: list[str] = Field(default_factory=list)
+    needs_keys: list[ScopeName] = Field(default_factory=list)
     # Every key scope (case id or `ledger:<user>`) the caller may hold now; None: not said.
-    scopes: list[str] | None = None
+    scopes: list[ScopeName] | None = None
 
 
 class Digest(Model):
@@ -236,3 +260,152 @@ class ManifestEntry(Model):
 
 class Manifest(Model):
     entries: list[ManifestEntry]
+
+
+# -- scopes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseScope:
+    case_id: str
+
+
+@dataclass(frozen=True)
+class LedgerScope:
+    worker_id: str
+
+
+def ledger_scope(worker_id: str) -> str:
+    return f"{LEDGER_PREFIX}{worker_id}"
+
+
+def parse_scope(scope: str) -> CaseScope | LedgerScope:
+    """A key scope's kind; `ValueError` for anything that is neither a case nor a ledger."""
+    if not re.fullmatch(SCOPE_PATTERN, scope):
+        raise ValueError(f"not a scope: {scope!r}")
+    if scope.startswith(LEDGER_PREFIX):
+        return LedgerScope(scope.removeprefix(LEDGER_PREFIX))
+    return CaseScope(scope)
+
+
+@dataclass(frozen=True)
+class ScopeRule:
+    """How one kind of record names the scope it belongs to, from its own plain fields and its
+    parent's. Server and laptops both judge every record by it (`misplaced`).
+
+    Attributes:
+        own: the record is a scope itself (a case: its id is the scope).
+        case_field: the plain field naming its case.
+        ledger_of: the plain field naming the worker whose ledger it belongs to.
+        parent: (table, plain field with the parent's id): it belongs where its parent does.
+        series: the plain field naming a series (a drug screen) all of whose records share
+            one scope; the series' first record to arrive fixes it.
+        named_by: the plain fields its record id is made of, and the separator joining them.
+    """
+
+    own: bool = False
+    case_field: str | None = None
+    ledger_of: str | None = None
+    parent: tuple[str, str] | None = None
+    series: str | None = None
+    named_by: tuple[tuple[str, ...], str] | None = None
+
+
+SCOPE_RULES: dict[str, ScopeRule] = {
+    "cases": ScopeRule(own=True),
+    "visit_notes": ScopeRule(case_field="case_id"),
+    "addenda": ScopeRule(parent=("visit_notes", "note_id")),
+    "note_reviews": ScopeRule(parent=("visit_notes", "note_id")),
+    "drug_screen_revisions": ScopeRule(series="screen_id",
+                                       named_by=(("screen_id", "revision"), "/")),
+    "random_schedules": ScopeRule(case_field="case_id"),
+    "trips": ScopeRule(ledger_of="worker_id"),
+    "mileage_months": ScopeRule(ledger_of="worker_id", named_by=(("worker_id", "month"), "|")),
+    "consents": ScopeRule(case_field="case_id"),
+    "consent_ends": ScopeRule(case_field="case_id", parent=("consents", "consent_id")),
+    "disclosures": ScopeRule(case_field="case_id"),
+}
+
+# (table, record id) -> the scope that record belongs to where it is judged; None: not there.
+Lookup = Callable[[str, str], str | None]
+
+
+def misplaced(table: str, record_id: str, plain: Mapping[str, object], scope: str, *,
+              parent_scope: Lookup, series_scope: Lookup, parent_required: bool) -> str | None:
+    """Why a record does not belong to the scope it travels under; None if it does.
+
+    `parent_scope` and `series_scope` look up where the judge (the server, or a laptop) holds
+    the parent or the series; with `parent_required`, a parent the judge does not hold is a
+    reason to refuse (the server: a child never arrives before its parent there).
+    """
+    rule = SCOPE_RULES.get(table)
+    if rule is None:
+        return "This kind of record does not travel."
+    try:
+        kind = parse_scope(scope)
+    except ValueError:
+        return "This record travels under something that is neither a case nor a ledger."
+    why = _named_otherwise(rule, record_id, plain) or _kind_differs(rule, kind, record_id, plain)
+    if why is not None or rule.own or rule.ledger_of is not None:
+        return why
+    return _related(rule, plain, scope, parent_scope=parent_scope, series_scope=series_scope,
+                    parent_required=parent_required, table=table)
+
+
+def _named_otherwise(rule: ScopeRule, record_id: str, plain: Mapping[str, object]
+                     ) -> str | None:
+    if rule.named_by is None:
+        return None
+    fields, joiner = rule.named_by
+    if record_id != joiner.join(str(plain.get(f)) for f in fields):
+        return "This record's id does not match what it records."
+    return None
+
+
+def _kind_differs(rule: ScopeRule, kind: CaseScope | LedgerScope, record_id: str,
+                  plain: Mapping[str, object]) -> str | None:
+    """Why the scope is not the case or ledger the record's own fields name."""
+    if rule.own:
+        return None if kind == CaseScope(record_id) else "A case travels under its own id."
+    if rule.ledger_of is not None:
+        return None if kind == LedgerScope(str(plain.get(rule.ledger_of))) else \
+            "Mileage belongs in its worker's ledger."
+    if not isinstance(kind, CaseScope):
+        return "A case's record does not belong in a mileage ledger."
+    if rule.case_field is not None and plain.get(rule.case_field) != kind.case_id:
+        return "This record names another case than the one it was filed under."
+    return None
+
+
+def _related(rule: ScopeRule, plain: Mapping[str, object], scope: str, *, table: str,
+             parent_scope: Lookup, series_scope: Lookup, parent_required: bool) -> str | None:
+    """Why the record's parent or series says it belongs elsewhere; None if nothing does."""
+    if rule.parent is not None:
+        parent_table, field = rule.parent
+        found = parent_scope(parent_table, str(plain.get(field)))
+        if found is None and parent_required:
+            return "This record's parent is not on the server."
+        if found is not None and found != scope:
+            return "This record's parent belongs to another case."
+    if rule.series is not None:
+        found = series_scope(table, str(plain.get(rule.series)))
+        if found is not None and found != scope:
+            return "This record continues one that belongs to another case."
+    return None
+
+
+# -- request size limits -----------------------------------------------------------------------
+
+# The largest body each route takes, in bytes: the server refuses a larger one (413) before
+# reading it (sync/server/limits.py), and a proxy in front of it must let these through
+# (docs/server.md, "Running behind a proxy"). Each is its route's largest valid request, with room.
+# Enrolment: a code, a device name, and a public and a wrapped private key of MAX_BLOB each.
+MAX_ENROL_BYTES = 4 * MAX_BLOB
+# A key upload: as many wrapped keys as KeyUpload allows, each MAX_BLOB and its JSON around it.
+MAX_KEY_UPLOAD_BYTES = max(getattr(m, "max_length", 0) or 0
+                           for m in KeyUpload.model_fields["keys"].metadata) \
+    * (MAX_BLOB + 256) + 256
+# A push: a batch of MAX_BATCH_BYTES of ops (as the client measures them) and the JSON around it.
+MAX_PUSH_BYTES = MAX_BATCH_BYTES + 100_000
+# Every other request: none of them has a body.
+MAX_OTHER_BYTES = 4 * 1024

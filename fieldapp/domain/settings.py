@@ -49,6 +49,8 @@ class ProgramSettings:
         mileage_submit_days: a month's mileage is submitted within this many days of the month's
             end (Illinois, 820 ILCS 115/9.5: within 30 days).
         consent_warning_days: a consent expiring within this many days shows on the radar.
+        storage_quota_mb: sealed content one person may have stored on the server, every
+            revision counted (the server refuses changes beyond it).
     """
 
     version: int = VERSION
@@ -66,6 +68,7 @@ class ProgramSettings:
     draft_stale_days: int = 3
     mileage_submit_days: int = 30
     consent_warning_days: int = 30
+    storage_quota_mb: int = 1024
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +110,8 @@ class ProgramSettings:
                             "after the month ends.")
         if not 1 <= self.consent_warning_days <= 365:
             problems.append("The consent warning must be between 1 and 365 days before expiry.")
+        if not 1 <= self.storage_quota_mb <= 1_000_000:
+            problems.append("The storage quota must be between 1 MB and 1,000,000 MB a person.")
         return problems
 
     @property
@@ -126,7 +131,11 @@ class ProgramSettings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProgramSettings:
-        """Read stored settings, upgrading older versions; unknown keys are kept aside."""
+        """Read stored settings, upgrading older versions; unknown keys are kept aside.
+
+        A value of the wrong kind is refused with a `RuleViolation` that names its key, a value
+        outside its limits as `__post_init__` says; either way the message is plain words.
+        """
         data = dict(data)
         try:
             version = int(data.get("version", 1))
@@ -140,35 +149,70 @@ class ProgramSettings:
             data = UPGRADES[version](data)
             version += 1
         known = {f for f in cls.__dataclass_fields__ if f != "extra"}
-        try:
-            return cls(
-                version=VERSION,
-                mileage_cap=Decimal(str(data.get("mileage_cap", "150"))),
-                rate_per_mile=Decimal(str(data.get("rate_per_mile", "0.725"))),
-                visits_per_week=int(data.get("visits_per_week", 2)),
-                late_entry_hours=int(data.get("late_entry_hours", 24)),
-                random_screens_per_month=int(data.get("random_screens_per_month", 2)),
-                panel=tuple(data.get("panel", DEFAULT_PANEL)),
-                services=tuple(data.get("services", DEFAULT_SERVICES)),
-                timezone=str(data.get("timezone", "America/Chicago")),
-                program_name=str(data.get("program_name", "Family recovery program"))[:200],
-                cosupervision_required=_flag(data.get("cosupervision_required", False)),
-                cosign_deadline_days=int(data.get("cosign_deadline_days", 5)),
-                draft_stale_days=int(data.get("draft_stale_days", 3)),
-                mileage_submit_days=int(data.get("mileage_submit_days", 30)),
-                consent_warning_days=int(data.get("consent_warning_days", 30)),
-                extra={k: v for k, v in data.items() if k not in known},
-            )
-        except (InvalidOperation, TypeError, ValueError) as exc:
-            raise RuleViolation("The stored program settings are damaged.") from exc
+        return cls(
+            version=VERSION,
+            mileage_cap=_amount(data, "mileage_cap", "150"),
+            rate_per_mile=_amount(data, "rate_per_mile", "0.725"),
+            visits_per_week=_whole(data, "visits_per_week", 2),
+            late_entry_hours=_whole(data, "late_entry_hours", 24),
+            random_screens_per_month=_whole(data, "random_screens_per_month", 2),
+            panel=_names(data, "panel", DEFAULT_PANEL),
+            services=_names(data, "services", DEFAULT_SERVICES),
+            timezone=str(data.get("timezone", "America/Chicago")),
+            program_name=str(data.get("program_name", "Family recovery program"))[:200],
+            cosupervision_required=_flag(data, "cosupervision_required", False),
+            cosign_deadline_days=_whole(data, "cosign_deadline_days", 5),
+            draft_stale_days=_whole(data, "draft_stale_days", 3),
+            mileage_submit_days=_whole(data, "mileage_submit_days", 30),
+            consent_warning_days=_whole(data, "consent_warning_days", 30),
+            storage_quota_mb=_whole(data, "storage_quota_mb", 1024),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
 
 
-def _flag(value: object) -> bool:
+def _wrong_kind(key: str, kind: str) -> RuleViolation:
+    return RuleViolation(f"The program setting {key} must be {kind}.")
+
+
+def _amount(data: dict[str, Any], key: str, default: str) -> Decimal:
+    """A money or mileage setting: a JSON number or a string of one (limits: `__post_init__`)."""
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _wrong_kind(key, "a number")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise _wrong_kind(key, "a number") from exc
+
+
+def _whole(data: dict[str, Any], key: str, default: int) -> int:
+    """A count setting: a whole JSON number (3 or 3.0) or a string of digits ("3"), never a
+    fraction, a yes/no or anything else."""
+    value = data.get(key, default)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _wrong_kind(key, "a whole number")
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise _wrong_kind(key, "a whole number") from exc
+
+
+def _names(data: dict[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A list setting: a list of strings (a single string is not read as its letters)."""
+    value = data.get(key, default)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise _wrong_kind(key, "a list of names")
+    return tuple(value)
+
+
+def _flag(data: dict[str, Any], key: str, default: bool) -> bool:
     """A yes/no setting as JSON carries it; anything else is damage, never read as yes."""
+    value = data.get(key, default)
     if isinstance(value, bool):
         return value
-    raise ValueError(f"not true or false: {value!r}")
-
+    raise _wrong_kind(key, "true or false")
 
 def _upgrade_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     """Version 2 adds co-supervision (off: one co-signature, as before) and the compliance

@@ -46,6 +46,11 @@ class ServerRefused(KnownError):
         self.status = status
 
 
+class RequestTooLarge(ServerRefused):
+    """The server, or a proxy in front of it, refused a request as too large (HTTP 413):
+    sending it again cannot help, so it is said as a refusal, not as "unreachable"."""
+
+
 class DeviceRevoked(KnownError):
     """The server revoked this device; its local data has been removed."""
 

@@ -32,8 +32,9 @@ class AttentionItem:
     """One thing to look at.
 
     Attributes:
-        kind: "conflict" (open: choose a version), "kept" (a copy kept for review) or
-            "refused" (the server refused a change).
+        kind: "conflict" (open: choose a version), "kept" (a copy kept for review),
+            "refused" (the server refused a change) or "set aside" (a record from the server
+            that names another case than the one it came under: never filed).
         key: the conflict's id, or the refused change's op id.
         table: the record's table; `thing` says it in words ("visit note").
         title: which record, in words ("Visit note of 24 Nov 2026, Alder family").
@@ -76,6 +77,13 @@ def read_attention(session: Session) -> list[AttentionItem]:
             kind="refused", key=str(problem["op_id"]), table=table,
             thing=THINGS.get(table, "record"), title=_title(session, table, mine or {}, record_id),
             reason=str(problem["reason"]), mine=_fields(table, mine), theirs=None))
+    for doc in replica.set_aside():
+        table = str(doc["table"])
+        thing = THINGS.get(table, "record")
+        items.append(AttentionItem(
+            kind="set aside", key=f"{table}/{doc['record_id']}", table=table, thing=thing,
+            title=f"A {thing} sent under the case{_family(session, doc['scope'])}",
+            reason=f"{doc['reason']} It was not filed anywhere.", mine=None, theirs=None))
     return items
 
 

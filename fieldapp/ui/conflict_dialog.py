@@ -31,8 +31,11 @@ from fieldapp.ui.widgets import heading, message_label, paragraph, set_error
 from sync.client.engine import replica_of
 
 KINDS = {"conflict": "Changed in two places", "kept": "Kept for you to review",
-         "refused": "Refused by the server"}
+         "refused": "Refused by the server", "set aside": "Set aside, not filed"}
 HINTS = {
+    "set aside": "The server sent this under a case it does not belong to, so it was filed "
+                 "nowhere and nothing on this laptop changed. Tell your administrator: the "
+                 "server's audit says who sent it.",
     "conflict": "Keep mine sends your version to the server for everyone; Keep theirs puts the "
                 "other version on this laptop. Both ask before anything changes.",
     "kept": "The other version stands; yours was kept beside it so nothing you wrote is lost. "
@@ -162,6 +165,8 @@ class AttentionDialog(QDialog):
         self.reason.setText(f"{item.title}. {item.reason}")
         if item.kind == "refused":
             self.sides.setHtml(side_by_side(item.mine, None, "On this laptop", ""))
+        elif item.kind == "set aside":
+            self.sides.clear()
         else:
             self.sides.setHtml(side_by_side(item.mine, item.theirs, "Yours, on this laptop",
                                             "From another device"))

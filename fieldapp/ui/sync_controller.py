@@ -65,7 +65,7 @@ class SyncState:
     enrolled: bool | None = None       # None: not known yet
     last_success: str = ""             # ISO time on the app's clock, "" if never
     waiting: int = 0
-    attention: int = 0                 # conflicts and refused changes
+    attention: int = 0                 # conflicts, refused changes, documents set aside
     running: bool = False
     phase: str = ""                    # connecting, sending, receiving, checking
     done: int = 0
@@ -142,7 +142,7 @@ class SyncController(QObject):
             return
         self._set(enrolled=bool(status["enrolled"]), last_success=status["last_success"],
                   waiting=int(status["waiting"]),
-                  attention=len(status["conflicts"]) + len(status["problems"]))
+                  attention=_attention(status))
         if not status["enrolled"]:
             return
         self._watch()
@@ -357,7 +357,7 @@ class SyncController(QObject):
     def _succeeded(self, report: SyncReport) -> None:
         self._failures, self._stuck = 0, report.waiting
         self._set(last_success=report.finished_at, waiting=report.waiting,
-                  attention=report.conflicts + report.problems, note="",
+                  attention=report.conflicts + report.problems + report.set_aside, note="",
                   detail=_summary(report), retry_at=None)
         if self._again:
             self._again = False
@@ -384,7 +384,7 @@ class SyncController(QObject):
     def _recounted(self, status: dict[str, Any]) -> None:
         if not self._stopped.is_set():
             self._set(waiting=int(status["waiting"]), last_success=status["last_success"],
-                      attention=len(status["conflicts"]) + len(status["problems"]))
+                      attention=_attention(status))
 
     def refresh(self) -> None:
         """Read the counts again (after someone settled a conflict or a refused change)."""
@@ -420,3 +420,8 @@ def network_information() -> QNetworkInformation | None:
             info = None
         _network.append(info)
     return _network[0]
+
+
+def _attention(status: dict[str, Any]) -> int:
+    """What a person should look at: conflicts, refused changes and documents set aside."""
+    return len(status["conflicts"]) + len(status["problems"]) + len(status.get("set_aside", ()))

@@ -43,7 +43,12 @@ from fieldapp.domain.people import UserId
 from fieldapp.services import case_keys, enrolment
 from fieldapp.services.case_keys import KEY_KIND
 from fieldapp.services.directory import StaffMember, remember_staff
-from fieldapp.services.enrolment import DeviceRevoked, ServerRefused, ServerUnreachable
+from fieldapp.services.enrolment import (
+    DeviceRevoked,
+    RequestTooLarge,
+    ServerRefused,
+    ServerUnreachable,
+)
 from fieldapp.services.session import Session
 from sync import protocol as wire
 from sync.client.forget import forget_elsewhere
@@ -93,6 +98,7 @@ class SyncReport:
     verified: bool = False
     forgotten: list[str] = field(default_factory=list)  # scopes removed from this laptop
     held_back: int = 0          # server documents this laptop could not apply (see held_back)
+    set_aside: int = 0          # of those, the ones that named another case than they came in
     repaired: int = -1          # -1: no repair was needed
     seconds: float = 0.0
     finished_at: str = ""
@@ -178,6 +184,7 @@ class SyncEngine:
             self._verify(keys, report, progress)
         report.waiting, report.conflicts, report.problems = self._db(self._counts)
         report.held_back = self._db(lambda: len(self._replica().held_back()))
+        report.set_aside = self._db(lambda: len(self._replica().set_aside()))
         if report.held_back:
             log.warning("sync: %d document(s) from the server could not be applied here",
                         report.held_back)
@@ -389,7 +396,8 @@ class SyncEngine:
     def _call(self, method: str, path: str, *,
               model: type[M] | TypeAdapter[Any] | None = None, json: Any = None,
               params: dict[str, Any] | None = None) -> Any:
-        """One request, retried on network failures, 5xx and unreadable answers only."""
+        """One request, retried on network failures, 5xx, 408 (an upload the server stopped
+        waiting for) and unreadable answers only; a 413 is a refusal (`RequestTooLarge`)."""
         last: Exception | None = None
         for attempt in range(self._backoff.attempts):
             self._check_cancel()
@@ -403,6 +411,11 @@ class SyncEngine:
             if response.status_code >= 500:
                 last = ServerUnreachable(f"The server had a problem ({response.status_code}).")
                 continue
+            if response.status_code == HTTPStatus.REQUEST_TIMEOUT:  # the upload was too slow
+                last = ServerUnreachable("The server stopped waiting for this laptop's upload.")
+                continue
+            if response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+                raise _too_large(response)  # the server's Problem or a proxy's own page
             try:
                 body = None if response.status_code == 204 else response.json()
                 if response.status_code < 400 and model is not None:
@@ -476,6 +489,21 @@ class SyncEngine:
         return replica.waiting(), len(replica.conflicts()), len(replica.problems())
 
 
+def _too_large(response: httpx.Response) -> RequestTooLarge:
+    """A 413 in plain words: not "unreachable" (sending it again cannot help), and what to do."""
+    try:
+        said = response.json().get("message")
+    except (ValueError, AttributeError):
+        said = None  # a proxy's HTML page (nginx: "413 Request Entity Too Large")
+    where = f"The server said: {said}" if isinstance(said, str) and said else (
+        "Something between this laptop and the server (a proxy) refused it as too large.")
+    return RequestTooLarge(
+        f"The server would not take this much at once. {where} Nothing is lost: it stays on "
+        f"this laptop. Tell the program's IT: the server must accept uploads of up to "
+        f"{wire.MAX_PUSH_BYTES / 1e6:.1f} MB (the server guide, \"Running behind a proxy\").",
+        status=response.status_code)
+
+
 def status_of(session: Session) -> dict[str, Any]:
     """For the status area: last success, items waiting, what needs attention (vault thread)."""
     enrolled = enrolment.enrolment_of(session)
@@ -483,7 +511,8 @@ def status_of(session: Session) -> dict[str, Any]:
     return {"enrolled": enrolled is not None,
             "server": enrolled["server_url"] if enrolled else "",
             "last_success": replica.state("last_success"), "waiting": replica.waiting(),
-            "conflicts": replica.conflicts(), "problems": replica.problems()}
+            "conflicts": replica.conflicts(), "problems": replica.problems(),
+            "set_aside": replica.set_aside()}
 
 
 def replica_of(session: Session, *, enrolled: dict[str, Any] | None = None) -> Replica:

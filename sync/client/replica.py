@@ -35,6 +35,8 @@ CONFLICTS = "sync_conflicts"
 # A pulled document names the local table it belongs to; these never change after insertion.
 APPEND_ONLY = {"addenda", "note_reviews", "drug_screen_revisions", "random_schedules",
                "consents", "consent_ends", "disclosures"}
+# The inbox reason of a document that does not belong to the scope it came under.
+MISPLACED = "misplaced: "
 # Plain columns the laptop keeps for itself and never sends.
 LOCAL_ONLY = {"id", "revision", "key_id", "sealed"}
 WRITER_FIELD = {"visit_notes": "author", "addenda": "author", "note_reviews": "reviewer",
@@ -376,6 +378,12 @@ class Replica:
         early = None if restore else self._before_taking(doc)
         if early is not None:
             return early
+        why = self._misplaced(doc)
+        if why is not None:
+            # A record that names another case (or ledger) than the one it came under is
+            # never filed anywhere: it waits aside, shown to the person.
+            self._to_inbox(doc, f"{MISPLACED}{why}")
+            return 0
         if self._blocked(doc.table, doc.record_id):
             refused = restore or self.db.execute(
                 "SELECT 1 FROM outbox WHERE tbl = ? AND record_id = ? AND state IN "
@@ -413,6 +421,33 @@ class Replica:
             return 0
         return None
 
+    def _misplaced(self, doc: wire.Doc) -> str | None:
+        """Why `doc` does not belong to the scope it came under, judged by the same rule the
+        server applies (`wire.misplaced`) against what this laptop holds."""
+        def parent(table: str, record_id: str) -> str | None:
+            row = self._row(table, record_id)
+            if row is not None and row.get("case_id") is not None:
+                return str(row["case_id"])
+            synced = self._synced(table, record_id)
+            return synced[0] if synced else None
+
+        def series(_: str, screen_id: str) -> str | None:
+            row = self.db.execute("SELECT case_id FROM drug_screens WHERE id = ?",
+                                  [screen_id]).fetchone()
+            return None if row is None else str(row[0])
+
+        return wire.misplaced(doc.table, doc.record_id, doc.plain, doc.scope,
+                              parent_scope=parent, series_scope=series, parent_required=False)
+
+    def set_aside(self) -> list[dict[str, Any]]:
+        """Documents from the server that name another case or ledger than the one they came
+        under: never filed, kept for a person (and the program) to see."""
+        return [{"table": t, "record_id": r, "reason": why.removeprefix(MISPLACED),
+                 "scope": json.loads(doc).get("scope")}
+                for t, r, why, doc in self.db.execute(
+                    "SELECT tbl, record_id, reason, doc FROM sync_inbox WHERE reason LIKE ? "
+                    "ORDER BY seq", [f"{MISPLACED}%"]).fetchall()]
+
     def _open(self, doc: wire.Doc, keys: KeyRing) -> Body | None:
         """The document's body, or None (and the document waits in the inbox)."""
         if doc.deleted:
@@ -446,6 +481,12 @@ class Replica:
     def _apply_body(self, doc: wire.Doc, plain: Mapping[str, Any], body: Body, *,
                     replace_locked: bool = False) -> None:
         tbl, record_id = doc.table, doc.record_id
+        if tbl == "note_reviews" and "capacity" in plain:
+            # The capacity a review counts in is the one the server gave its reviewer, never
+            # what the reviewer's laptop wrote in the sealed body.
+            body = {k: v for k, v in body.items() if k != "capacity"}
+            if plain["capacity"] is not None:
+                body["capacity"] = plain["capacity"]
         if tbl not in self._columns:  # read once, not per document (PRAGMA table_info)
             self._columns[tbl] = {c.name for c in self.db.table(tbl).columns} - LOCAL_ONLY
         columns = self._columns[tbl]
@@ -754,26 +795,27 @@ class Replica:
         return plain
 
     def _scope(self, tbl: str, record_id: str) -> str | None:
-        """The key scope a record is sealed under on the wire."""
-        if tbl == "cases":
-            return record_id
-        queries = {
-            "visit_notes": "SELECT case_id FROM visit_notes WHERE id = ?",
-            "random_schedules": "SELECT case_id FROM random_schedules WHERE id = ?",
-            "addenda": "SELECT n.case_id FROM addenda a JOIN visit_notes n ON n.id = a.note_id "
-                       "WHERE a.id = ?",
-            "note_reviews": "SELECT n.case_id FROM note_reviews r JOIN visit_notes n ON "
-                            "n.id = r.note_id WHERE r.id = ?",
-            "drug_screen_revisions": "SELECT s.case_id FROM drug_screen_revisions r JOIN "
-                                     "drug_screens s ON s.id = r.screen_id WHERE r.id = ?",
-            "trips": "SELECT 'ledger:' || worker_id FROM trips WHERE id = ?",
-            "mileage_months": "SELECT 'ledger:' || worker_id FROM mileage_months WHERE id = ?",
-            "consents": "SELECT case_id FROM consents WHERE id = ?",
-            "consent_ends": "SELECT case_id FROM consent_ends WHERE id = ?",
-            "disclosures": "SELECT case_id FROM disclosures WHERE id = ?",
-        }
-        row = self.db.execute(queries[tbl], [record_id]).fetchone()
-        if row is not None:
-            return str(row[0])
+        """The key scope a record is sealed under on the wire, by its kind's rule
+        (`wire.SCOPE_RULES`, the rule the server judges it by); where this laptop no longer
+        holds it, the scope it was last synced under."""
+        row = self._row(tbl, record_id)
+        found = None if row is None else self._scope_of(tbl, record_id, row)
+        if found is not None:
+            return found
         synced = self._synced(tbl, record_id)
         return synced[0] if synced else None
+
+    def _scope_of(self, tbl: str, record_id: str, row: Mapping[str, Any]) -> str | None:
+        rule = wire.SCOPE_RULES[tbl]
+        if rule.own:
+            return record_id
+        if rule.ledger_of is not None:
+            return wire.ledger_scope(str(row[rule.ledger_of]))
+        if rule.case_field is not None:
+            return str(row[rule.case_field])
+        if rule.parent is not None:
+            return self._scope(rule.parent[0], str(row[rule.parent[1]]))
+        assert rule.series is not None  # a drug screen: its case is the screen's
+        head = self.db.execute("SELECT case_id FROM drug_screens WHERE id = ?",
+                               [row[rule.series]]).fetchone()
+        return None if head is None else str(head[0])

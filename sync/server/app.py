@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
 
+import fastapi
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fieldapp import __version__
+from fieldapp.domain.errors import RuleViolation
 from fieldapp.domain.people import Role
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import SupervisorCapacity
 from sync import protocol as wire
+from sync.server.limits import CALLER, Gate
 from sync.server.records import RecordSync, scope_members, scopes_for
 from sync.server.store import Device, ServerStore, StoreError, User
 
@@ -34,6 +39,10 @@ ENROL_LIMIT = 10          # attempts per client address and window
 AUTH_FAILURE_LIMIT = 30   # bad tokens per client address and window
 WINDOW = timedelta(minutes=10)
 WORKER_ROLES = {Role.RECOVERY_COORDINATOR, Role.INTACT_WORKER}
+HTTP_ERRORS = {404: ("not_found", "No such page on this server."),
+               405: ("method_not_allowed", "This page does not answer that method.")}
+# A key scope in a path: a case id or `ledger:<user id>`, nothing else.
+ScopeId = Annotated[str, fastapi.Path(pattern=wire.SCOPE_PATTERN, max_length=100)]
 
 
 class Refused(Exception):
@@ -68,8 +77,14 @@ class Context:
         return scope_members(self.store, scope)
 
     def program_settings(self) -> ProgramSettings:
+        """The program's rules, read by the laptops' own code; a 503 if they cannot be used
+        (set by hand in the database: `init --settings` refuses what is not valid)."""
         rules = {k: v for k, v in _program(self.store).items() if k != "name"}
-        return ProgramSettings.from_json({**ProgramSettings().to_json(), **rules})
+        try:
+            return ProgramSettings.from_json({**ProgramSettings().to_json(), **rules})
+        except RuleViolation as exc:
+            raise Refused(503, "bad_settings", f"The program's rules on this server cannot be "
+                          f"used ({exc.message}); tell your administrator.") from exc
 
     def one_case(self, user: User, case_id: str) -> dict[str, Any]:
         for case in self.visible(user):
@@ -89,22 +104,13 @@ def context(request: Request) -> Context:
 
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None
            ) -> tuple[Device, User]:
-    """The enrolled, unrevoked device behind the request's bearer token, and its user."""
-    ctx = context(request)
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    device = ctx.store.device_for_token(token, now=ctx.now()) if token else None
-    if device is None:
-        address = request.client.host if request.client else "?"
-        if ctx.store.count_attempt(f"auth:{address}", now=ctx.now(), window=WINDOW) \
-                > ctx.auth_failure_limit:
-            raise Refused(429, "slow_down", "Too many failed sign-ins; wait a few minutes.")
+    """The enrolled, unrevoked device behind the request's bearer token, and its user, as the
+    gate found them before the body was read (sync/server/limits.py: the token, the failed
+    sign-in limit and the wipe order are checked there). `authorization` documents the header."""
+    who: tuple[Device, User] | None = getattr(request.state, CALLER, None)
+    if who is None:  # the gate signs in every /v1 request: a route elsewhere asked for a caller
         raise Refused(401, "not_enrolled", "This device is not enrolled with the server.")
-    if device.revoked_at is not None:
-        raise Refused(401, "device_revoked", "This device has been revoked. Its FieldApp "
-                      "data will be removed.", wipe=True)
-    user = ctx.store.user(device.user_id)
-    assert user is not None
-    return device, user
+    return who
 
 
 Who = Annotated[tuple[Device, User], Depends(caller)]
@@ -119,7 +125,8 @@ def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None,
     problem = {"model": wire.Problem}
     app = FastAPI(title="FieldApp central server", version=__version__,
                   responses={status: problem
-                             for status in (400, 401, 403, 404, 409, 422, 429, 503)})
+                             for status in (400, 401, 403, 404, 405, 408, 409, 413, 422, 429,
+                                            503)})
     app.state.ctx = Context(store, clock or (lambda: datetime.now(UTC)), enrol_limit=enrol_limit,
                             auth_failure_limit=auth_failure_limit)
 
@@ -139,11 +146,11 @@ def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None,
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error = "not_found" if exc.status_code == 404 else "bad_request"
-        message = "No such page on this server." if exc.status_code == 404 else \
-            "The request could not be read."
+        # The framework's own answers (404, 405, ...), named truly and with their headers
+        # (a 405 keeps its Allow).
+        error, message = _named(exc.status_code)
         return JSONResponse(wire.Problem(error=error, message=message).model_dump(),
-                            status_code=exc.status_code)
+                            status_code=exc.status_code, headers=exc.headers)
 
     @app.middleware("http")
     async def access_log(request: Request, call_next: Any) -> Response:
@@ -157,6 +164,7 @@ def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None,
                              "ms": round((time.perf_counter() - started) * 1000, 1)}))
         return response
 
+    app.add_middleware(Gate)  # outermost: size, sign-in and timeouts before a body is read
     _people_routes(app)
     _case_routes(app)
     _device_routes(app)
@@ -167,14 +175,24 @@ def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None,
 def _people_routes(app: FastAPI) -> None:
     @app.get("/health", response_model=wire.Health)
     def health() -> wire.Health:
+        """Liveness: the process answers (nothing more is checked)."""
         return wire.Health(status="ok", version=__version__)
 
+    @app.get("/ready", response_model=wire.Health, responses={503: {"model": wire.Problem}})
+    def ready(ctx: Ctx) -> wire.Health:
+        """Readiness: the database answers and the program is set up (`init`)."""
+        try:
+            ctx.store.program()
+        except StoreError as exc:
+            raise Refused(503, exc.code, exc.message) from exc
+        except sqlite3.Error as exc:
+            raise Refused(503, "database_unavailable", "The server's database cannot be "
+                          "read.") from exc
+        return wire.Health(status="ready", version=__version__)
+
     @app.post(f"{wire.API}/enrol", response_model=wire.EnrolResponse)
-    def enrol(body: wire.EnrolRequest, request: Request, ctx: Ctx) -> wire.EnrolResponse:
-        address = request.client.host if request.client else "?"
-        if ctx.store.count_attempt(f"enrol:{address}", now=ctx.now(), window=WINDOW) \
-                > ctx.enrol_limit:
-            raise Refused(429, "slow_down", "Too many enrolment attempts; wait a few minutes.")
+    def enrol(body: wire.EnrolRequest, ctx: Ctx) -> wire.EnrolResponse:
+        # The attempt was counted (and refused above the limit) by the gate, before the body.
         program = _program(ctx.store)  # before the code is spent: a set-up server only
         try:
             device, token, user = ctx.store.enrol(
@@ -217,32 +235,35 @@ def _case_routes(app: FastAPI) -> None:
         return [wire.CaseInfo(**c) for c in ctx.visible(who[1])]
 
     @app.get(f"{wire.API}/cases/{{case_id}}", response_model=wire.CaseInfo)
-    def case(case_id: str, who: Who, ctx: Ctx) -> wire.CaseInfo:
+    def case(case_id: ScopeId, who: Who, ctx: Ctx) -> wire.CaseInfo:
         return wire.CaseInfo(**ctx.one_case(who[1], case_id))
 
     # A key scope is a case, or a worker's mileage ledger (`ledger:<user id>`).
     @app.get(f"{wire.API}/cases/{{case_id}}/members", response_model=list[wire.Member])
-    def members(case_id: str, who: Who, ctx: Ctx) -> list[wire.Member]:
+    def members(case_id: ScopeId, who: Who, ctx: Ctx) -> list[wire.Member]:
         return [wire.Member(user_id=m.id, role=Role(m.role), public_key=m.public_key)
                 for m in ctx.members_of(who[1], case_id)]
 
     @app.get(f"{wire.API}/cases/{{case_id}}/keys", response_model=list[wire.WrappedKey])
-    def keys(case_id: str, who: Who, ctx: Ctx) -> list[wire.WrappedKey]:
+    def keys(case_id: ScopeId, who: Who, ctx: Ctx) -> list[wire.WrappedKey]:
         ctx.members_of(who[1], case_id)
         return [wire.WrappedKey(version=v, user_id=who[1].id, wrapped_key=k)
                 for v, k in ctx.store.keys_for(case_id, who[1].id)]
 
     @app.put(f"{wire.API}/cases/{{case_id}}/keys", status_code=204)
-    def put_keys(case_id: str, body: wire.KeyUpload, who: Who, ctx: Ctx) -> Response:
+    def put_keys(case_id: ScopeId, body: wire.KeyUpload, who: Who, ctx: Ctx) -> Response:
         entitled = {m.id for m in ctx.members_of(who[1], case_id)}
         if {k.user_id for k in body.keys} - entitled:
             raise Refused(403, "not_a_member", "Keys can be given only to the case's members.")
         try:
-            ctx.store.put_keys(case_id, [(k.version, k.user_id, k.wrapped_key)
-                                         for k in body.keys], uploader=who[1].id)
+            new = ctx.store.put_keys(case_id, [(k.version, k.user_id, k.wrapped_key)
+                                               for k in body.keys], uploader=who[1].id)
         except StoreError as exc:
             raise Refused(409, exc.code, exc.message) from exc
-        ctx.audit(who[1].id, "case keys shared", case_id,
+        for version in new:  # who may read what changes: a new key version
+            ctx.audit(who[1].id, "key version added", case_id, version=version,
+                      device=who[0].id)
+        ctx.audit(who[1].id, "case keys shared", case_id, device=who[0].id,
                   to=sorted({k.user_id for k in body.keys}))
         return Response(status_code=204)
 
@@ -271,8 +292,13 @@ def _sync_routes(app: FastAPI) -> None:
     def push(body: wire.Push, who: Who, ctx: Ctx) -> wire.PushResult:
         user = who[1]
         ctx.visible(user)  # administrators hold no records
-        answers = ctx.records.push(user, body.ops, now=ctx.now().isoformat(),
-                                   cap=ctx.program_settings().mileage_cap)
+        if sum(len(op.sealed or "") for op in body.ops) > wire.MAX_BATCH_BYTES:
+            raise Refused(413, "too_large", f"A batch carries at most "
+                          f"{wire.MAX_BATCH_BYTES:,} characters of sealed content.")
+        settings = ctx.program_settings()
+        answers = ctx.records.push(user, body.ops, device_id=who[0].id,
+                                   now=ctx.now().isoformat(), cap=settings.mileage_cap,
+                                   quota=settings.storage_quota_mb * 2**20)
         counts: dict[str, int] = {}
         for answer in answers:
             counts[answer.outcome] = counts.get(answer.outcome, 0) + 1
@@ -295,6 +321,17 @@ def _sync_routes(app: FastAPI) -> None:
     def manifest(who: Who, ctx: Ctx) -> wire.Manifest:
         ctx.visible(who[1])
         return wire.Manifest(entries=ctx.records.manifest(who[1]))
+
+
+def _named(status: int) -> tuple[str, str]:
+    """The error code and sentence of one of the framework's own refusals."""
+    if status in HTTP_ERRORS:
+        return HTTP_ERRORS[status]
+    try:
+        name = HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        name = "bad_request"
+    return name, "The request could not be read."
 
 
 def _not_admin(user: User) -> None:

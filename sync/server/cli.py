@@ -13,12 +13,16 @@ import logging
 import sqlite3
 import ssl
 import sys
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fieldapp import __version__
+from fieldapp.domain.errors import KnownError, RuleViolation
 from fieldapp.domain.people import Role
+from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import SupervisorCapacity
 from sync.server.records import RecordSync
 from sync.server.store import ServerStore, StoreError
@@ -29,7 +33,12 @@ DEFAULT_SETTINGS = {
     "cosupervision_required": False, "cosign_deadline_days": 5, "draft_stale_days": 3,
     # Illinois, 820 ILCS 115/9.5: expenses are submitted within 30 days.
     "mileage_submit_days": 30, "consent_warning_days": 30,
+    # Sealed content one person may have stored, every revision counted.
+    "storage_quota_mb": 1024,
 }
+# `serve`: connections at most (see _connection_limit), and descriptors kept for the rest.
+MAX_CONNECTIONS = 4096
+SPARE_DESCRIPTORS = 64
 # How the command line names a supervisor's capacity, and how it is stored.
 CAPACITIES = {"intact": SupervisorCapacity.INTACT, "sud": SupervisorCapacity.SUD}
 
@@ -42,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     init = sub.add_parser("init", help="set up the program and its rules")
     init.add_argument("--name", required=True)
-    init.add_argument("--settings", type=json.loads, default={},
+    init.add_argument("--settings", default="{}",
                       help='JSON of rules, e.g. \'{"mileage_cap": "150"}\'')
     serve = sub.add_parser("serve", help="run the HTTP(S) API")
     serve.add_argument("--host", default="127.0.0.1")
@@ -55,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="enrolment attempts per address per 10 minutes (default 10)")
     serve.add_argument("--auth-failure-limit", type=int, default=30,
                        help="failed sign-ins per address per 10 minutes (default 30)")
+    serve.add_argument("--header-timeout", type=_seconds, default=10.0,
+                       help="seconds a request's headers may take to arrive (default 10)")
+    serve.add_argument("--body-timeout", type=_seconds, default=30.0,
+                       help="seconds a request body may pause between parts (default 30)")
+    serve.add_argument("--body-deadline", type=_seconds, default=300.0,
+                       help="seconds a whole request body may take (default 300)")
+    serve.add_argument("--keep-alive-timeout", type=_seconds, default=5.0,
+                       help="seconds an idle connection is kept open between requests "
+                       "(default 5)")
+    serve.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS,
+                       help="open connections beyond which requests are answered 503 "
+                       f"(default {MAX_CONNECTIONS}; the open-files limit must be higher)")
     team = sub.add_parser("team-add", help="add a team")
     team.add_argument("id")
     team.add_argument("--name", required=True)
@@ -95,11 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = ServerStore(args.data)
     try:
         _admin(args, store)
-    except StoreError as exc:
-        print(exc.message, file=sys.stderr)
+    except (StoreError, KnownError) as exc:
+        print(_shown(exc.message), file=sys.stderr)
         return 2
     except sqlite3.IntegrityError as exc:  # a duplicate id or an unknown team, in plain words
-        print(f"Refused: {exc}.", file=sys.stderr)
+        print(_shown(f"Refused: {exc}."), file=sys.stderr)
         return 2
     finally:
         store.close()
@@ -110,15 +131,15 @@ def _admin(args: argparse.Namespace, store: ServerStore) -> None:
     now = datetime.now(UTC)
     stamp = now.isoformat()
     if args.command == "init":
-        store.init_program(args.name, {**DEFAULT_SETTINGS, **args.settings})
-        print(f"Program {args.name!r} is set up.")
+        store.init_program(args.name, _program_rules(args.settings))
+        print(_shown(f"Program '{args.name}' is set up."))
     elif args.command == "team-add":
         store.add_team(args.id, args.name)
     elif args.command in ("user-add", "user-set-supervises"):
         _person(args, store, stamp)
     elif args.command == "code":
         code = store.create_code(args.user, now=now)
-        print(f"Enrolment code for {args.user} (one use, valid 24 hours): {code}")
+        print(_shown(f"Enrolment code for {args.user} (one use, valid 24 hours): {code}"))
     elif args.command == "case-add":
         store.add_case(args.id, team_id=args.team, coordinator_id=args.coordinator,
                        intact_worker_id=args.intact_worker, now=stamp)
@@ -129,13 +150,15 @@ def _admin(args: argparse.Namespace, store: ServerStore) -> None:
     elif args.command == "devices":
         for d in store.devices(args.user):
             state = f"revoked {d.revoked_at}" if d.revoked_at else "active"
-            print(f"{d.id}  {d.user_id:<20} {d.name:<24} enrolled {d.enrolled_at}  {state}")
+            print(_shown(f"{d.id}  {d.user_id:<20} {d.name:<24} enrolled {d.enrolled_at}  "
+                         f"{state}"))
     elif args.command == "revoke":
         store.revoke_device(args.device, now=now)
-        print(f"Device {args.device} is revoked; it will wipe its FieldApp data on next contact.")
+        print(_shown(f"Device {args.device} is revoked; it will wipe its FieldApp data on next "
+                     "contact."))
     elif args.command == "audit":
         for seq, at, actor, action, subject, details in store.audit_entries():
-            print(f"{seq:>6} {at} {actor:<16} {action:<20} {subject} {details}")
+            print(_shown(f"{seq:>6} {at} {actor:<16} {action:<20} {subject} {details}"))
     if args.command not in ("devices", "audit"):
         capacity = getattr(args, "supervises", None) or getattr(args, "capacity", None)
         store.audit(at=stamp, actor="admin (command line)", action=args.command,
@@ -150,7 +173,38 @@ def _person(args: argparse.Namespace, store: ServerStore, stamp: str) -> None:
                        supervises=_capacity(args.supervises))
     else:
         store.set_supervises(args.id, _capacity(args.capacity))
-        print(f"{args.id} is now {_said(args.capacity)}; laptops learn it at their next sync.")
+        print(_shown(f"{args.id} is now {_said(args.capacity)}; laptops learn it at their next "
+                     "sync."))
+
+
+def _shown(value: object) -> str:
+    """`value` as text for a terminal to show, never to obey: every control character (C0, DEL,
+    C1), format character (the bidi overrides such as U+202E, zero-width ones), lone surrogate
+    and line or paragraph separator is written as its escape, as `repr` writes it without the
+    quotes (ESC as \\x1b, U+202E as \\u202e). Everything else, backslashes included, is left as
+    it is. Every line the admin commands print goes through here."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in {"Cc", "Cf", "Cs", "Zl", "Zp"}
+                   else c for c in str(value))
+
+
+def _program_rules(text: str) -> dict[str, Any]:
+    """The program's rules as `init --settings TEXT` gives them: the defaults, overridden by
+    TEXT, which must be a JSON object of known rules that the laptops' own `ProgramSettings`
+    accepts (the server hands the rules down as they are). Otherwise `RuleViolation`, in one
+    plain sentence naming the bad setting, before anything is written."""
+    try:
+        given = json.loads(text)
+    except ValueError as exc:
+        raise RuleViolation("The text after --settings is not valid JSON.") from exc
+    if not isinstance(given, dict):
+        raise RuleViolation("The text after --settings must be a JSON object of rules, such as "
+                            '{"mileage_cap": "150"}.')
+    known = set(ProgramSettings.__dataclass_fields__) - {"version", "program_name", "extra"}
+    if unknown := sorted(set(given) - known):
+        raise RuleViolation(f"There is no program rule called {unknown[0]!r}.")
+    rules = {**DEFAULT_SETTINGS, **given}
+    ProgramSettings.from_json({**ProgramSettings().to_json(), **rules})  # as a laptop reads it
+    return rules
 
 
 def _capacity(given: str | None) -> str | None:
@@ -166,6 +220,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 - only when serving
 
     from sync.server.app import create_app  # noqa: PLC0415
+    from sync.server.limits import Timeouts, set_timeouts  # noqa: PLC0415
+    from sync.server.transport import head_timeout_protocol  # noqa: PLC0415
 
     if (args.cert is None) != (args.key is None):
         print("Give both --cert and --key for TLS.", file=sys.stderr)
@@ -181,11 +237,39 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(args.data, enrol_limit=args.enrol_limit,
                      auth_failure_limit=args.auth_failure_limit)
+    set_timeouts(app, Timeouts(chunk=args.body_timeout, deadline=args.body_deadline))
     uvicorn.run(app, host=args.host, port=args.port,
                 ssl_certfile=str(args.cert) if tls else None,
                 ssl_keyfile=str(args.key) if tls else None, access_log=False,
-                log_level="warning")
+                log_level="warning", http=head_timeout_protocol(args.header_timeout),
+                timeout_keep_alive=args.keep_alive_timeout,
+                limit_concurrency=_connection_limit(args.max_connections))
     return 0
+
+
+def _connection_limit(wanted: int) -> int:
+    """uvicorn's `limit_concurrency`: `wanted`, within the open-files limit (raised to its hard
+    limit first). uvicorn counts every open connection against it, idle and stalled ones too,
+    and answers 503 to any request above it (/health included), so it is set far above what a
+    program's laptops use and the head and body timeouts are what clear stalled connections."""
+    from sync.server.transport import raise_descriptor_limit  # noqa: PLC0415 - loads uvicorn
+
+    soft, _ = raise_descriptor_limit()
+    if soft < 0 or wanted + SPARE_DESCRIPTORS <= soft:
+        return wanted
+    limit = max(1, soft - SPARE_DESCRIPTORS)
+    logging.getLogger("fieldapp.server").warning(
+        "The open-files limit (%d) is too low for --max-connections %d: serving at most %d "
+        "connections. Raise it (LimitNOFILE= under systemd, ulimit -n in a shell).",
+        soft, wanted, limit)
+    return limit
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 86_400:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above 0")
+    return value
 
 
 def _tls_problem(cert: Path, key: Path) -> str:

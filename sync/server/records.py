@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -46,7 +46,15 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, "
     "payload_hash TEXT NOT NULL, answer TEXT NOT NULL, at TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    # A drug screen's revisions share its case: the first revision's scope, found by screen.
+    "CREATE INDEX IF NOT EXISTS records_screen_series ON records "
+    "(json_extract(plain, '$.screen_id')) WHERE tbl = 'drug_screen_revisions'",
+    # Bytes of sealed content each user has had stored (every revision): the storage quota.
+    "CREATE TABLE IF NOT EXISTS usage (user_id TEXT PRIMARY KEY, bytes INTEGER NOT NULL)",
 )
+# A server that kept records before the quota existed counts what they hold, once.
+COUNT_USAGE = ("INSERT INTO usage SELECT author, sum(coalesce(length(sealed), 0)) FROM "
+               "record_history WHERE NOT EXISTS (SELECT 1 FROM usage) GROUP BY author")
 
 MUTABLE = {"cases", "visit_notes", "trips"}
 APPEND_ONLY = {"addenda", "note_reviews", "drug_screen_revisions", "random_schedules",
@@ -70,7 +78,8 @@ class Refusal(Exception):
 
 @dataclass(frozen=True)
 class Scopes:
-    """What a user may read and write: case ids and mileage ledgers (`ledger:<user>`)."""
+    """What a user may read and write: case ids and mileage ledgers (`ledger:<user>`). The two
+    are told apart by their kind (`wire.parse_scope`), never by which list a string is in."""
 
     cases: dict[str, dict[str, Any]]
     ledgers: set[str]
@@ -79,11 +88,27 @@ class Scopes:
         return [*self.cases, *sorted(self.ledgers)]
 
     def __contains__(self, scope: str) -> bool:
-        return scope in self.cases or scope in self.ledgers
+        try:
+            kind = wire.parse_scope(scope)
+        except ValueError:
+            return False
+        if isinstance(kind, wire.LedgerScope):
+            return scope in self.ledgers
+        return kind.case_id in self.cases
 
 
-def ledger_scope(user_id: str) -> str:
-    return f"ledger:{user_id}"
+@dataclass
+class Batch:
+    """One push as the server judges it: who sent it, from which device, when, what they may
+    touch, and the (worker, month) pairs whose miles changed."""
+
+    user: User
+    device_id: str
+    scopes: Scopes
+    now: str
+    quota: int
+    due: set[tuple[str, str]] = field(default_factory=set)
+
 
 
 def scopes_for(store: ServerStore, user: User) -> Scopes:
@@ -93,18 +118,19 @@ def scopes_for(store: ServerStore, user: User) -> Scopes:
     if user.role == Role.SUPERVISOR:
         team = store.team_members(user.team_id)
         return Scopes({i: c for i, c in cases.items() if c["team_id"] == user.team_id},
-                      {ledger_scope(u.id) for u in team} | {ledger_scope(user.id)})
+                      {wire.ledger_scope(u.id) for u in team} | {wire.ledger_scope(user.id)})
     if user.role == Role.ADMIN:
         return Scopes({}, set())
     return Scopes({i: c for i, c in cases.items()
                    if user.id in (c["coordinator_id"], c["intact_worker_id"])},
-                  {ledger_scope(user.id)})
+                  {wire.ledger_scope(user.id)})
 
 
 def scope_members(store: ServerStore, scope: str) -> list[User]:
     """Who holds a scope's content key: a case's members, or a worker and their supervisors."""
-    if scope.startswith("ledger:"):
-        owner = store.user(scope.removeprefix("ledger:"))
+    kind = wire.parse_scope(scope)
+    if isinstance(kind, wire.LedgerScope):
+        owner = store.user(kind.worker_id)
         if owner is None:
             return []
         supervisors = [u for u in store.team_members(owner.team_id)
@@ -122,19 +148,21 @@ class RecordSync:
         with store.unit() as db:
             for statement in SCHEMA:
                 db.execute(statement)
+            db.execute(COUNT_USAGE)
 
     # -- push ---------------------------------------------------------------------------------
 
-    def push(self, user: User, ops: Iterable[wire.Op], *, now: str, cap: Decimal
-             ) -> list[wire.Answer]:
-        scopes = scopes_for(self.store, user)
+    def push(self, user: User, ops: Iterable[wire.Op], *, device_id: str, now: str,
+             cap: Decimal, quota: int) -> list[wire.Answer]:
+        """Judge and apply `ops` in order, in one transaction; `quota`: bytes of sealed content
+        a user may have stored in all."""
+        batch = Batch(user, device_id, scopes_for(self.store, user), now, quota)
         answers = []
-        due: set[tuple[str, str]] = set()  # (worker, month) whose miles changed
         with self.store.unit() as db:
             for op in ops:
                 db.execute("SAVEPOINT op")
                 try:
-                    answer = self._one(db, user, scopes, op, now=now, due=due)
+                    answer = self._one(db, batch, op)
                 except BaseException:
                     db.execute("ROLLBACK TO op")
                     db.execute("RELEASE op")
@@ -144,12 +172,12 @@ class RecordSync:
             # Once per month after the batch, still inside its transaction (no op reads an
             # allocation): re-splitting the month after every trip made a first sync of
             # 2,000 trips re-read ~80 trips 2,000 times.
-            for worker, month in sorted(due):
+            for worker, month in sorted(batch.due):
                 self._allocate(db, worker, month, cap=cap)
         return answers
 
-    def _one(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op, *,
-             now: str, due: set[tuple[str, str]]) -> wire.Answer:
+    def _one(self, db: sqlite3.Connection, batch: Batch, op: wire.Op) -> wire.Answer:
+        user = batch.user
         seen = db.execute("SELECT user_id, payload_hash, answer FROM ops WHERE op_id = ?",
                           [op.op_id]).fetchone()
         if seen is not None:
@@ -160,27 +188,31 @@ class RecordSync:
             return wire.Answer(op_id=op.op_id, outcome="mismatch",
                                reason="This change reuses the identity of a different change; "
                                       "it was set aside and nothing was altered.")
+        db.execute("SAVEPOINT judged")
         try:
-            answer = self._judge(db, user, scopes, op, now=now, due=due)
+            answer = self._judge(db, batch, op)
         except Refusal as refusal:
+            # Nothing a refused op did stays (an audit entry, a case row): only its answer.
+            db.execute("ROLLBACK TO judged")
             # A refused change comes back with the server's version of the record (when the
             # caller may read it), so the laptop can return to it once the person dismisses
             # the refusal instead of keeping its own version for good.
             head = self._head(db, op.table, op.record_id) if refusal.outcome == "rejected" \
                 else None
-            theirs = self._dressed(head, scopes) if head is not None and head.scope in scopes \
-                else None
+            theirs = self._dressed(head, batch.scopes) if head is not None and \
+                head.scope in batch.scopes else None
             answer = wire.Answer(op_id=op.op_id, outcome=refusal.outcome, reason=refusal.reason,
                                  theirs=theirs)
+        db.execute("RELEASE judged")
         db.execute("INSERT INTO ops VALUES (?, ?, ?, ?, ?)",
-                   [op.op_id, user.id, op.payload_hash, answer.model_dump_json(), now])
+                   [op.op_id, user.id, op.payload_hash, answer.model_dump_json(), batch.now])
         return answer
 
-    def _judge(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op, *,
-               now: str, due: set[tuple[str, str]]) -> wire.Answer:
-        head = self._admissible(db, user, scopes, op, now=now)
+    def _judge(self, db: sqlite3.Connection, batch: Batch, op: wire.Op) -> wire.Answer:
+        head = self._admissible(db, batch, op)
+        now = batch.now
         if op.table == "mileage_months":
-            return self._month(db, user, op, head, now=now, due=due)
+            return self._month(db, batch, op, head)
         if op.table == "trips":
             self._require_open_month(db, op, head)
         if head is None or head.deleted:
@@ -190,7 +222,7 @@ class RecordSync:
             # and reach no one else).
             if head is None and (op.base_rev != 0 or op.deleted):
                 raise Refusal("gone", "This record is not on the server (it was removed).")
-            return self._apply(db, user, op, head, now=now, due=due)
+            return self._apply(db, batch, op, head)
         locked = op.table in APPEND_ONLY or (
             op.table == "visit_notes" and head.plain.get("status") != "draft")
         if locked:
@@ -199,7 +231,7 @@ class RecordSync:
             # The head stands and this version is kept beside it: a note signed elsewhere, or
             # a record that never changes recorded differently elsewhere first (two laptops
             # correcting one screen both make its next revision).
-            self._copy(db, op, user, head, now=now)
+            self._copy(db, batch, op, head)
             reason = ("This note was signed on another device; your version is kept beside it "
                       "for you to review." if op.table == "visit_notes" else
                       "This was recorded differently on another device first; your version is "
@@ -207,53 +239,76 @@ class RecordSync:
             return wire.Answer(op_id=op.op_id, outcome="conflict", rev=head.rev,
                                theirs=head.doc(), reason=reason)
         if op.base_rev == head.rev:
-            return self._apply(db, user, op, head, now=now, due=due)
+            return self._apply(db, batch, op, head)
         if op.table == "visit_notes" and op.plain.get("status") == "signed" and not op.deleted:
             # Signing is final: the signed version becomes the head and the draft it replaced
             # is kept as a copy for the author to review (both survive).
             self._copy_head(db, head, base_rev=op.base_rev, now=now)
-            applied = self._apply(db, user, op, head, now=now, due=due)
+            applied = self._apply(db, batch, op, head)
             return wire.Answer(op_id=op.op_id, outcome="conflict", rev=applied.rev,
                                theirs=head.doc(), reason="You signed this note while a draft "
                                "of it changed on another device; that draft is kept for you to "
                                "review.")
-        self._copy(db, op, user, head, now=now)
+        self._copy(db, batch, op, head)
         return wire.Answer(op_id=op.op_id, outcome="conflict", rev=head.rev, theirs=head.doc(),
                            reason="This record changed on another device; both versions are "
                                   "kept until you choose.")
 
-    def _admissible(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op, *,
-                    now: str) -> Head | None:
+    def _admissible(self, db: sqlite3.Connection, batch: Batch, op: wire.Op) -> Head | None:
         """The record's head if the op may be judged at all; `Refusal` otherwise."""
-        if op.table == "cases":
-            self._case(db, user, scopes, op, now=now)
-        if op.scope not in scopes:
-            raise Refusal("rejected", "This record belongs to a case or ledger that is not on "
-                                      "your caseload.")
         if op.deleted != (op.sealed is None) or (op.sealed is not None) != \
                 (op.key_version is not None):
             raise Refusal("rejected", "A change carries sealed content and its key version, "
                                       "or is a deletion.")
         if op.deleted and op.table not in DELETABLE:
             raise Refusal("rejected", "This kind of record is never deleted.")
+        if not op.deleted:  # a deletion carries no fields: its head is judged below
+            self._bound(db, op)
+        if op.table == "cases":
+            self._case(db, batch, op)
+        if op.scope not in batch.scopes:
+            raise Refusal("rejected", "This record belongs to a case or ledger that is not on "
+                                      "your caseload.")
         head = self._head(db, op.table, op.record_id)
         if head is not None and head.scope != op.scope:
             raise Refusal("rejected", "This record belongs elsewhere.")
-        self._check_writer(db, user, scopes, op, head)
+        self._check_writer(db, batch, op, head)
         if head is not None and head.deleted and not _signature(op):
             raise Refusal("gone", "This record was deleted on another device and stays "
                                   "deleted.")
         return head
 
-    def _case(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op, *,
-              now: str) -> None:
-        """A supervisor's case document sets the case up in their team, or changes its status
-        and assignment; the server's case list follows it."""
-        if user.role != Role.SUPERVISOR or op.scope != op.record_id:
+    def _bound(self, db: sqlite3.Connection, op: wire.Op) -> None:
+        """The record must belong to the scope it travels under, by its own fields and its
+        parent's as this server holds them (`wire.SCOPE_RULES`)."""
+        def parent(table: str, record_id: str) -> str | None:
+            head = self._head(db, table, record_id)
+            return None if head is None or head.deleted else head.scope
+
+        def series(table: str, series_id: str) -> str | None:
+            row = db.execute("SELECT scope FROM records WHERE tbl = ? AND json_extract(plain, "
+                             "'$.screen_id') = ? LIMIT 1", [table, series_id]).fetchone()
+            return None if row is None else str(row[0])
+
+        why = wire.misplaced(op.table, op.record_id, op.plain, op.scope, parent_scope=parent,
+                             series_scope=series, parent_required=True)
+        if why is not None:
+            raise Refusal("rejected", why)
+
+    def _case(self, db: sqlite3.Connection, batch: Batch, op: wire.Op) -> None:
+        """A supervisor's case document sets a new case up in their own team, or changes the
+        status and assignment of one of their team's cases; the server's case list follows it
+        and its audit says what changed."""
+        user = batch.user
+        if user.role != Role.SUPERVISOR:
             raise Refusal("rejected", "Only a supervisor sets up or changes a case.")
+        if user.team_id is None:
+            raise Refusal("rejected", "You are not in a team, so you cannot set up or change "
+                                      "cases; ask your administrator to put you in one.")
         if op.deleted:
             raise Refusal("rejected", "A case is closed, never deleted.")
-        row = db.execute("SELECT team_id FROM cases WHERE id = ?", [op.record_id]).fetchone()
+        row = db.execute("SELECT team_id, status, coordinator_id, intact_worker_id FROM cases "
+                         "WHERE id = ?", [op.record_id]).fetchone()
         if row is not None and row[0] != user.team_id:
             raise Refusal("rejected", "This case belongs to another team.")
         coordinator, intact = op.plain.get("coordinator_id"), op.plain.get("intact_worker_id")
@@ -268,41 +323,62 @@ class RecordSync:
             raise Refusal("rejected", exc.message) from exc
         if row is None:
             db.execute("INSERT INTO cases VALUES (?, ?, ?, ?, ?, NULL, ?)",
-                       [op.record_id, status, coordinator, intact, user.team_id, now])
+                       [op.record_id, status, coordinator, intact, user.team_id, batch.now])
+            self._audit(batch, "case created", op.record_id, team=user.team_id, status=status,
+                        coordinator=coordinator, intact_worker=intact)
         else:
             db.execute("UPDATE cases SET status = ?, coordinator_id = ?, intact_worker_id = ? "
                        "WHERE id = ?", [status, coordinator, intact, op.record_id])
-        scopes.cases[op.record_id] = {"id": op.record_id, "status": status,
-                                      "coordinator_id": coordinator,
-                                      "intact_worker_id": intact, "team_id": user.team_id}
+            if (row[2], row[3]) != (coordinator, intact):
+                self._audit(batch, "case assigned", op.record_id, coordinator=coordinator,
+                            intact_worker=intact, was=[row[2], row[3]])
+            if row[1] != status:
+                self._audit(batch, f"case {'closed' if status == 'closed' else 'status'}",
+                            op.record_id, status=status, was=row[1])
+        batch.scopes.cases[op.record_id] = {"id": op.record_id, "status": status,
+                                            "coordinator_id": coordinator,
+                                            "intact_worker_id": intact, "team_id": user.team_id}
 
-    def _check_writer(self, db: sqlite3.Connection, user: User, scopes: Scopes, op: wire.Op,
+    def _audit(self, batch: Batch, action: str, subject: str, **details: Any) -> None:
+        """An entry in the server's audit, in the op's transaction (undone with a refusal)."""
+        self.store.audit(at=batch.now, actor=batch.user.id, action=action, subject=subject,
+                         details={"device": batch.device_id, **details})
+
+    def _check_writer(self, db: sqlite3.Connection, batch: Batch, op: wire.Op,
                       head: Head | None) -> None:
         if op.table == "cases":
             return
-        field = WRITER_FIELD.get(op.table)
+        user = batch.user
+        field_name = WRITER_FIELD.get(op.table)
         if op.deleted:
             # A deletion carries no fields: it is judged by the record it removes.
             if head is None:
                 raise Refusal("gone", "This record is not on the server (it was removed).")
             op = op.model_copy(update={"plain": head.plain})
-        if field is not None and op.plain.get(field) != user.id:
+        if field_name is not None and op.plain.get(field_name) != user.id:
             raise Refusal("rejected", "A record can be written only in its author's name.")
-        if head is not None and field is not None and head.plain.get(field) != user.id \
-                and op.table not in APPEND_ONLY:  # those never change: a conflict copy at most
+        if head is not None and field_name is not None and head.plain.get(field_name) != \
+                user.id and op.table not in APPEND_ONLY:  # never change: a conflict copy at most
             raise Refusal("rejected", "Only the author of this record can change it.")
         if op.table in ("note_reviews", "random_schedules") and user.role != Role.SUPERVISOR:
             raise Refusal("rejected", "Only a supervisor reviews notes and draws schedules.")
+        if op.table in ("note_reviews", "random_schedules") and \
+                batch.scopes.cases.get(op.scope, {}).get("team_id") != user.team_id:
+            raise Refusal("rejected", "Only a supervisor of the case's team reviews its notes "
+                                      "and draws its schedules.")
         if op.table == "note_reviews":
-            note = self._head(db, "visit_notes", str(op.plain.get("note_id")))
-            if note is not None and note.plain.get("author") == user.id:
-                raise Refusal("rejected", "No one co-signs their own note.")
-        if op.table in ("consents", "consent_ends", "disclosures") and \
-                op.plain.get("case_id") != op.scope:
-            raise Refusal("rejected", "A consent or disclosure is filed under its own case.")
-        if op.table in ("trips", "mileage_months") and op.scope != ledger_scope(
-                str(op.plain.get("worker_id"))):
-            raise Refusal("rejected", "Mileage belongs in its worker's ledger.")
+            self._review(db, user, op)
+
+    @staticmethod
+    def _review(db: sqlite3.Connection, user: User, op: wire.Op) -> None:
+        """A review is never of one's own note, and the capacity it counts in is the one this
+        server gives the reviewer (`supervises`), stamped into it, never the laptop's word."""
+        note = RecordSync._head(db, "visit_notes", str(op.plain.get("note_id")))
+        if note is not None and note.plain.get("author") == user.id:
+            raise Refusal("rejected", "No one co-signs their own note.")
+        if "capacity" in op.plain and op.plain["capacity"] != user.supervises:
+            raise Refusal("rejected", "A review counts in the capacity the program gave its "
+                                      "reviewer, not in another.")
 
     def _require_open_month(self, db: sqlite3.Connection, op: wire.Op, head: Head | None
                             ) -> None:
@@ -317,33 +393,40 @@ class RecordSync:
                 raise Refusal("rejected", f"The mileage for {month} was already submitted and "
                                           "is locked; ask your supervisor to return it.")
 
-    def _month(self, db: sqlite3.Connection, user: User, op: wire.Op, head: Head | None, *,
-               now: str, due: set[tuple[str, str]]) -> wire.Answer:
-        """A month's status moves only along submit, approve and return, by the right person."""
+    def _month(self, db: sqlite3.Connection, batch: Batch, op: wire.Op, head: Head | None
+               ) -> wire.Answer:
+        """A month's status moves only along submit, approve and return: submitted by its
+        worker, decided by a supervisor of the worker's team (this server's team list)."""
+        user = batch.user
         status = op.plain.get("status")
         current = head.plain.get("status") if head else "open"
         worker = str(op.plain.get("worker_id"))
-        if op.record_id != f"{worker}|{op.plain.get('month')}":
-            raise Refusal("rejected", "A month record is named by its worker and month.")
         if status == "submitted":
             allowed = user.id == worker and current in ("open", "returned")
         elif status in ("approved", "returned"):
+            owner = self.store.user(worker)
             allowed = (user.role == Role.SUPERVISOR and user.id != worker
+                       and owner is not None and owner.team_id is not None
+                       and owner.team_id == user.team_id
                        and current == "submitted" and op.plain.get("decided_by") == user.id)
         else:
             allowed = False
         if not allowed:
             raise Refusal("rejected", f"This month's mileage is {current} on the server, so it "
                                       f"cannot be marked {status} now.")
-        return self._apply(db, user, op, head, now=now, due=due)
+        return self._apply(db, batch, op, head)
 
     # -- writing ------------------------------------------------------------------------------
 
-    def _apply(self, db: sqlite3.Connection, user: User, op: wire.Op, head: Head | None, *,
-               now: str, due: set[tuple[str, str]]) -> wire.Answer:
+    def _apply(self, db: sqlite3.Connection, batch: Batch, op: wire.Op, head: Head | None
+               ) -> wire.Answer:
+        user, now = batch.user, batch.now
+        self._charge(db, batch, op)
         rev = (head.rev if head else 0) + 1
         seq = self._next_seq(db)
         kept = head.plain if op.deleted and head is not None else op.plain  # routing stays
+        if op.table == "note_reviews":
+            kept = {**kept, "capacity": user.supervises}
         plain = json.dumps(kept, sort_keys=True)
         db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [op.table, op.record_id, op.scope, rev, seq, op.op_id, user.id, plain,
@@ -357,7 +440,7 @@ class RecordSync:
                 months.add(str(head.plain.get("month")))
             worker = head.plain.get("worker_id") if op.deleted and head else op.plain.get(
                 "worker_id")
-            due.update((str(worker), month) for month in months)  # allocated after the batch
+            batch.due.update((str(worker), month) for month in months)  # after the batch
         if op.table == "disclosures" and head is None:
             # The accounting of disclosures, corroborated in the server's own hash-chained
             # audit, in this op's transaction (ids and times only; the record stays sealed).
@@ -365,8 +448,23 @@ class RecordSync:
                              details={"case": op.scope, "at": op.plain.get("disclosed_at")})
         return wire.Answer(op_id=op.op_id, outcome="applied", rev=rev)
 
-    def _copy(self, db: sqlite3.Connection, op: wire.Op, user: User, head: Head, *, now: str
-              ) -> None:
+    @staticmethod
+    def _charge(db: sqlite3.Connection, batch: Batch, op: wire.Op) -> None:
+        """Count the op's sealed bytes against its author's quota; `Refusal` when full."""
+        size = len(op.sealed or "")
+        row = db.execute("SELECT bytes FROM usage WHERE user_id = ?", [batch.user.id]).fetchone()
+        used = int(row[0]) if row else 0
+        if size and used + size > batch.quota:
+            raise Refusal("rejected", f"Your storage on the server is full ({batch.quota // 2**20}"
+                                      " MB); this change is kept on this laptop. Ask your "
+                                      "administrator.")
+        db.execute("INSERT INTO usage VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                   "bytes = bytes + excluded.bytes", [batch.user.id, size])
+
+    def _copy(self, db: sqlite3.Connection, batch: Batch, op: wire.Op, head: Head) -> None:
+        """Keep the losing side of a conflict (counted against its author's quota too)."""
+        self._charge(db, batch, op)
+        user, now = batch.user, batch.now
         db.execute("INSERT INTO conflict_copies (tbl, record_id, scope, op_id, author, base_rev, "
                    "head_rev, plain, key_version, sealed, deleted, at) VALUES "
                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -389,7 +487,7 @@ class RecordSync:
         for record_id, plain_text in db.execute(
                 "SELECT record_id, plain FROM records WHERE tbl = 'trips' AND scope = ? AND "
                 "json_extract(plain, '$.month') = ? AND deleted = 0",  # records_trips_by_month
-                [ledger_scope(worker), month]):
+                [wire.ledger_scope(worker), month]):
             plain = json.loads(plain_text)
             if plain.get("month") != month:
                 continue
@@ -410,7 +508,7 @@ class RecordSync:
             return
         rev = (head.rev if head else 0) + 1
         db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, 'server', ?, NULL, "
-                   "NULL, 0)", [wire.ALLOCATIONS, record_id, ledger_scope(worker), rev,
+                   "NULL, 0)", [wire.ALLOCATIONS, record_id, wire.ledger_scope(worker), rev,
                                 self._next_seq(db), f"allocation-{record_id}-{rev}",
                                 json.dumps(plain, sort_keys=True)])
 
@@ -447,14 +545,25 @@ class RecordSync:
         with self.store.unit() as db:
             # The page's seqs first, from the (scope, seq) index, then only those rows: sorting
             # whole rows sorted every remaining sealed body for each page (110 ms a page at the
-            # start of 10,000 records, against 4 ms).
-            rows = db.execute(f"SELECT {_COLUMNS} FROM records WHERE seq IN (SELECT seq FROM "  # noqa: S608
-                              f"records WHERE seq > ? AND scope IN ({marks}) ORDER BY seq "
-                              "LIMIT ?) ORDER BY seq", [since, *names, limit + 1]).fetchall()
+            # start of 10,000 records, against 4 ms). A page also stops at MAX_PAGE_BYTES of
+            # sealed content, so no member's large records make a colleague's page huge.
+            sizes = db.execute(f"SELECT seq, coalesce(length(sealed), 0) FROM records WHERE "  # noqa: S608
+                               f"seq > ? AND scope IN ({marks}) ORDER BY seq LIMIT ?",
+                               [since, *names, limit + 1]).fetchall()
+            sent: list[int] = []
+            total, more = 0, False
+            for seq, size in sizes:
+                if sent and (len(sent) == limit or total + size > wire.MAX_PAGE_BYTES):
+                    more = True
+                    break
+                sent.append(seq)
+                total += size
+            rows = db.execute(f"SELECT {_COLUMNS} FROM records WHERE seq IN "  # noqa: S608
+                              f"({', '.join('?' for _ in sent)}) ORDER BY seq",
+                              sent).fetchall()
             top = db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
             needs = self._needs_keys(db, user, names)
-        more = len(rows) > limit
-        docs = [self._dressed(Head.from_row(r), scopes) for r in rows[:limit]]
+        docs = [self._dressed(Head.from_row(r), scopes) for r in rows]
         # With nothing left to send the checkpoint moves to the top of the sequence, so the
         # next pull starts after changes this user may not see.
         end = docs[-1].seq if more else max(since, int(top[0]) if top else 0)

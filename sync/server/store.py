@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldapp.domain.visits import SupervisorCapacity
+from sync.protocol import NAME_PATTERN
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS program (id INTEGER PRIMARY KEY CHECK (id = 1), "
@@ -57,7 +58,6 @@ ADDED_COLUMNS = (
 )
 
 CODE_LIFETIME = timedelta(hours=24)
-ID_PATTERN = r"[A-Za-z0-9._:-]{1,64}"
 
 
 class StoreError(Exception):
@@ -108,6 +108,14 @@ def _check_supervises(role: str, supervises: str | None) -> None:
         raise StoreError("bad_capacity", "Only a supervisor is the intact or the SUD supervisor.")
     if supervises is not None and supervises not in tuple(SupervisorCapacity):
         raise StoreError("bad_capacity", "A supervisor is the intact or the SUD supervisor.")
+
+
+def _check_name(name: str, what: str) -> None:
+    """Ids of people and cases are names (protocol.NAME_PATTERN): a case can never be taken
+    for a mileage ledger (`ledger:<user>`), nor a person's id split a month's record id."""
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise StoreError("bad_id", f"{what} starts with a letter or digit and uses letters, "
+                         "digits and . _ - only (at most 64).")
 
 
 def digest(secret: str) -> str:
@@ -183,6 +191,7 @@ class ServerStore:
     def add_user(self, user_id: str, name: str, role: str, team_id: str | None, *, now: str,
                  supervises: str | None = None) -> None:
         _check_supervises(role, supervises)
+        _check_name(user_id, "A person's id")
         with self.unit() as db:
             db.execute("INSERT INTO users (id, name, role, team_id, created_at, supervises) "
                        "VALUES (?, ?, ?, ?, ?, ?)", [user_id, name, role, team_id, now, supervises])
@@ -269,8 +278,7 @@ class ServerStore:
 
     def add_case(self, case_id: str, *, team_id: str, coordinator_id: str | None,
                  intact_worker_id: str | None, now: str) -> None:
-        if not re.fullmatch(ID_PATTERN, case_id):
-            raise StoreError("bad_id", "A case id uses letters, digits and . _ : - only.")
+        _check_name(case_id, "A case id")
         with self.unit() as db:
             check_assignment(db, team_id, coordinator_id, intact_worker_id)
             db.execute("INSERT INTO cases VALUES (?, 'open', ?, ?, ?, NULL, ?)",
@@ -332,13 +340,15 @@ class ServerStore:
         return [(int(v), str(k)) for v, k in rows]
 
     def put_keys(self, case_id: str, keys: list[tuple[int, str, str]], *, uploader: str
-                 ) -> None:
+                 ) -> list[int]:
         """Store sealed keys; the first copy of a (version, member) stands, so no member can
         replace another member's key with something else. A version that exists already can be
         shared again only by someone who holds it: two devices that each made a first key for
-        the same scope while offline learn that theirs lost (`key_taken`)."""
+        the same scope while offline learn that theirs lost (`key_taken`). Returns the versions
+        that are new to the scope."""
+        new = []
         with self.unit() as db:
-            for version in {version for version, _, _ in keys}:
+            for version in sorted({version for version, _, _ in keys}):
                 exists = db.execute("SELECT 1 FROM case_keys WHERE case_id = ? AND version = ?",
                                     [case_id, version]).fetchone()
                 held = db.execute("SELECT 1 FROM case_keys WHERE case_id = ? AND version = ? "
@@ -346,8 +356,11 @@ class ServerStore:
                 if exists and not held:
                     raise StoreError("key_taken", f"Version {version} of this key was made "
                                      "on another device first; fetch it instead.")
+                if not exists:
+                    new.append(version)
             db.executemany("INSERT OR IGNORE INTO case_keys VALUES (?, ?, ?, ?)",
                            [(case_id, version, user, wrapped) for version, user, wrapped in keys])
+        return new
 
     # -- audit and attempts ------------------------------------------------------------------
 

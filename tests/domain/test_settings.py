@@ -103,16 +103,18 @@ def test_unknown_keys_are_kept_in_extra() -> None:
     assert settings == ProgramSettings()
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("mileage_cap", "lots"),
-    ("rate_per_mile", [1, 2]),
-    ("visits_per_week", "two"),
-    ("late_entry_hours", None),
-    ("panel", None),
+@pytest.mark.parametrize(("key", "value", "kind"), [
+    ("mileage_cap", "lots", "a number"),
+    ("rate_per_mile", [1, 2], "a number"),
+    ("visits_per_week", "two", "a whole number"),
+    ("late_entry_hours", None, "a whole number"),
+    ("panel", None, "a list of names"),
 ])
-def test_damaged_values_are_refused_in_plain_words(key: str, value: Any) -> None:
-    with pytest.raises(RuleViolation, match=r"The stored program settings are damaged\."):
+def test_damaged_values_are_refused_in_plain_words(key: str, value: Any, kind: str) -> None:
+    # The message names the setting (tests/domain/test_settings_values.py has every kind).
+    with pytest.raises(RuleViolation) as refused:
         ProgramSettings.from_json({key: value})
+    assert refused.value.message == f"The program setting {key} must be {kind}."
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [
@@ -254,5 +256,5 @@ def test_a_value_a_version_1_profile_kept_from_a_newer_server_stands() -> None:
 
 @pytest.mark.parametrize("value", ["true", "yes", 1, None])
 def test_co_supervision_is_true_or_false_never_guessed(value: Any) -> None:
-    with pytest.raises(RuleViolation, match=r"The stored program settings are damaged\."):
+    with pytest.raises(RuleViolation, match=r"cosupervision_required must be true or false\."):
         ProgramSettings.from_json({"cosupervision_required": value})

@@ -18,7 +18,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,10 +184,11 @@ class RunningServer:
 
 @contextmanager
 def running_server(data_dir: Path, log_dir: Path, *, cert: Path | None = None,
-                   key: Path | None = None, verify: ssl.SSLContext | bool = True
-                   ) -> Iterator[RunningServer]:
-    """Start `serve` on a free loopback port (HTTPS with `cert` and `key`), wait until /health
-    answers, and always stop the process afterwards. Its output goes to files in `log_dir`."""
+                   key: Path | None = None, verify: ssl.SSLContext | bool = True,
+                   extra_args: Sequence[str] = ()) -> Iterator[RunningServer]:
+    """Start `serve` on a free loopback port (HTTPS with `cert` and `key`; `extra_args` are
+    more flags of `serve`), wait until /health answers, and always stop the process
+    afterwards. Its output goes to files in `log_dir`."""
     port = free_port()
     tls = ("--cert", str(cert), "--key", str(key)) if cert and key else ()
     scheme = "https" if tls else "http"
@@ -196,7 +197,8 @@ def running_server(data_dir: Path, log_dir: Path, *, cert: Path | None = None,
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(
             [sys.executable, "-c", CLI, "--data", str(data_dir), "serve", "--host", "127.0.0.1",
-             "--port", str(port), *tls], stdout=out, stderr=err, cwd=ROOT, env=_env())
+             "--port", str(port), *tls, *extra_args], stdout=out, stderr=err, cwd=ROOT,
+            env=_env())
     server = RunningServer(f"{scheme}://127.0.0.1:{port}", data_dir, stdout_path, stderr_path,
                            process, verify)
     try:
@@ -220,11 +222,12 @@ def _wait_until_healthy(server: RunningServer) -> None:
 
 
 @contextmanager
-def prepared_server(root: Path) -> Iterator[RunningServer]:
-    """A new data folder under `root`, set up with the command line, and its running server."""
+def prepared_server(root: Path, *, extra_args: Sequence[str] = ()) -> Iterator[RunningServer]:
+    """A new data folder under `root`, set up with the command line, and its running server
+    (`extra_args`: more flags of `serve`)."""
     data_dir = root / "data"
     prepare_program(data_dir)
-    with running_server(data_dir, root / "logs") as server:
+    with running_server(data_dir, root / "logs", extra_args=extra_args) as server:
         yield server
 
 

@@ -190,8 +190,11 @@ def _assert_success_body(world: World, call: Call, response: httpx.Response,
         assert row in after["case_keys"]
         assert {k: v for k, v in after.items() if k not in ("case_keys", "audit")} == \
             {k: v for k, v in before.items() if k not in ("case_keys", "audit")}
+        new_version = all(r[0] != call.case or r[1] != upload["version"]
+                          for r in before["case_keys"])
         assert [row[2:4] for row in after["audit"] if row not in before["audit"]] == \
-            [(call.caller, "case keys shared")]
+            [*([(call.caller, "key version added")] if new_version else []),
+             (call.caller, "case keys shared")]
         return
     if call.endpoint == "revoke":
         return  # checked by the caller, which knows the device

@@ -65,6 +65,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 OPERATIONS = [
     "GET /health",
+    "GET /ready",
     "POST /v1/enrol",
     "GET /v1/me",
     "GET /v1/program",

@@ -33,6 +33,7 @@ from sync.server.store import ServerStore
 from tests.conftest import PASSPHRASE, FakeClock
 from tests.services.records_helpers import make_trip, visit_details
 from tests.sync.conftest import SyncServer, running_program, serve, sync
+from tests.sync.insider import Insider, plant_misplaced_note
 from tests.sync.test_end_to_end import family
 from tests.ui.test_accessibility import unnamed_controls
 from tests.ui.test_profile_flow import create_profile, try_unlock
@@ -372,6 +373,40 @@ def test_conflicts_kept_copies_and_refused_changes_are_settled_in_the_dialog(
     sync(first)
     assert first.notes().get(note.id).details.narrative == "Version from laptop B."
     assert server_count(sync_server, "trips") == 1
+
+
+def test_a_record_that_names_another_case_is_set_aside_and_shown(
+        qtbot: QtBot, sync_server: SyncServer, open_app: AppFactory, clock: FakeClock) -> None:
+    """A server that lies sends a note of family A that names family B: the supervisor's
+    window files it nowhere and says so under Needs attention, with nothing to choose."""
+    supervisor = sync_server.device("sup", "sup1", clock=clock)
+    worker = sync_server.device("rc", "rc1", clock=clock)
+    supervisor.cases().open_case(family("fam-a"))
+    supervisor.cases().open_case(replace(family("fam-b"), coordinator_id=None))
+    sync(supervisor)
+    sync(worker)
+    plant_misplaced_note(sync_server, Insider(worker), "fam-a", "fam-b")
+    supervisor.lock()
+
+    window = open_app(paths_of(supervisor))
+    status = window.sync_status
+    sync_now(qtbot, window)
+    qtbot.waitUntil(lambda: status.attention.isVisible() and idle(window), timeout=WAIT)
+    assert status.attention.text() == "Needs attention: 1"
+    qtbot.mouseClick(status.attention, LEFT)
+    dialog = status.attention_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=WAIT)
+    [item] = dialog.model.rows
+    dialog.items.selectRow(0)
+    assert item.kind == "set aside"
+    assert "another case" in dialog.reason.text() and "not filed" in dialog.reason.text()
+    assert "filed nowhere" in dialog.hint.text()
+    assert not any(b.isVisible() for b in (dialog.keep_mine, dialog.keep_theirs,
+                                          dialog.mark_read, dialog.send_again, dialog.dismiss))
+    assert unnamed_controls(dialog) == []
+    in_b = window._runner.worker.call(lambda: window.current_session().notes().for_case("fam-b"))
+    assert in_b == []
 
 
 def test_a_revoked_laptop_is_wiped_and_returns_to_first_run(
