@@ -166,7 +166,7 @@ class AttentionDialog(QDialog):
         if item.kind == "refused":
             self.sides.setHtml(side_by_side(item.mine, None, "On this laptop", ""))
         elif item.kind == "set aside":
-            self.sides.clear()
+            self.sides.clear()  # nothing of it is shown: it may not even be what it says
         else:
             self.sides.setHtml(side_by_side(item.mine, item.theirs, "Yours, on this laptop",
                                             "From another device"))
