@@ -154,6 +154,7 @@ MAX_INT = 2**53                # the integers every JSON reader keeps exactly
 PlainValue = Annotated[StrictStr, Field(max_length=MAX_PLAIN)] | Annotated[
     StrictInt, Field(ge=-MAX_INT, le=MAX_INT)] | None
 ScopeName = Annotated[str, Field(pattern=SCOPE_PATTERN)]
+PlainKey = Annotated[StrictStr, Field(max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]  # a column
 # What the server sends: its own allocations carry a whole month's split in one value.
 DocValue = StrictStr | StrictInt | None
 HASH_PATTERN = r"^[0-9a-f]{64}$"
@@ -175,7 +176,7 @@ class Op(FromLaptop):
     scope: str = Field(min_length=1, max_length=100, pattern=SCOPE_PATTERN)
     base_rev: int = Field(ge=0, le=2**40)
     deleted: bool = False
-    plain: dict[str, PlainValue] = Field(default_factory=dict, max_length=40)
+    plain: dict[PlainKey, PlainValue] = Field(default_factory=dict, max_length=40)
     key_version: int | None = Field(default=None, ge=1, le=1_000_000)
     sealed: str | None = Field(default=None, min_length=1, max_length=4 * MAX_BLOB,
                                pattern=BLOB_PATTERN)

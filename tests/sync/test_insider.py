@@ -302,6 +302,10 @@ def test_wire_values_are_never_coerced(sync_server: SyncServer) -> None:
         response = mallory.request("POST", "/v1/sync/push", json={"ops": [op]})
         assert response.status_code == 422, (value, response.text)
         assert response.json()["error"] == "invalid_request"
+    for key in ("k" * 65, "Total Miles", "\u202eid", ""):
+        op = mallory.op("trips", "t-1", ledger, {"worker_id": "sup1", key: "1"})
+        response = mallory.request("POST", "/v1/sync/push", json={"ops": [op]})
+        assert response.status_code == 422, (key, response.text)
     assert sync_server.sql("SELECT count(*) FROM records") == [(0,)]
 
 
