@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
@@ -11,7 +11,7 @@ from fieldapp.services.timeline import CaseTimeline, Entry
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.tables import day_text, table
-from fieldapp.ui.widgets import heading, message_label, paragraph
+from fieldapp.ui.widgets import fit_to_screen, heading, message_label, paragraph
 
 
 class CasePage(QDialog):
@@ -36,7 +36,7 @@ class CasePage(QDialog):
         self._ctx, self.case_id = ctx, case_id
         self.setWindowTitle("Case")
         self.setAccessibleName("Case")
-        self.resize(860, 600)
+        fit_to_screen(self, QSize(860, 600))
         self.title = heading("Loading…")
         self.details = paragraph("", name="Family details")
         self.empty = message_label("Timeline status")

@@ -11,7 +11,7 @@ import html
 from collections.abc import Callable
 
 import shiboken6
-from PySide6.QtCore import QItemSelection
+from PySide6.QtCore import QItemSelection, QSize
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -27,7 +27,7 @@ from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.sync_controller import SyncController
 from fieldapp.ui.tables import name_parts, table
 from fieldapp.ui.trip_dialog import ConfirmDialog, plain_name
-from fieldapp.ui.widgets import heading, message_label, paragraph, set_error
+from fieldapp.ui.widgets import fit_to_screen, heading, message_label, paragraph, set_error
 from sync.client.engine import replica_of
 
 KINDS = {"conflict": "Changed in two places", "kept": "Kept for you to review",
@@ -71,7 +71,7 @@ class AttentionDialog(QDialog):
         self.confirm_dialog: ConfirmDialog | None = None
         self.setWindowTitle("Needs attention")
         self.setAccessibleName("Needs attention")
-        self.resize(940, 680)
+        fit_to_screen(self, QSize(940, 680))
         self.model: RowsModel[AttentionItem] = RowsModel([
             Column("What", lambda i: i.title), Column("Why", lambda i: KINDS[i.kind])])
         self.items = table("Items that need attention", self.model, fit_columns=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, tzinfo
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QDialog,
@@ -30,7 +30,7 @@ from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, Index, RowsModel
 from fieldapp.ui.review_dialogs import day_text, moment_text, push_button, raise_unless_known
 from fieldapp.ui.tables import name_parts, table
-from fieldapp.ui.widgets import heading, message_label, set_error
+from fieldapp.ui.widgets import fit_to_screen, heading, message_label, set_error
 
 EMPTY = ("No consent recorded for this family. Nothing about them can be disclosed outside the "
          "program without one.")
@@ -120,7 +120,7 @@ class ConsentsWindow(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Consents and disclosures")
         self.setAccessibleName("Consents and disclosures")
-        self.resize(1100, 620)
+        fit_to_screen(self, QSize(1100, 620))
         self._ctx, self.case_id = ctx, case_id
         self._loaded: _Loaded | None = None
         self._said = ""
@@ -278,7 +278,7 @@ class ConsentDetailsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Consent details")
         self.setAccessibleName("Consent details")
-        self.resize(640, 520)
+        fit_to_screen(self, QSize(640, 520))
         self.text = QTextBrowser()
         self.text.setOpenLinks(False)
         name_parts(self.text, "Consent")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget
 
@@ -21,7 +21,7 @@ from fieldapp.ui.profile_pages import CreateProfilePage, UnlockPage
 from fieldapp.ui.sync_controller import SyncController, SyncOptions
 from fieldapp.ui.sync_status import SyncStatus
 from fieldapp.ui.tasks import TaskRunner
-from fieldapp.ui.widgets import set_error
+from fieldapp.ui.widgets import fit_to_screen, set_error
 from fieldapp.ui.workspace_view import WorkspaceView
 
 
@@ -38,7 +38,7 @@ class MainWindow(QMainWindow):
                  sync_options: SyncOptions | None = None) -> None:
         super().__init__()
         self.setWindowTitle("FieldApp")
-        self.resize(1100, 760)
+        fit_to_screen(self, QSize(1100, 760))
         self._session, self._runner, self._check, self._clock = session, runner, check, clock
         self._demo_paths = demo_paths
         self.workspace: WorkspaceView | None = None

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,7 +27,14 @@ from fieldapp.domain.visits import NoteStatus, VisitNote, cosignatures, missing_
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.tables import name_parts, table
-from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
+from fieldapp.ui.widgets import (
+    fit_to_screen,
+    heading,
+    labelled,
+    message_label,
+    paragraph,
+    set_error,
+)
 
 T = TypeVar("T")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -135,7 +142,7 @@ class ReviewDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setAccessibleName(title)
-        self.resize(720, 620)
+        fit_to_screen(self, QSize(720, 620))
         self._ctx = ctx
         self.comment_dialog: CommentDialog | None = None
         self.message = message_label(f"{title} message", lines=2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -12,6 +12,25 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+# What a window manager adds around a window (title bar, borders), so that the whole window, not
+# only its inside, fits the screen's free area; not known before the window is shown.
+WINDOW_FRAME = QSize(16, 40)
+DESIGN_SIZE = "design_size"  # the property holding the size a window was designed at
+
+
+def fitted_size(design: QSize, available: QRect) -> QSize:
+    """A window's design size, or less on a screen whose free area (without the taskbar) is
+    `available`, so that the window with its frame fits."""
+    return design.boundedTo(available.size() - WINDOW_FRAME)
+
+
+def fit_to_screen(window: QWidget, design: QSize, available: QRect | None = None) -> None:
+    """Size a top-level window: its design size, shrunk to the screen it opens on (or to
+    `available`); never below its minimum. What it holds scrolls; its buttons stay in view."""
+    area = available if available is not None else window.screen().availableGeometry()
+    window.setProperty(DESIGN_SIZE, design)  # kept: the window is fitted again on another screen
+    window.resize(fitted_size(design, area).expandedTo(window.minimumSize()))
 
 
 def heading(text: str) -> QLabel:
