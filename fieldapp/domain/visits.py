@@ -123,56 +123,83 @@ class VisitNote:
         return self.status is not NoteStatus.DRAFT
 
 
-def check_draft(details: VisitDetails, settings: ProgramSettings) -> None:
-    """What even a draft must respect: times in order, known services, no future visit."""
-    problems = []
+@dataclass(frozen=True, kw_only=True)
+class Problem:
+    """Something that stops a note from being signed, and the `VisitDetails` field it is about
+    (so a form can say it next to that field)."""
+
+    field: str
+    text: str
+
+
+def sign_problems(details: VisitDetails, settings: ProgramSettings, *, at: datetime
+                  ) -> tuple[Problem, ...]:
+    """Everything that stops `details` from being signed at `at`, in the order of the form.
+
+    A draft is stored whatever it holds (nothing typed may be lost to a half-typed time), so
+    these rules are checked when the note is signed, not when it is saved.
+    """
+    found: list[Problem] = []
+    found += _order_problems(details, settings)
+    today = at.astimezone(settings.zone).date()
+    if details.visit_date > today:
+        found.append(Problem(field="visit_date", text="A visit in the future cannot be signed."))
+    elif not any(p.field == "time_out" for p in found) and details.time_out is not None:
+        ended = datetime.combine(details.visit_date, details.time_out, tzinfo=settings.zone)
+        if at.astimezone(UTC) < ended.astimezone(UTC):  # compared in UTC: see signing_deadline
+            found.append(Problem(field="time_out", text=(
+                f"This visit ends at {details.time_out:%H:%M}; it can be signed after that.")))
+    if details.time_in is None or details.time_out is None:
+        found.append(Problem(field="time_in" if details.time_in is None else "time_out",
+                             text="Fill in the time in and the time out."))
+    if not details.narrative.strip():
+        found.append(Problem(field="narrative", text="Write the narrative of the visit."))
+    if details.safety_concerns and not details.safety_description.strip():
+        found.append(Problem(field="safety_description",
+                             text="Describe the safety concerns you saw."))
+    if details.contact_type is ContactType.FACE_TO_FACE and not details.people_present:
+        found.append(Problem(field="people_present", text="List who was present."))
+    return tuple(found)
+
+
+def _order_problems(details: VisitDetails, settings: ProgramSettings) -> list[Problem]:
+    found = []
     if details.time_in and details.time_out and details.time_out <= details.time_in:
-        problems.append("The time out must be after the time in.")
+        found.append(Problem(field="time_out", text="The time out must be after the time in."))
     unknown = [s for s in details.services if s not in settings.services]
     if unknown:
-        problems.append(f"{', '.join(unknown)} is not on the program's service list.")
+        found.append(Problem(field="services", text=(
+            f"{', '.join(unknown)} is not on the program's service list.")))
     if len(set(details.services)) != len(details.services):
-        problems.append("Each service is listed once.")
+        found.append(Problem(field="services", text="Each service is listed once."))
     if details.next_visit_date and details.next_visit_date < details.visit_date:
-        problems.append("The next visit cannot be before this one.")
+        found.append(Problem(field="next_visit_date",
+                             text="The next visit cannot be before this one."))
+    return found
+
+
+def check_complete(details: VisitDetails, settings: ProgramSettings, *, at: datetime) -> None:
+    """Refuse, naming every problem, a note that cannot be signed at `at`."""
+    problems = sign_problems(details, settings, at=at)
     if problems:
-        raise RuleViolation(" ".join(problems))
+        raise RuleViolation(" ".join(p.text for p in problems))
 
 
-def check_complete(details: VisitDetails, settings: ProgramSettings, *, today: date) -> None:
-    """What a note needs before it can be signed."""
-    check_draft(details, settings)
-    problems = []
-    if details.visit_date > today:
-        problems.append("A visit in the future cannot be signed.")
-    if details.time_in is None or details.time_out is None:
-        problems.append("Fill in the time in and the time out.")
-    if not details.narrative.strip():
-        problems.append("Write the narrative of the visit.")
-    if details.safety_concerns and not details.safety_description.strip():
-        problems.append("Describe the safety concerns you saw.")
-    if details.contact_type is ContactType.FACE_TO_FACE and not details.people_present:
-        problems.append("List who was present.")
-    if problems:
-        raise RuleViolation(" ".join(problems))
-
-
-def edit_draft(note: VisitNote, details: VisitDetails, *, editor: Actor,
-               settings: ProgramSettings) -> VisitNote:
-    """Replace a draft's content; a signed note refuses (use an addendum)."""
+def edit_draft(note: VisitNote, details: VisitDetails, *, editor: Actor) -> VisitNote:
+    """Replace a draft's content, whatever it holds; a signed note refuses (use an addendum)."""
     _require_unlocked(note)
     if editor.user_id != note.author:
         raise NotPermitted("Only the author can edit a draft note.")
-    check_draft(details, settings)
     return replace(note, details=details)
 
 
 def sign(note: VisitNote, *, signer: Actor, at: datetime, settings: ProgramSettings) -> VisitNote:
-    """Lock the note with the author's attestation; mark it late past the program's limit."""
+    """Lock the note with the author's attestation at `at` (not before the visit has ended);
+    mark it late past the program's limit."""
     _require_unlocked(note)
     if signer.user_id != note.author:
         raise NotPermitted("Only the author can sign a note.")
-    check_complete(note.details, settings, today=at.astimezone(settings.zone).date())
+    check_complete(note.details, settings, at=at)
     return replace(note, status=NoteStatus.SIGNED, signature=Signature(by=signer.user_id, at=at),
                    late_entry=is_late(note.details, signed_at=at, settings=settings))
 

@@ -32,11 +32,11 @@ class NoteService:
         self._ws = workspace
 
     def start_draft(self, case_id: CaseId, details: VisitDetails) -> VisitNote:
-        """A new draft for a case on the worker's caseload."""
+        """A new draft for a case on the worker's caseload, whatever `details` hold (what
+        stops it from being signed is checked on signing)."""
         if not self._ws.actor.is_worker:
             raise NotPermitted("Visit notes are written by recovery coordinators and intact "
                                "workers.")
-        visits.check_draft(details, self._ws.settings)
         with self._ws.unit() as stores:
             self._ws.require_case(stores.cases.get(case_id))
             note = VisitNote(id=NoteId(new_id()), case_id=case_id,
@@ -46,11 +46,11 @@ class NoteService:
 
     def save_draft(self, note_id: NoteId, details: VisitDetails, *, expected_revision: int
                    ) -> VisitNote:
-        """Autosave: replace a draft's content if nobody saved since `expected_revision`."""
+        """Autosave: replace a draft's content, whatever it holds, if nobody saved since
+        `expected_revision`."""
         with self._ws.unit() as stores:
             note = self._mine(stores, note_id)
-            edited = visits.edit_draft(note, details, editor=self._ws.actor,
-                                       settings=self._ws.settings)
+            edited = visits.edit_draft(note, details, editor=self._ws.actor)
             # The revision the editor started from: a save from a stale copy is refused.
             revision = stores.notes.replace_draft(_with_revision(edited, expected_revision))
         return _with_revision(edited, revision)

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, Qt, QTime, Signal
-from PySide6.QtGui import QKeyEvent, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QDate, QEvent, Qt, QTime, Signal
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QGridLayout,
+    QLabel,
     QLineEdit,
     QListView,
     QPlainTextEdit,
@@ -54,6 +57,12 @@ def who(user_id: UserId, me: UserId) -> str:
 
 
 RunFn = Callable[..., None]
+# Where the form says what stops signing: one place per row of fields, top to bottom, and
+# which `VisitDetails` fields share a row's place.
+PROBLEM_PLACES = {"times": "Visit date and times", "people_present": "People present",
+                  "services": "Services provided", "safety_description": "Safety concerns",
+                  "narrative": "Narrative", "next_visit_date": "Next visit date"}
+PROBLEM_FIELDS = {"visit_date": "times", "time_in": "times", "time_out": "times"}
 SERVICE_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -94,17 +103,98 @@ def from_qdate(day: QDate) -> date:
     return date(day.year(), day.month(), day.day())
 
 
-class TimeEdit(QTimeEdit):
-    """A time that may be unset: its minimum (00:00) reads "Not set". Typing a digit starts a
-    time; Delete or Backspace on the whole text unsets it. (Exactly midnight cannot be set.)"""
+class KeyboardEntry:
+    """Typing into a date or time field the way people type into any other field.
+
+    Qt's date and time edits keep Tab for moving between their own sections and ignore digits
+    typed over a whole selection; here Tab moves to the next field, focus selects the whole
+    text, and digits typed over it replace it from the first section ("1430", "14:30",
+    "2026-11-20" and "20261120" all work: a separator typed right after a section filled itself
+    in is not taken as "skip the next section").
+    """
+
+    def __init__(self, edit: QDateTimeEdit) -> None:
+        self._edit = edit
+        self._filled = False  # the last digit filled a section and the cursor moved on
+
+    def leave_on_tab(self, event: QEvent) -> bool:
+        """Move the focus on Tab / Shift+Tab; True when `event` was that key."""
+        if event.type() is not QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        held = event.modifiers()
+        if event.key() not in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) or held & (
+                Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+            return False
+        forward = event.key() == Qt.Key.Key_Tab and not held & Qt.KeyboardModifier.ShiftModifier
+        QAbstractSpinBox.focusNextPrevChild(self._edit, forward)  # not the section-stepping one
+        return True
+
+    def focused(self, event: QFocusEvent) -> None:
+        if event.reason() is not Qt.FocusReason.MouseFocusReason:
+            self._edit.selectAll()
+        self._filled = False
+
+    def swallow(self, event: QKeyEvent) -> bool:
+        """Prepare for `event` before Qt sees it; True when Qt must not see it."""
+        typed, filled, self._filled = event.text(), self._filled, False
+        if typed and not typed.isdigit() and typed.isprintable() and filled:
+            return True  # the separator after a complete section: the cursor is already past it
+        line = self._edit.findChild(QLineEdit)
+        if typed.isdigit() and line is not None and line.hasSelectedText() \
+                and line.selectedText() == line.text():
+            first = self._edit.sectionAt(0)
+            self._edit.setCurrentSection(first)
+            self._edit.setSelectedSection(first)
+        return False
+
+    def typed(self, event: QKeyEvent, section_before: QDateTimeEdit.Section) -> None:
+        self._filled = event.text().isdigit() and self._edit.currentSection() != section_before
+
+
+class DateEdit(QDateEdit):
+    """A date typed as yyyy-MM-dd (see `KeyboardEntry`), or picked from the calendar."""
 
     def __init__(self, name: str) -> None:
         super().__init__()
+        self._entry = KeyboardEntry(self)
+        self.setCalendarPopup(True)
+        self.setDisplayFormat("yyyy-MM-dd")
+        name_spinbox(self, name)
+
+    def event(self, event: QEvent) -> bool:
+        return self._entry.leave_on_tab(event) or super().event(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        super().focusInEvent(event)
+        self._entry.focused(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if not self._entry.swallow(event):
+            before = self.currentSection()
+            super().keyPressEvent(event)
+            self._entry.typed(event, before)
+
+
+class TimeEdit(QTimeEdit):
+    """A time that may be unset: its minimum (00:00) reads "Not set". Typing a digit starts a
+    time; Delete or Backspace on the whole text unsets it. (Exactly midnight cannot be set.)
+    Typed like any field (see `KeyboardEntry`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._entry = KeyboardEntry(self)
         self.setDisplayFormat("HH:mm")
         self.setMinimumTime(QTime(0, 0))
         self.setSpecialValueText("Not set")
         self.setTime(QTime(0, 0))
         name_spinbox(self, name)
+
+    def event(self, event: QEvent) -> bool:
+        return self._entry.leave_on_tab(event) or super().event(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        super().focusInEvent(event)
+        self._entry.focused(event)
 
     def value(self) -> time | None:
         chosen = self.time()
@@ -123,15 +213,10 @@ class TimeEdit(QTimeEdit):
                 and line.selectedText() == line.text() and not self.isReadOnly():
             self.setTime(self.minimumTime())
             return
-        super().keyPressEvent(event)
-
-
-def date_edit(name: str) -> QDateEdit:
-    edit = QDateEdit()
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("yyyy-MM-dd")
-    name_spinbox(edit, name)
-    return edit
+        if not self._entry.swallow(event):
+            before = self.currentSection()
+            super().keyPressEvent(event)
+            self._entry.typed(event, before)
 
 
 def combo(name: str, values: list[Any]) -> QComboBox:
@@ -166,7 +251,7 @@ class VisitForm(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.visit_date = date_edit("Visit date")
+        self.visit_date = DateEdit("Visit date")
         self.time_in, self.time_out = TimeEdit("Time in"), TimeEdit("Time out")
         self.place = combo("Place", list(Place))
         self.contact_type = combo("Contact type", list(ContactType))
@@ -183,11 +268,21 @@ class VisitForm(QWidget):
         self.safety_description = text_box("Description of the safety concerns", 3)
         self.narrative = text_box("Narrative", 12, grow=True)
         self.next_steps = text_box("Next steps", 4)
-        self.next_visit = date_edit("Next visit date")
+        self.next_visit = DateEdit("Next visit date")
         self.no_next_visit = QCheckBox("No ne&xt visit set")
         self.no_next_visit.setAccessibleName("No next visit set")
+        # What stops signing, said under the field it is about (hidden while there is none).
+        self.problem_labels = {key: message_label(f"{name}: not ready to sign", lines=1)
+                               for key, name in PROBLEM_PLACES.items()}
+        for label in self.problem_labels.values():
+            label.hide()
         self._lay_out()
         self._connect()
+        order = (self.visit_date, self.time_in, self.time_out, self.place, self.contact_type,
+                 self.people, self.services_view, self.safety, self.safety_description,
+                 self.narrative, self.next_steps, self.next_visit, self.no_next_visit)
+        for before, after in pairwise(order):  # the reading order, whatever the grid does
+            QWidget.setTabOrder(before, after)
 
     def _lay_out(self) -> None:
         grid = QGridLayout(self)
@@ -195,17 +290,23 @@ class VisitForm(QWidget):
         grid.addWidget(labelled("Visit &date", self.visit_date), 0, 0)
         grid.addWidget(labelled("Time &in", self.time_in), 0, 1)
         grid.addWidget(labelled("Time &out", self.time_out), 0, 2)
-        grid.addWidget(labelled("&Place", self.place), 1, 0)
-        grid.addWidget(labelled("&Contact type", self.contact_type), 1, 1, 1, 2)
-        grid.addWidget(labelled("P&eople present", self.people), 2, 0, 1, 3)
+        grid.addWidget(self.problem_labels["times"], 1, 0, 1, 3)
+        grid.addWidget(labelled("&Place", self.place), 2, 0)
+        grid.addWidget(labelled("&Contact type", self.contact_type), 2, 1, 1, 2)
+        grid.addWidget(labelled("P&eople present", self.people), 3, 0, 1, 3)
+        grid.addWidget(self.problem_labels["people_present"], 4, 0, 1, 3)
         grid.addWidget(labelled("Se&rvices provided (Space ticks one)", self.services_view),
-                       3, 0, 1, 3)
-        grid.addWidget(self.safety, 4, 0, 1, 3)
-        grid.addWidget(labelled("Descri&be the concerns", self.safety_description), 5, 0, 1, 3)
-        grid.addWidget(labelled("&Narrative", self.narrative), 6, 0, 1, 3)
-        grid.addWidget(labelled("Next s&teps", self.next_steps), 7, 0, 1, 3)
-        grid.addWidget(labelled("Next &visit date", self.next_visit), 8, 0)
-        grid.addWidget(self.no_next_visit, 8, 1, 1, 2, Qt.AlignmentFlag.AlignBottom)
+                       5, 0, 1, 3)
+        grid.addWidget(self.problem_labels["services"], 6, 0, 1, 3)
+        grid.addWidget(self.safety, 7, 0, 1, 3)
+        grid.addWidget(labelled("Descri&be the concerns", self.safety_description), 8, 0, 1, 3)
+        grid.addWidget(self.problem_labels["safety_description"], 9, 0, 1, 3)
+        grid.addWidget(labelled("&Narrative", self.narrative), 10, 0, 1, 3)
+        grid.addWidget(self.problem_labels["narrative"], 11, 0, 1, 3)
+        grid.addWidget(labelled("Next s&teps", self.next_steps), 12, 0, 1, 3)
+        grid.addWidget(labelled("Next &visit date", self.next_visit), 13, 0)
+        grid.addWidget(self.no_next_visit, 13, 1, 1, 2, Qt.AlignmentFlag.AlignBottom)
+        grid.addWidget(self.problem_labels["next_visit_date"], 14, 0, 1, 3)
 
     def _connect(self) -> None:
         self.safety.toggled.connect(self.safety_description.setEnabled)
@@ -260,6 +361,21 @@ class VisitForm(QWidget):
             narrative=self.narrative.toPlainText(), next_steps=self.next_steps.toPlainText(),
             next_visit_date=None if self.no_next_visit.isChecked()
             else from_qdate(self.next_visit.date()))
+
+    def show_problems(self, problems: Sequence[visits.Problem]) -> QLabel | None:
+        """Say each problem under its field (none: clear them all); returns the topmost label
+        that says one."""
+        texts: dict[str, list[str]] = {}
+        for problem in problems:
+            texts.setdefault(PROBLEM_FIELDS.get(problem.field, problem.field), []).append(
+                problem.text)
+        first = None
+        for key, label in self.problem_labels.items():  # in the order of the form
+            text = " ".join(texts.get(key, ()))
+            set_error(label, text)
+            label.setVisible(bool(text))
+            first = first or (label if text else None)
+        return first
 
     def set_read_only(self) -> None:
         """A signed note: text stays selectable, nothing can change."""

@@ -8,12 +8,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from fieldapp.domain import visits
-from fieldapp.domain.errors import KnownError, RuleViolation
+from fieldapp.domain.errors import KnownError
 from fieldapp.domain.people import Actor, CaseId, NoteId, UserId
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import NoteStatus, VisitDetails, VisitNote
@@ -31,7 +31,9 @@ from fieldapp.ui.note_dialogs import (
     when,
     who,
 )
-from fieldapp.ui.widgets import heading, message_label, paragraph, set_error
+from fieldapp.ui.widgets import fit_to_screen, heading, message_label, paragraph, set_error
+
+USUAL_SIZE = QSize(780, 860)  # on a smaller screen less: the form scrolls, the buttons stay
 
 
 class NoteHistory(QWidget):
@@ -147,15 +149,15 @@ class NoteEditor(QDialog):
         self._opened: _Opened | None = None
         self._note: VisitNote | None = None
         self._editable = self._started = self._dirty = self._blocked = False
-        self._closing = self._close_refused = False
+        self._closing = self._close_refused = self._problems_shown = False
         self._tasks = 0
         self._waiters: list[Callable[[], None]] = []
         self.attestation: AttestationDialog | None = None
         self.addendum_dialog: AddendumDialog | None = None
         self.setWindowTitle("Visit note")
         self.setAccessibleName("Visit note")
-        self.resize(780, 860)
         self._build()
+        fit_to_screen(self, USUAL_SIZE)
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_ms)
         self.timer.timeout.connect(self._tick)
@@ -177,7 +179,7 @@ class NoteEditor(QDialog):
         column.addWidget(self.form)
         column.addWidget(self.history)
         column.addStretch(1)
-        scroll = QScrollArea()
+        self.form_area = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(inner)
         name_scrollbars(scroll, "the note")
@@ -252,6 +254,8 @@ class NoteEditor(QDialog):
         if not self._editable:
             return
         self._dirty, self._blocked, self._close_refused = True, False, False
+        if self._problems_shown:  # say at once when a correction answers a problem
+            self._check_signable()
         if not self._started:
             self._save()  # the first change creates the draft at once
 
@@ -285,8 +289,12 @@ class NoteEditor(QDialog):
 
     def _saved(self, note: VisitNote) -> None:
         self._note = note
+        self._show_state()
         if self._tasks == 0:
-            set_error(self.error, "")
+            if self._problems_shown:  # what stops signing stays said until it is corrected
+                self._check_signable()
+            else:
+                set_error(self.error, "")
             self.status.setText(f"Draft saved {self._now():%H:%M}")
         self.saved.emit(note.id)
 
@@ -359,15 +367,23 @@ class NoteEditor(QDialog):
         """Check the note is complete, save it, then ask for the attestation."""
         if not self._editable or self._opened is None:
             return
-        try:
-            visits.check_complete(self.form.details(), self._opened.settings,
-                                  today=self._today())
-        except RuleViolation as error:
-            set_error(self.error, error.message)
+        if not self._check_signable(scroll=True):
             return
-        set_error(self.error, "")
         self._dirty = self._dirty or self._note is None
         self._when_saved(self._ask_attestation)
+
+    def _check_signable(self, *, scroll: bool = False) -> bool:
+        """Say what stops signing now, under each field and below the form (`scroll`: bring
+        the first into view); True if nothing does."""
+        assert self._opened is not None
+        problems = visits.sign_problems(self.form.details(), self._opened.settings,
+                                        at=self._ctx.clock())
+        first = self.form.show_problems(problems)
+        self._problems_shown = bool(problems)
+        set_error(self.error, " ".join(problem.text for problem in problems))
+        if scroll and first is not None:
+            self.form_area.ensureWidgetVisible(first)
+        return not problems
 
     def _ask_attestation(self) -> None:
         # Made once and kept: deleting a dialog that Python still references has crashed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,6 @@ from fieldapp.domain.visits import (
     VisitNote,
     add_addendum,
     check_complete,
-    check_draft,
     cosign,
     cosignatures,
     edit_draft,
@@ -33,6 +32,7 @@ from fieldapp.domain.visits import (
     return_note,
     settled_status,
     sign,
+    sign_problems,
     signing_deadline,
 )
 
@@ -93,8 +93,7 @@ def test_a_new_note_is_an_unlocked_draft() -> None:
 
 def test_a_draft_may_be_incomplete() -> None:
     bare = VisitDetails(visit_date=VISIT_DAY)
-    check_draft(bare, SETTINGS)
-    edited = edit_draft(draft(), bare, editor=AUTHOR, settings=SETTINGS)
+    edited = edit_draft(draft(), bare, editor=AUTHOR)
     assert edited.details == bare
 
 
@@ -113,30 +112,47 @@ DRAFT_PROBLEMS: dict[str, tuple[dict[str, Any], str]] = {
 
 
 @pytest.mark.parametrize("case", DRAFT_PROBLEMS.values(), ids=DRAFT_PROBLEMS.keys())
-def test_even_a_draft_is_refused(case: tuple[dict[str, Any], str]) -> None:
+def test_a_draft_keeps_what_it_holds_and_only_signing_refuses_it(
+        case: tuple[dict[str, Any], str]) -> None:
+    # A half-typed time must not cost the narrative: the draft is stored, the signature waits.
     overrides, message = case
+    edited = edit_draft(draft(), details(**overrides), editor=AUTHOR)
+    assert edited.details == details(**overrides)
     with pytest.raises(RuleViolation) as caught:
-        check_draft(details(**overrides), SETTINGS)
+        sign(edited, signer=AUTHOR, at=SIGN_AT, settings=SETTINGS)
     assert caught.value.message == message
-    with pytest.raises(RuleViolation):
-        edit_draft(draft(), details(**overrides), editor=AUTHOR, settings=SETTINGS)
+
+
+def test_each_problem_names_the_field_it_is_about() -> None:
+    found = sign_problems(details(time_in=time(10), time_out=time(9, 30), narrative=" ",
+                                  services=("pet grooming",), people_present=(),
+                                  next_visit_date=date(2026, 3, 1)), SETTINGS, at=SIGN_AT)
+    assert [(p.field, p.text) for p in found] == [
+        ("time_out", "The time out must be after the time in."),
+        ("services", "pet grooming is not on the program's service list."),
+        ("next_visit_date", "The next visit cannot be before this one."),
+        ("narrative", "Write the narrative of the visit."),
+        ("people_present", "List who was present."),
+    ]
+    assert sign_problems(details(), SETTINGS, at=SIGN_AT) == ()
+    assert {p.field for p in found} <= {f.name for f in fields(VisitDetails)}
 
 
 def test_a_visit_starting_at_midnight_is_checked_too() -> None:
     # time(0, 0) is a real time, not "no time".
     with pytest.raises(RuleViolation, match="time out must be after"):
-        check_draft(details(time_in=time(0, 30), time_out=time(0, 0)), SETTINGS)
-    check_draft(details(time_in=time(0, 0), time_out=time(0, 30)), SETTINGS)
+        check_complete(details(time_in=time(0, 30), time_out=time(0, 0)), SETTINGS, at=SIGN_AT)
+    check_complete(details(time_in=time(0, 0), time_out=time(0, 30)), SETTINGS, at=SIGN_AT)
 
 
 def test_next_visit_on_the_same_day_is_allowed() -> None:
-    check_draft(details(next_visit_date=VISIT_DAY), SETTINGS)
+    check_complete(details(next_visit_date=VISIT_DAY), SETTINGS, at=SIGN_AT)
 
 
 def test_edit_draft_returns_a_new_note() -> None:
     note = draft()
     new = details(narrative="Rewritten.")
-    edited = edit_draft(note, new, editor=AUTHOR, settings=SETTINGS)
+    edited = edit_draft(note, new, editor=AUTHOR)
     assert edited.details.narrative == "Rewritten."
     assert note.details.narrative != "Rewritten."
     assert edited.status is NoteStatus.DRAFT
@@ -145,13 +161,12 @@ def test_edit_draft_returns_a_new_note() -> None:
 @pytest.mark.parametrize("editor", [COLLEAGUE, SUPERVISOR, ADMIN], ids=lambda a: a.role)
 def test_only_the_author_edits_a_draft(editor: Actor) -> None:
     with pytest.raises(NotPermitted, match="Only the author can edit a draft note"):
-        edit_draft(draft(), details(), editor=editor, settings=SETTINGS)
+        edit_draft(draft(), details(), editor=editor)
 
 
 def test_a_signed_note_cannot_be_edited() -> None:
     with pytest.raises(RuleViolation) as caught:
-        edit_draft(signed(), details(narrative="Changed later."), editor=AUTHOR,
-                   settings=SETTINGS)
+        edit_draft(signed(), details(narrative="Changed later."), editor=AUTHOR)
     assert caught.value.message == "This note is signed and locked; add an addendum instead."
 
 
@@ -207,7 +222,7 @@ def test_an_incomplete_note_cannot_be_signed(case: tuple[dict[str, Any], str]) -
 def test_incomplete_names_every_problem() -> None:
     with pytest.raises(RuleViolation) as caught:
         check_complete(details(time_in=None, narrative="", people_present=()), SETTINGS,
-                       today=VISIT_DAY)
+                       at=SIGN_AT)
     for sentence in ("Fill in the time in", "Write the narrative", "List who was present"):
         assert sentence in caught.value.message
 
@@ -233,6 +248,46 @@ def test_today_is_the_programs_today() -> None:
     with pytest.raises(RuleViolation, match="A visit in the future cannot be signed"):
         sign(draft(visit_date=date(2026, 3, 3), next_visit_date=None), signer=AUTHOR,
              at=evening, settings=SETTINGS)
+
+
+# The visit on 2 March runs 15:00 to 16:01 Chicago time (CST, UTC-6): it ends at 22:01 UTC.
+AFTERNOON = {"time_in": time(15, 0), "time_out": time(16, 1)}
+AFTERNOON_ENDS = datetime(2026, 3, 2, 22, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("at", [datetime(2026, 3, 2, 13, 17, tzinfo=UTC),  # 07:17 that day
+                                AFTERNOON_ENDS - timedelta(seconds=1)],
+                         ids=["that morning", "a second before the end"])
+def test_a_visit_cannot_be_signed_before_it_ends(at: datetime) -> None:
+    with pytest.raises(RuleViolation) as caught:
+        sign(draft(**AFTERNOON), signer=AUTHOR, at=at, settings=SETTINGS)
+    assert caught.value.message == "This visit ends at 16:01; it can be signed after that."
+    assert [p.field for p in sign_problems(details(**AFTERNOON), SETTINGS, at=at)] == [
+        "time_out"]
+
+
+@pytest.mark.parametrize("at", [AFTERNOON_ENDS, AFTERNOON_ENDS + timedelta(seconds=1)],
+                         ids=["exactly at the end", "a second after"])
+def test_a_visit_can_be_signed_from_the_moment_it_ends(at: datetime) -> None:
+    note = sign(draft(**AFTERNOON), signer=AUTHOR, at=at, settings=SETTINGS)
+    assert note.locked and note.signature is not None and note.signature.at == at
+
+
+def test_the_end_of_a_visit_is_the_programs_clock_time() -> None:
+    # 16:30 UTC is past 16:01 in London but only 10:30 in Chicago, the program's zone.
+    at = datetime(2026, 3, 2, 16, 30, tzinfo=UTC)
+    with pytest.raises(RuleViolation, match="ends at 16:01"):
+        sign(draft(**AFTERNOON), signer=AUTHOR, at=at.astimezone(ZoneInfo("Europe/London")),
+             settings=SETTINGS)
+    london = replace(SETTINGS, timezone="Europe/London")
+    assert sign(draft(**AFTERNOON), signer=AUTHOR, at=at, settings=london).locked
+
+
+def test_a_visit_with_times_in_the_wrong_order_is_told_that_not_when_it_ends() -> None:
+    with pytest.raises(RuleViolation) as caught:
+        check_complete(details(time_in=time(16, 1), time_out=time(15, 0)), SETTINGS,
+                       at=datetime(2026, 3, 2, 13, 17, tzinfo=UTC))
+    assert caught.value.message == "The time out must be after the time in."
 
 
 # --- late entries -------------------------------------------------------------------------------
@@ -400,7 +455,7 @@ def test_returned_then_addendum_then_cosign() -> None:
     with pytest.raises(RuleViolation, match="this one is returned"):
         cosign(returned, reviewer=SUPERVISOR, at=REVIEW_AT, settings=SETTINGS)
     with pytest.raises(RuleViolation, match="signed and locked"):
-        edit_draft(returned, details(), editor=AUTHOR, settings=SETTINGS)
+        edit_draft(returned, details(), editor=AUTHOR)
 
     answered = add_addendum(returned, addendum())
     assert answered.status is NoteStatus.SIGNED

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from fieldapp.domain import visits
 from fieldapp.domain.people import CaseId, NoteId
 from fieldapp.domain.visits import NoteStatus, VisitNote
 from fieldapp.ui.context import UiContext
-from fieldapp.ui.note_editor import NoteEditor
+from fieldapp.ui.note_dialogs import STATUS_TEXT
+from fieldapp.ui.note_editor import USUAL_SIZE, NoteEditor
+from fieldapp.ui.widgets import WINDOW_FRAME, fitted_size
+from tests.conftest import FakeClock
 from tests.ui.conftest import ContextFactory
 from tests.ui.test_accessibility import unnamed_controls
 
@@ -231,4 +236,141 @@ def test_every_control_of_a_new_note_is_named(qtbot: QtBot, make_context: Contex
     qtbot.keyClick(editor.form.narrative, Qt.Key.Key_Tab)  # Tab leaves a text box
     assert editor.form.next_steps.hasFocus()
     qtbot.waitUntil(lambda: editor.note is not None, timeout=WAIT)
+    close(qtbot, editor)
+
+
+# --- a new user's test: small screens, half-typed times, the keyboard, signing too early --------
+
+
+def focused() -> QWidget:
+    widget = QApplication.focusWidget()
+    assert widget is not None
+    return widget
+
+
+def shown_in_view(label: QLabel) -> bool:
+    """Visible to a person: shown, with text, and not scrolled out of sight."""
+    return label.isVisible() and bool(label.text()) and not label.visibleRegion().isEmpty()
+
+
+@pytest.mark.parametrize("available", [QRect(0, 0, 1366, 728), QRect(0, 0, 1280, 680)],
+                         ids=["1366x768", "1920x1080 at 150%"])  # each less a 40 px taskbar
+def test_the_editor_fits_a_small_screen_with_its_buttons_in_sight(
+        qtbot: QtBot, make_context: ContextFactory, available: QRect) -> None:
+    ctx = make_context(demo=True)
+    editor = open_editor(qtbot, ctx, case_id=first_case(ctx))
+    editor.resize(fitted_size(USUAL_SIZE, available))  # as the editor sizes itself on such a screen
+    editor.move(available.topLeft())
+    qtbot.keyClick(editor, Qt.Key.Key_S,  # an empty note: the red message shows too
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: editor.size() == fitted_size(USUAL_SIZE, available), timeout=WAIT)
+    framed = editor.frameGeometry()
+    if framed == editor.geometry():  # offscreen windows have no frame: count a desktop's
+        framed.adjust(0, 0, WINDOW_FRAME.width(), WINDOW_FRAME.height())
+    assert available.contains(framed)
+    assert "Write the narrative" in editor.error.text()
+    for control in (editor.save_button, editor.sign_button, editor.close_button, editor.error):
+        where = QRect(control.mapTo(editor, QPoint(0, 0)), control.size())
+        assert control.isVisible() and editor.rect().contains(where), control.accessibleName()
+        assert not editor.form_area.isAncestorOf(control)  # pinned below the scrolling form
+    assert editor.form_area.verticalScrollBar().maximum() > 0  # the long form scrolls instead
+
+
+def test_the_header_says_the_draft_is_saved_once_it_is(qtbot: QtBot,
+                                                       make_context: ContextFactory) -> None:
+    ctx = make_context(demo=True)
+    editor = open_editor(qtbot, ctx, case_id=first_case(ctx), autosave_ms=50)
+    assert editor.history.status.text() == "New note: not saved yet."
+    type_into(qtbot, editor.form.narrative, "Met Robin at home.")
+    qtbot.waitUntil(lambda: editor.status.text().startswith("Draft saved"), timeout=WAIT)
+    assert editor.history.status.text() == STATUS_TEXT[NoteStatus.DRAFT]
+    close(qtbot, editor)
+
+
+def test_a_draft_with_the_times_the_wrong_way_round_is_saved_and_signing_says_why(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context(demo=True)
+    case = first_case(ctx)
+    editor = open_editor(qtbot, ctx, case_id=case, autosave_ms=50)
+    type_into(qtbot, editor.form.time_in, "1600")
+    type_into(qtbot, editor.form.time_out, "1500")  # before the time in: half-corrected
+    type_into(qtbot, editor.form.narrative, "Met Robin at home; long talk.")
+    qtbot.waitUntil(lambda: editor.note is not None
+                    and editor.note.details.narrative == "Met Robin at home; long talk."
+                    and editor.status.text().startswith("Draft saved"), timeout=WAIT)
+    assert editor.error.text() == ""
+    note_id = editor.note.id
+    close(qtbot, editor)
+    assert stored(ctx, note_id).details.narrative == "Met Robin at home; long talk."
+
+    again = open_editor(qtbot, ctx, case_id=case, note_id=note_id)
+    assert again.form.narrative.toPlainText() == "Met Robin at home; long talk."
+    assert (again.form.time_in.text(), again.form.time_out.text()) == ("16:00", "15:00")
+    times = again.form.problem_labels["times"]
+    assert not times.isVisible()
+    qtbot.mouseClick(again.sign_button, LEFT)
+    assert shown_in_view(times)
+    assert times.text() == "The time out must be after the time in."
+    assert "The time out must be after the time in." in again.error.text()
+    assert again.attestation is None
+    assert stored(ctx, note_id).status is NoteStatus.DRAFT
+    type_into(qtbot, again.form.time_out, "1715")  # corrected: the message follows at once
+    assert times.text() == "This visit ends at 17:15; it can be signed after that."  # today
+    close(qtbot, again)
+
+
+def test_tab_goes_from_field_to_field_and_typed_times_land_in_them(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context(demo=True)
+    editor = open_editor(qtbot, ctx, case_id=first_case(ctx))
+    form = editor.form
+    assert focused() is form.visit_date  # where a new note starts (Ctrl+N)
+    qtbot.keyClicks(focused(), "2026-11-23")
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is form.time_in
+    qtbot.keyClicks(focused(), "1500")
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is form.time_out
+    qtbot.keyClicks(focused(), "16:01")
+    assert str(form.details().visit_date) == "2026-11-23"
+    assert (form.time_in.text(), form.time_out.text()) == ("15:00", "16:01")
+
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab, Qt.KeyboardModifier.ShiftModifier)
+    assert focused() is form.time_in
+    qtbot.keyClicks(focused(), "1430")  # the whole time was selected: typing replaces it
+    assert form.time_in.text() == "14:30"
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(focused(), "20261122")
+    assert str(form.details().visit_date) == "2026-11-22"
+    for expected in (form.time_in, form.time_out, form.place, form.contact_type, form.people):
+        qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+        assert focused() is expected
+    qtbot.waitUntil(lambda: editor.note is not None, timeout=WAIT)
+    close(qtbot, editor)
+
+
+def test_a_visit_that_has_not_ended_cannot_be_signed(qtbot: QtBot, make_context: ContextFactory,
+                                                      clock: FakeClock) -> None:
+    ctx = make_context(demo=True)  # the clock: 03:30 on 24 November in Chicago
+    editor = open_editor(qtbot, ctx, case_id=first_case(ctx), autosave_ms=60_000)
+    fill_complete_note(qtbot, editor, visit_date="2026-11-24")
+    type_into(qtbot, editor.form.time_in, "1500")
+    type_into(qtbot, editor.form.time_out, "1601")
+    qtbot.mouseClick(editor.sign_button, LEFT)
+    refusal = "This visit ends at 16:01; it can be signed after that."
+    assert editor.error.text() == refusal
+    assert shown_in_view(editor.form.problem_labels["times"])
+    assert editor.form.problem_labels["times"].text() == refusal
+    qtbot.wait(100)
+    assert editor.attestation is None
+
+    clock.now = datetime(2026, 11, 24, 22, 1, tzinfo=UTC)  # 16:01 in Chicago: it has ended
+    qtbot.mouseClick(editor.sign_button, LEFT)
+    qtbot.waitUntil(lambda: editor.attestation is not None and editor.attestation.isVisible(),
+                    timeout=WAIT)
+    assert editor.error.text() == "" and not editor.form.problem_labels["times"].isVisible()
+    assert editor.attestation is not None
+    with qtbot.waitSignal(editor.signed, timeout=WAIT):
+        qtbot.mouseClick(editor.attestation.sign_button, LEFT)
+    assert editor.note is not None and stored(ctx, editor.note.id).status is NoteStatus.SIGNED
     close(qtbot, editor)
