@@ -138,8 +138,8 @@ def check_screen(screen: DrugScreen, settings: ProgramSettings) -> None:
     if screen.attendance is Attendance.COLLECTED:
         if not screen.panel:
             problems.append("Choose the panel that was tested.")
-        missing = [s for s in screen.panel if s not in screen.results]
-        if missing and screen.validity is Validity.VALID:
+        missing = results_to_enter(screen)
+        if missing:
             problems.append(f"Record a result for {', '.join(missing)}.")
     elif screen.results or screen.lab is not None:
         problems.append(f"A screen marked {screen.attendance} has no results.")
@@ -155,6 +155,18 @@ def check_screen(screen: DrugScreen, settings: ProgramSettings) -> None:
             problems.append("A lab confirmation cannot come before the collection.")
     if problems:
         raise RuleViolation(" ".join(problems))
+
+
+def results_to_enter(screen: DrugScreen) -> list[str]:
+    """The panel's substances without a result, in panel order, where each needs one.
+
+    Only a collected specimen judged valid needs a result for every substance: a refusal or a
+    no-show has none, and an adulterated, substituted, invalid or dilute specimen may go
+    unreported. Nothing stands for "not entered": a result is in `results` or it is missing.
+    """
+    if screen.attendance is not Attendance.COLLECTED or screen.validity is not Validity.VALID:
+        return []
+    return [s for s in screen.panel if s not in screen.results]
 
 
 def _reading_problems(screen: DrugScreen) -> list[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtCore import QModelIndex, QSize, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,16 +33,17 @@ from fieldapp.domain.screens import (
     ScreenReason,
     Specimen,
     Validity,
+    results_to_enter,
     unconfirmed,
 )
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.services.screens import ScreenService
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.panel_model import (
+    RESULT,
     AskDialog,
     CorrectionReasonDialog,
     LabResultDialog,
-    PanelModel,
     PanelView,
     RevisionRow,
     button,
@@ -54,6 +55,8 @@ from fieldapp.ui.panel_model import (
 from fieldapp.ui.screen_validity import (
     CallInBox,
     ReadingsBox,
+    ResultsDelegate,
+    ResultsModel,
     court_line,
     moment_field,
     read_moment,
@@ -61,9 +64,11 @@ from fieldapp.ui.screen_validity import (
     validity_line,
 )
 from fieldapp.ui.tables import name_parts
-from fieldapp.ui.widgets import labelled, message_label, set_error
+from fieldapp.ui.widgets import fit_to_screen, labelled, message_label, set_error
 
 _MARK_STYLE = "border: 2px solid #8c1d18; color: #8c1d18; padding: 6px; font-weight: bold;"
+DESIGN_SIZE = QSize(720, 860)  # shrunk to fit a smaller screen: the fields scroll, not the buttons
+_UNSET_MESSAGE = "Not saved: some results are not entered yet (listed under Results)."
 
 
 @dataclass(frozen=True)
@@ -134,9 +139,12 @@ class ScreenForm(QDialog):
         self.comments.setTabChangesFocus(True)
         self.comments.setMaximumHeight(80)
         name_parts(self.comments, "Comments")
-        self.panel_model = PanelModel(self)
+        self.panel_model = ResultsModel(self)
         self.panel = PanelView(self.panel_model)
+        self.panel.setItemDelegateForColumn(RESULT, ResultsDelegate(self.panel))
         name_parts(self.panel, "Results")
+        self.results_note = message_label("Results still to enter", lines=2)
+        self.results_note.hide()
         self.history_model = revision_model(self)
         self.history = history_view(self.history_model)
         self.readings = ReadingsBox()
@@ -174,6 +182,7 @@ class ScreenForm(QDialog):
         column.addWidget(self.readings)
         column.addWidget(self.validity_note)
         column.addWidget(labelled("Resul&ts (type N, P or I on a row)", self.panel), 1)
+        column.addWidget(self.results_note)
         column.addWidget(labelled("Comm&ents", self.comments))
         self.history_box = labelled("Revision &history", self.history)
         column.addWidget(self.history_box)
@@ -185,7 +194,7 @@ class ScreenForm(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(self.close_button)
         # The fields scroll rather than squeeze on a short laptop screen.
-        scroll = QScrollArea()
+        self.details = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.body)
@@ -196,7 +205,7 @@ class ScreenForm(QDialog):
         layout.addWidget(self.message)
         layout.addLayout(buttons)
         self.setMinimumSize(700, 560)
-        self.resize(720, 860)
+        fit_to_screen(self, DESIGN_SIZE)
 
     # Loading and showing
 
@@ -231,7 +240,7 @@ class ScreenForm(QDialog):
         if self._is_new:
             self._set_time(self._ctx.clock())
             self.call_in.set_defaults(self._ctx.clock())
-            self.panel_model.set_panel(loaded.settings.panel)
+            self.panel_model.set_panel(loaded.settings.panel, {})  # nothing entered yet
             self._set_editing(True)
         else:
             self._set_editing(False)
@@ -263,7 +272,7 @@ class ScreenForm(QDialog):
         self.chain_of_custody.setText(screen.chain_of_custody)
         self.comments.setPlainText(screen.comments)
         self.panel_model.set_panel(screen.panel or self._settings.panel, screen.results)
-        self.panel.setEnabled(screen.attendance is Attendance.COLLECTED)
+        self._results_apply(screen.attendance is Attendance.COLLECTED)
         self.readings.set_readings(screen.readings)
         self.call_in.set_times(screen.notified_at, screen.due_by)
         self._show_parts()
@@ -291,6 +300,8 @@ class ScreenForm(QDialog):
         note, disagree = validity_line(screen) if collected else ("", False)
         self.validity_note.setText(note)
         self.validity_note.setStyleSheet(_MARK_STYLE if disagree else "")
+        if self._editing and self.results_note.text():
+            self._show_waiting(results_to_enter(screen))
 
     def _set_editing(self, editing: bool) -> None:
         self._editing = editing
@@ -301,7 +312,7 @@ class ScreenForm(QDialog):
         for field in (self.collected_at, self.chain_of_custody, self.comments):
             field.setReadOnly(not editing)
         self.panel_model.set_editable(editing)
-        self.panel.setEnabled(collected)
+        self._results_apply(collected)
         self.readings.set_editable(editing)
         self.call_in.set_editable(editing)
         new, viewing = self._is_new, not self._is_new and not editing
@@ -333,12 +344,34 @@ class ScreenForm(QDialog):
         if not self._editing:
             return
         collected = self._attendance() is Attendance.COLLECTED
-        if collected:
-            self.panel_model.default_results()
-        else:
+        if not collected:
             self.panel_model.clear_results()
-        self.panel.setEnabled(collected)
+        self._results_apply(collected)  # back to collected: every result starts unset again
         self._show_parts()
+
+    def _results_apply(self, collected: bool) -> None:
+        self.panel.setEnabled(collected)
+        self.panel_model.set_results_apply(collected)
+
+    def _refuse_unset(self, screen: DrugScreen) -> bool:
+        """Name the results still to enter beside the grid, and go to the first; True if any."""
+        waiting = results_to_enter(screen)
+        self._show_waiting(waiting)
+        if waiting:
+            set_error(self.message, _UNSET_MESSAGE)
+            self.details.ensureWidgetVisible(self.results_note)
+            self.panel.setCurrentIndex(self.panel_model.index(
+                self.panel_model.panel.index(waiting[0]), RESULT))
+            self.panel.setFocus()
+        return bool(waiting)
+
+    def _show_waiting(self, waiting: list[str]) -> None:
+        text = f"Not saved: no result entered yet for {', '.join(waiting)}. Type N, P or I " \
+            "on each of their rows." if waiting else ""
+        set_error(self.results_note, text)
+        self.results_note.setVisible(bool(text))
+        if not text and self.message.text() == _UNSET_MESSAGE:
+            set_error(self.message, "")
 
     def _random(self) -> bool:
         return ScreenReason(self.reason.currentData()) is ScreenReason.RANDOM
@@ -385,6 +418,7 @@ class ScreenForm(QDialog):
 
     def _discard(self) -> None:
         self._set_editing(False)
+        self._show_waiting([])
         set_error(self.message, "")
         self._revision_chosen(self.history.currentIndex(), QModelIndex())
 
@@ -392,6 +426,8 @@ class ScreenForm(QDialog):
 
     def _save(self) -> None:
         screen = self._gather()
+        if self._refuse_unset(screen):
+            return
         self._submit("Saving…", lambda screens: screens.record(screen), self._recorded)
 
     def _recorded(self, screen: DrugScreen) -> None:
@@ -412,6 +448,8 @@ class ScreenForm(QDialog):
                      self._revised)
 
     def _ask_reason(self) -> None:
+        if self._refuse_unset(self._gather()):
+            return
         self.reason_dialog = CorrectionReasonDialog(parent=self)
         self.reason_dialog.submitted.connect(self._correct)
         self.reason_dialog.open()

@@ -1,18 +1,30 @@
-"""Parts of the drug screen form: the validity readings, the call-in times, what they show."""
+"""Parts of the drug screen form: the validity readings, the call-in times, what they show;
+the results grid's "Not entered" state and the window's size on a small screen."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, QDateTime, QRegularExpression, QTime, QTimeZone, Signal
-from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtCore import (
+    QDate,
+    QDateTime,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRegularExpression,
+    Qt,
+    QTime,
+    QTimeZone,
+    Signal,
+)
+from PySide6.QtGui import QFont, QRegularExpressionValidator
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDateTimeEdit, QHBoxLayout, QLineEdit, QWidget
 
-from fieldapp.domain.screens import DrugScreen
+from fieldapp.domain.screens import DrugScreen, results_to_enter
 from fieldapp.domain.validity import UNCONFIRMED, ValidityReadings, court_status, measured
-from fieldapp.ui.panel_model import name_with_inner
+from fieldapp.ui.panel_model import RESULT, PanelModel, ResultDelegate, name_with_inner
 from fieldapp.ui.widgets import labelled
 
 # A random call-in is due eight hours after the notice unless the person was told otherwise:
@@ -22,6 +34,50 @@ DUE_AFTER = timedelta(hours=8)
 
 _UTC = QTimeZone(QTimeZone.Initialization.UTC)  # the edits hold program-local wall time
 _OXIDANT = (("Not tested", None), ("Not detected", False), ("Detected", True))
+NOT_ENTERED = "Not entered"
+
+
+class ResultsModel(PanelModel):
+    """The form's panel: while results apply, a substance with no result reads "Not entered".
+
+    Nothing is filled in for the person: a new screen starts with every result unset. When
+    results do not apply (a refusal, a no-show) an empty row reads "not tested" as before.
+    """
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._apply = True
+
+    def set_results_apply(self, apply: bool) -> None:
+        self._apply = apply
+        self._changed_all()
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        value = super().data(index, role)
+        if not self._apply or not self._valid(index) \
+                or self.panel[index.row()] in self.results():
+            return value
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{self.panel[index.row()]}: {NOT_ENTERED}"
+        if index.column() == RESULT and role == Qt.ItemDataRole.DisplayRole:
+            return NOT_ENTERED
+        if index.column() == RESULT and role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setItalic(True)  # with the words, not instead of them
+            return font
+        return value
+
+
+class ResultsDelegate(ResultDelegate):
+    """The result list opens with nothing chosen for an unset result, so closing it records
+    nothing; the list itself only offers negative, positive and inconclusive."""
+
+    def setEditorData(self, editor: QWidget,  # noqa: N802 - Qt API
+                      index: QModelIndex | QPersistentModelIndex) -> None:
+        super().setEditorData(editor, index)
+        if isinstance(editor, QComboBox) and not index.data(Qt.ItemDataRole.EditRole):
+            editor.setCurrentIndex(-1)
 
 
 class ReadingsBox(QWidget):
@@ -202,6 +258,10 @@ def validity_line(screen: DrugScreen) -> tuple[str, bool]:
 
 def court_line(screen: DrugScreen) -> tuple[str, bool]:
     """The court status line, and whether it is the unconfirmed warning."""
+    waiting = results_to_enter(screen)
+    if waiting:
+        return (f"Court status: not entered yet ({len(waiting)} of {len(screen.panel)} "
+                "results still to enter)."), False
     status = court_status(screen)
     late = " Collected after the due-by time: late for the call-in." \
         if screen.late_for_call_in else ""

@@ -68,6 +68,17 @@ def row_of(model: PanelModel, substance: str) -> int:
     return model.panel.index(substance)
 
 
+def enter_results(qtbot: QtBot, form: ScreenForm, key: Qt.Key = Qt.Key.Key_N,
+                  *, skip: tuple[str, ...] = ()) -> None:
+    """Type one result on every row of the grid, from the top, except the `skip` ones."""
+    grid = form.panel
+    click_row(qtbot, grid, 0)
+    for substance in form.panel_model.panel:
+        if substance not in skip:
+            qtbot.keyClick(grid, key)
+        qtbot.keyClick(grid, Qt.Key.Key_Down)
+
+
 def instant_positive(ctx: UiContext, case_id: CaseId) -> DrugScreen:
     """An instant screen with opiates positive, recorded through the service."""
     screen = DrugScreen(
@@ -85,6 +96,7 @@ def test_records_a_screen_with_one_positive(qtbot: QtBot, ctx: UiContext) -> Non
     form = open_form(qtbot, ctx, case_id)
     assert form.person.currentText() == case.parents[0].name
     assert form.panel_model.panel == DEFAULT_PANEL
+    enter_results(qtbot, form)
     assert set(form.panel_model.results().values()) == {SubstanceResult.NEGATIVE}
 
     grid, model = form.panel, form.panel_model
@@ -195,6 +207,7 @@ def test_a_lab_screen_without_chain_of_custody_is_refused(qtbot: QtBot, ctx: UiC
     form = open_form(qtbot, ctx, case_id)
     qtbot.keyClicks(form.method, "l")
     assert form.method.currentData() == Method.LAB
+    enter_results(qtbot, form)
     qtbot.mouseClick(form.save_button, LEFT)
     qtbot.waitUntil(lambda: "chain-of-custody" in form.message.text(), timeout=10_000)
     assert form.isVisible()
@@ -307,6 +320,7 @@ def test_readings_are_for_urine_only(qtbot: QtBot, ctx: UiContext) -> None:
     form = open_form(qtbot, ctx, first_case(ctx))
     qtbot.keyClicks(form.readings.ph, "7")
     assert form.readings.isVisible()
+    enter_results(qtbot, form)
     choose(qtbot, form.specimen, Specimen.ORAL_FLUID)
     assert not form.readings.isVisible()
     with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
@@ -337,6 +351,7 @@ def test_a_random_call_in_keeps_its_times_and_says_when_it_was_late(qtbot: QtBot
     set_moment(form.call_in.notified_at, day, QTime(6, 0))
     set_moment(form.call_in.due_by, day, QTime(8, 0))
     set_moment(form.collected_at, day, QTime(9, 15))
+    enter_results(qtbot, form)
     assert "late for the call-in" in form.mark.text()
     with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
         qtbot.mouseClick(form.save_button, LEFT)
@@ -367,3 +382,87 @@ def test_a_no_show_asks_for_the_due_by_time(qtbot: QtBot, ctx: UiContext) -> Non
     screen = {s.id: s for s in screens_of(ctx, case_id)}[saved.args[0]]
     assert screen.attendance is Attendance.NO_SHOW
     assert screen.due_by is not None and screen.notified_at is None
+
+
+def test_a_new_screen_records_no_result_nobody_entered(qtbot: QtBot, ctx: UiContext) -> None:
+    case_id = first_case(ctx)
+    before = screens_of(ctx, case_id)
+    form = open_form(qtbot, ctx, case_id)
+    model = form.panel_model
+    assert [model.index(row, RESULT).data() for row in range(model.rowCount())] \
+        == ["Not entered"] * len(DEFAULT_PANEL)
+    assert model.index(0, RESULT).data(Qt.ItemDataRole.AccessibleTextRole) \
+        == f"{DEFAULT_PANEL[0]}: Not entered"
+    assert model.results() == {}
+    assert form.mark.text().startswith("Court status: not entered yet")
+    assert "negative" not in form.mark.text()
+
+    qtbot.mouseClick(form.save_button, LEFT)
+    assert form.results_note.isVisible()
+    assert form.results_note.text() == (
+        f"Not saved: no result entered yet for {', '.join(DEFAULT_PANEL)}. Type N, P or I on "
+        "each of their rows.")
+    assert form.message.text().startswith("Not saved")
+    assert form.panel.hasFocus() and form.panel.currentIndex().row() == 0
+    assert form.isVisible()
+
+    # All but cocaine: the note names cocaine alone, and the court status still waits.
+    enter_results(qtbot, form, skip=("cocaine",))
+    assert form.results_note.text().startswith("Not saved: no result entered yet for cocaine.")
+    assert "not entered yet (1 of" in form.mark.text()
+    qtbot.mouseClick(form.save_button, LEFT)
+    assert form.isVisible()
+    assert form.panel.currentIndex().row() == row_of(model, "cocaine")
+    qtbot.keyClick(form.panel, Qt.Key.Key_N)
+    assert not form.results_note.isVisible() and form.message.text() == ""
+    assert form.mark.text() == "Court status: negative."
+    assert screens_of(ctx, case_id) == before  # the refusals wrote nothing
+    with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
+        qtbot.mouseClick(form.save_button, LEFT)
+    screen = {s.id: s for s in screens_of(ctx, case_id)}[saved.args[0]]
+    assert screen.results == dict.fromkeys(DEFAULT_PANEL, SubstanceResult.NEGATIVE)
+
+
+def test_the_result_list_opens_with_nothing_chosen(qtbot: QtBot, ctx: UiContext) -> None:
+    form = open_form(qtbot, ctx, first_case(ctx))
+    grid, model = form.panel, form.panel_model
+    click_row(qtbot, grid, 0)
+    qtbot.keyClick(grid, Qt.Key.Key_F2)
+    editor = grid.findChild(QComboBox)
+    assert editor is not None and editor.currentIndex() == -1
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)  # leaving the list is not a choice
+    qtbot.waitUntil(lambda: grid.findChild(QComboBox) is None)
+    assert model.index(0, RESULT).data() == "Not entered" and model.results() == {}
+
+
+def test_back_to_collected_after_a_refusal_starts_unset(qtbot: QtBot, ctx: UiContext) -> None:
+    form = open_form(qtbot, ctx, first_case(ctx))
+    enter_results(qtbot, form)
+    choose(qtbot, form.attendance, Attendance.REFUSED)
+    assert form.mark.text() == "Court status: refused."
+    qtbot.keyClicks(form.attendance, "c")
+    assert form.attendance.currentData() == Attendance.COLLECTED
+    assert form.panel_model.results() == {}
+    assert form.panel_model.index(0, RESULT).data() == "Not entered"
+
+
+def test_a_correction_with_results_unset_is_refused_beside_the_grid(qtbot: QtBot,
+                                                                    ctx: UiContext) -> None:
+    case_id = first_case(ctx)
+    refused = DrugScreen(id=ScreenId(new_id()), case_id=case_id, person="Someone",
+                         reason=ScreenReason.SCHEDULED, collected_at=ctx.clock(),
+                         attendance=Attendance.REFUSED, recorded_by=UserId(""))
+    ctx.runner.worker.call(lambda: ctx.session.screens().record(refused))
+    form = open_form(qtbot, ctx, case_id, refused.id)
+    assert form.panel_model.index(0, RESULT).data() == "not tested"
+    qtbot.mouseClick(form.correct_button, LEFT)
+    qtbot.keyClicks(form.attendance, "c")
+    assert form.attendance.currentData() == Attendance.COLLECTED
+    assert form.panel_model.index(0, RESULT).data() == "Not entered"
+    qtbot.mouseClick(form.save_correction_button, LEFT)
+    assert form.reason_dialog is None  # not asked for a reason: nothing can be saved yet
+    assert form.results_note.text().startswith(
+        f"Not saved: no result entered yet for {DEFAULT_PANEL[0]}, ")
+    qtbot.mouseClick(form.discard_button, LEFT)
+    assert not form.results_note.isVisible()
+    assert len(history_of(ctx, refused.id)) == 1
