@@ -44,9 +44,16 @@ def day_text(day: date) -> str:
 
 
 def miles_text(miles: Decimal) -> str:
-    """Miles to a tenth, without a trailing '.0': '150', '37.6'."""
+    """Miles to a tenth, without a trailing '.0': '150', '37.6'. The one way screens write miles."""
     tenths = miles.quantize(Decimal("0.1"))
     return str(tenths.to_integral_value()) if tenths == tenths.to_integral_value() else str(tenths)
+
+
+def used_text(month: MileageMonth) -> str:
+    """The month against the cap, as every meter says it: '120 of 150 miles used · 30 left ·
+    $87.00'."""
+    return (f"{miles_text(month.reimbursable)} of {miles_text(month.cap)} miles used · "
+            f"{miles_text(month.remaining)} left · ${month.amount:,.2f}")
 
 
 def shift_month(month: str, delta: int) -> str:
@@ -61,7 +68,16 @@ def last_months(end: str, count: int = MONTHS) -> list[str]:
     return [shift_month(end, -back) for back in range(count - 1, -1, -1)]
 
 
-def status_text(status: MonthStatus, reason: str) -> str:
+NOT_CONNECTED_SUBMITTED = ("Status: submitted. This profile is not connected to the program's "
+                           "server yet: the month goes to your supervisor at the next sync, "
+                           "once you connect it in Settings.")
+
+
+def status_text(status: MonthStatus, reason: str, *, connected: bool) -> str:
+    """The month's status in a sentence; `connected`: the profile is enrolled with a server,
+    so a submitted month can reach the supervisor."""
+    if status is MonthStatus.SUBMITTED and not connected:
+        return NOT_CONNECTED_SUBMITTED
     return {
         MonthStatus.OPEN: "Status: open. Submit the month when its trips are complete.",
         MonthStatus.SUBMITTED: "Status: submitted, waiting for your supervisor's approval.",
@@ -132,7 +148,7 @@ class MileageChart(QWidget):
             series.attachAxis(self.y_axis)
         self.view = QChartView(self.chart)
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.view.setMinimumHeight(260)
+        self.view.setMinimumHeight(200)  # a 1280x720 screen still shows the page whole
         self.view.setAccessibleName("Mileage chart, last 12 months")
         self.view.setAccessibleDescription("Loading the figures.")
         self.view.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a screen reader reaches the summary

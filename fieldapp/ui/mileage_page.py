@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from fieldapp.domain.errors import KnownError, NotPermitted
 from fieldapp.domain.mileage import EDITABLE, Allocation, MileageMonth, MonthStatus, Trip, month_key
 from fieldapp.domain.people import CaseId
+from fieldapp.services import enrolment
 from fieldapp.services.casework import CaseService
 from fieldapp.services.mileage import MileageService
 from fieldapp.ui.context import UiContext
@@ -36,6 +37,7 @@ from fieldapp.ui.mileage_chart import (
     month_label,
     shift_month,
     status_text,
+    used_text,
 )
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.trip_dialog import CaseChoice, ConfirmDialog, TripDialog, plain_name
@@ -52,6 +54,7 @@ class MonthData:
     today: date
     return_reason: str
     cases: tuple[CaseChoice, ...]
+    connected: bool  # enrolled with the program's server: a submitted month can reach it
 
 
 def _button(text: str) -> QPushButton:
@@ -65,6 +68,25 @@ def _miles_tooltip(allocation: Allocation) -> str:
     if trip.odometer_start is not None and trip.odometer_end is not None:
         return f"Odometer {miles_text(trip.odometer_start)} to {miles_text(trip.odometer_end)}"
     return f"Round trip: {miles_text(trip.miles)} miles each way" if trip.round_trip else ""
+
+
+def submit_question(data: MonthData) -> str:
+    """What submitting the month shown means: it locks the month (said first while the month
+    is not over), and without a server it waits for the next sync."""
+    ledger = data.ledger
+    name = month_label(ledger.month)
+    figures = (f"{miles_text(ledger.total)} miles logged, "
+               f"{miles_text(ledger.reimbursable)} reimbursable (${ledger.amount:,.2f}).")
+    if ledger.month == month_key(data.today):
+        text = (f"{name.split()[0]} is not over. Submitting now locks it: you cannot add or "
+                f"change trips in it until your supervisor returns it. Submit it now? {figures}")
+    else:
+        text = (f"Submit {name} to your supervisor? {figures} Once it is submitted its trips "
+                "cannot be changed unless your supervisor returns it.")
+    if not data.connected:
+        text += (" This profile is not connected to the program's server yet: the month goes "
+                 "to your supervisor at the next sync, once you connect it in Settings.")
+    return text
 
 
 class MileagePage(QWidget):
@@ -222,7 +244,8 @@ class MileagePage(QWidget):
             cases = tuple(CaseChoice(case_id=row.case.id, family_name=row.case.family_name)
                           for row in caseload)
             return MonthData(ledger=ledger, today=workspace.today(), return_reason=reason,
-                             cases=tuple(sorted(cases, key=lambda c: c.family_name)))
+                             cases=tuple(sorted(cases, key=lambda c: c.family_name)),
+                             connected=enrolment.enrolment_of(session) is not None)
 
         self._ctx.runner.run(read, on_success=lambda data: self._show(request, data),
                              on_error=self._failed)
@@ -247,7 +270,8 @@ class MileagePage(QWidget):
         self.month_label.setText(month_label(ledger.month))
         self.model.set_rows(ledger.allocations)
         self._show_meter(ledger)
-        self.status.setText(status_text(ledger.status, data.return_reason))
+        self.status.setText(status_text(ledger.status, data.return_reason,
+                                        connected=data.connected))
         note = lock_text(ledger)
         self.lock_note.setText(note)
         self.lock_note.setVisible(bool(note))
@@ -255,8 +279,7 @@ class MileagePage(QWidget):
         self.loaded.emit()
 
     def _show_meter(self, ledger: MileageMonth) -> None:
-        text = (f"{miles_text(ledger.reimbursable)} of {miles_text(ledger.cap)} miles used · "
-                f"{miles_text(ledger.remaining)} left · ${ledger.amount:,.2f}")
+        text = used_text(ledger)
         self.meter.setRange(0, max(1, int(ledger.cap * 10)))
         self.meter.setValue(min(self.meter.maximum(), int(ledger.reimbursable * 10)))
         self.meter.setFormat(text)
@@ -362,17 +385,16 @@ class MileagePage(QWidget):
         if self._refused(needs_trip=False):
             return
         assert self.data is not None
-        ledger = self.data.ledger
-        name = month_label(ledger.month)
-        dialog = self._confirm(
-            f"Submit {name}",
-            f"Submit {name} to your supervisor? {miles_text(ledger.total)} miles logged, "
-            f"{miles_text(ledger.reimbursable)} reimbursable (${ledger.amount:,.2f}). "
-            "Once it is submitted its trips cannot be changed unless your supervisor returns it.",
-            "&Submit month")
-        month, session = ledger.month, self._ctx.session
+        data = self.data
+        name = month_label(data.ledger.month)
+        early = data.ledger.month == month_key(data.today)
+        dialog = self._confirm(f"Submit {name} before it ends" if early else f"Submit {name}",
+                               submit_question(data), "&Submit month")
+        month, session = data.ledger.month, self._ctx.session
+        done = f"{name} submitted." if data.connected else \
+            f"{name} submitted; it goes to your supervisor at the next sync."
         dialog.accepted.connect(lambda: self._write(
-            lambda: session.mileage().submit(month), f"{name} submitted."))
+            lambda: session.mileage().submit(month), done))
 
     def _confirm(self, title: str, text: str, action: str) -> ConfirmDialog:
         dialog = ConfirmDialog(title, text, action, self)

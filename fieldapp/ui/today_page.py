@@ -21,6 +21,7 @@ from fieldapp.domain.visits import VisitNote
 from fieldapp.services.casework import CaseloadRow
 from fieldapp.services.today import RandomScreenDue, TodaySummary
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.mileage_chart import used_text
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.review_dialogs import day_text as full_day_text
 from fieldapp.ui.review_dialogs import month_text
@@ -152,8 +153,7 @@ class TodayPage(QWidget):
         month = summary.mileage
         self.meter.setMaximum(max(1, int(month.cap * 10)))
         self.meter.setValue(int(month.reimbursable * 10))
-        self.meter.setFormat(f"{month.reimbursable} of {month.cap} miles used · "
-                             f"{month.remaining} left · ${month.amount}")
+        self.meter.setFormat(used_text(month))
         self.summary_label.setText(_sentence(summary))
         for view, button in ((self.radar_view, self.open_item_button),
                              (self.due_view, self.write_button),

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fieldapp.domain.errors import KnownError
-from fieldapp.domain.mileage import Preview, Trip, month_key
+from fieldapp.domain.errors import KnownError, RuleViolation
+from fieldapp.domain.mileage import Preview, Trip, check_trip, month_key
 from fieldapp.domain.people import CaseId, TripId, UserId, new_id
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.mileage_chart import miles_text, month_label
@@ -82,11 +82,13 @@ def _decimal(box: QDoubleSpinBox) -> Decimal:
 class ConfirmDialog(QDialog):
     """A question with one action and Cancel; Cancel is the default, so Enter changes nothing.
 
+    `cancel` names the safe choice when "Cancel" would be unclear ("Keep editing").
+
     Signals (QDialog's): accepted when the action is chosen, rejected on Cancel or Escape.
     """
 
-    def __init__(self, title: str, text: str, action: str, parent: QWidget | None = None
-                 ) -> None:
+    def __init__(self, title: str, text: str, action: str, parent: QWidget | None = None,
+                 *, cancel: str = "Cancel") -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setAccessibleName(title)
@@ -95,8 +97,8 @@ class ConfirmDialog(QDialog):
         self.confirm_button = QPushButton(action)
         self.confirm_button.setAccessibleName(plain_name(action))
         self.confirm_button.setAutoDefault(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setAccessibleName("Cancel")
+        self.cancel_button = QPushButton(cancel)
+        self.cancel_button.setAccessibleName(plain_name(cancel))
         self.cancel_button.setDefault(True)
         buttons = QDialogButtonBox()
         buttons.addButton(self.confirm_button, QDialogButtonBox.ButtonRole.AcceptRole)
@@ -111,6 +113,9 @@ class ConfirmDialog(QDialog):
 
 class TripDialog(QDialog):
     """Add a trip, or edit one; the service checks the rules and the dialog shows its refusals.
+
+    Save is the one default button (Cancel never is, even after a refusal), so Enter saves
+    and never throws a trip away; closing a changed form asks first (`discard_dialog`).
 
     Signals:
         saved(Trip): the trip was written; the dialog then closes.
@@ -128,6 +133,7 @@ class TripDialog(QDialog):
         self._trip, self._revision = trip, revision
         self._trip_id = trip.id if trip else TripId(new_id())
         self._request, self._working, self._finished = 0, False, False
+        self._refused = False  # a save was refused: the fields are then checked as they change
         title = "Edit trip" if trip else "Add trip"
         self.setWindowTitle(title)
         self.setAccessibleName(title)
@@ -143,6 +149,8 @@ class TripDialog(QDialog):
         self._connect()
         self._show_mode()
         self._schedule_preview()
+        self.discard_dialog: ConfirmDialog | None = None
+        self._as_opened = self._form_state()
 
     def _build_fields(self, cases: Sequence[CaseChoice], day: date) -> None:
         self.date = QDateEdit(QDate(day.year, day.month, day.day))
@@ -183,6 +191,7 @@ class TripDialog(QDialog):
         self.save_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel")
+        self.cancel_button.setAutoDefault(False)  # focus on Cancel must not make Enter discard
 
     def _build_layout(self) -> None:
         self.miles_box = QWidget()
@@ -245,6 +254,35 @@ class TripDialog(QDialog):
         self.use_odometer.toggled.connect(self._show_mode)
         self.use_odometer.toggled.connect(self._schedule_preview)
         self.case.currentIndexChanged.connect(self._suggest_destination)
+        for signal in (self.date.dateChanged, self.origin.editTextChanged,
+                       self.destination.editTextChanged, self.purpose.textChanged,
+                       self.case.currentIndexChanged, self.use_odometer.toggled,
+                       self.miles.valueChanged, self.round_trip.toggled,
+                       self.odometer_start.valueChanged, self.odometer_end.valueChanged):
+            signal.connect(self._revalidate)
+
+    def _form_state(self) -> tuple[object, ...]:
+        """What the fields say, to tell whether closing would throw something away."""
+        return (self.date.date(), self.origin.currentText(), self.destination.currentText(),
+                self.purpose.text(), self.case.currentIndex(), self.use_odometer.isChecked(),
+                self.miles.value(), self.round_trip.isChecked(), self.odometer_start.value(),
+                self.odometer_end.value())
+
+    def _revalidate(self) -> None:
+        """After a refused save, keep the error true as the fields change: say what is still
+        wrong, or nothing.
+
+        `check_trip` is the service's own first check and pure, so it runs here on the UI
+        thread; refusals it cannot see (a locked month) come back at the next save.
+        """
+        if not self._refused or self._working:
+            return
+        try:
+            check_trip(self.trip(), today=self._today)
+        except RuleViolation as problem:
+            set_error(self.error, problem.message)
+        else:
+            set_error(self.error, "")
 
     def _show_mode(self) -> None:
         odometer = self.use_odometer.isChecked()
@@ -354,6 +392,8 @@ class TripDialog(QDialog):
         if not self._closed():
             self.save_button.setEnabled(True)
             self.cancel_button.setEnabled(True)
+            self.save_button.setDefault(True)  # disabling it handed the default on
+            self._refused = True
             set_error(self.error, error.message)
 
     def _closed(self) -> bool:
@@ -361,7 +401,25 @@ class TripDialog(QDialog):
         return self._finished or not shiboken6.isValid(self)
 
     def reject(self) -> None:
-        if not self._working:  # Escape while saving waits for the answer
+        """Escape, Cancel or the close box: a changed form asks before it is thrown away."""
+        if self._working:  # Escape while saving waits for the answer
+            return
+        if self._form_state() == self._as_opened:
+            super().reject()
+            return
+        if self.discard_dialog is not None and shiboken6.isValid(self.discard_dialog) \
+                and self.discard_dialog.isVisible():
+            return
+        what = "your changes to this trip" if self._trip else "this trip"
+        dialog = ConfirmDialog("Discard trip?", f"Close without saving {what}? What you "
+                               "entered will be lost.", "&Discard", self, cancel="Keep editing")
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.accepted.connect(self._discard)
+        self.discard_dialog = dialog
+        dialog.open()
+
+    def _discard(self) -> None:
+        if not self._closed() and not self._working:
             super().reject()
 
     def done(self, result: int) -> None:

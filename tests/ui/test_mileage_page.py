@@ -16,8 +16,10 @@ from fieldapp.services.workspace import Workspace
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.mileage_chart import last_months
 from fieldapp.ui.mileage_page import MileagePage
+from fieldapp.ui.today_page import TodayPage
 from fieldapp.ui.trip_dialog import TripDialog
 from tests.conftest import FakeClock
+from tests.services.records_helpers import make_trip
 from tests.ui.conftest import ContextFactory
 from tests.ui.test_accessibility import unnamed_controls
 
@@ -126,11 +128,23 @@ def check_chart(qtbot: QtBot, page: MileagePage) -> None:
 def submit_and_check_locked(qtbot: QtBot, page: MileagePage, ctx: UiContext) -> None:
     qtbot.mouseClick(page.submit_button, LEFT)
     assert page.confirm_dialog is not None
-    assert "162.4 miles logged, 150 reimbursable ($108.75)" in page.confirm_dialog.text.text()
+    question = page.confirm_dialog.text.text()
+    assert question.startswith(
+        "November is not over. Submitting now locks it: you cannot add or change trips in it "
+        "until your supervisor returns it."), "submitting on the 24th says what it locks"
+    assert page.confirm_dialog.windowTitle() == "Submit November 2026 before it ends"
+    assert page.confirm_dialog.cancel_button.isDefault(), "Enter must not submit"
+    assert "162.4 miles logged, 150 reimbursable ($108.75)" in question
+    assert "not connected to the program's server yet: the month goes to your supervisor at " \
+           "the next sync" in question
     assert unnamed_controls(page.confirm_dialog) == [], "confirmation"
     confirm(qtbot, page)
     assert month(ctx).status is MonthStatus.SUBMITTED
     assert page.status.text().startswith("Status: submitted")
+    assert "goes to your supervisor at the next sync" in page.status.text()
+    assert "waiting for your supervisor's approval" not in page.status.text(), "not connected"
+    assert page.message.text() == \
+        "November 2026 submitted; it goes to your supervisor at the next sync."
     select_row(qtbot, page, 0)
     for button in (page.add_button, page.edit_button, page.remove_button, page.submit_button):
         assert not button.isEnabled()
@@ -266,3 +280,42 @@ def test_demo_year_months_and_chart(qtbot: QtBot, make_context: ContextFactory) 
     assert page.month_label.text() == "November 2026"
     assert page.add_button.isEnabled()
     assert unnamed_controls(page) == []
+
+
+def test_a_month_that_is_over_is_submitted_without_the_early_warning(
+        qtbot: QtBot, make_context: ContextFactory, clock: FakeClock) -> None:
+    ctx = make_context()
+    ctx.runner.worker.call(lambda: ctx.session.mileage().add_trip(make_trip()))
+    clock.advance(8 * 24 * 3600)  # 2 December: November is over
+    page = open_page(qtbot, ctx)
+    with qtbot.waitSignal(page.loaded, timeout=10_000):
+        qtbot.mouseClick(page.previous_button, LEFT)
+    assert page.month_label.text() == "November 2026"
+    qtbot.mouseClick(page.submit_button, LEFT)
+    assert page.confirm_dialog is not None
+    assert page.confirm_dialog.windowTitle() == "Submit November 2026"
+    question = page.confirm_dialog.text.text()
+    assert question.startswith("Submit November 2026 to your supervisor? 90 miles logged")
+    assert "not over" not in question
+    assert page.confirm_dialog.cancel_button.isDefault()
+
+
+def test_today_writes_miles_as_the_mileage_page_does(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context()
+    for miles in ("60", "12.4"):
+        trip = make_trip(miles=Decimal(miles), round_trip=False)
+        ctx.runner.worker.call(lambda t=trip: ctx.session.mileage().add_trip(t))
+    page = open_page(qtbot, ctx)
+    today = TodayPage(ctx)
+    qtbot.addWidget(today)
+    today.show()
+    today.refresh()
+    qtbot.waitUntil(lambda: today.summary_label.text() != "", timeout=5_000)
+    assert today.meter.format() == "72.4 of 150 miles used · 77.6 left · $52.49"
+    assert today.meter.format() == page.meter.format()
+    ctx.runner.worker.call(lambda: ctx.session.mileage().add_trip(
+        make_trip(miles=Decimal("77.6"), round_trip=False)))
+    today.refresh()
+    qtbot.waitUntil(lambda: today.meter.format() == "150 of 150 miles used · 0 left · $108.75",
+                    timeout=5_000)
