@@ -99,3 +99,17 @@ def _person(member: StaffMember) -> dict[str, str]:
     if member.supervises is not None:  # absent, not null: a list without capacities is unchanged
         person["supervises"] = str(member.supervises)
     return person
+
+
+def team_members(workspace: Workspace) -> list[StaffMember]:
+    """The staff as the server last listed them, with their roles, by name; [] before the
+    first sync. Thread rule: the database worker."""
+    members = []
+    for opened in workspace.records().all():
+        if opened.row["kind"] != STAFF_KIND or opened.body is None:
+            continue
+        for person in opened.body.get("people", []):
+            if person.get("role") in tuple(Role):
+                members.append(StaffMember(user_id=UserId(str(person["id"])),
+                                           name=str(person["name"]), role=Role(person["role"])))
+    return sorted(members, key=lambda m: (m.name.casefold(), m.user_id))

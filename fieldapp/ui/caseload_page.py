@@ -13,8 +13,10 @@ from PySide6.QtWidgets import (
 )
 
 from fieldapp.domain.cases import CaseStatus
+from fieldapp.domain.people import CaseId, Role
 from fieldapp.services.casework import CaseloadRow
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.family_dialog import FamilyDialog
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.tables import day_text, table
 from fieldapp.ui.widgets import heading, labelled, message_label
@@ -51,14 +53,19 @@ class CaseloadFilter(QSortFilterProxyModel):
 class CaseloadPage(QWidget):
     """Signals:
     open_case(str): the person opened this case id.
+
+    A supervisor (`role`) also opens new families here and changes them (`family_dialog`).
     """
 
     open_case = Signal(str)
     export_requested = Signal(str)
 
-    def __init__(self, ctx: UiContext) -> None:
+    def __init__(self, ctx: UiContext, *, role: Role | None = None) -> None:
         super().__init__()
         self._ctx = ctx
+        self._supervisor = role is Role.SUPERVISOR
+        self._show_after: str | None = None  # a family just saved, to select once listed
+        self.family_dialog: FamilyDialog | None = None
         self.model: RowsModel[CaseloadRow] = RowsModel([
             Column("Family", lambda r: r.case.family_name),
             Column("Parent", lambda r: ", ".join(p.name for p in r.case.parents)),
@@ -94,6 +101,13 @@ class CaseloadPage(QWidget):
         self.export_button.setAccessibleName("Export a visit log")
         actions = QHBoxLayout()
         actions.addWidget(self.open_button)
+        self.new_button = QPushButton("Ne&w family…")
+        self.new_button.setAccessibleName("New family")
+        self.edit_button = QPushButton("&Edit family…")
+        self.edit_button.setAccessibleName("Edit family")
+        for button in (self.new_button, self.edit_button):
+            button.setVisible(self._supervisor)  # supervisors open and assign cases
+            actions.addWidget(button)
         actions.addStretch(1)
         actions.addWidget(self.export_button)
         layout.addLayout(actions)
@@ -102,6 +116,8 @@ class CaseloadPage(QWidget):
         self.status.currentTextChanged.connect(self._filter)
         self.view.activated.connect(lambda _: self._open())
         self.open_button.clicked.connect(self._open)
+        self.new_button.clicked.connect(lambda: self.open_family(None))
+        self.edit_button.clicked.connect(self._edit)
 
     def refresh(self) -> None:
         self._ctx.runner.run(lambda: self._ctx.session.cases().caseload(),
@@ -110,11 +126,17 @@ class CaseloadPage(QWidget):
     def _show(self, rows: list[CaseloadRow]) -> None:
         self.model.set_rows(rows)
         self._filter()
+        if self._show_after is not None:
+            self._select(self._show_after)
+            self._show_after = None
 
     def _filter(self) -> None:
         self.proxy.set_filter(text=self.search.text(), status=self.status.currentText())
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        if total == 0:
+        if total == 0 and self._supervisor:
+            self.empty.setText("No families are on your caseload yet. Open one with New "
+                               "family (Alt+W).")
+        elif total == 0:
             self.empty.setText("No families are on your caseload yet. A supervisor assigns "
                                "cases; they arrive when you sync.")
         elif shown == 0:
@@ -122,6 +144,7 @@ class CaseloadPage(QWidget):
         else:
             self.empty.setText(f"Showing {shown} of {total} families.")
         self.open_button.setEnabled(shown > 0)
+        self.edit_button.setEnabled(shown > 0)
         if shown and not self.view.currentIndex().isValid():
             self.view.selectRow(0)
 
@@ -135,3 +158,34 @@ class CaseloadPage(QWidget):
         case_id = self.selected_case()
         if case_id is not None:
             self.open_case.emit(case_id)
+
+    def open_family(self, case_id: str | None) -> FamilyDialog:
+        """The family dialog: a new family (None) or this one; the list follows its save."""
+        dialog = FamilyDialog(self._ctx, case_id=CaseId(case_id) if case_id else None,
+                              parent=self)
+        dialog.saved.connect(self._family_saved)
+        dialog.finished.connect(dialog.deleteLater)
+        self.family_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _edit(self) -> None:
+        case_id = self.selected_case()
+        if case_id is not None:
+            self.open_family(case_id)
+
+    def _family_saved(self, case: object) -> None:
+        self._show_after = str(getattr(case, "id", ""))
+        self.refresh()
+
+    def _select(self, case_id: str) -> None:
+        """Select the family `case_id`, clearing a search that hides it."""
+        for attempt in range(2):
+            for row in range(self.proxy.rowCount()):
+                source = self.proxy.mapToSource(self.proxy.index(row, 0)).row()
+                if self.model.row_at(source).case.id == case_id:
+                    self.view.selectRow(row)
+                    return
+            if attempt == 0:
+                self.search.clear()
+                self.status.setCurrentIndex(0)

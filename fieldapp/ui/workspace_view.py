@@ -40,7 +40,7 @@ class WorkspaceView(QTabWidget):
         self._ctx = ctx
         self._windows: list[QDialog] = []
         self.today = TodayPage(ctx)
-        self.caseload = CaseloadPage(ctx)
+        self.caseload = CaseloadPage(ctx, role=role)
         self.mileage = MileagePage(ctx)
         self.supervisor = SupervisorPage(ctx) if role is Role.SUPERVISOR else None
         self.settings = SettingsPage(ctx)

@@ -1,0 +1,437 @@
+"""Open a family's case, or change one: who is in the family, where they live, who works with
+them, and whether the case is still open. For supervisors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import shiboken6
+from PySide6.QtCore import QDate, QSize, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldapp.domain.cases import Case, CaseStatus, Person
+from fieldapp.domain.people import CaseId, Role, UserId, new_id
+from fieldapp.services.directory import StaffMember, team_members
+from fieldapp.ui.consent_dialogs import buddy_label, date_edit, day_of, line
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.review_dialogs import push_button, raise_unless_known
+from fieldapp.ui.trip_dialog import ConfirmDialog, name_inner_editors
+from fieldapp.ui.widgets import fit_to_screen, message_label, paragraph, set_error
+
+NOT_ASSIGNED = "Not assigned yet"
+NO_TEAM = "The team list arrives with the first sync; you can assign later."
+
+
+@dataclass(frozen=True, kw_only=True)
+class FamilySetup:
+    """What the dialog needs from the profile, read on the worker."""
+
+    me: UserId
+    today: date
+    visits_per_week: int
+    team: list[StaffMember]
+    case: Case | None
+
+
+def load_setup(ctx: UiContext, case_id: CaseId | None) -> Callable[[], FamilySetup]:
+    """The worker's half of opening the dialog."""
+    session = ctx.session
+
+    def load() -> FamilySetup:
+        ws = session.workspace()
+        case = session.cases().get(case_id) if case_id is not None else None
+        return FamilySetup(me=ws.actor.user_id, today=ws.today(),
+                           visits_per_week=ws.settings.visits_per_week,
+                           team=team_members(ws), case=case)
+
+    return load
+
+
+class PersonRow(QWidget):
+    """One person: name, relationship, details, and a button that takes the row away."""
+
+    def __init__(self, person: Person | None, *, relationship_hint: str) -> None:
+        super().__init__()
+        self.name = line("Name", "Name")
+        self.relationship = line("Relationship", relationship_hint)
+        self.details = line("Details", "Age, needs, anything the team should know")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setAutoDefault(False)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.name, 3)
+        row.addWidget(self.relationship, 2)
+        row.addWidget(self.details, 4)
+        row.addWidget(self.remove_button)
+        if person is not None:
+            self.name.setText(person.name)
+            self.relationship.setText(person.relationship)
+            self.details.setText(person.details)
+
+    def number(self, noun: str, at: int) -> None:
+        """Name the row's controls for a screen reader: 'Parent 2 name'."""
+        for field, what in ((self.name, "name"), (self.relationship, "relationship"),
+                            (self.details, "details")):
+            field.setAccessibleName(f"{noun} {at} {what}")
+        self.remove_button.setAccessibleName(f"Remove {noun.lower()} {at}")
+
+    def texts(self) -> tuple[str, str, str]:
+        return (self.name.text().strip(), self.relationship.text().strip(),
+                self.details.text().strip())
+
+
+class PeopleEditor(QWidget):
+    """A list of people, one row each; a row left wholly empty is not a person.
+
+    Signals:
+        changed: a row was added or removed.
+    """
+
+    changed = Signal()
+
+    def __init__(self, *, noun: str, add_text: str, relationship_hint: str) -> None:
+        super().__init__()
+        self._noun, self._hint = noun, relationship_hint
+        self.rows: list[PersonRow] = []
+        self._column = QVBoxLayout()
+        self._column.setContentsMargins(0, 0, 0, 0)
+        self.header = _header()  # placeholders vanish as one types; the labels stay
+        self._column.addWidget(self.header)
+        self.add_button = push_button(add_text)
+        self.add_button.setAutoDefault(False)
+        self.add_button.clicked.connect(self._add_empty)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._column)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+    def add_row(self, person: Person | None = None) -> PersonRow:
+        row = PersonRow(person, relationship_hint=self._hint)
+        row.remove_button.clicked.connect(lambda: self._remove(row))
+        self.rows.append(row)
+        self._column.addWidget(row)
+        row.show()  # now, not at the next turn of the event loop
+        self.header.show()
+        self._renumber()
+        self.changed.emit()
+        return row
+
+    def _add_empty(self) -> None:
+        self.add_row().name.setFocus()
+
+    def set_people(self, people: Sequence[Person]) -> None:
+        for row in list(self.rows):
+            self._remove(row)
+        for person in people:
+            self.add_row(person)
+
+    def _remove(self, row: PersonRow) -> None:
+        self.rows.remove(row)
+        self._column.removeWidget(row)
+        row.hide()
+        row.deleteLater()
+        self.header.setVisible(bool(self.rows))
+        self._renumber()
+        self.changed.emit()
+
+    def _renumber(self) -> None:
+        for at, row in enumerate(self.rows, start=1):
+            row.number(self._noun, at)
+
+    def people(self) -> tuple[Person, ...]:
+        return tuple(Person(name=n, relationship=r, details=d)
+                     for n, r, d in self.state() if n or r or d)
+
+    def state(self) -> tuple[tuple[str, str, str], ...]:
+        return tuple(row.texts() for row in self.rows)
+
+
+def _header() -> QWidget:
+    header = QWidget()
+    row = QHBoxLayout(header)
+    row.setContentsMargins(0, 0, 0, 0)
+    for text, stretch in (("Name", 3), ("Relationship", 2), ("Details", 4)):
+        row.addWidget(QLabel(text), stretch)
+    room = QLabel("")
+    room.setFixedWidth(QPushButton("Remove").sizeHint().width())  # above the Remove buttons
+    row.addWidget(room)
+    header.hide()
+    return header
+
+
+def _assignee_combo(name: str) -> QComboBox:
+    combo = QComboBox()
+    combo.setAccessibleName(name)
+    return combo
+
+
+class FamilyDialog(QDialog):
+    """A new family's case (`case_id` None), or a change to one: details, assignment, status.
+
+    The service decides: a refusal (no parent named, not the case's supervisor) is shown
+    beside the form and nothing is written. Save is the one default button, so Enter never
+    throws the form away; closing a changed form asks first, and so does closing the case.
+
+    Attributes:
+        confirmation: the last question asked (discard, close the case), for tests.
+
+    Signals:
+        saved(Case): the case as written; the dialog then closes.
+        loaded: the form is filled and ready (tests wait on it).
+    """
+
+    saved = Signal(object)
+    loaded = Signal()
+
+    def __init__(self, ctx: UiContext, *, case_id: CaseId | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx, self._case_id = ctx, case_id
+        self._setup: FamilySetup | None = None
+        self._working, self._finished = False, False
+        self._as_opened: tuple[object, ...] = ()
+        self.confirmation: ConfirmDialog | None = None
+        title = "Edit family" if case_id else "New family"
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
+        self._build()
+        self._lay_out()
+        fit_to_screen(self, QSize(820, 700))
+        self.setEnabled(False)
+        self.message.setText("Loading…")
+        ctx.runner.run(load_setup(ctx, case_id), on_success=self._loaded,
+                       on_error=self._load_failed, owner=self)
+
+    def _build(self) -> None:
+        self.family_name = line("Family name", "For example: Alder")
+        self.parents_editor = PeopleEditor(noun="Parent", add_text="Add &parent",
+                                    relationship_hint="Mother, father, guardian…")
+        self.children_editor = PeopleEditor(noun="Child", add_text="Add c&hild",
+                                     relationship_hint="Son, daughter…")
+        self.address = QPlainTextEdit()
+        self.address.setAccessibleName("Address and directions")
+        self.address.setPlaceholderText("Street, town; how to find the home, where to park")
+        self.address.setTabChangesFocus(True)
+        self.address.setFixedHeight(self.address.fontMetrics().lineSpacing() * 4 + 14)
+        self.start_date = date_edit("Start date", date.today())
+        self.visits = QSpinBox()
+        self.visits.setRange(0, 14)
+        name_inner_editors(self.visits, "Visits per week")
+        self.status = QComboBox()
+        self.status.setAccessibleName("Status")
+        for status in CaseStatus:
+            self.status.addItem(str(status).capitalize(), str(status))
+        self.coordinator = _assignee_combo("Recovery coordinator")
+        self.intact_worker = _assignee_combo("Intact worker")
+        self.team_note = paragraph("", name="Team list")
+        self.team_note.hide()
+        self.message = message_label("Family message", lines=2)
+        self.save_button = push_button("&Save family")
+        self.save_button.setDefault(True)
+        self.cancel_button = push_button("Cancel")
+        self.cancel_button.setAutoDefault(False)  # focus on Cancel must not make Enter discard
+
+    def _lay_out(self) -> None:
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        rows: list[tuple[str, QWidget, QWidget]] = [
+            ("Famil&y name", self.family_name, self.family_name),
+            ("Parents in recovery", self.parents_editor.add_button, self.parents_editor),
+            ("Children", self.children_editor.add_button, self.children_editor),
+            ("&Address and directions", self.address, self.address),
+            ("Start &date", self.start_date, self.start_date),
+            ("&Visits per week", self.visits, self.visits),
+            ("S&tatus", self.status, self.status),
+            ("Recovery &coordinator", self.coordinator, self.coordinator),
+            ("&Intact worker", self.intact_worker, self.intact_worker),
+        ]
+        for text, buddy, field in rows:
+            form.addRow(buddy_label(text, buddy), field)
+        form.addRow(QLabel(""), self.team_note)
+        inner = QWidget()
+        column = QVBoxLayout(inner)
+        column.addLayout(form)
+        column.addStretch(1)  # extra height goes below the form, not between its rows
+        scroll = QScrollArea()
+        scroll.setAccessibleName("Family details")
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        buttons = QDialogButtonBox()
+        buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self._save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll, 1)  # long families scroll; the buttons stay below
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(560)
+
+    def _loaded(self, setup: FamilySetup) -> None:
+        self._setup = setup
+        case = setup.case
+        self._fill_assignees(setup.team, case)
+        if case is None:
+            self.parents_editor.add_row()
+            start, visits = setup.today, setup.visits_per_week
+        else:
+            self.family_name.setText(case.family_name)
+            self.parents_editor.set_people(case.parents)
+            self.children_editor.set_people(case.children)
+            self.address.setPlainText(case.address)
+            start, visits = case.start_date, case.visits_per_week
+            self.status.setCurrentIndex(self.status.findData(str(case.status)))
+        self.start_date.setDate(QDate(start.year, start.month, start.day))
+        self.visits.setValue(visits)
+        self.setEnabled(True)
+        self.message.setText("")
+        self._as_opened = self._form_state()
+        self.family_name.setFocus()
+        self.loaded.emit()
+
+    def _fill_assignees(self, team: list[StaffMember], case: Case | None) -> None:
+        for combo, role, current in (
+                (self.coordinator, Role.RECOVERY_COORDINATOR,
+                 case.coordinator_id if case else None),
+                (self.intact_worker, Role.INTACT_WORKER,
+                 case.intact_worker_id if case else None)):
+            combo.addItem(NOT_ASSIGNED, None)
+            for member in team:
+                if member.role is role:
+                    combo.addItem(f"{member.name} ({member.user_id})", member.user_id)
+            if current is not None and combo.findData(current) < 0:
+                combo.addItem(f"{current} (not on the team list)", current)  # kept, by id
+            combo.setCurrentIndex(max(combo.findData(current), 0) if current else 0)
+        if not team:
+            self.team_note.setText(NO_TEAM)
+            self.team_note.show()
+
+    def _load_failed(self, error: BaseException) -> None:
+        self.setEnabled(True)
+        self.save_button.setEnabled(False)
+        raise_unless_known(error, self.message)
+
+    def _form_state(self) -> tuple[object, ...]:
+        """What the fields say, to tell whether closing would throw something away."""
+        return (self.family_name.text(), self.parents_editor.state(), self.children_editor.state(),
+                self.address.toPlainText(), self.start_date.date(), self.visits.value(),
+                self.status.currentIndex(), self.coordinator.currentIndex(),
+                self.intact_worker.currentIndex())
+
+    def case_builder(self) -> Callable[[], Case]:
+        """The case as the fields say now, built later on the worker, where the domain's
+        refusal comes back the same way as the service's."""
+        setup = self._setup
+        assert setup is not None
+        original = setup.case
+        family, parents, children = (self.family_name.text().strip(), self.parents_editor.people(),
+                                     self.children_editor.people())
+        address, start, visits = self.address.toPlainText().strip(), day_of(
+            self.start_date), self.visits.value()
+        status = CaseStatus(self.status.currentData())
+        coordinator, intact = self.coordinator.currentData(), self.intact_worker.currentData()
+
+        def build() -> Case:
+            return Case(
+                id=original.id if original else CaseId(new_id()), family_name=family,
+                parents=parents, children=children, address=address,
+                coordinator_id=UserId(coordinator) if coordinator else None,
+                intact_worker_id=UserId(intact) if intact else None,
+                supervisor_ids=original.supervisor_ids if original else (setup.me,),
+                status=status, start_date=start, visits_per_week=visits,
+                revision=original.revision if original else 0)
+
+        return build
+
+    def _save(self) -> None:
+        if self._working or self._setup is None:
+            return
+        original = self._setup.case
+        closing = CaseStatus(self.status.currentData()) is CaseStatus.CLOSED and (
+            original is None or original.status is not CaseStatus.CLOSED)
+        if not closing:
+            self._write()
+            return
+        dialog = ConfirmDialog("Close the case?", "Close this family's case? No more visits "
+                               "will be expected; the notes stay as they are.",
+                               "C&lose case", self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.accepted.connect(self._write)
+        self.confirmation = dialog
+        dialog.open()
+
+    def _write(self) -> None:
+        if self._working or self._closed():
+            return
+        build, session, new = self.case_builder(), self._ctx.session, self._case_id is None
+        self._working = True
+        self.save_button.setEnabled(False)
+        self.cancel_button.setEnabled(False)  # the save goes ahead; closing now would hide it
+        set_error(self.message, "")
+
+        def write() -> Case:
+            cases = session.cases()
+            return cases.open_case(build()) if new else cases.update_case(build())
+
+        self._ctx.runner.run(write, on_success=self._saved, on_error=self._save_failed,
+                             owner=self)
+
+    def _saved(self, case: Case) -> None:
+        self._working = False
+        self.saved.emit(case)
+        self.accept()
+
+    def _save_failed(self, error: BaseException) -> None:
+        self._working = False
+        self.save_button.setEnabled(True)
+        self.cancel_button.setEnabled(True)
+        self.save_button.setDefault(True)  # disabling it handed the default on
+        raise_unless_known(error, self.message)
+
+    def _closed(self) -> bool:
+        """True once the dialog is done or deleted: late answers are dropped."""
+        return self._finished or not shiboken6.isValid(self)
+
+    def done(self, result: int) -> None:
+        self._finished = True
+        super().done(result)
+
+    def reject(self) -> None:
+        """Escape, Cancel or the close box: a changed form asks before it is thrown away."""
+        if self._working:
+            return
+        if self._setup is None or self._form_state() == self._as_opened:
+            super().reject()
+            return
+        if self.confirmation is not None and shiboken6.isValid(self.confirmation) \
+                and self.confirmation.isVisible():
+            return
+        what = "your changes to this family" if self._case_id else "this family"
+        dialog = ConfirmDialog("Discard family?", f"Close without saving {what}? What you "
+                               "entered will be lost.", "&Discard", self, cancel="Keep editing")
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.accepted.connect(self._discard)
+        self.confirmation = dialog
+        dialog.open()
+
+    def _discard(self) -> None:
+        if not self._working and not self._closed():
+            super().reject()

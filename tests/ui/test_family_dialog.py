@@ -1,0 +1,216 @@
+"""A supervisor opens a new family, and changes one (reassigns, closes it), through the widgets."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from fieldapp.domain.cases import Case, CaseStatus
+from fieldapp.domain.people import Role, UserId
+from fieldapp.services.directory import StaffMember, remember_staff
+from fieldapp.ui.caseload_page import CaseloadPage
+from fieldapp.ui.context import UiContext
+from fieldapp.ui.family_dialog import NO_TEAM, NOT_ASSIGNED, FamilyDialog
+from fieldapp.ui.main_window import MainWindow
+from tests.ui.conftest import ContextFactory, WindowFactory
+from tests.ui.test_accessibility import unnamed_controls
+from tests.ui.test_profile_flow import create_profile
+
+LEFT = Qt.MouseButton.LeftButton
+W = TypeVar("W", bound=QWidget)
+
+
+def named(root: QWidget, kind: type[W], name: str) -> W:
+    """The one visible control of `kind` called `name` (its accessible name) under `root`."""
+    found = [w for w in root.findChildren(kind) if w.accessibleName() == name and w.isVisible()]
+    assert len(found) == 1, f"{len(found)} visible {kind.__name__} named {name!r}"
+    return found[0]
+
+
+def click(qtbot: QtBot, root: QWidget, name: str) -> None:
+    qtbot.mouseClick(named(root, QPushButton, name), LEFT)
+
+
+def type_into(qtbot: QtBot, root: QWidget, name: str, text: str) -> None:
+    field = named(root, QLineEdit, name)
+    field.setFocus()
+    qtbot.keyClicks(field, text)
+
+
+def open_new_family(qtbot: QtBot, page: CaseloadPage) -> FamilyDialog:
+    click(qtbot, page, "New family")
+    dialog = page.family_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.isVisible() and dialog.isEnabled(), timeout=10_000)
+    return dialog
+
+
+def save(qtbot: QtBot, page: CaseloadPage, dialog: FamilyDialog) -> None:
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        click(qtbot, dialog, "Save family")
+    qtbot.waitUntil(lambda: page.selected_case() is not None, timeout=10_000)
+
+
+def type_alder(qtbot: QtBot, dialog: FamilyDialog) -> None:
+    type_into(qtbot, dialog, "Family name", "Alder")
+    type_into(qtbot, dialog, "Parent 1 name", "Dana Alder")
+    type_into(qtbot, dialog, "Parent 1 relationship", "Mother")
+    click(qtbot, dialog, "Add child")
+    type_into(qtbot, dialog, "Child 1 name", "Kai Alder")
+    type_into(qtbot, dialog, "Child 1 details", "Age 4")
+    address = named(dialog, QPlainTextEdit, "Address and directions")
+    address.setFocus()
+    qtbot.keyClicks(address, "12 Elm St, Joliet; blue door at the back")
+
+
+def supervisor_window(qtbot: QtBot, make_window: WindowFactory) -> MainWindow:
+    window = make_window()
+    role = window.create_page.role
+    role.setCurrentIndex(role.findText("Supervisor"))
+    create_profile(qtbot, window)
+    assert window.workspace is not None
+    window.workspace.setCurrentWidget(window.workspace.caseload)
+    return window
+
+
+def cases_of(window: MainWindow) -> list[Case]:
+    session = window.current_session()
+    worker = window._test_runner.worker  # type: ignore[attr-defined]
+    return worker.call(lambda: [r.case for r in session.cases().caseload()])
+
+
+def test_a_new_supervisor_opens_a_family_and_the_caseload_lists_it(
+        qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = supervisor_window(qtbot, make_window)
+    assert window.workspace is not None
+    page = window.workspace.caseload
+    qtbot.waitUntil(lambda: "New family" in page.empty.text(), timeout=10_000)
+    dialog = open_new_family(qtbot, page)
+    assert named(dialog, QWidget, "Team list").text() == NO_TEAM
+    assert named(dialog, QComboBox, "Recovery coordinator").currentText() == NOT_ASSIGNED
+    type_alder(qtbot, dialog)
+    assert unnamed_controls(dialog) == []
+    save(qtbot, page, dialog)
+    assert page.model.rowCount() == 1
+    assert page.model.row_at(0).case.family_name == "Alder"
+    assert "Showing 1 of 1" in page.empty.text()
+    [case] = cases_of(window)
+    me = window._test_runner.worker.call(  # type: ignore[attr-defined]
+        lambda: window.current_session().actor().user_id)
+    assert case.family_name == "Alder"
+    assert [(p.name, p.relationship) for p in case.parents] == [("Dana Alder", "Mother")]
+    assert [(c.name, c.details) for c in case.children] == [("Kai Alder", "Age 4")]
+    assert case.address == "12 Elm St, Joliet; blue door at the back"
+    assert case.supervisor_ids == (me,)
+    assert (case.coordinator_id, case.intact_worker_id) == (None, None)
+    assert case.visits_per_week == 2 and case.status is CaseStatus.OPEN
+
+
+def test_a_coordinator_has_no_new_family_button(qtbot: QtBot, make_window: WindowFactory
+                                                ) -> None:
+    window = make_window()
+    create_profile(qtbot, window)  # the role offered first: recovery coordinator
+    assert window.workspace is not None
+    page = window.workspace.caseload
+    window.workspace.setCurrentWidget(page)
+    qtbot.waitUntil(lambda: "A supervisor assigns" in page.empty.text(), timeout=10_000)
+    for name in ("New family", "Edit family"):
+        assert [b for b in page.findChildren(QPushButton)
+                if b.accessibleName() == name and b.isVisible()] == []
+
+
+def supervisor_page(qtbot: QtBot, ctx: UiContext) -> CaseloadPage:
+    page = CaseloadPage(ctx, role=Role.SUPERVISOR)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    qtbot.waitUntil(lambda: "New family" in page.empty.text(), timeout=10_000)
+    return page
+
+
+def stored(ctx: UiContext) -> list[Case]:
+    return ctx.runner.worker.call(lambda: [r.case for r in ctx.session.cases().caseload()])
+
+
+def test_a_family_without_a_parent_is_refused_and_nothing_is_written(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context(role=Role.SUPERVISOR, user_id=UserId("sup-1"))
+    page = supervisor_page(qtbot, ctx)
+    dialog = open_new_family(qtbot, page)
+    type_into(qtbot, dialog, "Family name", "Birch")
+    click(qtbot, dialog, "Save family")
+    qtbot.waitUntil(lambda: dialog.message.text() != "", timeout=10_000)
+    assert dialog.message.text() == "Name at least one parent in recovery."
+    assert dialog.isVisible() and dialog.save_button.isEnabled()
+    assert stored(ctx) == []
+    # Escape on the changed form asks, and Enter on the question keeps the form.
+    qtbot.keyClick(named(dialog, QLineEdit, "Family name"), Qt.Key.Key_Escape)
+    ask = dialog.confirmation
+    assert ask is not None
+    qtbot.waitUntil(ask.isVisible)
+    assert ask.cancel_button.isDefault()
+    qtbot.keyClick(ask.cancel_button, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not ask.isVisible())
+    assert dialog.isVisible()
+    assert named(dialog, QLineEdit, "Family name").text() == "Birch"
+
+
+def test_edit_reassigns_the_coordinator_and_closing_asks_first(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context(role=Role.SUPERVISOR, user_id=UserId("sup-1"))
+    ctx.runner.worker.call(lambda: remember_staff(ctx.session.workspace(), [
+        StaffMember(user_id=UserId("rc-7"), name="Robin Reyes",
+                    role=Role.RECOVERY_COORDINATOR),
+        StaffMember(user_id=UserId("iw-3"), name="Sam Ito", role=Role.INTACT_WORKER)]))
+    page = supervisor_page(qtbot, ctx)
+    dialog = open_new_family(qtbot, page)
+    assert not dialog.team_note.isVisible(), "the team list is here"
+    type_alder(qtbot, dialog)
+    save(qtbot, page, dialog)
+
+    click(qtbot, page, "Edit family")
+    edit = page.family_dialog
+    assert edit is not None and edit is not dialog
+    qtbot.waitUntil(lambda: edit.isVisible() and edit.isEnabled(), timeout=10_000)
+    assert named(edit, QLineEdit, "Parent 1 name").text() == "Dana Alder"
+    coordinator = named(edit, QComboBox, "Recovery coordinator")
+    assert coordinator.currentText() == NOT_ASSIGNED
+    assert [coordinator.itemText(i) for i in range(coordinator.count())] == [
+        NOT_ASSIGNED, "Robin Reyes (rc-7)"], "only coordinators are offered"
+    coordinator.setFocus()
+    qtbot.keyClick(coordinator, Qt.Key.Key_Down)
+    assert coordinator.currentData() == "rc-7"
+    save(qtbot, page, edit)
+    [case] = stored(ctx)
+    assert case.coordinator_id == "rc-7" and case.intact_worker_id is None
+    assert case.status is CaseStatus.OPEN
+
+    click(qtbot, page, "Edit family")
+    closing = page.family_dialog
+    assert closing is not None
+    qtbot.waitUntil(lambda: closing.isVisible() and closing.isEnabled(), timeout=10_000)
+    status = named(closing, QComboBox, "Status")
+    status.setCurrentIndex(status.findText("Closed"))
+    click(qtbot, closing, "Save family")
+    ask = closing.confirmation
+    assert ask is not None
+    qtbot.waitUntil(ask.isVisible)
+    assert ask.cancel_button.isDefault() and not ask.confirm_button.autoDefault()
+    assert unnamed_controls(ask) == []
+    qtbot.keyClick(ask.cancel_button, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not ask.isVisible())
+    assert closing.isVisible()
+    assert stored(ctx)[0].status is CaseStatus.OPEN, "Enter on the question closes nothing"
+    click(qtbot, closing, "Save family")
+    ask = closing.confirmation
+    assert ask is not None
+    qtbot.waitUntil(ask.isVisible)
+    with qtbot.waitSignal(closing.accepted, timeout=10_000):
+        qtbot.mouseClick(ask.confirm_button, LEFT)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1
+                    and page.model.row_at(0).case.status is CaseStatus.CLOSED, timeout=10_000)
+    [case] = stored(ctx)
+    assert case.status is CaseStatus.CLOSED and case.coordinator_id == "rc-7"
