@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSortFilterProxyModel, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -86,6 +86,8 @@ class CaseloadPage(QWidget):
         self.status.addItems([ALL, BEHIND, *(str(s) for s in CaseStatus)])
         self.view = table("Caseload", self.proxy)
         self.view.setSortingEnabled(True)
+        # Qt's header starts descending: open A to Z by family name.
+        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.open_button = QPushButton("&Open case")
         self.open_button.setAccessibleName("Open the selected case")
         self.empty = message_label("Caseload status")

@@ -92,12 +92,15 @@ class DisclosureTerms(QGroupBox):
         """What the fields say; `RuleViolation` names what is missing."""
         exception = self.exception()
         reference = self.reference.text().strip()
+        purpose = self.purpose.text().strip()
         if exception in PURPOSE_DOCUMENTS and not reference:
-            reference = self.purpose.text().strip()
+            # The purpose documents these, and the box says "(optional)": without a purpose
+            # the refusal asks for the purpose alone (Terms refuses an empty purpose, so the
+            # stand-in never reaches a record).
+            reference = purpose or "(the purpose)"
         return Terms(recipient=Recipient(name=self.recipient.currentText().strip(),
                                          kind=RecipientKind(self.recipient_kind.currentData())),
-                     purpose=self.purpose.text().strip(), exception=exception,
-                     reference=reference)
+                     purpose=purpose, exception=exception, reference=reference)
 
     def _usual_basis(self) -> None:
         usual = USUAL_BASIS.get(RecipientKind(self.recipient_kind.currentData()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -22,6 +23,7 @@ from fieldapp.services import enrolment
 from fieldapp.services.session import Session
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.enrol_dialog import EnrolDialog
+from fieldapp.ui.review_dialogs import moment_text
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
 
@@ -143,7 +145,8 @@ class SettingsPage(QWidget):
             f"escalated; a draft older than {p.draft_stale_days} days is flagged\n"
             f"Mileage is submitted within {p.mileage_submit_days} days of the month's end; "
             f"consents are flagged {p.consent_warning_days} days before they end")
-        backup = _readable_stamp(facts.last_backup) if facts.last_backup else "none yet"
+        backup = _readable_stamp(facts.last_backup, p.zone) if facts.last_backup \
+            else "none yet"
         self.server.setText(facts.server)
         self.connect_button.setVisible(facts.server.startswith("Not connected"))
         self.facts.setText(f"Profile of: {facts.owner or 'not named'} ({facts.role})\n"
@@ -184,6 +187,8 @@ def _server_text(session: Session) -> str:
             f"device {found['device_id']}.")
 
 
-def _readable_stamp(stamp: str) -> str:
-    # Backups are named 20261124T201131.637173Z; show 2026-11-24 20:11 UTC.
-    return f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]} UTC"
+def _readable_stamp(stamp: str, zone: tzinfo) -> str:
+    # Backups are stamped in UTC (20261124T201131.637173Z); show the program's local time,
+    # as every other time in the app: 24 Nov 2026 14:11 in America/Chicago.
+    moment = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
+    return moment_text(moment, zone)

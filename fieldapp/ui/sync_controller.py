@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 STOPPED = "Sync was stopped. Everything is kept; the rest goes next time."
+NOTHING_TO_SYNC = ("This laptop is not connected to a server, so there is nothing to sync. "
+                   "To connect: Settings → Connect to your program's server.")
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ class SyncController(QObject):
                   waiting=int(status["waiting"]),
                   attention=_attention(status))
         if not status["enrolled"]:
+            if self._sync_on_start:  # F5 pressed while this was being read
+                self._set(note=NOTHING_TO_SYNC)
             return
         self._watch()
         self._period.start(self.options.period_ms)
@@ -213,6 +217,8 @@ class SyncController(QObject):
             self._sync_on_start = True
             return
         if not self.state.enrolled:
+            if manual:  # the person asked: say why nothing happens, and how to change it
+                self._set(note=NOTHING_TO_SYNC)
             return
         if self._job is not None:
             self._again = self._again or not manual

@@ -120,7 +120,8 @@ class SyncStatus(QWidget):
         self.attention.setText(f"Needs attention: {state.attention}")
         if not connected:
             self.last_sync.setText(NOT_CONNECTED)
-            self.note.hide()
+            self.note.setText(state.note)  # F5 says plainly why nothing happens
+            self.note.setVisible(bool(state.note))
             return
         self.last_sync.setText(self._progress_text(state) if state.running
                                else self._last_sync_text(state))

@@ -173,3 +173,21 @@ def test_a_familys_accounting_is_exported_from_its_consents_window(
     assert (terms.recipient, terms.exception) == (
         Recipient(name=parent, kind=RecipientKind.PATIENT), Exception_.PATIENT_ACCESS)
     view.close_windows()
+
+
+def test_the_optional_box_is_never_what_a_refusal_asks_for(
+        qtbot: QtBot, supervisor: UiContext) -> None:
+    """Within the program, "who needs it" is optional (the purpose documents it): an export
+    without a purpose is refused for the purpose alone, and with one it goes ahead."""
+    case_id, _family, _parent = first_case(supervisor)
+    dialog = open_for(qtbot, supervisor, case_id)
+    box = dialog.terms_box
+    box.recipient_kind.setCurrentIndex(box.recipient_kind.findData(RecipientKind.PROGRAM_STAFF))
+    assert box.basis.currentData() == Exception_.PROGRAM_USE
+    assert box.reference_label.text().endswith("(optional)")
+    box.recipient.setEditText("Payroll office")
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert dialog.message.text() == "Say what it is for (the purpose)."
+    box.purpose.setText("monthly mileage reimbursement")
+    terms = box.terms()
+    assert terms.reference == "monthly mileage reimbursement"

@@ -457,3 +457,17 @@ def test_connecting_in_settings_brings_the_caseload_back_at_once(
         lambda: [n.details.narrative for n in window.current_session().notes().for_case(
             "fam-1")])
     assert drafts == ["From the old laptop."]
+
+
+def test_f5_on_a_laptop_not_connected_says_so_and_how_to_connect(
+        qtbot: QtBot, open_app: AppFactory, tmp_path: Path) -> None:
+    window = open_app(ProfilePaths(tmp_path / "alone"))
+    create_profile(qtbot, window)
+    status = window.sync_status
+    qtbot.waitUntil(lambda: status.last_sync.text() == NOT_CONNECTED, timeout=WAIT)
+    assert not status.note.isVisible()
+    sync_now(qtbot, window)
+    assert status.note.isVisible()
+    assert "not connected" in status.note.text()
+    assert "Settings → Connect to your program's server" in status.note.text()
+    assert window.sync is not None and not window.sync.running
