@@ -1,4 +1,5 @@
-"""Which families are due a visit: the last face-to-face contact and this week's count."""
+"""Visits made: which families are due a visit (the last face-to-face contact and this week's
+count), and which of a worker's visits overlap."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import date, timedelta
 
 from fieldapp.domain.cases import Case
 from fieldapp.domain.people import CaseId
-from fieldapp.domain.visits import ContactType, VisitDetails
+from fieldapp.domain.visits import ContactType, NoteStatus, VisitNote
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,14 +34,21 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def due_status(case: Case, visits: Iterable[VisitDetails], *, today: date) -> DueStatus:
+def counts_as_visit(note: VisitNote) -> bool:
+    """A visit is made when a note of a face-to-face contact is signed: a draft is a visit
+    still being written (or never made), and attempted visits, calls and video are no visit."""
+    return note.status is not NoteStatus.DRAFT and \
+        note.details.contact_type is ContactType.FACE_TO_FACE
+
+
+def due_status(case: Case, notes: Iterable[VisitNote], *, today: date) -> DueStatus:
     """How `case` stands against its expected frequency this week, as of `today`.
 
-    Only face-to-face contacts count; attempted visits, calls and video do not. A week's
-    expectation builds up day by day: with 2 a week, one is due by Thursday and two by Sunday.
+    Only visits made (`counts_as_visit`) count. A week's expectation builds up day by day:
+    with 2 a week, one is due by Thursday and two by Sunday.
     """
-    seen = sorted(v.visit_date for v in visits
-                  if v.contact_type is ContactType.FACE_TO_FACE and v.visit_date <= today)
+    seen = sorted(n.details.visit_date for n in notes
+                  if counts_as_visit(n) and n.details.visit_date <= today)
     last = seen[-1] if seen else None
     monday = week_start(today)
     this_week = sum(1 for day in seen if day >= monday)
@@ -54,3 +62,22 @@ def due_status(case: Case, visits: Iterable[VisitDetails], *, today: date) -> Du
     return DueStatus(case_id=case.id, last_face_to_face=last, this_week=this_week,
                      expected_this_week=expected, expected_by_today=by_today,
                      behind=this_week < by_today, next_due=next_due)
+
+
+def overlapping_visits(note: VisitNote, others: Iterable[VisitNote]) -> list[VisitNote]:
+    """The notes among `others` that `note` overlaps, earliest first: signed (not draft) notes
+    by the same author, of a visit the same day whose time range intersects `note`'s (one
+    visit ending as the next begins does not).
+
+    One worker is rarely at two visits at once, so signing such a note is questioned; it is
+    not refused, since one visit may be recorded once for each family member seen.
+    """
+    start, end = note.details.time_in, note.details.time_out
+    if start is None or end is None:
+        return []
+    found = [other for other in others
+             if other.id != note.id and other.author == note.author and other.locked
+             and other.details.visit_date == note.details.visit_date
+             and other.details.time_in is not None and other.details.time_out is not None
+             and other.details.time_in < end and start < other.details.time_out]
+    return sorted(found, key=lambda other: (other.details.time_in or end, other.id))

@@ -9,8 +9,8 @@ from datetime import date
 from fieldapp.domain.cases import Case
 from fieldapp.domain.due import DueStatus, due_status
 from fieldapp.domain.errors import NotPermitted
-from fieldapp.domain.people import CaseId, Role
-from fieldapp.domain.visits import ContactType, VisitDetails
+from fieldapp.domain.people import CaseId, NoteId, Role, UserId
+from fieldapp.domain.visits import ContactType, NoteStatus, VisitDetails, VisitNote
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.case_store import to_case
 
@@ -67,12 +67,16 @@ class CaseService:
                                                               today=today)))
         return sorted(rows, key=lambda r: (not r.due.behind, r.due.next_due, r.case.family_name))
 
-    def _visits(self, case_id: CaseId) -> list[VisitDetails]:
-        # Dates and contact types are plain columns: no decryption needed to know who is due.
+    def _visits(self, case_id: CaseId) -> list[VisitNote]:
+        # Dates, contact types and statuses are plain columns: no decryption needed to know
+        # who is due. The notes carry only those; `due_status` decides which count.
         rows = self._ws.db.execute(
-            "SELECT visit_date, contact_type FROM visit_notes WHERE case_id = ?", [case_id])
-        return [VisitDetails(visit_date=date.fromisoformat(d), contact_type=ContactType(c))
-                for d, c in rows.fetchall()]
+            "SELECT id, author, visit_date, contact_type, status FROM visit_notes "
+            "WHERE case_id = ?", [case_id])
+        return [VisitNote(id=NoteId(i), case_id=case_id, author=UserId(a), status=NoteStatus(s),
+                          details=VisitDetails(visit_date=date.fromisoformat(d),
+                                               contact_type=ContactType(c)))
+                for i, a, d, c, s in rows.fetchall()]
 
 
 def _assigned(row: dict[str, object]) -> set[object]:

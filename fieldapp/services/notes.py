@@ -7,7 +7,7 @@ together. No method here can change a signed note's content; the storage trigger
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from fieldapp.domain import visits
 from fieldapp.domain.audit import Action
@@ -125,6 +125,23 @@ class NoteService:
         """Notes on the actor's caseload in `status`, oldest visit first (none for an admin)."""
         stores = self._ws.stores()
         return [stores.notes.get(note_id) for note_id, _, _ in self._heads(status)]
+
+    def my_signed_notes_on(self, day: date) -> list[VisitNote]:
+        """The actor's own notes of visits on `day` that are signed (not drafts), on cases on
+        their caseload, by time: what a note about to be signed may overlap. The notes are
+        chosen by their plain columns; only those are opened."""
+        self._ws.require_clinical_access()
+        stores, me = self._ws.stores(), self._ws.actor.user_id
+        rows = self._ws.db.execute(
+            "SELECT DISTINCT case_id FROM visit_notes WHERE author = ? AND visit_date = ? "
+            "AND status != ? ORDER BY case_id", [me, codec.day(day), str(NoteStatus.DRAFT)])
+        cases = [CaseId(case_id) for (case_id,) in rows.fetchall()]
+        mine = [case_id for case_id in cases if stores.cases.get(case_id).assigned_to(me)]
+        if not mine:
+            return []
+        notes, _ = stores.notes.in_period(mine, day, day, author=me)
+        return sorted((n for n in notes if n.locked),
+                      key=lambda n: (n.details.time_in is None, n.details.time_in, n.id))
 
     def waiting_since(self, before: datetime, *, author: UserId, limit: int
                       ) -> tuple[list[VisitNote], int]:

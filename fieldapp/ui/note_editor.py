@@ -10,9 +10,18 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from fieldapp.domain import visits
+from fieldapp.domain.due import overlapping_visits
 from fieldapp.domain.errors import KnownError
 from fieldapp.domain.people import Actor, CaseId, NoteId, UserId
 from fieldapp.domain.settings import ProgramSettings
@@ -153,6 +162,7 @@ class NoteEditor(QDialog):
         self._tasks = 0
         self._waiters: list[Callable[[], None]] = []
         self.attestation: AttestationDialog | None = None
+        self.overlap_question: QMessageBox | None = None
         self.addendum_dialog: AddendumDialog | None = None
         self.setWindowTitle("Visit note")
         self.setAccessibleName("Visit note")
@@ -364,13 +374,61 @@ class NoteEditor(QDialog):
         super().reject()
 
     def sign(self) -> None:
-        """Check the note is complete, save it, then ask for the attestation."""
+        """Check the note is complete, save it, ask about the author's other visits it
+        overlaps (if any), then ask for the attestation."""
         if not self._editable or self._opened is None:
             return
         if not self._check_signable(scroll=True):
             return
         self._dirty = self._dirty or self._note is None
-        self._when_saved(self._ask_attestation)
+        self._when_saved(self._check_overlaps)
+
+    def _check_overlaps(self) -> None:
+        if self._note is None or not self._editable:
+            return
+        note = self._note
+        self.status.setText("Checking the day's other visits…")
+        self._run(lambda: self._overlapping(note), on_success=self._ask_about_overlaps,
+                  on_error=self._failed)
+
+    def _overlapping(self, note: VisitNote) -> list[tuple[VisitNote, str]]:  # the database worker
+        workspace = self._ctx.session.workspace()
+        day = NoteService(workspace).my_signed_notes_on(note.details.visit_date)
+        cases = CaseService(workspace)
+        return [(other, cases.get(other.case_id).family_name)
+                for other in overlapping_visits(note, day)]
+
+    def _ask_about_overlaps(self, overlaps: list[tuple[VisitNote, str]]) -> None:
+        """A question, not a refusal: one visit may be recorded for each family member seen."""
+        self.status.setText("")
+        if not overlaps:
+            self._ask_attestation()
+            return
+        spans = [(f"from {o.details.time_in:%H:%M} to {o.details.time_out:%H:%M}", family)
+                 for o, family in overlaps]
+        text = (f"You have another visit {spans[0][0]} that day ({spans[0][1]} family)."
+                if len(spans) == 1 else "You have other visits that day: "
+                + "; ".join(f"{span} ({family} family)" for span, family in spans) + ".")
+        if self.overlap_question is None:  # made once and kept, as the attestation is
+            box = QMessageBox(QMessageBox.Icon.Question, "Overlapping visits", "",
+                              QMessageBox.StandardButton.NoButton, self)
+            box.setAccessibleName("Overlapping visits")
+            anyway = box.addButton("Sign anyway", QMessageBox.ButtonRole.AcceptRole)
+            cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+            anyway.setAccessibleName("Sign anyway")
+            cancel.setAccessibleName("Cancel")
+            box.setDefaultButton(cancel)
+            box.setEscapeButton(cancel)
+            box.buttonClicked.connect(lambda clicked: self._overlap_answered(clicked is anyway))
+            self.overlap_question = box
+        self.overlap_question.setText(f"{text} Sign anyway?")
+        self.overlap_question.open()
+
+    def _overlap_answered(self, sign_anyway: bool) -> None:
+        if sign_anyway:
+            self._when_saved(self._ask_attestation)
+        else:
+            self.status.setText("Not signed: still a draft.")
 
     def _check_signable(self, *, scroll: bool = False) -> bool:
         """Say what stops signing now, under each field and below the form (`scroll`: bring

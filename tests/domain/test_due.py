@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from fieldapp.domain.cases import Case, CaseStatus, Person
-from fieldapp.domain.due import due_status, week_start
-from fieldapp.domain.people import CaseId
-from fieldapp.domain.visits import ContactType, VisitDetails
+from fieldapp.domain.due import counts_as_visit, due_status, week_start
+from fieldapp.domain.people import CaseId, NoteId, UserId
+from fieldapp.domain.visits import ContactType, NoteStatus, VisitDetails, VisitNote
 
 MONDAY = date(2026, 3, 2)
 WEEK = [MONDAY + timedelta(days=n) for n in range(7)]  # Monday 2 March to Sunday 8 March
@@ -29,8 +29,10 @@ def case(**overrides: Any) -> Case:
     return Case(**fields)
 
 
-def visit(day: date, contact: ContactType = ContactType.FACE_TO_FACE) -> VisitDetails:
-    return VisitDetails(visit_date=day, contact_type=contact)
+def visit(day: date, contact: ContactType = ContactType.FACE_TO_FACE,
+          status: NoteStatus = NoteStatus.SIGNED) -> VisitNote:
+    return VisitNote(id=NoteId(f"n-{day}"), case_id=CaseId("case-1"), author=UserId("rc-1"),
+                     details=VisitDetails(visit_date=day, contact_type=contact), status=status)
 
 
 @pytest.mark.parametrize("day", [*WEEK])
@@ -84,6 +86,46 @@ def test_only_face_to_face_contacts_count(contact: ContactType) -> None:
     assert status.this_week == 0
     assert status.last_face_to_face is None
     assert status.behind
+
+
+def test_a_draft_is_not_a_visit_made() -> None:
+    status = due_status(case(), [visit(MONDAY, status=NoteStatus.DRAFT),
+                                 visit(WEEK[2], status=NoteStatus.DRAFT)], today=WEEK[3])
+    assert status.this_week == 0
+    assert status.last_face_to_face is None
+    assert status.behind
+    assert status.next_due == WEEK[3]
+
+
+def test_a_draft_beside_a_signed_note_adds_nothing() -> None:
+    status = due_status(case(), [visit(MONDAY), visit(WEEK[2], status=NoteStatus.DRAFT)],
+                        today=WEEK[6])
+    assert status.this_week == 1
+    assert status.last_face_to_face == MONDAY
+    assert status.behind
+
+
+@pytest.mark.parametrize("note_status", [NoteStatus.SIGNED, NoteStatus.RETURNED,
+                                         NoteStatus.COSIGNED])
+def test_a_signed_note_is_a_visit_made(note_status: NoteStatus) -> None:
+    status = due_status(case(visits_per_week=1), [visit(MONDAY, status=note_status)],
+                        today=WEEK[6])
+    assert status.this_week == 1
+    assert status.last_face_to_face == MONDAY
+    assert not status.behind
+
+
+@pytest.mark.parametrize(("contact", "note_status", "counts"), [
+    (ContactType.FACE_TO_FACE, NoteStatus.DRAFT, False),
+    (ContactType.FACE_TO_FACE, NoteStatus.SIGNED, True),
+    (ContactType.FACE_TO_FACE, NoteStatus.RETURNED, True),
+    (ContactType.FACE_TO_FACE, NoteStatus.COSIGNED, True),
+    (ContactType.ATTEMPTED, NoteStatus.SIGNED, False),
+    (ContactType.PHONE, NoteStatus.COSIGNED, False),
+    (ContactType.VIDEO, NoteStatus.SIGNED, False),
+])
+def test_counts_as_visit(contact: ContactType, note_status: NoteStatus, counts: bool) -> None:
+    assert counts_as_visit(visit(MONDAY, contact, note_status)) is counts
 
 
 def test_visits_after_today_do_not_count_yet() -> None:

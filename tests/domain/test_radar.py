@@ -195,7 +195,7 @@ def test_supervisors_see_a_draft_only_once_it_is_overdue() -> None:
 
 def test_a_case_behind_its_visits_opens_the_case() -> None:
     thursday = datetime(2026, 11, 19, 12, 0, tzinfo=SETTINGS.zone)
-    behind = due_status(CASE, [note(visit=date(2026, 11, 10)).details], today=thursday.date())
+    behind = due_status(CASE, [signed_note(visit=date(2026, 11, 10))], today=thursday.date())
     assert behind.behind
     (item,) = radar(WORKER.user_id, now=thursday, caseload=[(CASE, behind)])
     assert (item.kind, item.severity, item.opens) == (RadarKind.VISITS_BEHIND, Severity.OVERDUE,
@@ -203,7 +203,7 @@ def test_a_case_behind_its_visits_opens_the_case() -> None:
     assert (item.case_id, item.due) == (CASE.id, thursday.date())
     assert item.sentence == ("0 of the 1 face-to-face visits expected by today this week; the "
                              "last was 10 Nov 2026.")
-    seen = due_status(CASE, [note().details], today=thursday.date())
+    seen = due_status(CASE, [signed_note()], today=thursday.date())
     assert radar(WORKER.user_id, now=thursday, caseload=[(CASE, seen)]) == []
 
 

@@ -631,8 +631,9 @@ def test_caseload_orders_behind_first_then_by_next_due(vault: Vault, clock: Fake
             due["Abbott"].next_due) == (False, 2, date(2026, 11, 25), date(2026, 11, 30))
     assert all(r.due.expected_by_today == 1 for r in rows)
     assert [r.case.family_name for r in other.cases.caseload()] == ["Aaron"]
+    # Aaron's only note is a draft, which is no visit made: Aaron is behind, and first by name.
     assert [r.case.family_name for r in services(vault, clock, SUPERVISOR).cases.caseload()
-            ] == ["Zimmer", "Young", "Aaron", "Abbott"]
+            ] == ["Aaron", "Zimmer", "Young", "Abbott"]
 
 
 # --- the audit chain -----------------------------------------------------------------------------

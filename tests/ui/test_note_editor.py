@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from fieldapp.domain import visits
@@ -123,7 +123,8 @@ def test_sign_with_the_attestation_locks_the_note(qtbot: QtBot, make_context: Co
                                                   ) -> None:
     ctx = make_context(demo=True)
     editor = open_editor(qtbot, ctx, case_id=first_case(ctx), autosave_ms=60_000)
-    fill_complete_note(qtbot, editor, visit_date="2026-11-20")  # four days ago: a late entry
+    # Three days ago: a late entry (and a day without the demo's other visits at 16:00).
+    fill_complete_note(qtbot, editor, visit_date="2026-11-21")
     qtbot.mouseClick(editor.sign_button, LEFT)
     qtbot.waitUntil(lambda: editor.attestation is not None and editor.attestation.isVisible(),
                     timeout=WAIT)
@@ -136,7 +137,7 @@ def test_sign_with_the_attestation_locks_the_note(qtbot: QtBot, make_context: Co
     assert editor.note is not None
     saved = stored(ctx, editor.note.id)
     assert saved.status is NoteStatus.SIGNED and saved.late_entry
-    assert str(saved.details.visit_date) == "2026-11-20"
+    assert str(saved.details.visit_date) == "2026-11-21"
     assert saved.details.people_present == ("Robin Alder", "Mika Alder")
     assert str(saved.details.time_in) == "16:00:00" and str(saved.details.time_out) == "17:15:00"
     assert editor.form.is_read_only() and editor.form.visit_date.isReadOnly()
@@ -374,3 +375,62 @@ def test_a_visit_that_has_not_ended_cannot_be_signed(qtbot: QtBot, make_context:
         qtbot.mouseClick(editor.attestation.sign_button, LEFT)
     assert editor.note is not None and stored(ctx, editor.note.id).status is NoteStatus.SIGNED
     close(qtbot, editor)
+
+
+def sign_through_the_attestation(qtbot: QtBot, editor: NoteEditor) -> None:
+    qtbot.waitUntil(lambda: editor.attestation is not None and editor.attestation.isVisible(),
+                    timeout=WAIT)
+    assert editor.attestation is not None
+    with qtbot.waitSignal(editor.signed, timeout=WAIT):
+        qtbot.mouseClick(editor.attestation.sign_button, LEFT)
+
+
+def note_at(qtbot: QtBot, ctx: UiContext, *, time_in: str, time_out: str) -> NoteEditor:
+    editor = open_editor(qtbot, ctx, case_id=first_case(ctx), autosave_ms=60_000)
+    fill_complete_note(qtbot, editor, visit_date="2026-11-22")  # no demo visits that day
+    type_into(qtbot, editor.form.time_in, time_in)
+    type_into(qtbot, editor.form.time_out, time_out)
+    return editor
+
+
+def test_signing_a_visit_that_overlaps_another_of_mine_asks_first(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context(demo=True)
+    family = on_worker(ctx, lambda: ctx.session.cases().caseload())[0].case.family_name
+    first = note_at(qtbot, ctx, time_in="1600", time_out="1715")
+    qtbot.mouseClick(first.sign_button, LEFT)
+    sign_through_the_attestation(qtbot, first)
+    assert first.overlap_question is None
+    close(qtbot, first)
+
+    second = note_at(qtbot, ctx, time_in="1630", time_out="1700")
+    qtbot.mouseClick(second.sign_button, LEFT)
+    qtbot.waitUntil(lambda: second.overlap_question is not None
+                    and second.overlap_question.isVisible(), timeout=WAIT)
+    box = second.overlap_question
+    assert box is not None
+    assert box.text() == (f"You have another visit from 16:00 to 17:15 that day ({family} "
+                          "family). Sign anyway?")
+    assert unnamed_controls(box) == []
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+    assert second.attestation is None
+    qtbot.keyClick(box, Qt.Key.Key_Return)  # the default: Cancel
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=WAIT)
+    qtbot.wait(100)
+    assert second.note is not None
+    assert stored(ctx, second.note.id).status is NoteStatus.DRAFT
+    assert second.attestation is None and not second.form.is_read_only()
+    assert second.status.text() == "Not signed: still a draft."
+
+    qtbot.mouseClick(second.sign_button, LEFT)  # a question, not a refusal
+    qtbot.waitUntil(box.isVisible, timeout=WAIT)
+    qtbot.mouseClick(next(b for b in box.buttons() if b.text() == "Sign anyway"), LEFT)
+    sign_through_the_attestation(qtbot, second)
+    assert stored(ctx, second.note.id).status is NoteStatus.SIGNED
+    close(qtbot, second)
+
+    after = note_at(qtbot, ctx, time_in="1715", time_out="1800")  # begins as the first ends
+    qtbot.mouseClick(after.sign_button, LEFT)
+    sign_through_the_attestation(qtbot, after)
+    assert after.overlap_question is None
+    close(qtbot, after)
