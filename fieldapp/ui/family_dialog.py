@@ -30,7 +30,7 @@ from fieldapp.services.directory import StaffMember, team_members
 from fieldapp.ui.consent_dialogs import buddy_label, date_edit, day_of, line
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.review_dialogs import push_button, raise_unless_known
-from fieldapp.ui.trip_dialog import ConfirmDialog, name_inner_editors
+from fieldapp.ui.trip_dialog import ConfirmDialog, ask_to_discard, name_inner_editors
 from fieldapp.ui.widgets import fit_to_screen, message_label, paragraph, set_error
 
 NOT_ASSIGNED = "Not assigned yet"
@@ -421,16 +421,10 @@ class FamilyDialog(QDialog):
         if self._setup is None or self._form_state() == self._as_opened:
             super().reject()
             return
-        if self.confirmation is not None and shiboken6.isValid(self.confirmation) \
-                and self.confirmation.isVisible():
-            return
-        what = "your changes to this family" if self._case_id else "this family"
-        dialog = ConfirmDialog("Discard family?", f"Close without saving {what}? What you "
-                               "entered will be lost.", "&Discard", self, cancel="Keep editing")
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.accepted.connect(self._discard)
-        self.confirmation = dialog
-        dialog.open()
+        self.confirmation = ask_to_discard(
+            self, thing="family",
+            what="your changes to this family" if self._case_id else "this family",
+            asking=self.confirmation, discard=self._discard)
 
     def _discard(self) -> None:
         if not self._working and not self._closed():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -109,6 +109,21 @@ class ConfirmDialog(QDialog):
         layout.addWidget(self.text)
         layout.addWidget(buttons)
         self.cancel_button.setFocus()
+
+
+def ask_to_discard(parent: QWidget, *, thing: str, what: str, asking: ConfirmDialog | None,
+                   discard: Callable[[], None]) -> ConfirmDialog:
+    """Ask whether to close a changed form without saving `what` (default: keep editing);
+    `discard` runs if the person says so. A question already open is not asked again.
+    Returns the question being asked."""
+    if asking is not None and shiboken6.isValid(asking) and asking.isVisible():
+        return asking
+    dialog = ConfirmDialog(f"Discard {thing}?", f"Close without saving {what}? What you "
+                           "entered will be lost.", "&Discard", parent, cancel="Keep editing")
+    dialog.finished.connect(dialog.deleteLater)
+    dialog.accepted.connect(discard)
+    dialog.open()
+    return dialog
 
 
 class TripDialog(QDialog):
@@ -407,16 +422,9 @@ class TripDialog(QDialog):
         if self._form_state() == self._as_opened:
             super().reject()
             return
-        if self.discard_dialog is not None and shiboken6.isValid(self.discard_dialog) \
-                and self.discard_dialog.isVisible():
-            return
-        what = "your changes to this trip" if self._trip else "this trip"
-        dialog = ConfirmDialog("Discard trip?", f"Close without saving {what}? What you "
-                               "entered will be lost.", "&Discard", self, cancel="Keep editing")
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.accepted.connect(self._discard)
-        self.discard_dialog = dialog
-        dialog.open()
+        self.discard_dialog = ask_to_discard(
+            self, thing="trip", what="your changes to this trip" if self._trip else "this trip",
+            asking=self.discard_dialog, discard=self._discard)
 
     def _discard(self) -> None:
         if not self._closed() and not self._working:
