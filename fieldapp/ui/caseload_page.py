@@ -20,6 +20,7 @@ from fieldapp.ui.family_dialog import FamilyDialog
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.tables import day_text, table
 from fieldapp.ui.widgets import heading, labelled, message_label
+from sync.client.engine import replica_of
 
 ALL = "All statuses"
 BEHIND = "Behind on visits"
@@ -64,6 +65,7 @@ class CaseloadPage(QWidget):
         super().__init__()
         self._ctx = ctx
         self._supervisor = role is Role.SUPERVISOR
+        self._waiting = 0  # cases that came without their key yet
         self._show_after: str | None = None  # a family just saved, to select once listed
         self.family_dialog: FamilyDialog | None = None
         self.model: RowsModel[CaseloadRow] = RowsModel([
@@ -122,10 +124,14 @@ class CaseloadPage(QWidget):
         self.edit_button.clicked.connect(self._edit)
 
     def refresh(self) -> None:
-        self._ctx.runner.run(lambda: self._ctx.session.cases().caseload(),
-                             on_success=self._show)
+        session = self._ctx.session
 
-    def _show(self, rows: list[CaseloadRow]) -> None:
+        def read() -> tuple[list[CaseloadRow], int]:
+            return session.cases().caseload(), replica_of(session).cases_waiting_for_keys()
+        self._ctx.runner.run(read, on_success=self._show)
+
+    def _show(self, found: tuple[list[CaseloadRow], int]) -> None:
+        rows, self._waiting = found
         self.model.set_rows(rows)
         self._filter()
         if self._show_after is not None:
@@ -145,6 +151,8 @@ class CaseloadPage(QWidget):
             self.empty.setText("No family matches this search.")
         else:
             self.empty.setText(f"Showing {shown} of {total} families.")
+        if self._waiting:
+            self.empty.setText(f"{self.empty.text()} {waiting_words(self._waiting)}")
         self.open_button.setEnabled(shown > 0)
         self.edit_button.setEnabled(shown > 0)
         if shown and not self.view.currentIndex().isValid():
@@ -191,3 +199,10 @@ class CaseloadPage(QWidget):
             if attempt == 0:
                 self.search.clear()
                 self.status.setCurrentIndex(0)
+
+
+def waiting_words(count: int) -> str:
+    """What a person is told of cases that came without their key yet."""
+    families = "1 more family is" if count == 1 else f"{count} more families are"
+    return (f"{families} assigned to you but cannot be opened yet: the family's key comes "
+            "with the next sync of your supervisor (or of a colleague on the case).")

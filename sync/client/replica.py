@@ -367,6 +367,12 @@ class Replica:
             self._derive_note_status(touched)
         return applied
 
+    def cases_waiting_for_keys(self) -> int:
+        """Cases the server sent this laptop that cannot be opened yet: no member who holds
+        the case's key has wrapped it for this user (that member's next sync does)."""
+        return int(self.db.execute("SELECT count(*) FROM sync_inbox WHERE reason = 'key' AND "
+                                   "tbl = 'cases'").fetchone()[0])
+
     def inbox_keys(self) -> set[str]:
         return {r[0] for r in self.db.execute(
             "SELECT DISTINCT json_extract(doc, '$.scope') FROM sync_inbox WHERE reason = 'key'")}

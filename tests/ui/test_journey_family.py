@@ -85,16 +85,19 @@ def test_a_supervisor_opens_a_family_and_it_reaches_the_coordinator(
     laptop = open_app(ProfilePaths(tmp_path / "coordinator-laptop"))
     create_profile(qtbot, laptop)
     connect(qtbot, laptop, it_set_up, "rc1")
-    # The family's key is wrapped for each member by a member who holds it: the supervisor's
-    # next sync (every few minutes by itself; here F5) gives it to the newly enrolled
-    # coordinator, whose next sync opens the family.
-    sync_now(qtbot, supervisor)
-    qtbot.waitUntil(lambda: idle(supervisor), timeout=WAIT)
-    sync_now(qtbot, laptop)
     mine = laptop.workspace
     assert mine is not None
     mine.setCurrentWidget(mine.caseload)
+    # The family's key is wrapped for each member by a member who holds it, never by the
+    # server: until the supervisor's next sync the coordinator is told why the family waits.
+    qtbot.waitUntil(lambda: "1 more family is assigned to you but cannot be opened yet"
+                    in mine.caseload.empty.text(), timeout=WAIT)
+    assert mine.caseload.model.rowCount() == 0
+    sync_now(qtbot, supervisor)  # by itself every few minutes; here F5
+    qtbot.waitUntil(lambda: idle(supervisor), timeout=WAIT)
+    sync_now(qtbot, laptop)
     qtbot.waitUntil(lambda: idle(laptop) and mine.caseload.model.rowCount() == 1, timeout=WAIT)
     row = mine.caseload.model.row_at(0)
     assert row.case.family_name == "Alder"
     assert [p.name for p in row.case.parents] == ["Dana Alder"]
+    assert "cannot be opened yet" not in mine.caseload.empty.text()
