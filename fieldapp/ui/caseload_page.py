@@ -141,7 +141,9 @@ class CaseloadPage(QWidget):
     def _filter(self) -> None:
         self.proxy.set_filter(text=self.search.text(), status=self.status.currentText())
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        if total == 0 and self._supervisor:
+        if total == 0 and self._waiting:
+            self.empty.setText(waiting_words(self._waiting, more=False))
+        elif total == 0 and self._supervisor:
             self.empty.setText("No families are on your caseload yet. Open one with New "
                                "family (Alt+W).")
         elif total == 0:
@@ -151,8 +153,8 @@ class CaseloadPage(QWidget):
             self.empty.setText("No family matches this search.")
         else:
             self.empty.setText(f"Showing {shown} of {total} families.")
-        if self._waiting:
-            self.empty.setText(f"{self.empty.text()} {waiting_words(self._waiting)}")
+        if self._waiting and total:
+            self.empty.setText(f"{self.empty.text()} {waiting_words(self._waiting, more=True)}")
         self.open_button.setEnabled(shown > 0)
         self.edit_button.setEnabled(shown > 0)
         if shown and not self.view.currentIndex().isValid():
@@ -201,8 +203,9 @@ class CaseloadPage(QWidget):
                 self.status.setCurrentIndex(0)
 
 
-def waiting_words(count: int) -> str:
-    """What a person is told of cases that came without their key yet."""
-    families = "1 more family is" if count == 1 else f"{count} more families are"
+def waiting_words(count: int, *, more: bool) -> str:
+    """What a person is told of cases that came without their key yet (`more`: besides the
+    families listed)."""
+    families = f"{count}{' more' if more else ''} {'family is' if count == 1 else 'families are'}"
     return (f"{families} assigned to you but cannot be opened yet: the family's key comes "
             "with the next sync of your supervisor (or of a colleague on the case).")

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 
 import shiboken6
-from PySide6.QtCore import QDate, QSize, Signal
+from PySide6.QtCore import QDate, QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -187,8 +188,10 @@ class FamilyDialog(QDialog):
     """A new family's case (`case_id` None), or a change to one: details, assignment, status.
 
     The service decides: a refusal (no parent named, not the case's supervisor) is shown
-    beside the form and nothing is written. Save is the one default button, so Enter never
-    throws the form away; closing a changed form asks first, and so does closing the case.
+    beside the form and nothing is written. In a field, Enter moves to the next field (a
+    half-typed family is not sent off by a key meant for the next line); Ctrl+Enter or Save
+    saves, and Enter on the Save button. Nothing throws the form away unasked: closing a
+    changed form asks first, and so does closing the case.
 
     Attributes:
         confirmation: the last question asked (discard, close the case), for tests.
@@ -246,8 +249,21 @@ class FamilyDialog(QDialog):
         self.message = message_label("Family message", lines=2)
         self.save_button = push_button("&Save family")
         self.save_button.setDefault(True)
+        self.save_button.setToolTip("Save the family (Ctrl+Enter)")
         self.cancel_button = push_button("Cancel")
         self.cancel_button.setAutoDefault(False)  # focus on Cancel must not make Enter discard
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """Enter in a field goes to the next field; Ctrl+Enter saves (see the class)."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                if self.save_button.isEnabled():
+                    self.save_button.click()
+                return
+            if not isinstance(self.focusWidget(), QPushButton):
+                self.focusNextChild()
+                return
+        super().keyPressEvent(event)
 
     def _lay_out(self) -> None:
         form = QFormLayout()

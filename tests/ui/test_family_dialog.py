@@ -214,3 +214,24 @@ def test_edit_reassigns_the_coordinator_and_closing_asks_first(
                     and page.model.row_at(0).case.status is CaseStatus.CLOSED, timeout=10_000)
     [case] = stored(ctx)
     assert case.status is CaseStatus.CLOSED and case.coordinator_id == "rc-7"
+
+
+def test_enter_in_a_field_moves_on_and_ctrl_enter_saves(
+        qtbot: QtBot, make_window: WindowFactory) -> None:
+    """A newcomer pressed Enter after typing a parent's relationship, expecting the next line,
+    and a half-typed family was saved and sent off."""
+    window = supervisor_window(qtbot, make_window)
+    assert window.workspace is not None
+    page = window.workspace.caseload
+    dialog = open_new_family(qtbot, page)
+    type_alder(qtbot, dialog)
+    relationship = named(dialog, QLineEdit, "Parent 1 relationship")
+    relationship.setFocus()
+    qtbot.keyClick(relationship, Qt.Key.Key_Return)
+    assert dialog.isVisible(), "Enter in a field saves nothing"
+    assert dialog.focusWidget() is not relationship
+    assert cases_of(window) == []
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return,
+                       Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(cases_of(window)) == 1, timeout=10_000)
