@@ -22,6 +22,7 @@ from fieldapp.domain.schedule import RandomSchedule
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import VisitNote
 from fieldapp.services.casework import CaseloadRow
+from fieldapp.services.directory import Directory, directory
 from fieldapp.services.session import Session
 from fieldapp.services.today import MonthAwaiting, TodaySummary
 from fieldapp.ui.context import UiContext
@@ -49,6 +50,7 @@ D = TypeVar("D", bound=ReviewDialog)
 class SupervisorData:
     """Attributes:
     chosen: the case whose random screen schedules are in `schedules` (None: no cases).
+    people: the team's names, as the server last listed them.
     """
 
     caseload: list[CaseloadRow]
@@ -56,10 +58,14 @@ class SupervisorData:
     settings: ProgramSettings
     chosen: CaseId | None
     schedules: list[RandomSchedule]
+    people: Directory
 
     @property
     def zone(self) -> tzinfo:
         return self.settings.zone
+
+
+NOBODY = Directory(names={}, team=frozenset())  # before the first read: ids as they are
 
 
 def read_supervisor_data(session: Session, chosen: CaseId | None) -> SupervisorData:
@@ -69,7 +75,8 @@ def read_supervisor_data(session: Session, chosen: CaseId | None) -> SupervisorD
     case_id = chosen if chosen in ids else (ids[0] if ids else None)
     return SupervisorData(caseload=caseload, summary=session.today(),
                           settings=session.workspace().settings, chosen=case_id,
-                          schedules=session.screens().schedules(case_id) if case_id else [])
+                          schedules=session.screens().schedules(case_id) if case_id else [],
+                          people=directory(session.workspace()))
 
 
 class _TableSection(QWidget, Generic[T]):
@@ -138,19 +145,22 @@ class TeamSection(_TableSection[CaseloadRow]):
 
     def __init__(self, ctx: UiContext) -> None:
         self._today = date.min
+        self._people = NOBODY
         super().__init__(ctx, label="Cases &of your team", name="Team cases", empty=(
             "No cases are assigned to your team."), columns=[
             Column("Family", lambda r: r.case.family_name),
-            Column("Coordinator", lambda r: r.case.coordinator_id or "none assigned"),
-            Column("Status", lambda r: str(r.case.status)),
+            Column("Coordinator", lambda r: self._people.name(r.case.coordinator_id)
+                   or "none assigned"),
+            Column("Status", lambda r: str(r.case.status).capitalize()),
             Column("Last face-to-face", lambda r: day_text(r.due.last_face_to_face)),
             Column("This week", lambda r: f"{r.due.this_week} of {r.due.expected_this_week}"),
             Column("Next due", lambda r: "today" if r.due.next_due == self._today
                    else day_text(r.due.next_due)),
             Column("On schedule", _on_schedule)])
 
-    def show_caseload(self, caseload: Sequence[CaseloadRow], today: date) -> None:
-        self._today = today
+    def show_caseload(self, caseload: Sequence[CaseloadRow], today: date, people: Directory
+                      ) -> None:
+        self._today, self._people = today, people
         self.set_rows(caseload)
 
 
@@ -176,13 +186,14 @@ class CosignSection(_TableSection[VisitNote]):
 
     def __init__(self, ctx: UiContext) -> None:
         self._families: dict[CaseId, str] = {}
+        self._people = NOBODY
         self._settings: ProgramSettings | None = None
         self.review_dialog: NoteReviewDialog | None = None
         super().__init__(ctx, label="W&aiting notes", name="Notes waiting for co-signature",
                          empty="No notes are waiting for your co-signature.", columns=[
             Column("Family", self._family),
             Column("Visit date", lambda n: day_text(n.details.visit_date)),
-            Column("Author", lambda n: n.author),
+            Column("Author", lambda n: self._people.name(n.author)),
             Column("Signed at", lambda n: moment_text(n.signature.at, self._settings.zone)
                    if n.signature and self._settings else "not signed"),
             Column("Late entry", lambda n: "Late entry" if n.late_entry else "No"),
@@ -194,8 +205,8 @@ class CosignSection(_TableSection[VisitNote]):
         self.table.activated.connect(self.open_review)
 
     def show_notes(self, notes: Sequence[VisitNote], families: dict[CaseId, str],
-                   settings: ProgramSettings) -> None:
-        self._families, self._settings = families, settings
+                   settings: ProgramSettings, people: Directory) -> None:
+        self._families, self._settings, self._people = families, settings, people
         self.set_rows(notes)
         self.review_button.setEnabled(bool(notes))
 
@@ -225,9 +236,10 @@ class MileageSection(_TableSection[MonthAwaiting]):
 
     def __init__(self, ctx: UiContext) -> None:
         self.review_dialog: MonthReviewDialog | None = None
+        self._people = NOBODY
         super().__init__(ctx, label="W&aiting months", name="Months waiting for approval",
                          empty="No mileage is waiting for your approval.", columns=[
-            Column("Worker", lambda m: m.worker_id),
+            Column("Worker", lambda m: self._people.name(m.worker_id)),
             Column("Month", lambda m: month_text(m.month)),
             Column("Miles", lambda m: m.miles, align_right=True)])
         self.review_button = self.add_button("Revie&w month…", "Review month")
@@ -235,7 +247,8 @@ class MileageSection(_TableSection[MonthAwaiting]):
         self.review_button.clicked.connect(self.open_review)
         self.table.activated.connect(self.open_review)
 
-    def show_months(self, months: Sequence[MonthAwaiting]) -> None:
+    def show_months(self, months: Sequence[MonthAwaiting], people: Directory) -> None:
+        self._people = people
         self.set_rows(months)
         self.review_button.setEnabled(bool(months))
 
@@ -388,9 +401,9 @@ class SupervisorPage(QWidget):
         self.error.hide()
         summary = data.summary
         families = {row.case.id: row.case.family_name for row in data.caseload}
-        self.team.show_caseload(data.caseload, summary.today)
-        self.cosign.show_notes(summary.awaiting_cosign, families, data.settings)
-        self.mileage.show_months(summary.months_awaiting)
+        self.team.show_caseload(data.caseload, summary.today, data.people)
+        self.cosign.show_notes(summary.awaiting_cosign, families, data.settings, data.people)
+        self.mileage.show_months(summary.months_awaiting, data.people)
         self.screens.show_cases(data)
         self.tabs.setTabText(1, f"Notes to co-&sign ({len(summary.awaiting_cosign)})")
         self.tabs.setTabText(2, f"Mileage to appro&ve ({len(summary.months_awaiting)})")

@@ -267,3 +267,16 @@ def test_under_co_supervision_the_review_says_which_co_signature_is_missing(
     settings = on_worker(ctx, lambda: ctx.session.workspace().settings)
     assert cosign_summary(note, settings=settings).endswith(
         "Missing: the SUD supervisor's co-signature (the program requires both).")
+
+
+def test_people_are_shown_by_name_not_by_id(qtbot: QtBot, make_context: ContextFactory
+                                             ) -> None:
+    """A new user met 'demo-coordinator' where a person's name belongs."""
+    _, page = supervisor_page(qtbot, make_context)
+    coordinator = "Jordan Demo (demo-coordinator)"
+    team, cosign, months = page.team.model, page.cosign.model, page.mileage.model
+    assert {team.index(r, 1).data() for r in range(team.rowCount())} == {coordinator}
+    assert {team.index(r, 2).data() for r in range(team.rowCount())} <= {"Open", "Aftercare"}
+    assert {cosign.index(r, 2).data() for r in range(cosign.rowCount())} == {coordinator}
+    assert months.rowCount() > 0
+    assert {months.index(r, 0).data() for r in range(months.rowCount())} == {coordinator}
