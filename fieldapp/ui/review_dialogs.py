@@ -27,6 +27,7 @@ from fieldapp.domain.visits import NoteStatus, VisitNote, cosignatures, missing_
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.tables import name_parts, table
+from fieldapp.ui.trip_dialog import ConfirmDialog
 from fieldapp.ui.widgets import (
     fit_to_screen,
     heading,
@@ -189,6 +190,7 @@ class NoteReviewDialog(ReviewDialog):
                  settings: ProgramSettings, parent: QWidget | None = None) -> None:
         super().__init__(ctx, title="Review visit note", approve="&Co-sign", parent=parent)
         self.note = note
+        self.confirmation: ConfirmDialog | None = None  # the question before co-signing
         self._what = f"the {family} note of {day_text(note.details.visit_date)}"
         self.view = QTextBrowser()
         self.view.setOpenLinks(False)
@@ -207,6 +209,17 @@ class NoteReviewDialog(ReviewDialog):
         self.view.setFocus()
 
     def _cosign(self) -> None:
+        """Co-signing is final, so it is asked first (default: Cancel)."""
+        dialog = ConfirmDialog("Co-sign this note?", f"Co-sign {self._what}? Your "
+                               "co-signature is recorded with your name and the time and "
+                               "cannot be taken back; a later correction is the author's "
+                               "addendum.", "&Co-sign", self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.accepted.connect(self._do_cosign)
+        self.confirmation = dialog
+        dialog.open()
+
+    def _do_cosign(self) -> None:
         note_id, notes = self.note.id, self._ctx.session.notes
         self._run(lambda: notes().cosign(note_id), f"Co-signed {self._what}.")
 

@@ -77,8 +77,16 @@ def test_cosign_then_return_a_note_through_the_review(
     for part in ("People present", "Services", "Safety", "Addenda", "Earlier reviews"):
         assert part in text
     assert unnamed_controls(review) == []
+    qtbot.mouseClick(review.approve_button, LEFT)  # co-signing asks first; Cancel: nothing
+    ask = wait_dialog(qtbot, lambda: review.confirmation)
+    assert ask.cancel_button.isDefault() and "cannot be taken back" in ask.text.text()
+    qtbot.mouseClick(ask.cancel_button, LEFT)
+    assert on_worker(ctx, lambda: ctx.session.notes().get(first.id)).status \
+        is NoteStatus.SIGNED
+    qtbot.mouseClick(review.approve_button, LEFT)
+    ask = wait_dialog(qtbot, lambda: review.confirmation, ask)
     with qtbot.waitSignal(page.loaded, timeout=SLOW):
-        qtbot.mouseClick(review.approve_button, LEFT)
+        qtbot.mouseClick(ask.confirm_button, LEFT)
     assert on_worker(ctx, lambda: ctx.session.notes().get(first.id)).status \
         is NoteStatus.COSIGNED
     assert section.message.text().startswith("Co-signed the ")
@@ -258,8 +266,10 @@ def test_under_co_supervision_the_review_says_which_co_signature_is_missing(
     qtbot.mouseClick(section.review_button, LEFT)
     review = wait_dialog(qtbot, lambda: section.review_dialog)
     assert review.cosignatures.text().startswith("No co-signature yet. Missing: the intact")
+    qtbot.mouseClick(review.approve_button, LEFT)
+    ask = wait_dialog(qtbot, lambda: review.confirmation)
     with qtbot.waitSignal(page.loaded, timeout=SLOW):
-        qtbot.mouseClick(review.approve_button, LEFT)
+        qtbot.mouseClick(ask.confirm_button, LEFT)
     note = on_worker(ctx, lambda: ctx.session.notes().get(first.id))
     assert note.status is NoteStatus.SIGNED
     assert note.reviews[-1].capacity is SupervisorCapacity.INTACT
