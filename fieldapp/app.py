@@ -29,7 +29,7 @@ from fieldapp.domain.exports import (
     ScopeKind,
     last_three_years,
 )
-from fieldapp.domain.people import Actor, CaseId, UserId
+from fieldapp.domain.people import Actor, CaseId, Role, UserId
 from fieldapp.services.doctor import run_doctor
 from fieldapp.services.exports import job as exports
 from fieldapp.services.session import Session
@@ -38,12 +38,17 @@ from fieldapp.storage.paths import ENV_VAR, ProfilePaths, resolve_profile
 log = logging.getLogger("fieldapp")
 
 
+# `--demo ROLE`: which demo profile to open.
+DEMO_ROLES = {"coordinator": Role.RECOVERY_COORDINATOR, "supervisor": Role.SUPERVISOR}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fieldapp", description="FieldApp: field documentation for family-recovery programs.")
     parser.add_argument("--version", action="version", version=f"FieldApp {__version__}")
-    parser.add_argument("--demo", action="store_true",
-                        help="open a demo profile full of invented families (made on first use)")
+    parser.add_argument("--demo", nargs="?", const="coordinator", choices=sorted(DEMO_ROLES),
+                        help="open a demo profile full of invented families, as a recovery "
+                        "coordinator (the default) or a supervisor (made on first use)")
     parser.add_argument("--data-dir", metavar="DIR",
                         help=f"profile folder (default: ${ENV_VAR}, else the user data folder)")
     parser.add_argument("--self-test", action="store_true",
@@ -144,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             paths.ensure_root()
             configure_logging(paths)
-            return run_gui(paths, demo=args.demo)
+            return run_gui(paths, demo=DEMO_ROLES[args.demo] if args.demo else None)
         if paths.root.is_dir():  # commands never create a profile folder just to log in it
             configure_logging(paths)
         return _run_command(args, paths)

@@ -105,11 +105,16 @@ class MainWindow(QMainWindow):
         """The profile shown now (the demo's, once the demo was opened)."""
         return self._session
 
-    def open_demo(self) -> None:
-        """Switch to the demo profile (made on first use) and open it."""
+    def open_demo(self, role: Role = Role.RECOVERY_COORDINATOR) -> None:
+        """Switch to the demo profile of `role` (a coordinator's or a supervisor's, each made on
+        first use beside the other) and open it."""
         if self._demo_paths is None:
             return
-        self._session = Session(self._demo_paths, clock=self._clock)
+        supervisor = role is Role.SUPERVISOR
+        root = self._demo_paths.root
+        paths = ProfilePaths(root.with_name(root.name + "-supervisor")) if supervisor \
+            else self._demo_paths
+        self._session = Session(paths, clock=self._clock)
         self._install_pages()
         self.unlock_page.hint.setText(
             f"This is the demo profile, full of invented families. Its passphrase is: "
@@ -120,6 +125,10 @@ class MainWindow(QMainWindow):
         def open_or_make() -> None:
             if session.profile.exists():
                 session.unlock(demo.DEMO_PASSPHRASE)
+            elif supervisor:
+                session.create(demo.DEMO_PASSPHRASE, user_id=demo.SUPERVISOR,
+                               role=Role.SUPERVISOR, name="Avery Lindgren")
+                demo.fill_demo(session, clock=clock)
             else:
                 session.create(demo.DEMO_PASSPHRASE, user_id=demo.WORKER,
                                role=Role.RECOVERY_COORDINATOR, name="Jordan Demo")

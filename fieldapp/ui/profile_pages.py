@@ -49,7 +49,7 @@ class CreateProfilePage(QWidget):
     """
 
     created = Signal()
-    demo_requested = Signal()
+    demo_requested = Signal(object)  # the Role to explore the demo as
 
     def __init__(self, session: Session, runner: TaskRunner,
                  check: Callable[[str], list[str]]) -> None:
@@ -63,8 +63,7 @@ class CreateProfilePage(QWidget):
         self.role.setAccessibleName("Your role")
         for role in (Role.RECOVERY_COORDINATOR, Role.INTACT_WORKER, Role.SUPERVISOR):
             self.role.addItem(str(role).capitalize(), role)
-        self.demo_button = QPushButton("Explore a &demo caseload first")
-        self.demo_button.setAccessibleName("Explore a demo caseload first")
+        self.demo_button = QPushButton()
         self.passphrase = passphrase_field("New passphrase", f"{MIN_LENGTH} characters or more")
         self.confirm = passphrase_field("Repeat the passphrase", "Type it again")
         self.guidance = message_label("Passphrase guidance", lines=2)
@@ -90,7 +89,9 @@ class CreateProfilePage(QWidget):
         self.confirm.textChanged.connect(self._update)
         self.confirm.returnPressed.connect(self._create)
         self.create_button.clicked.connect(self._create)
-        self.demo_button.clicked.connect(self.demo_requested)
+        self.demo_button.clicked.connect(lambda: self.demo_requested.emit(self.demo_role()))
+        self.role.currentIndexChanged.connect(self._name_demo)
+        self._name_demo()
         self.name.textChanged.connect(self._update)
         self._update()
 
@@ -104,6 +105,17 @@ class CreateProfilePage(QWidget):
         if not problems and text and self.confirm.text() != text:
             problems.append("The two passphrases are not the same yet.")
         return problems
+
+    def demo_role(self) -> Role:
+        """The demo follows the role chosen above: a supervisor's (co-sign, approve, the team)
+        or a coordinator's (an intact worker explores the coordinator's: it is the same work)."""
+        chosen = self.role.currentData()
+        return Role.SUPERVISOR if chosen == Role.SUPERVISOR else Role.RECOVERY_COORDINATOR
+
+    def _name_demo(self) -> None:
+        who = "a supervisor" if self.demo_role() is Role.SUPERVISOR else "a recovery coordinator"
+        self.demo_button.setText(f"Explore a &demo caseload first, as {who}")
+        self.demo_button.setAccessibleName(f"Explore a demo caseload first, as {who}")
 
     def _update(self) -> None:
         text = self.passphrase.text()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from fieldapp import __version__
 from fieldapp.domain.clock import Clock, system_clock
+from fieldapp.domain.people import Role
 from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
@@ -28,7 +29,8 @@ STARTUP_PROBE = "FIELDAPP_STARTUP_PROBE"
 _KEPT: list[object] = []
 
 
-def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: bool = False) -> int:
+def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: Role | None = None
+            ) -> int:
     """Show the window until it is closed; then lock the profile and stop the worker.
 
     With `demo`, open (or make) the demo profile beside the real one straight away.
@@ -54,8 +56,8 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: bool = Fa
     window.show()
     if os.environ.get(STARTUP_PROBE):
         _probe_startup(app, window.pages.currentWidget() or window)
-    if demo:
-        window.open_demo()
+    if demo is not None:
+        window.open_demo(demo)
     try:
         return app.exec()
     finally:

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from fieldapp.app import DEMO_ROLES, build_parser
 from fieldapp.domain.people import Role
 from fieldapp.services import demo
 from fieldapp.ui.case_page import CasePage
@@ -166,3 +167,31 @@ def test_ctrl_n_writes_a_note_for_the_chosen_family(qtbot: QtBot, make_window: W
     assert isinstance(editor, NoteEditor)
     assert editor._case_id == chosen
     editor.close()
+
+
+def test_the_demo_opens_as_a_supervisor_with_the_coordinators_work_to_review(
+        qtbot: QtBot, make_window: WindowFactory) -> None:
+    """A newcomer could explore only a coordinator's demo; a supervisor's profile was empty."""
+    window: MainWindow = make_window()
+    page = window.create_page
+    page.role.setCurrentIndex(page.role.findText("Supervisor"))
+    assert page.demo_button.accessibleName().endswith("as a supervisor")
+    qtbot.mouseClick(page.demo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.workspace is not None, timeout=15_000)
+    workspace = window.workspace
+    assert workspace is not None and workspace.supervisor is not None
+    session = window.current_session()
+    assert window._runner.worker.call(session.actor).user_id == demo.SUPERVISOR
+    supervisor = workspace.supervisor
+    workspace.setCurrentWidget(supervisor)
+    qtbot.waitUntil(lambda: supervisor.cosign.model.rowCount() > 0
+                    and supervisor.mileage.model.rowCount() > 0, timeout=10_000)
+    assert "supervisor" in str(session.profile.paths.root)
+
+
+def test_the_command_line_opens_either_demo() -> None:
+    parse = build_parser().parse_args
+    assert parse(["--demo"]).demo == "coordinator"
+    assert parse(["--demo", "supervisor"]).demo == "supervisor"
+    assert DEMO_ROLES[parse(["--demo", "supervisor"]).demo] is Role.SUPERVISOR
+    assert parse([]).demo is None
