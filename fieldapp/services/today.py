@@ -38,9 +38,12 @@ class RandomScreenDue:
 
 @dataclass(frozen=True, kw_only=True)
 class MonthAwaiting:
+    """A submitted month; `ledger` its miles against the cap and what they come to."""
+
     worker_id: UserId
     month: str
     miles: str
+    ledger: MileageMonth
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,5 +160,7 @@ def _months_awaiting(workspace: Workspace) -> list[MonthAwaiting]:
         "FROM mileage_months m LEFT JOIN trips t ON t.worker_id = m.worker_id "
         "AND t.month = m.month WHERE m.status = ? GROUP BY m.worker_id, m.month "
         "ORDER BY m.month, m.worker_id", [str(MonthStatus.SUBMITTED)])
-    return [MonthAwaiting(worker_id=UserId(w), month=m, miles=f"{miles:.1f}")
+    mileage = MileageService(workspace)
+    return [MonthAwaiting(worker_id=UserId(w), month=m, miles=f"{miles:.1f}",
+                          ledger=mileage.month(m, worker_id=UserId(w)))
             for w, m, miles in rows.fetchall() if w != workspace.actor.user_id]

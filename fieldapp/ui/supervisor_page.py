@@ -26,6 +26,7 @@ from fieldapp.services.directory import Directory, directory
 from fieldapp.services.session import Session
 from fieldapp.services.today import MonthAwaiting, TodaySummary
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.mileage_chart import miles_text
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.review_dialogs import (
     DrawScheduleDialog,
@@ -241,7 +242,10 @@ class MileageSection(_TableSection[MonthAwaiting]):
                          empty="No mileage is waiting for your approval.", columns=[
             Column("Worker", lambda m: self._people.name(m.worker_id)),
             Column("Month", lambda m: month_text(m.month)),
-            Column("Miles", lambda m: m.miles, align_right=True)])
+            Column("Miles logged", lambda m: miles_text(m.ledger.total), align_right=True),
+            Column("Reimbursable", lambda m: miles_text(m.ledger.reimbursable),
+                   align_right=True),
+            Column("Amount", lambda m: f"${m.ledger.amount:,.2f}", align_right=True)])
         self.review_button = self.add_button("Revie&w month…", "Review month")
         self.buttons.addStretch(1)
         self.review_button.clicked.connect(self.open_review)

@@ -290,3 +290,21 @@ def test_people_are_shown_by_name_not_by_id(qtbot: QtBot, make_context: ContextF
     assert {cosign.index(r, 2).data() for r in range(cosign.rowCount())} == {coordinator}
     assert months.rowCount() > 0
     assert {months.index(r, 0).data() for r in range(months.rowCount())} == {coordinator}
+
+
+def test_months_to_approve_show_reimbursable_miles_and_dollars(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    """A new user saw only the miles logged: not what is reimbursable under the cap, nor what
+    the month comes to."""
+    _, page = supervisor_page(qtbot, make_context)
+    months = page.mileage.model
+    headers = [months.headerData(c, Qt.Orientation.Horizontal)
+               for c in range(months.columnCount())]
+    assert headers == ["Worker", "Month", "Miles logged", "Reimbursable", "Amount"]
+    rows = [[months.index(r, c).data() for c in range(2, 5)] for r in range(months.rowCount())]
+    assert rows and all(amount.startswith("$") for _, _, amount in rows)
+    over_the_cap = [row for row in rows if float(row[0]) > float(row[1])]
+    assert over_the_cap, "the demo has months over the cap: logged and reimbursable differ"
+    for _, reimbursable, amount in over_the_cap:
+        assert float(reimbursable) == 150
+        assert amount == f"${150 * 0.725:,.2f}"
