@@ -29,7 +29,7 @@ from fieldapp.domain.people import Role
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import SupervisorCapacity
 from sync import protocol as wire
-from sync.server.limits import CALLER, Gate
+from sync.server.limits import CALLER, Gate, Refused
 from sync.server.records import RecordSync, scope_members, scopes_for
 from sync.server.store import Device, ServerStore, StoreError, User
 
@@ -43,12 +43,6 @@ HTTP_ERRORS = {404: ("not_found", "No such page on this server."),
                405: ("method_not_allowed", "This page does not answer that method.")}
 # A key scope in a path: a case id or `ledger:<user id>`, nothing else.
 ScopeId = Annotated[str, fastapi.Path(pattern=wire.SCOPE_PATTERN, max_length=100)]
-
-
-class Refused(Exception):
-    def __init__(self, status: int, error: str, message: str, *, wipe: bool = False) -> None:
-        super().__init__(message)
-        self.status, self.problem = status, wire.Problem(error=error, message=message, wipe=wipe)
 
 
 class Context:

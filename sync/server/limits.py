@@ -81,8 +81,9 @@ def size_text(limit: int) -> str:
     return f"{limit / 1e6:.1f} MB" if limit >= 1_000_000 else f"{limit / 1e3:.0f} kB"
 
 
-class Refusal(Exception):
-    """An answer the gate gives instead of the app's."""
+class Refused(Exception):
+    """A refusal, as a Problem with its status: the gate's before the app runs, and the app's
+    (its handler answers it the same way)."""
 
     def __init__(self, status: int, error: str, message: str, *, wipe: bool = False) -> None:
         super().__init__(message)
@@ -136,7 +137,7 @@ class Gate:
                 raise _too_large(head.limit)
             await self._sign_in(scope, head)
             body = await self._read(scope, receive, head)
-        except Refusal as refusal:
+        except Refused as refusal:
             linger = await _answer(send, refusal, head)
             log.info(json.dumps({"method": head.method, "route": head.route or "(unmatched)",
                                  "status": refusal.status,
@@ -155,7 +156,7 @@ class Gate:
             count = await run_in_threadpool(ctx.store.count_attempt, f"enrol:{head.address}",
                                             now=ctx.now(), window=self.window)
             if count > ctx.enrol_limit:
-                raise Refusal(429, "slow_down", "Too many enrolment attempts; wait a few minutes.")
+                raise Refused(429, "slow_down", "Too many enrolment attempts; wait a few minutes.")
             return
         if head.route is None or not head.route.startswith(f"{wire.API}/"):
             return  # not a route that takes a token (the app answers 404 or 405)
@@ -164,9 +165,9 @@ class Gate:
         device, user = await run_in_threadpool(
             _look_up, ctx, token, f"auth:{head.address}", self.window)
         if device is None:
-            raise Refusal(401, "not_enrolled", "This device is not enrolled with the server.")
+            raise Refused(401, "not_enrolled", "This device is not enrolled with the server.")
         if user is None:
-            raise Refusal(401, "device_revoked", "This device has been revoked. Its FieldApp "
+            raise Refused(401, "device_revoked", "This device has been revoked. Its FieldApp "
                           "data will be removed.", wipe=True)
         scope.setdefault("state", {})[CALLER] = (device, user)
 
@@ -181,7 +182,7 @@ class Gate:
             with anyio.move_on_after(min(timeouts.chunk, deadline - anyio.current_time())):
                 message = await receive()
             if message is None:
-                raise Refusal(408, "too_slow", "The request took too long to arrive; it was "
+                raise Refused(408, "too_slow", "The request took too long to arrive; it was "
                               "not taken. Try again on a better connection.")
             if message["type"] == "http.disconnect":
                 raise Gone
@@ -203,7 +204,7 @@ def _look_up(ctx: Context, token: str, bucket: str, window: timedelta
     if device is None:
         if ctx.store.count_attempt(bucket, now=ctx.now(), window=window) \
                 > ctx.auth_failure_limit:
-            raise Refusal(429, "slow_down", "Too many failed sign-ins; wait a few minutes.")
+            raise Refused(429, "slow_down", "Too many failed sign-ins; wait a few minutes.")
         return None, None
     if device.revoked_at is not None:
         return device, None
@@ -221,8 +222,8 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _too_large(limit: int) -> Refusal:
-    return Refusal(413, "too_large", f"The request is larger than the server accepts (at most "
+def _too_large(limit: int) -> Refused:
+    return Refused(413, "too_large", f"The request is larger than the server accepts (at most "
                    f"{size_text(limit)}).")
 
 
@@ -249,7 +250,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-async def _answer(send: Send, refusal: Refusal, head: _Head) -> bool:
+async def _answer(send: Send, refusal: Refused, head: _Head) -> bool:
     """The refusal as a Problem, as the app answers one. With a body still coming, the
     connection is closed after it: a stalled body's at once; a flowing one's only after a linger
     (True: the caller drains the body, then ends the answer, which closes)."""

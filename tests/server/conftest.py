@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -202,23 +202,36 @@ def running_server(data_dir: Path, log_dir: Path, *, cert: Path | None = None,
     server = RunningServer(f"{scheme}://127.0.0.1:{port}", data_dir, stdout_path, stderr_path,
                            process, verify)
     try:
-        _wait_until_healthy(server)
+        wait_until_healthy(server)
         yield server
     finally:
         server.stop()
 
 
-def _wait_until_healthy(server: RunningServer) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    with server.client() as client:
+class Answering(Protocol):
+    """A process a test started that answers HTTP: the server, or a proxy in front of it."""
+
+    process: subprocess.Popen[bytes]
+
+    def client(self) -> httpx.Client: ...
+
+    def logs(self) -> str: ...
+
+
+def wait_until_healthy(peer: Answering, *, what: str = "the server",
+                       timeout: float = START_TIMEOUT) -> None:
+    """Until `peer` answers /health with 200; the test fails with its logs if it exits first
+    or does not answer within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    with peer.client() as client:
         while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                pytest.fail(f"the server exited {server.process.returncode}: {server.logs()}")
+            if peer.process.poll() is not None:
+                pytest.fail(f"{what} exited {peer.process.returncode}: {peer.logs()}")
             with suppress(httpx.TransportError):
                 if client.get("/health").status_code == 200:
                     return
             time.sleep(0.05)
-    pytest.fail(f"the server did not answer /health within {START_TIMEOUT} s: {server.logs()}")
+    pytest.fail(f"{what} did not answer /health within {timeout} s: {peer.logs()}")
 
 
 @contextmanager

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partialmethod
 from pathlib import Path
@@ -36,7 +36,7 @@ from sync.client.engine import status_of
 from sync.client.replica import Replica
 from sync.server.cli import build_parser
 from tests.conftest import PASSPHRASE, stop_process
-from tests.server.conftest import ROOT, RunningServer, free_port
+from tests.server.conftest import ROOT, RunningServer, free_port, wait_until_healthy
 from tests.services.records_helpers import visit_details
 from tests.sync.conftest import engine, sync
 from tests.sync.test_end_to_end import family
@@ -181,23 +181,10 @@ def nginx_in_front_of(server: RunningServer, tmp: Path, server_block: str
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     nginx = Nginx(f"http://127.0.0.1:{port}", process, tmp / "error.log", tmp / "access.log")
     try:
-        _wait_until_answering(nginx)
+        wait_until_healthy(nginx, what="nginx", timeout=START_TIMEOUT)
         yield nginx
     finally:
         stop_process(process)
-
-
-def _wait_until_answering(nginx: Nginx) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    with nginx.client() as client:
-        while time.monotonic() < deadline:
-            if nginx.process.poll() is not None:
-                pytest.fail(f"nginx exited {nginx.process.returncode}: {nginx.logs()}")
-            with suppress(httpx.TransportError):
-                if client.get("/health").status_code == 200:
-                    return
-            time.sleep(0.02)
-    pytest.fail(f"nginx did not answer /health within {START_TIMEOUT} s: {nginx.logs()}")
 
 
 @pytest.fixture(scope="module")
