@@ -106,6 +106,7 @@ class CaseInfo(Model):
     intact_worker_id: str | None
     team_id: str
     sealed_details: str | None = None
+    referred_by: str | None = None  # a family a worker started, until a supervisor confirms
 
 
 class Member(Model):

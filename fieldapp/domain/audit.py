@@ -34,6 +34,7 @@ class Action(StrEnum):
     DISCLOSURE = "disclosure"
     SETTINGS_CHANGED = "settings changed"
     RECORDS_REMOVED = "records removed from this laptop"
+    RECORDS_ADOPTED = "records written before joining the server made the user's"
 
 
 @dataclass(frozen=True, kw_only=True)

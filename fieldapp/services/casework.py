@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
-from fieldapp.domain.cases import Case
+from fieldapp.domain.cases import Case, CaseStatus, check_referral_date
 from fieldapp.domain.due import DueStatus, due_status
 from fieldapp.domain.errors import NotPermitted
 from fieldapp.domain.people import CaseId, NoteId, Role, UserId
@@ -28,19 +28,34 @@ class CaseService:
         self._ws = workspace
 
     def open_case(self, case: Case) -> Case:
-        """Record a new case; supervisors and admins set cases up (later: the server)."""
-        if self._ws.actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        """Record a new case. A supervisor (or an administrator) sets a case up; a recovery
+        coordinator or an intact worker may start a family met in the field, offline: it is
+        theirs alone, open, and waits for a supervisor of their team to confirm it (the
+        server decides, at the next sync, that it is a referral)."""
+        actor = self._ws.actor
+        if actor.role in (Role.RECOVERY_COORDINATOR, Role.INTACT_WORKER):
+            case = referral(case, actor.user_id, actor.role)
+        elif actor.role not in (Role.SUPERVISOR, Role.ADMIN):
             raise NotPermitted("Only a supervisor can open a case.")
+        check_referral_date(case, today=self._ws.today())
         with self._ws.unit() as stores:
             return stores.cases.add(case)
 
-    def update_case(self, case: Case) -> Case:
-        """Change a case; only a supervisor of the case as stored may (not as handed in)."""
+    def update_case(self, case: Case, *, confirm: bool = False) -> Case:
+        """Change a case: a supervisor of the case as stored (not as handed in) may; the worker
+        who referred a family may keep its details up to date until it is confirmed. A
+        supervisor's change confirms a referral only with `confirm`."""
+        actor = self._ws.actor
         with self._ws.unit() as stores:
             stored = stores.cases.get(case.id)
-            if self._ws.actor.role is not Role.SUPERVISOR or \
-                    self._ws.actor.user_id not in stored.supervisor_ids:
+            if stored.awaiting_confirmation and stored.referred_by == actor.user_id:
+                case = referral(case, actor.user_id, actor.role)
+            elif actor.role is not Role.SUPERVISOR or \
+                    actor.user_id not in stored.supervisor_ids:
                 raise NotPermitted("Only the case's supervisor can change its assignments.")
+            else:
+                case = replace(case, referred_by=None if confirm else stored.referred_by)
+            check_referral_date(case, today=self._ws.today())
             return stores.cases.replace(case)
 
     def get(self, case_id: CaseId) -> Case:
@@ -77,6 +92,13 @@ class CaseService:
                           details=VisitDetails(visit_date=date.fromisoformat(d),
                                                contact_type=ContactType(c)))
                 for i, a, d, c, s in rows.fetchall()]
+
+
+def referral(case: Case, worker: UserId, role: Role) -> Case:
+    """A family a worker starts: assigned to them alone, open, awaiting confirmation."""
+    coordinator, intact = (worker, None) if role is Role.RECOVERY_COORDINATOR else (None, worker)
+    return replace(case, coordinator_id=coordinator, intact_worker_id=intact,
+                   status=CaseStatus.OPEN, referred_by=worker)
 
 
 def _assigned(row: dict[str, object]) -> set[object]:

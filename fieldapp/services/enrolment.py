@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from fieldapp.crypto.identity import Identity, b64, unb64, unwrap_from_server, wrap_for_server
+from fieldapp.domain.audit import Action
 from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KnownError, RuleViolation
 from fieldapp.domain.people import Role, UserId
@@ -21,6 +22,7 @@ from fieldapp.domain.visits import SupervisorCapacity
 from fieldapp.services.directory import StaffMember, remember_staff
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
+from fieldapp.storage.reattribute import reattribute
 from fieldapp.storage.settings_store import load_settings, save_settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ class Enrolment:
     role: str
     name: str
     recovered_key: bool
+    adopted: int = 0  # records written before joining, now the user's; they go up at the
+    # next sync, where the server judges each against the caseload
 
 
 def enrol(session: Session, *, server_url: str, code: str, passphrase: str,
@@ -71,9 +75,6 @@ def enrol(session: Session, *, server_url: str, code: str, passphrase: str,
     """Enrol this open profile with a code; the user's key pair is made here or recovered."""
     if _find(session, ENROLMENT_KIND) is not None:
         raise RuleViolation("This profile is already enrolled with a server.")
-    if _authored_records(session):
-        raise RuleViolation("This profile already holds records written before enrolment; "
-                            "enrol a new profile (nothing was sent to the server).")
     identity = _identity(session) or Identity.generate()
     body = {"code": code.strip(), "device_name": device_name,
             "public_key": identity.public_key,
@@ -88,8 +89,11 @@ def enrol(session: Session, *, server_url: str, code: str, passphrase: str,
         recovered = True
     user = answer["user"]
     records = session.records()
-    db, _ = session.vault().open_parts()
-    with db.atomic():  # the identity, the credential and who the profile belongs to: together
+    db, key = session.vault().open_parts()
+    local_id = session.actor().user_id
+    with db.atomic():  # the identity, the credential, who the profile belongs to, and the
+        # records written before joining: together
+        adopted = reattribute(db, key, old=local_id, new=str(user["id"]))
         records.add(kind=IDENTITY_KIND, body={"private_key": b64(identity.private_bytes()),
                                               "public_key": identity.public_key})
         records.add(kind=ENROLMENT_KIND, body={
@@ -99,9 +103,15 @@ def enrol(session: Session, *, server_url: str, code: str, passphrase: str,
         for name, value in (("user_id", user["id"]), ("role", user["role"])):
             db.table("vault_meta").upsert({"name": name, "value": value}, pk="name")
         adopt_program(session, answer["program"])
+        if adopted.total:
+            workspace = session.workspace()
+            with workspace.unit() as stores:
+                workspace.audit(stores, Action.RECORDS_ADOPTED, str(user["id"]),
+                                was=str(local_id), records=adopted.rows)
     log.info("enrolled as device %s", answer["device_id"])
     return Enrolment(server_url=server_url, device_id=answer["device_id"], user_id=user["id"],
-                     role=user["role"], name=user["name"], recovered_key=recovered)
+                     role=user["role"], name=user["name"], recovered_key=recovered,
+                     adopted=adopted.total)
 
 
 def check_in(session: Session, *, transport: httpx.BaseTransport | None = None
@@ -155,14 +165,6 @@ def _staff(answer: Any) -> list[StaffMember]:
                             if p.get("supervises") else None) for p in answer]
     except (TypeError, KeyError, ValueError) as exc:
         raise ServerUnreachable("The server's answer was not understood.") from exc
-
-
-def _authored_records(session: Session) -> bool:
-    db, _ = session.vault().open_parts()
-    tables = ("visit_notes", "drug_screen_revisions", "trips", "addenda", "note_reviews",
-              "consents", "consent_ends", "disclosures")
-    return any(db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()  # noqa: S608 - fixed names
-               for t in tables)
 
 
 def identity_of(session: Session) -> Identity | None:

@@ -38,6 +38,7 @@ class CaseStore:
         return {"status": str(case.status), "coordinator_id": case.coordinator_id,
                 "intact_worker_id": case.intact_worker_id,
                 "supervisor_ids": json.dumps(list(case.supervisor_ids)),
+                "referred_by": case.referred_by,
                 "start_date": codec.day(case.start_date),
                 "visits_per_week": case.visits_per_week, "updated_at": self._now}
 
@@ -49,10 +50,14 @@ def to_case(row: dict[str, Any], body: Body) -> Case:
         id=CaseId(row["id"]), family_name=body["family_name"],
         parents=tuple(Person(**p) for p in body["parents"]),
         children=tuple(Person(**c) for c in body["children"]), address=body["address"],
+        # Sealed before these were asked for, a case has none of them: empty, not an error.
+        phone=body.get("phone", ""), referral_source=body.get("referral_source", ""),
+        referral_date=codec.to_day(body.get("referral_date")),
         coordinator_id=_user(row["coordinator_id"]),
         intact_worker_id=_user(row["intact_worker_id"]),
         supervisor_ids=tuple(UserId(u) for u in json.loads(row["supervisor_ids"])),
-        status=CaseStatus(row["status"]), start_date=start,
+        status=CaseStatus(row["status"]), referred_by=_user(row.get("referred_by")),
+        start_date=start,
         visits_per_week=int(row["visits_per_week"]), revision=int(row["revision"]))
 
 
@@ -61,7 +66,9 @@ def _body(case: Case) -> Body:
         return {"name": p.name, "relationship": p.relationship, "details": p.details}
 
     return {"family_name": case.family_name, "parents": [person(p) for p in case.parents],
-            "children": [person(c) for c in case.children], "address": case.address}
+            "children": [person(c) for c in case.children], "address": case.address,
+            "phone": case.phone, "referral_source": case.referral_source,
+            "referral_date": codec.day(case.referral_date)}
 
 
 def _user(value: object) -> UserId | None:

@@ -12,7 +12,7 @@ from fieldapp.storage.schema_sync import create_sync_tables
 
 MIGRATIONS = Migrations("fieldapp")
 # Every step below, in order; a test checks the two agree.
-STEPS = ("0001_initial", "0002_field_records", "0003_sync", "0004_consents")
+STEPS = ("0001_initial", "0002_field_records", "0003_sync", "0004_consents", "0005_referrals")
 
 
 @MIGRATIONS(name="0001_initial")
@@ -55,6 +55,13 @@ def _sync(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="0004_consents")
 def _consents(db: sqlite_utils.Database) -> None:
     create_consent_tables(db)
+
+
+@MIGRATIONS(name="0005_referrals")
+def _referrals(db: sqlite_utils.Database) -> None:
+    # Who started a family in the field, until a supervisor confirms it (`Case.referred_by`).
+    if "referred_by" not in db.table("cases").columns_dict:
+        db.execute("ALTER TABLE cases ADD COLUMN referred_by TEXT")
 
 
 def unknown_steps(db: sqlite_utils.Database) -> list[str]:

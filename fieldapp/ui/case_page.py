@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
+from fieldapp.domain.cases import Case
 from fieldapp.domain.people import CaseId
 from fieldapp.services.timeline import CaseTimeline, Entry
 from fieldapp.ui.context import UiContext
@@ -39,6 +48,7 @@ class CasePage(QDialog):
         fit_to_screen(self, QSize(860, 600))
         self.title = heading("Loading…")
         self.details = paragraph("", name="Family details")
+        self.details.setTextFormat(Qt.TextFormat.PlainText)  # what a family said, as typed
         self.empty = message_label("Timeline status")
         self.model: RowsModel[Entry] = RowsModel([
             Column("Date", lambda e: day_text(e.day)),
@@ -47,6 +57,7 @@ class CasePage(QDialog):
             Column("Status", lambda e: e.status),
         ])
         self.view = table("Timeline", self.model)
+        wrap_rows(self.view)
         self.new_note = QPushButton("&New visit note")
         self.new_note.setAccessibleName("New visit note")
         self.new_note.setShortcut("Ctrl+N")
@@ -87,13 +98,7 @@ class CasePage(QDialog):
         case = timeline.case
         self.setWindowTitle(f"{case.family_name} family")
         self.title.setText(f"{case.family_name} family")
-        parents = ", ".join(p.name for p in case.parents)
-        children = ", ".join(f"{c.name} ({c.details})" if c.details else c.name
-                             for c in case.children) or "none recorded"
-        self.details.setText(
-            f"Parent in recovery: {parents}\nChildren: {children}\nHome: {case.address}\n"
-            f"Status: {case.status} since {case.start_date:%d %b %Y} · "
-            f"{case.visits_per_week} home visit(s) a week expected")
+        self.details.setText(family_details(case))
         self.model.set_rows(timeline.entries)
         self.empty.setText("Nothing recorded for this family yet." if not timeline.entries
                            else f"{len(timeline.entries)} entries, newest first.")
@@ -110,3 +115,34 @@ class CasePage(QDialog):
             self.open_note.emit(self.case_id, entry.note_id)
         elif entry.screen_id:
             self.open_screen.emit(self.case_id, entry.screen_id)
+
+
+def family_details(case: Case) -> str:
+    """Who the family are, how to reach them and who referred them, in lines of plain words."""
+    parents = ", ".join(p.name for p in case.parents)
+    children = ", ".join(f"{c.name} ({c.details})" if c.details else c.name
+                         for c in case.children) or "none recorded"
+    return (f"Parent in recovery: {parents}\nChildren: {children}\nHome: {case.address}\n"
+            f"Phone: {case.phone or 'not recorded'}\n{referral_text(case)}\n"
+            f"Status: {case.status} since {case.start_date:%d %b %Y} · "
+            f"{case.visits_per_week} home visit(s) a week expected")
+
+
+def referral_text(case: Case) -> str:
+    """'Referral: DCFS caseworker Maria Ortiz, on 02 Nov 2026', or as much of it as is known."""
+    said = [case.referral_source] if case.referral_source else []
+    said += [f"on {case.referral_date:%d %b %Y}"] if case.referral_date else []
+    return f"Referral: {', '.join(said) or 'not recorded'}"
+
+
+def wrap_rows(view: QTableView) -> None:
+    """Every word of the timeline readable: the date and kind columns take what they need, the
+    summary and status share the rest, and a row grows to hold its text wrapped. A long
+    status ("dilute, unconfirmed, not for court, late for the call-in") was cut off, and
+    "not for court" is the part that matters most."""
+    header = view.horizontalHeader()
+    for column in (0, 1):
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    view.setWordWrap(True)
+    view.setTextElideMode(Qt.TextElideMode.ElideNone)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

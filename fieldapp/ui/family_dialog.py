@@ -1,5 +1,6 @@
-"""Open a family's case, or change one: who is in the family, where they live, who works with
-them, and whether the case is still open. For supervisors."""
+"""Open a family's case, or change one: who is in the family, where they live and how to reach
+them, who referred them, who works with them, and whether the case is still open. For
+supervisors."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import shiboken6
 from PySide6.QtCore import QDate, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -28,7 +31,7 @@ from PySide6.QtWidgets import (
 from fieldapp.domain.cases import Case, CaseStatus, Person
 from fieldapp.domain.people import CaseId, Role, UserId, new_id
 from fieldapp.services.directory import StaffMember, team_members
-from fieldapp.ui.consent_dialogs import buddy_label, date_edit, day_of, line
+from fieldapp.ui.consent_dialogs import buddy_label, date_edit, day_of, line, strip
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.review_dialogs import push_button, raise_unless_known
 from fieldapp.ui.trip_dialog import ConfirmDialog, ask_to_discard, name_inner_editors
@@ -99,26 +102,41 @@ class PersonRow(QWidget):
 class PeopleEditor(QWidget):
     """A list of people, one row each; a row left wholly empty is not a person.
 
+    The rows sit in a scroll area of fixed height (`rows_shown` rows), so adding or removing
+    one never moves what is below it: a newcomer's click meant for the coordinator box once
+    landed on the visits per week, which an added child had pushed under the pointer. The
+    scroll bar is always there, so a row past the shown ones does not narrow the others either.
+
+    Attributes:
+        rows_area: the scroll area holding the rows.
+
     Signals:
         changed: a row was added or removed.
     """
 
     changed = Signal()
+    SPACING = 4
 
-    def __init__(self, *, noun: str, add_text: str, relationship_hint: str) -> None:
+    def __init__(self, *, noun: str, add_text: str, relationship_hint: str,
+                 list_name: str, rows_shown: int) -> None:
         super().__init__()
         self._noun, self._hint = noun, relationship_hint
         self.rows: list[PersonRow] = []
-        self._column = QVBoxLayout()
+        self._rows_box = rows_box = QWidget()
+        self._column = QVBoxLayout(rows_box)
         self._column.setContentsMargins(0, 0, 0, 0)
-        self.header = _header()  # placeholders vanish as one types; the labels stay
-        self._column.addWidget(self.header)
+        self._column.setSpacing(self.SPACING)
+        self._column.addStretch(1)  # rows gather at the top; the rest of the box stays empty
+        self.rows_area = _rows_area(rows_box, list_name, rows_shown, spacing=self.SPACING)
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.header = _header(right=bar)  # placeholders vanish as one types; the labels stay
         self.add_button = push_button(add_text)
         self.add_button.setAutoDefault(False)
         self.add_button.clicked.connect(self._add_empty)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(self._column)
+        layout.addWidget(self.header)
+        layout.addWidget(self.rows_area)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addStretch(1)
@@ -128,7 +146,7 @@ class PeopleEditor(QWidget):
         row = PersonRow(person, relationship_hint=self._hint)
         row.remove_button.clicked.connect(lambda: self._remove(row))
         self.rows.append(row)
-        self._column.addWidget(row)
+        self._column.insertWidget(len(self.rows) - 1, row)  # above the stretch
         row.show()  # now, not at the next turn of the event loop
         self.header.show()
         self._renumber()
@@ -136,7 +154,12 @@ class PeopleEditor(QWidget):
         return row
 
     def _add_empty(self) -> None:
-        self.add_row().name.setFocus()
+        row = self.add_row()
+        row.name.setFocus()
+        # Only the rows scroll: the form around them stays where the pointer left it.
+        box = self._rows_box
+        box.resize(box.width(), box.sizeHint().height())  # now, not when the layout next runs
+        self.rows_area.ensureWidgetVisible(row, 0, 0)
 
     def set_people(self, people: Sequence[Person]) -> None:
         for row in list(self.rows):
@@ -149,7 +172,7 @@ class PeopleEditor(QWidget):
         self._column.removeWidget(row)
         row.hide()
         row.deleteLater()
-        self.header.setVisible(bool(self.rows))
+        self.header.setVisible(bool(self.rows))  # its room is kept: nothing below moves
         self._renumber()
         self.changed.emit()
 
@@ -165,17 +188,49 @@ class PeopleEditor(QWidget):
         return tuple(row.texts() for row in self.rows)
 
 
-def _header() -> QWidget:
+def _header(*, right: int) -> QWidget:
+    """Column labels above the rows; `right` leaves room for the rows' scroll bar."""
     header = QWidget()
     row = QHBoxLayout(header)
-    row.setContentsMargins(0, 0, 0, 0)
+    row.setContentsMargins(0, 0, right, 0)
     for text, stretch in (("Name", 3), ("Relationship", 2), ("Details", 4)):
         row.addWidget(QLabel(text), stretch)
     room = QLabel("")
     room.setFixedWidth(QPushButton("Remove").sizeHint().width())  # above the Remove buttons
     row.addWidget(room)
+    policy = header.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    header.setSizePolicy(policy)
     header.hide()
     return header
+
+
+def _rows_area(rows_box: QWidget, name: str, rows_shown: int, *, spacing: int) -> QScrollArea:
+    """A scroll area exactly `rows_shown` person rows high."""
+    area = QScrollArea()
+    area.setAccessibleName(name)
+    area.setWidgetResizable(True)
+    area.setWidget(rows_box)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.verticalScrollBar().setAccessibleName(f"Scroll {name.lower()}")
+    sample = PersonRow(None, relationship_hint="")
+    height = sample.sizeHint().height()
+    sample.deleteLater()
+    area.setFixedHeight(rows_shown * height + (rows_shown - 1) * spacing)
+    return area
+
+
+def reveal(widget: QWidget) -> None:
+    """Scroll every scroll area holding `widget` so that it is in view, innermost first.
+
+    Tab does this by itself; Enter, which moves the focus from code, does not."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QScrollArea):
+            parent.ensureWidgetVisible(widget)
+        parent = parent.parentWidget()
 
 
 def _assignee_combo(name: str) -> QComboBox:
@@ -226,14 +281,24 @@ class FamilyDialog(QDialog):
     def _build(self) -> None:
         self.family_name = line("Family name", "For example: Alder")
         self.parents_editor = PeopleEditor(noun="Parent", add_text="Add &parent",
-                                    relationship_hint="Mother, father, guardian…")
+                                           relationship_hint="Mother, father, guardian…",
+                                           list_name="Parents in recovery", rows_shown=2)
         self.children_editor = PeopleEditor(noun="Child", add_text="Add c&hild",
-                                     relationship_hint="Son, daughter…")
+                                            relationship_hint="Son, daughter…",
+                                            list_name="Children", rows_shown=3)
         self.address = QPlainTextEdit()
         self.address.setAccessibleName("Address and directions")
         self.address.setPlaceholderText("Street, town; how to find the home, where to park")
         self.address.setTabChangesFocus(True)
         self.address.setFixedHeight(self.address.fontMetrics().lineSpacing() * 4 + 14)
+        self.phone = line("Phone", "For example: (815) 555-0142")
+        self.referral_source = line("Referral source",
+                                    "Who referred the family, e.g. DCFS caseworker Maria Ortiz")
+        self.referral_known = QCheckBox("Known:")
+        self.referral_known.setAccessibleName("Referral date known")
+        self.referral_date = date_edit("Referral date", date.today())
+        self.referral_date.setEnabled(False)
+        self.referral_known.toggled.connect(self.referral_date.setEnabled)
         self.start_date = date_edit("Start date", date.today())
         self.visits = QSpinBox()
         self.visits.setRange(0, 14)
@@ -262,6 +327,8 @@ class FamilyDialog(QDialog):
                 return
             if not isinstance(self.focusWidget(), QPushButton):
                 self.focusNextChild()
+                if (focused := self.focusWidget()) is not None:
+                    reveal(focused)
                 return
         super().keyPressEvent(event)
 
@@ -273,6 +340,10 @@ class FamilyDialog(QDialog):
             ("Parents in recovery", self.parents_editor.add_button, self.parents_editor),
             ("Children", self.children_editor.add_button, self.children_editor),
             ("&Address and directions", self.address, self.address),
+            ("Ph&one", self.phone, self.phone),
+            ("&Referral source", self.referral_source, self.referral_source),
+            ("Referral dat&e", self.referral_known, strip(
+                self.referral_known, self.referral_date, (QWidget(), 1))),
             ("Start &date", self.start_date, self.start_date),
             ("&Visits per week", self.visits, self.visits),
             ("S&tatus", self.status, self.status),
@@ -313,15 +384,27 @@ class FamilyDialog(QDialog):
             self.parents_editor.set_people(case.parents)
             self.children_editor.set_people(case.children)
             self.address.setPlainText(case.address)
+            self._fill_contact(case)
             start, visits = case.start_date, case.visits_per_week
             self.status.setCurrentIndex(self.status.findData(str(case.status)))
         self.start_date.setDate(QDate(start.year, start.month, start.day))
+        if case is None or case.referral_date is None:
+            self.referral_date.setDate(QDate(setup.today.year, setup.today.month,
+                                             setup.today.day))
         self.visits.setValue(visits)
         self.setEnabled(True)
         self.message.setText("")
         self._as_opened = self._form_state()
         self.family_name.setFocus()
         self.loaded.emit()
+
+    def _fill_contact(self, case: Case) -> None:
+        self.phone.setText(case.phone)
+        self.referral_source.setText(case.referral_source)
+        self.referral_known.setChecked(case.referral_date is not None)
+        if case.referral_date is not None:
+            day = case.referral_date
+            self.referral_date.setDate(QDate(day.year, day.month, day.day))
 
     def _fill_assignees(self, team: list[StaffMember], case: Case | None) -> None:
         for combo, role, current in (
@@ -348,7 +431,9 @@ class FamilyDialog(QDialog):
     def _form_state(self) -> tuple[object, ...]:
         """What the fields say, to tell whether closing would throw something away."""
         return (self.family_name.text(), self.parents_editor.state(), self.children_editor.state(),
-                self.address.toPlainText(), self.start_date.date(), self.visits.value(),
+                self.address.toPlainText(), self.phone.text(), self.referral_source.text(),
+                self.referral_known.isChecked(), self.referral_date.date(),
+                self.start_date.date(), self.visits.value(),
                 self.status.currentIndex(), self.coordinator.currentIndex(),
                 self.intact_worker.currentIndex())
 
@@ -362,13 +447,16 @@ class FamilyDialog(QDialog):
                                      self.children_editor.people())
         address, start, visits = self.address.toPlainText().strip(), day_of(
             self.start_date), self.visits.value()
+        phone, source = self.phone.text().strip(), self.referral_source.text().strip()
+        referred = day_of(self.referral_date) if self.referral_known.isChecked() else None
         status = CaseStatus(self.status.currentData())
         coordinator, intact = self.coordinator.currentData(), self.intact_worker.currentData()
 
         def build() -> Case:
             return Case(
                 id=original.id if original else CaseId(new_id()), family_name=family,
-                parents=parents, children=children, address=address,
+                parents=parents, children=children, address=address, phone=phone,
+                referral_source=source, referral_date=referred,
                 coordinator_id=UserId(coordinator) if coordinator else None,
                 intact_worker_id=UserId(intact) if intact else None,
                 supervisor_ids=original.supervisor_ids if original else (setup.me,),

@@ -297,24 +297,34 @@ class RecordSync:
 
     def _case(self, db: sqlite3.Connection, batch: Batch, op: wire.Op) -> None:
         """A supervisor's case document sets a new case up in their own team, or changes the
-        status and assignment of one of their team's cases; the server's case list follows it
-        and its audit says what changed."""
+        status and assignment of one of their team's cases, and confirms a family a worker
+        referred. A worker's case document is a referral: a new family started in the field,
+        assigned to the worker alone, waiting for a supervisor of their team. The server's
+        case list follows and its audit says what changed; who referred a family is the
+        server's own record, stamped into the document, never the laptop's word."""
         user = batch.user
-        if user.role != Role.SUPERVISOR:
-            raise Refusal("rejected", "Only a supervisor sets up or changes a case.")
         if user.team_id is None:
             raise Refusal("rejected", "You are not in a team, so you cannot set up or change "
                                       "cases; ask your administrator to put you in one.")
         if op.deleted:
             raise Refusal("rejected", "A case is closed, never deleted.")
-        row = db.execute("SELECT team_id, status, coordinator_id, intact_worker_id FROM cases "
-                         "WHERE id = ?", [op.record_id]).fetchone()
+        row = db.execute("SELECT team_id, status, coordinator_id, intact_worker_id, "
+                         "referred_by FROM cases WHERE id = ?", [op.record_id]).fetchone()
         if row is not None and row[0] != user.team_id:
             raise Refusal("rejected", "This case belongs to another team.")
         coordinator, intact = op.plain.get("coordinator_id"), op.plain.get("intact_worker_id")
         status = str(op.plain.get("status"))
         if status not in ("open", "aftercare", "closed"):
             raise Refusal("rejected", "A case is open, in aftercare or closed.")
+        referred_by: str | None
+        if user.role != Role.SUPERVISOR:
+            referred_by = self._referral(row, user, status=status, coordinator=coordinator,
+                                         intact=intact)
+        else:
+            # A supervisor's save confirms a referral unless the document still says who
+            # referred it (an edit that is not yet a decision).
+            referred_by = str(row[4]) if row is not None and row[4] is not None and \
+                op.plain.get("referred_by") else None
         try:
             check_assignment(db, str(user.team_id),
                              None if coordinator is None else str(coordinator),
@@ -322,13 +332,19 @@ class RecordSync:
         except StoreError as exc:
             raise Refusal("rejected", exc.message) from exc
         if row is None:
-            db.execute("INSERT INTO cases VALUES (?, ?, ?, ?, ?, NULL, ?)",
-                       [op.record_id, status, coordinator, intact, user.team_id, batch.now])
-            self._audit(batch, "case created", op.record_id, team=user.team_id, status=status,
+            db.execute("INSERT INTO cases (id, status, coordinator_id, intact_worker_id, "
+                       "team_id, created_at, referred_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [op.record_id, status, coordinator, intact, user.team_id, batch.now,
+                        referred_by])
+            self._audit(batch, "case referred" if referred_by else "case created",
+                        op.record_id, team=user.team_id, status=status,
                         coordinator=coordinator, intact_worker=intact)
         else:
-            db.execute("UPDATE cases SET status = ?, coordinator_id = ?, intact_worker_id = ? "
-                       "WHERE id = ?", [status, coordinator, intact, op.record_id])
+            db.execute("UPDATE cases SET status = ?, coordinator_id = ?, intact_worker_id = ?, "
+                       "referred_by = ? WHERE id = ?",
+                       [status, coordinator, intact, referred_by, op.record_id])
+            if row[4] is not None and referred_by is None:
+                self._audit(batch, "case confirmed", op.record_id, referred_by=row[4])
             if (row[2], row[3]) != (coordinator, intact):
                 self._audit(batch, "case assigned", op.record_id, coordinator=coordinator,
                             intact_worker=intact, was=[row[2], row[3]])
@@ -337,7 +353,25 @@ class RecordSync:
                             op.record_id, status=status, was=row[1])
         batch.scopes.cases[op.record_id] = {"id": op.record_id, "status": status,
                                             "coordinator_id": coordinator,
-                                            "intact_worker_id": intact, "team_id": user.team_id}
+                                            "intact_worker_id": intact, "team_id": user.team_id,
+                                            "referred_by": referred_by}
+
+    @staticmethod
+    def _referral(row: tuple[Any, ...] | None, user: User, *, status: str,
+                  coordinator: object, intact: object) -> str:
+        """A worker may start a family in the field (DESIGN.md: a referral met first in the
+        field), assigned to themselves alone and open, and keep its details up to date until a
+        supervisor confirms it; nothing else about a case is theirs to change."""
+        own = {Role.RECOVERY_COORDINATOR: (user.id, None),
+               Role.INTACT_WORKER: (None, user.id)}.get(Role(user.role))
+        if own is None or (coordinator, intact) != own or status != "open":
+            raise Refusal("rejected", "Only a supervisor sets up or changes a case; a family "
+                                      "you start in the field is yours alone and open until "
+                                      "a supervisor confirms it.")
+        if row is not None and row[4] != user.id:
+            raise Refusal("rejected", "Only a supervisor changes a case that is confirmed or "
+                                      "that someone else referred.")
+        return user.id
 
     def _audit(self, batch: Batch, action: str, subject: str, **details: Any) -> None:
         """An entry in the server's audit, in the op's transaction (undone with a refusal)."""
@@ -577,6 +611,7 @@ class RecordSync:
                     if u.role == Role.SUPERVISOR]
             plain = {**head.plain, "coordinator_id": case["coordinator_id"],
                      "intact_worker_id": case["intact_worker_id"],
+                     "referred_by": case.get("referred_by"),
                      "supervisor_ids": json.dumps(sorted(team))}
             return head.doc().model_copy(update={"plain": plain})
         return head.doc()

@@ -55,6 +55,9 @@ SCHEMA = (
 ADDED_COLUMNS = (
     # Which supervisor someone is where the program co-supervises (NULL: not said).
     ("users", "supervises", "TEXT CHECK (supervises IN ('intact', 'SUD'))"),
+    # A family a worker started in the field: who, until a supervisor confirms it (NULL:
+    # opened or confirmed by a supervisor, or set up by the administrator).
+    ("cases", "referred_by", "TEXT REFERENCES users (id)"),
 )
 
 CODE_LIFETIME = timedelta(hours=24)
@@ -281,7 +284,8 @@ class ServerStore:
         _check_name(case_id, "A case id")
         with self.unit() as db:
             check_assignment(db, team_id, coordinator_id, intact_worker_id)
-            db.execute("INSERT INTO cases VALUES (?, 'open', ?, ?, ?, NULL, ?)",
+            db.execute("INSERT INTO cases (id, status, coordinator_id, intact_worker_id, "
+                       "team_id, created_at) VALUES (?, 'open', ?, ?, ?, ?)",
                        [case_id, coordinator_id, intact_worker_id, team_id, now])
 
     def assign(self, case_id: str, *, coordinator_id: str | None,
@@ -300,7 +304,7 @@ class ServerStore:
             try:
                 rows = [dict(r) for r in db.execute(
                     "SELECT id, status, coordinator_id, intact_worker_id, team_id, "
-                    "sealed_details FROM cases ORDER BY id")]
+                    "sealed_details, referred_by FROM cases ORDER BY id")]
             finally:
                 db.row_factory = None
         return rows

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fieldapp.domain.cases import Case, CaseStatus, Person
+from fieldapp.domain.cases import PHONE_PROBLEM, Case, CaseStatus, Person, check_referral_date
 from fieldapp.domain.errors import KnownError, RuleViolation
 from fieldapp.domain.people import CaseId, UserId
 
@@ -53,6 +53,10 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
                              "Every parent and child needs a name."),
     "visits -1": ({"visits_per_week": -1}, "Expected visits per week must be between 0 and 14."),
     "visits 15": ({"visits_per_week": 15}, "Expected visits per week must be between 0 and 14."),
+    "phone with letters": ({"phone": "call the aunt"}, PHONE_PROBLEM),
+    "phone with a slash": ({"phone": "815/555-0142"}, PHONE_PROBLEM),
+    "phone too short": ({"phone": "555-014"}, PHONE_PROBLEM),
+    "phone of punctuation": ({"phone": "+() -. x"}, PHONE_PROBLEM),
 }
 
 
@@ -112,3 +116,40 @@ def test_only_closed_cases_need_no_visits(status: CaseStatus, needs: bool) -> No
 def test_revision_does_not_make_cases_differ() -> None:
     assert make_case(revision=3) == make_case(revision=0)
     assert make_case(family_name="Other") != make_case()
+
+
+def test_a_case_without_contact_or_referral_is_fine() -> None:
+    case = make_case()
+    assert (case.phone, case.referral_source, case.referral_date) == ("", "", None)
+
+
+@pytest.mark.parametrize("phone", [
+    "(815) 555-0142", "+1 815.555.0142", "815-555-0142 x12", "555 0142 X3", "5550142", "   ",
+])
+def test_phone_numbers_in_local_styles_are_accepted(phone: str) -> None:
+    assert make_case(phone=phone).phone == phone
+
+
+def test_a_referral_is_free_text() -> None:
+    case = make_case(referral_source="DCFS caseworker Maria Ortiz (hotline #4471)",
+                     referral_date=date(2025, 12, 30))
+    assert case.referral_source.startswith("DCFS")
+
+
+@pytest.mark.parametrize(("referred", "refused"), [
+    (None, False), (date(2026, 11, 23), False), (date(2026, 11, 24), False),
+    (date(2026, 11, 25), True),
+])
+def test_a_referral_cannot_be_dated_after_today(referred: date | None, refused: bool) -> None:
+    case = make_case(referral_date=referred)
+    if refused:
+        with pytest.raises(RuleViolation, match="cannot be in the future"):
+            check_referral_date(case, today=date(2026, 11, 24))
+    else:
+        check_referral_date(case, today=date(2026, 11, 24))
+
+
+def test_a_referral_may_come_after_the_start_date() -> None:
+    """Programs sometimes open a case on a phone call and get the written referral later."""
+    check_referral_date(make_case(start_date=date(2026, 1, 5), referral_date=date(2026, 2, 1)),
+                   today=date(2026, 11, 24))

@@ -360,7 +360,11 @@ def test_workers_cannot_cosign_return_or_approve(world: World, clock: FakeClock,
     assert_refused(db, NotPermitted, lambda: acting.mileage.approve(OTHER_WORKER.user_id, MONTH))
     assert_refused(db, NotPermitted, lambda: acting.mileage.return_month(
         OTHER_WORKER.user_id, MONTH, reason="no"))
-    assert_refused(db, NotPermitted, lambda: acting.cases.open_case(make_case()))
+    # A family a worker opens is a referral: theirs alone, until a supervisor confirms it.
+    referral = acting.cases.open_case(make_case())
+    assert referral.referred_by == actor.user_id and referral.awaiting_confirmation
+    assert actor.user_id in (referral.coordinator_id, referral.intact_worker_id)
+    assert {referral.coordinator_id, referral.intact_worker_id} - {actor.user_id} == {None}
     assert_refused(db, NotPermitted, lambda: acting.screens.draw_schedule(
         world.case.id, first_day=date(2027, 1, 1), last_day=date(2027, 1, 31)))
 

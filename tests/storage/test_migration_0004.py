@@ -25,6 +25,9 @@ def test_a_profile_at_step_0003_upgrades_to_0004(profile: Profile, clock: FakeCl
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     def up_to_0003(db: sqlite_utils.Database) -> None:
         MIGRATIONS.apply(db, stop_before="0004_consents")
+        # The records below are written by today's stores, which name a case's referrer (step
+        # 0005, which leaves a column it finds in place).
+        db.execute("ALTER TABLE cases ADD COLUMN referred_by TEXT")
 
     with monkeypatch.context() as patch:
         patch.setattr(vault_module, "migrate", up_to_0003)

@@ -57,8 +57,8 @@ from tests.services.records_helpers import (
 
 # The plain (routing) columns each sealed table is meant to have; anything else is sealed.
 ROUTING = {
-    "cases": {"status", "coordinator_id", "intact_worker_id", "supervisor_ids", "start_date",
-              "visits_per_week", "updated_at"},
+    "cases": {"status", "coordinator_id", "intact_worker_id", "supervisor_ids", "referred_by",
+              "start_date", "visits_per_week", "updated_at"},
     "visit_notes": {"case_id", "author", "visit_date", "contact_type", "status", "signed_by",
                     "signed_at", "late_entry", "next_visit_date", "updated_at"},
     "addenda": {"note_id", "author", "created_at"},

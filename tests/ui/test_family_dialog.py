@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit, QPushButton, QWidget
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
-from fieldapp.domain.cases import Case, CaseStatus
+from fieldapp.domain.cases import PHONE_PROBLEM, Case, CaseStatus
 from fieldapp.domain.people import Role, UserId
 from fieldapp.services.directory import StaffMember, remember_staff
+from fieldapp.ui.case_page import CasePage
 from fieldapp.ui.caseload_page import CaseloadPage
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.family_dialog import NO_TEAM, NOT_ASSIGNED, FamilyDialog
 from fieldapp.ui.main_window import MainWindow
+from tests.scanning import found_in
 from tests.ui.conftest import ContextFactory, WindowFactory
 from tests.ui.test_accessibility import unnamed_controls
 from tests.ui.test_profile_flow import create_profile
@@ -235,3 +249,117 @@ def test_enter_in_a_field_moves_on_and_ctrl_enter_saves(
         qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return,
                        Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: len(cases_of(window)) == 1, timeout=10_000)
+
+
+def set_referral_date_by_keyboard(qtbot: QtBot, dialog: FamilyDialog, days_back: int) -> None:
+    """Tick "known", then step the day from today with the arrow keys (back: Down)."""
+    known = named(dialog, QCheckBox, "Referral date known")
+    known.setFocus()
+    qtbot.keyClick(known, Qt.Key.Key_Space)
+    referral = named(dialog, QDateEdit, "Referral date")
+    assert referral.isEnabled()
+    referral.setFocus(Qt.FocusReason.TabFocusReason)
+    referral.setCurrentSection(QDateEdit.Section.DaySection)
+    for _ in range(abs(days_back)):
+        qtbot.keyClick(referral, Qt.Key.Key_Down if days_back > 0 else Qt.Key.Key_Up)
+
+
+def test_phone_and_referral_are_saved_sealed_reopened_and_shown(
+        qtbot: QtBot, make_context: ContextFactory, tmp_path: Path) -> None:
+    ctx = make_context(role=Role.SUPERVISOR, user_id=UserId("sup-1"))
+    page = supervisor_page(qtbot, ctx)
+    dialog = open_new_family(qtbot, page)
+    type_alder(qtbot, dialog)
+    type_into(qtbot, dialog, "Phone", "(815) 555-0142 x12")
+    type_into(qtbot, dialog, "Referral source", "DCFS caseworker Maria Ortiz")
+    set_referral_date_by_keyboard(qtbot, dialog, days_back=3)
+    assert unnamed_controls(dialog) == []
+    save(qtbot, page, dialog)
+    [case] = stored(ctx)
+    today = ctx.runner.worker.call(lambda: ctx.session.workspace().today())
+    assert case.phone == "(815) 555-0142 x12"
+    assert case.referral_source == "DCFS caseworker Maria Ortiz"
+    assert case.referral_date == today - timedelta(days=3)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    for secret in ("555-0142", "Maria Ortiz"):
+        assert found_in(files, secret) == [], f"{secret} readable on disk"
+
+    click(qtbot, page, "Edit family")
+    edit = page.family_dialog
+    assert edit is not None
+    qtbot.waitUntil(lambda: edit.isVisible() and edit.isEnabled(), timeout=10_000)
+    assert named(edit, QLineEdit, "Phone").text() == "(815) 555-0142 x12"
+    assert named(edit, QLineEdit, "Referral source").text() == "DCFS caseworker Maria Ortiz"
+    assert named(edit, QCheckBox, "Referral date known").isChecked()
+    assert named(edit, QDateEdit, "Referral date").date().toPython() == case.referral_date
+    edit.reject()  # unchanged: closes without asking
+    qtbot.waitUntil(lambda: not edit.isVisible())
+
+    family_page = CasePage(ctx, case_id=case.id)
+    qtbot.addWidget(family_page)
+    family_page.show()
+    family_page.refresh()
+    qtbot.waitUntil(lambda: "Alder" in family_page.title.text(), timeout=10_000)
+    lines = family_page.details.text().splitlines()
+    assert "Phone: (815) 555-0142 x12" in lines
+    assert f"Referral: DCFS caseworker Maria Ortiz, on {case.referral_date:%d %b %Y}" in lines
+
+
+def test_a_wrong_phone_or_a_future_referral_is_refused_plainly_and_nothing_is_written(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context(role=Role.SUPERVISOR, user_id=UserId("sup-1"))
+    page = supervisor_page(qtbot, ctx)
+    dialog = open_new_family(qtbot, page)
+    type_alder(qtbot, dialog)
+    type_into(qtbot, dialog, "Phone", "ask the grandmother")
+    click(qtbot, dialog, "Save family")
+    qtbot.waitUntil(lambda: dialog.message.text() != "", timeout=10_000)
+    assert dialog.message.text() == PHONE_PROBLEM
+    assert dialog.message.isVisible() and dialog.save_button.isEnabled()
+    assert stored(ctx) == []
+
+    named(dialog, QLineEdit, "Phone").clear()
+    set_referral_date_by_keyboard(qtbot, dialog, days_back=-1)  # tomorrow
+    click(qtbot, dialog, "Save family")
+    qtbot.waitUntil(lambda: "future" in dialog.message.text(), timeout=10_000)
+    assert dialog.message.text() == "The referral date cannot be in the future."
+    assert dialog.isVisible() and dialog.save_button.isEnabled()
+    assert stored(ctx) == []
+
+
+def place(widget: QWidget, dialog: QWidget) -> QRect:
+    return QRect(widget.mapTo(dialog, QPoint(0, 0)), widget.size())
+
+
+def settled() -> None:
+    """Let Qt run the layout requests that adding or removing a row posted."""
+    QApplication.sendPostedEvents()
+    QApplication.processEvents()
+
+
+def test_adding_people_moves_nothing_under_the_pointer(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    """A newcomer clicked Add child, then the coordinator box; the new row had pushed the
+    visits per week under the pointer, and the click changed it instead."""
+    ctx = make_context(role=Role.SUPERVISOR, user_id=UserId("sup-1"))
+    page = supervisor_page(qtbot, ctx)
+    dialog = open_new_family(qtbot, page)
+    settled()
+    watched = [named(dialog, QComboBox, "Recovery coordinator"),
+               named(dialog, QSpinBox, "Visits per week"),
+               named(dialog, QPushButton, "Add child"), named(dialog, QLineEdit, "Phone")]
+    before = [place(w, dialog) for w in watched]
+    for _ in range(5):
+        click(qtbot, dialog, "Add child")
+        settled()
+        assert [place(w, dialog) for w in watched] == before
+        newest = dialog.children_editor.rows[-1].name
+        assert newest.hasFocus()
+        area = dialog.children_editor.rows_area.viewport()
+        assert area.rect().contains(place(newest, area)), "the new row is scrolled into view"
+    click(qtbot, dialog, "Add parent")
+    click(qtbot, dialog, "Remove child 2")
+    settled()
+    assert [place(w, dialog) for w in watched] == before
+    assert len(dialog.children_editor.rows) == 4 and len(dialog.parents_editor.rows) == 2
+    assert named(dialog, QLineEdit, "Child 4 name") is dialog.children_editor.rows[-1].name
