@@ -93,12 +93,13 @@ class DisclosureTerms(QGroupBox):
         exception = self.exception()
         reference = self.reference.text().strip()
         purpose = self.purpose.text().strip()
+        recipient = self.recipient.currentText().strip()
         if exception in PURPOSE_DOCUMENTS and not reference:
-            # The purpose documents these, and the box says "(optional)": without a purpose
-            # the refusal asks for the purpose alone (Terms refuses an empty purpose, so the
-            # stand-in never reaches a record).
-            reference = purpose or "(the purpose)"
-        return Terms(recipient=Recipient(name=self.recipient.currentText().strip(),
+            # The box says "(optional)": the recipient and purpose, both required, document it,
+            # so the record still says to whom and why. Without them the refusal asks for
+            # them alone (Terms refuses both empty, so the stand-in never reaches a record).
+            reference = f"{recipient}: {purpose}" if recipient and purpose else "(the purpose)"
+        return Terms(recipient=Recipient(name=recipient,
                                          kind=RecipientKind(self.recipient_kind.currentData())),
                      purpose=purpose, exception=exception, reference=reference)
 
@@ -122,8 +123,10 @@ class DisclosureTerms(QGroupBox):
         optional = " (optional)" if exception in PURPOSE_DOCUMENTS else ""
         self.reference_label.setText(f"{exception.reference_label}{optional}" if exception
                                      else "Documented by")
+        documented = (" Left empty, the recipient and purpose above document it."
+                      if exception in PURPOSE_DOCUMENTS else "")
         self.help.setText(
-            exception.explanation if exception else
+            exception.explanation + documented if exception else
             "Every person in recovery in the export needs a consent in force that names this "
             "recipient, this purpose and this kind of information. The export carries a "
             "summary of each consent and the notice of 42 CFR 2.32.")

@@ -8,10 +8,12 @@ to say what was saved where.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QStandardPaths
+from PySide6.QtCore import QDate, QStandardPaths, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -66,6 +68,19 @@ def choose_path(parent: QWidget, suggested: Path, fmt: ExportFormat) -> Path | N
     return path if path.suffix.lower() == f".{fmt}" else path.with_name(f"{path.name}.{fmt}")
 
 
+def start_folder(remembered: Path | None) -> Path:
+    """Where the save dialog opens: the folder chosen last in this run of the app, else the
+    person's Documents folder, else their home folder; never the app's working folder, where
+    an unencrypted Part 2 file would be saved without anyone meaning to. A folder that does not
+    exist (no Documents folder on this computer) is passed over: the system's dialog would
+    open in the working folder instead."""
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    for folder in (remembered, Path(documents) if documents else None):
+        if folder is not None and folder.is_dir():
+            return folder
+    return Path.home()
+
+
 def period_of(preset: int, today: date) -> tuple[date, date]:
     first_of_month = today.replace(day=1)
     if preset == 1:
@@ -83,14 +98,19 @@ def period_of(preset: int, today: date) -> tuple[date, date]:
 class ExportDialog(QDialog):
     """Attributes:
     runner: the export in progress (tests wait on its signals).
+    saved_to: the file the last export wrote, for "Show in folder".
     """
 
     folder: Path | None = None  # the last folder used, for this run of the app
 
     def __init__(self, ctx: UiContext, *, kind: ReportKind = ReportKind.VISIT_LOG,
                  case_id: str | None = None, person: str = "",
+                 open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
                  parent: QWidget | None = None) -> None:
+        """`open_url` shows a folder in the system's file manager (tests pass their own)."""
         super().__init__(parent)
+        self._open_url = open_url
+        self.saved_to: Path | None = None
         self.setWindowTitle("Export a report")
         self.setAccessibleName("Export a report")
         self.setMinimumWidth(980)
@@ -144,6 +164,9 @@ class ExportDialog(QDialog):
         self.cancel_button = push_button("&Cancel export")
         self.cancel_button.hide()
         self.close_button = push_button("Close")
+        self.show_folder_button = push_button("Sh&ow in folder")
+        self.show_folder_button.setToolTip("Open the folder the export was saved in")
+        self.show_folder_button.hide()
         self._lay_out()
 
     def _name_fields(self) -> None:
@@ -177,7 +200,8 @@ class ExportDialog(QDialog):
                               "padding: 6px;")
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        for button in (self.cancel_button, self.export_button, self.close_button):
+        for button in (self.show_folder_button, self.cancel_button, self.export_button,
+                       self.close_button):
             buttons.addWidget(button)
         # What goes in the file on the left, who it is for on the right: side by side the
         # dialog fits a laptop's screen without squeezing the case list.
@@ -207,6 +231,7 @@ class ExportDialog(QDialog):
         self.export_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.runner.cancel)
         self.close_button.clicked.connect(self.reject)
+        self.show_folder_button.clicked.connect(self.show_folder)
         self.runner.progressed.connect(self._progressed)
         self.runner.finished.connect(self._finished)
         self.runner.failed.connect(self._stopped)
@@ -307,9 +332,8 @@ class ExportDialog(QDialog):
         except KnownError as exc:
             set_error(self.message, exc.message)
             return
-        folder = ExportDialog.folder or Path(QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.DocumentsLocation) or Path.home())
-        path = choose_path(self, folder / request.file_name(), request.fmt)
+        path = choose_path(self, start_folder(ExportDialog.folder) / request.file_name(),
+                           request.fmt)
         if path is None:
             return
         ExportDialog.folder = path.parent
@@ -319,6 +343,8 @@ class ExportDialog(QDialog):
         self.runner.start(request, path)
 
     def _running(self, running: bool) -> None:
+        if running:
+            self.show_folder_button.hide()
         self.progress.setVisible(running)
         self.progress.setRange(0, 0)
         self.cancel_button.setVisible(running)
@@ -339,7 +365,14 @@ class ExportDialog(QDialog):
             f"Saved {exported.records} record(s) to {exported.path}. The file is not "
             "encrypted; the export is recorded in the audit log and in the accounting of "
             "disclosures.")
+        self.saved_to = exported.path
+        self.show_folder_button.show()
         self.close_button.setFocus()
+
+    def show_folder(self) -> None:
+        """The folder the export was saved in, in the system's file manager."""
+        if self.saved_to is not None:
+            self._open_url(QUrl.fromLocalFile(str(self.saved_to.parent)))
 
     def _stopped(self, message: str) -> None:
         self._running(False)

@@ -36,8 +36,8 @@ MILEAGE, SCREENS = ReportKind.MILEAGE, ReportKind.SCREENS
 
 
 def _trip_table(report: CsvReport) -> list[tuple[str, ...]]:
-    return [tuple(r[c] for c in ("Row", "Worker", "Month", "Trip date", "Miles",
-                                 "Reimbursable miles", "Over the cap", "Amount"))
+    return [tuple(r[c] for c in ("Row", "Worker", "Worker name", "Month", "Trip date",
+                                 "Miles", "Reimbursable miles", "Over the cap", "Amount"))
             for r in report.rows]
 
 
@@ -46,27 +46,28 @@ def test_mileage_csv_splits_the_trip_that_crosses_the_cap(team: Team, tmp_path: 
     raw = run_export(team.ws(), ask(MILEAGE, CSV, first=date(2026, 9, 1)), tmp_path)
     report = read_csv(raw)
     assert_csv_head(report, raw, "Mileage reimbursement report", TEAM_SCOPE,
-                    "1 Sep 2026 to 31 Oct 2026")
+                    "2026-09-01 to 2026-10-31")
     assert report.columns == list(TRIP_COLUMNS)
-    sam, lee = "Sam Rivera (rc-1)", "Lee Okafor (rc-2)"
+    # The ids for machines to match on, and the names beside them.
+    sam, lee = ("rc-1", "Sam Rivera"), ("rc-2", "Lee Okafor")
     # rc-1 has no trips in September and iw-1 none at all: those months are left out; so are
     # rc-1's November trip and rc-3, who is on another team.
     assert _trip_table(report) == [
-        ("trip", sam, "2026-10", "2026-10-03", "100.0", "100.0", "0.0", ""),
-        ("trip", sam, "2026-10", "2026-10-10", "60.0", "50.0", "10.0", ""),
-        ("trip", sam, "2026-10", "2026-10-17", "30.0", "0.0", "30.0", ""),
-        ("month total", sam, "2026-10", "", "190.0", "150.0", "40.0", "108.75"),
-        ("trip", lee, "2026-09", "2026-09-15", "20.0", "20.0", "0.0", ""),
-        ("month total", lee, "2026-09", "", "20.0", "20.0", "0.0", "14.50"),
-        ("trip", lee, "2026-10", "2026-10-08", "40.0", "40.0", "0.0", ""),
-        ("month total", lee, "2026-10", "", "40.0", "40.0", "0.0", "29.00"),
+        ("trip", *sam, "2026-10", "2026-10-03", "100.0", "100.0", "0.0", ""),
+        ("trip", *sam, "2026-10", "2026-10-10", "60.0", "50.0", "10.0", ""),
+        ("trip", *sam, "2026-10", "2026-10-17", "30.0", "0.0", "30.0", ""),
+        ("month total", *sam, "2026-10", "", "190.0", "150.0", "40.0", "108.75"),
+        ("trip", *lee, "2026-09", "2026-09-15", "20.0", "20.0", "0.0", ""),
+        ("month total", *lee, "2026-09", "", "20.0", "20.0", "0.0", "14.50"),
+        ("trip", *lee, "2026-10", "2026-10-08", "40.0", "40.0", "0.0", ""),
+        ("month total", *lee, "2026-10", "", "40.0", "40.0", "0.0", "29.00"),
     ]
     total = report.rows[3]
-    assert (total["Month status"], total["Approved by"], total["Approved at"],
-            total["Rate per mile"], total["Figures"], total["Purpose"]) \
-        == ("approved", "Pat Morgan (sup-1)", "2026-11-04 10:00", "0.725",
+    assert (total["Month status"], total["Approved by"], total["Approved by name"],
+            total["Approved at"], total["Rate per mile"], total["Figures"], total["Purpose"]) \
+        == ("approved", "sup-1", "Pat Morgan", "2026-11-04 10:00", "0.725",
             "approved for payment", "3 trip(s)")
-    assert all(r["Month status"] == "approved" and r["Approved by"] == "Pat Morgan (sup-1)"
+    assert all(r["Month status"] == "approved" and r["Approved by"] == "sup-1"
                for r in report.rows[:3])
     assert [(r["Month status"], r["Approved by"]) for r in report.rows[4:]] == \
         [("open", "")] * 2 + [("submitted", "")] * 2
@@ -83,26 +84,26 @@ def test_mileage_pdf_totals_and_grand_total(team: Team, tmp_path: Path,
     pages = pdf_pages(run_export(team.ws(), ask(MILEAGE, PDF, first=date(2026, 9, 1)),
                                  tmp_path))
     assert_pdf_frame(pages, "Mileage reimbursement report", TEAM_SCOPE,
-                     "1 Sep 2026 to 31 Oct 2026")
+                     "2026-09-01 to 2026-10-31")
     text = " ".join(pages)
     summary = positions(
         text, "Summary Worker Month Status Miles Reimbursable Over the cap Amount",
-        "Sam Rivera (rc-1) 2026-10 approved 190.0 150.0 40.0 $108.75",
-        "Lee Okafor (rc-2) 2026-09 open 20.0 20.0 0.0 $14.50",
-        "Lee Okafor (rc-2) 2026-10 submitted 40.0 40.0 0.0 $29.00",
+        "Sam Rivera 2026-10 approved 190.0 150.0 40.0 $108.75",
+        "Lee Okafor 2026-09 open 20.0 20.0 0.0 $14.50",
+        "Lee Okafor 2026-10 submitted 40.0 40.0 0.0 $29.00",
         "Approved for payment 1 month(s) 190.0 150.0 40.0 $108.75",
         "All months shown 3 month(s) 250.0 210.0 40.0 $152.25",
         "2 month(s) are not approved yet")
     assert summary == sorted(summary)
     month = positions(
-        text, "Sam Rivera (rc-1): 2026-10 (approved; approved by Pat Morgan (sup-1) on "
+        text, "Sam Rivera: 2026-10 (approved; approved by Pat Morgan on "
               "2026-11-04 10:00)",
         "2026-10-03 county office family home home visit Alder 100.0 100.0 0.0",
         "60.0 50.0 10.0", "training at the county office 30.0 0.0 30.0",
         "Total 3 trip(s) 190.0 150.0 40.0",
         "Reimbursable 150.0 miles at $0.725 a mile: $108.75",
         "Over the cap, not reimbursed: 40.0 miles.",
-        "Lee Okafor (rc-2): 2026-09 (open)", "Lee Okafor (rc-2): 2026-10 (submitted)")
+        "Lee Okafor: 2026-09 (open)", "Lee Okafor: 2026-10 (submitted)")
     assert month == sorted(month) and summary[-1] < month[0]
     for word in ("OUTSIDE", "SECRET", "rc-3", "2026-11-02"):
         assert word not in text
@@ -138,16 +139,16 @@ def test_mileage_approver_only_for_an_approved_month(team: Team, tmp_path: Path,
     report = read_csv(run_export(team.ws(), ask(MILEAGE, CSV, first=date(2026, 9, 1)),
                                  tmp_path))
     totals = {r["Month"]: r for r in report.rows
-              if r["Row"] == "month total" and r["Worker"] == "Lee Okafor (rc-2)"}
+              if r["Row"] == "month total" and r["Worker"] == "rc-2"}
     assert (totals["2026-09"]["Month status"], totals["2026-09"]["Approved by"]) == \
         ("returned", "")
     assert (totals["2026-10"]["Month status"], totals["2026-10"]["Approved by"],
             totals["2026-10"]["Approved at"]) == ("submitted", "", "")
     text = " ".join(pdf_pages(run_export(team.ws(), ask(MILEAGE, PDF, first=date(2026, 9, 1)),
                                          tmp_path)))
-    assert "Lee Okafor (rc-2): 2026-09 (returned; returned by Pat Morgan (sup-1) on " \
+    assert "Lee Okafor: 2026-09 (returned; returned by Pat Morgan on " \
            "2026-11-05 09:00)" in text
-    assert "Lee Okafor (rc-2): 2026-10 (submitted)" in text
+    assert "Lee Okafor: 2026-10 (submitted)" in text
     assert "submitted by" not in text
 
 
@@ -158,7 +159,7 @@ def test_screen_summary_csv(team: Team, tmp_path: Path) -> None:
     add_screens(team)
     raw = run_export(team.ws(), ask(SCREENS, CSV), tmp_path)
     report = read_csv(raw)
-    assert_csv_head(report, raw, "Drug screen summary", TEAM_SCOPE, "1 Oct 2026 to 31 Oct 2026")
+    assert_csv_head(report, raw, "Drug screen summary", TEAM_SCOPE, "2026-10-01 to 2026-10-31")
     assert report.column("Family") == ["Alder"] * 7 + ["Brennan"]
     assert report.column("Collected") == [
         "2026-10-06 11:00", "2026-10-13 11:00", "2026-10-20 11:00", "2026-10-22 11:00",
@@ -192,7 +193,7 @@ def test_screen_summary_pdf_counts_per_case(team: Team, tmp_path: Path,
                                             qapp: QApplication) -> None:
     add_screens(team)
     pages = pdf_pages(run_export(team.ws(), ask(SCREENS, PDF), tmp_path))
-    assert_pdf_frame(pages, "Drug screen summary", TEAM_SCOPE, "1 Oct 2026 to 31 Oct 2026")
+    assert_pdf_frame(pages, "Drug screen summary", TEAM_SCOPE, "2026-10-01 to 2026-10-31")
     text = " ".join(pages)
     found = positions(
         text, "Alder 7 screens, 4 random, 5 collected, 2 negative, 2 positive, 1 confirmed "

@@ -49,10 +49,10 @@ TITLES = ("2026-10-01 · Alder · face to face · co-signed",
           "2026-10-12 · Alder · face to face · signed, awaiting co-signature · LATE ENTRY",
           "2026-10-20 · Alder · face to face · draft, not signed",
           "2026-10-31 · Brennan · face to face · co-signed")
-RETURNED = "Returned by Pat Morgan (sup-1) on 2026-10-15 17:00: Please list who else was home."
-WORKER_ADDENDUM = ("Addendum by Sam Rivera (rc-1) on 2026-10-15 18:00. Reason: asked by "
+RETURNED = "Returned by Pat Morgan on 2026-10-15 17:00: Please list who else was home."
+WORKER_ADDENDUM = ("Addendum by Sam Rivera on 2026-10-15 18:00. Reason: asked by "
                    "supervisor. Grandmother Inés was also present.")
-SUPERVISOR_ADDENDUM = ("Addendum by Pat Morgan (sup-1) on 2026-10-15 19:00. Reason: supervisor "
+SUPERVISOR_ADDENDUM = ("Addendum by Pat Morgan on 2026-10-15 19:00. Reason: supervisor "
                        "review. Discussed with the worker.")
 
 
@@ -60,7 +60,7 @@ def test_visit_log_pdf_for_a_supervisor(team: Team, tmp_path: Path,
                                         qapp: QApplication) -> None:
     add_visits(team)
     pages = pdf_pages(run_export(team.ws(), ask(VISITS, PDF), tmp_path))
-    assert_pdf_frame(pages, "Visit log", TEAM_SCOPE, "1 Oct 2026 to 31 Oct 2026")
+    assert_pdf_frame(pages, "Visit log", TEAM_SCOPE, "2026-10-01 to 2026-10-31")
     text = " ".join(pages)
 
     # Every visit once, in date order; nothing from outside the team or the month.
@@ -76,23 +76,23 @@ def test_visit_log_pdf_for_a_supervisor(team: Team, tmp_path: Path,
     # Signatures and reviews under their note; the late note's return and addenda in place,
     # after its narrative and before the next visit.
     assert text.count("Signed by ") == 4 and text.count("LATE ENTRY") == 1
-    assert positions(text, TITLES[0], "Signed by Sam Rivera (rc-1) on 2026-10-01 18:00",
-                     "Co-signed by Pat Morgan (sup-1) on 2026-10-02 14:00", TITLES[1]) \
-        == sorted(positions(text, TITLES[0], "Signed by Sam Rivera (rc-1) on 2026-10-01 18:00",
-                            "Co-signed by Pat Morgan (sup-1) on 2026-10-02 14:00", TITLES[1]))
+    assert positions(text, TITLES[0], "Signed by Sam Rivera on 2026-10-01 18:00",
+                     "Co-signed by Pat Morgan on 2026-10-02 14:00", TITLES[1]) \
+        == sorted(positions(text, TITLES[0], "Signed by Sam Rivera on 2026-10-01 18:00",
+                            "Co-signed by Pat Morgan on 2026-10-02 14:00", TITLES[1]))
     in_place = positions(text, TITLES[2], "Late visit narrative: the family moved rooms.",
-                         "Signed by Sam Rivera (rc-1) on 2026-10-15 16:00", RETURNED,
+                         "Signed by Sam Rivera on 2026-10-15 16:00", RETURNED,
                          WORKER_ADDENDUM, SUPERVISOR_ADDENDUM, TITLES[3])
     assert in_place == sorted(in_place)
     draft = text[text.index(TITLES[3]):text.index(TITLES[4])]
-    assert "Worker Ana Núñez (iw-1)" in draft and "Signed by" not in draft
+    assert "Worker Ana Núñez" in draft and "Signed by" not in draft
 
 
 def test_visit_log_csv_for_a_supervisor(team: Team, tmp_path: Path) -> None:
     v = add_visits(team)
     raw = run_export(team.ws(), ask(VISITS, CSV), tmp_path)
     report = read_csv(raw)
-    assert_csv_head(report, raw, "Visit log", TEAM_SCOPE, "1 Oct 2026 to 31 Oct 2026")
+    assert_csv_head(report, raw, "Visit log", TEAM_SCOPE, "2026-10-01 to 2026-10-31")
     assert report.columns == list(VISIT_COLUMNS)
 
     in_order = [v.first, v.brennan, v.late, v.draft, v.last_day]
@@ -115,18 +115,21 @@ def test_visit_log_csv_for_a_supervisor(team: Team, tmp_path: Path) -> None:
         == ("14:00", "15:30", "mother; son", "recovery coaching; safety check")
 
     def status(row: dict[str, str]) -> tuple[str, ...]:
-        return tuple(row[c] for c in ("Worker", "Status", "Signed by", "Signed at", "Late entry",
-                                      "Co-signed by", "Co-signed at"))
+        return tuple(row[c] for c in ("Worker", "Worker name", "Status", "Signed by",
+                                      "Signed by name", "Signed at", "Late entry",
+                                      "Co-signed by", "Co-signed by name", "Co-signed at"))
 
-    assert status(first) == ("Sam Rivera (rc-1)", "co-signed", "Sam Rivera (rc-1)",
-                             "2026-10-01 18:00", "no", "Pat Morgan (sup-1)", "2026-10-02 14:00")
-    assert status(brennan) == ("Lee Okafor (rc-2)", "signed, awaiting co-signature",
-                               "Lee Okafor (rc-2)", "2026-10-07 18:00", "no", "", "")
-    assert status(late) == ("Sam Rivera (rc-1)", "signed, awaiting co-signature",
-                            "Sam Rivera (rc-1)", "2026-10-15 16:00", "yes", "", "")
-    assert status(draft) == ("Ana Núñez (iw-1)", "draft, not signed", "", "", "no", "", "")
-    assert status(last)[1:] == ("co-signed", "Lee Okafor (rc-2)", "2026-10-31 18:00", "no",
-                                "Pat Morgan (sup-1)", "2026-10-31 20:00")
+    # Machines match on the ids; the names sit beside them.
+    assert status(first) == ("rc-1", "Sam Rivera", "co-signed", "rc-1", "Sam Rivera",
+                             "2026-10-01 18:00", "no", "sup-1", "Pat Morgan", "2026-10-02 14:00")
+    assert status(brennan) == ("rc-2", "Lee Okafor", "signed, awaiting co-signature", "rc-2",
+                               "Lee Okafor", "2026-10-07 18:00", "no", "", "", "")
+    assert status(late) == ("rc-1", "Sam Rivera", "signed, awaiting co-signature", "rc-1",
+                            "Sam Rivera", "2026-10-15 16:00", "yes", "", "", "")
+    assert status(draft) == ("iw-1", "Ana Núñez", "draft, not signed", "", "", "", "no", "",
+                             "", "")
+    assert status(last)[2:] == ("co-signed", "rc-2", "Lee Okafor", "2026-10-31 18:00", "no",
+                                "sup-1", "Pat Morgan", "2026-10-31 20:00")
     # The addenda and the return in the note's own row, oldest first; nowhere else.
     assert late["Returns"] == RETURNED
     assert late["Addenda"] == WORKER_ADDENDUM + "\n\n" + SUPERVISOR_ADDENDUM
@@ -138,14 +141,14 @@ def test_visit_log_scopes(team: Team, tmp_path: Path) -> None:
     castillo = v.outside[1]
     cases: dict[str, tuple[Actor, ScopeKind, dict[str, Any], str, list[str]]] = {
         "a supervisor's worker": (SUPERVISOR, ScopeKind.WORKER, {"worker": WORKER},
-                                  "Worker: Sam Rivera (rc-1)", [v.first.id, v.late.id]),
+                                  "Worker: Sam Rivera", [v.first.id, v.late.id]),
         "a supervisor's case": (SUPERVISOR, ScopeKind.CASES, {"cases": (team.brennan,)},
                                 "Case(s): Brennan", [v.brennan.id, v.last_day.id]),
         "a worker's own work, on both teams": (
-            WORKER, ScopeKind.WORKER, {"worker": WORKER}, "Worker: Sam Rivera (rc-1)",
+            WORKER, ScopeKind.WORKER, {"worker": WORKER}, "Worker: Sam Rivera",
             [v.first.id, castillo.id, v.late.id]),
         "an intact worker's own work": (INTACT_WORKER, ScopeKind.WORKER,
-                                        {"worker": INTACT_WORKER}, "Worker: Ana Núñez (iw-1)",
+                                        {"worker": INTACT_WORKER}, "Worker: Ana Núñez",
                                         [v.draft.id]),
         "a worker's own case": (OTHER_WORKER, ScopeKind.CASES, {"cases": (team.brennan,)},
                                 "Case(s): Brennan", [v.brennan.id, v.last_day.id]),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from PySide6.QtCore import QUrl
 from pytestqt.qt_compat import qt_api
 from pytestqt.qtbot import QtBot
 
@@ -81,8 +82,9 @@ def test_a_supervisor_exports_the_team_mileage_as_csv(
     assert asked[0].name.startswith("mileage-team-") and asked[0].suffix == ".csv"
     rows = list(csv.reader(io.StringIO(target.read_text("utf-8-sig"))))
     assert rows[0] == ["42 CFR Part 2 notice", part2_notice().text]
+    reimbursable = next(r for r in rows if r and r[0] == "Row").index("Reimbursable miles")
     totals = [r for r in rows if r and r[0] == "month total"]
-    assert totals and all(float(r[12]) <= 150 for r in totals)
+    assert totals and all(float(r[reimbursable]) <= 150 for r in totals)
     assert "Saved" in dialog.message.text() and "not encrypted" in dialog.message.text()
     [entry] = exports_in_audit(supervisor)[len(before):]
     assert entry["format"] == "csv" and entry["scope"] == "team"
@@ -178,3 +180,63 @@ def test_the_case_list_model_passes_the_model_tester(qtmodeltester: object) -> N
     qtmodeltester.check(model)  # type: ignore[attr-defined]
     model.set_items([("a", "Alder")])
     assert model.checked() == []
+
+
+def test_the_save_dialog_opens_in_documents_then_where_the_last_file_went(
+        qtbot: QtBot, supervisor: UiContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unencrypted Part 2 file is never offered the app's working folder by default."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setattr(ExportDialog, "folder", None)  # a fresh run of the app
+    monkeypatch.chdir(tmp_path)
+    dialog = open_dialog(qtbot, supervisor, ReportKind.MILEAGE)
+    dialog.csv.setChecked(True)
+    asked = aim_at(monkeypatch, tmp_path / "never.csv")
+    monkeypatch.setattr(export_dialog, "choose_path", lambda _p, suggested, _f: (
+        asked.append(suggested), None)[1])  # the person looks, then cancels
+    dialog.export_button.click()
+    assert asked[-1].parent == home  # no Documents folder on this computer: home
+    (home / "Documents").mkdir()
+    dialog.export_button.click()
+    assert asked[-1].parent == home / "Documents"
+
+    elsewhere = tmp_path / "usb"
+    elsewhere.mkdir()
+    aim_at(monkeypatch, elsewhere / "mileage.csv")
+    with qtbot.waitSignal(dialog.runner.finished, timeout=20_000):
+        dialog.export_button.click()
+    dialog.runner.join()
+    again = open_dialog(qtbot, supervisor, ReportKind.MILEAGE)
+    asked = aim_at(monkeypatch, elsewhere / "again.pdf")
+    with qtbot.waitSignal(again.runner.finished, timeout=30_000):
+        again.export_button.click()
+    again.runner.join()
+    assert asked[0].parent == elsewhere  # remembered for this run of the app
+
+
+def test_after_an_export_show_in_folder_opens_its_folder(
+        qtbot: QtBot, supervisor: UiContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[QUrl] = []
+    dialog = ExportDialog(supervisor, kind=ReportKind.MILEAGE, open_url=opened.append)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.worker.count() > 0, timeout=10_000)
+    dialog.terms_box.recipient.setEditText("Payroll office")
+    dialog.terms_box.purpose.setText("monthly mileage reimbursement")
+    dialog.csv.setChecked(True)
+    assert not dialog.show_folder_button.isVisible()  # nothing saved yet
+    aim_at(monkeypatch, tmp_path / "out" / "mileage.csv")
+    (tmp_path / "out").mkdir()
+    with qtbot.waitSignal(dialog.runner.finished, timeout=20_000):
+        dialog.export_button.click()
+    dialog.runner.join()
+    button = dialog.show_folder_button
+    assert button.isVisible() and button.accessibleName() == "Show in folder"
+    assert unnamed_controls(dialog) == []
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert opened == [QUrl.fromLocalFile(str(tmp_path / "out"))]
+    assert opened[0].toLocalFile() == str(tmp_path / "out")

@@ -175,19 +175,33 @@ def test_a_familys_accounting_is_exported_from_its_consents_window(
     view.close_windows()
 
 
-def test_the_optional_box_is_never_what_a_refusal_asks_for(
-        qtbot: QtBot, supervisor: UiContext) -> None:
-    """Within the program, "who needs it" is optional (the purpose documents it): an export
-    without a purpose is refused for the purpose alone, and with one it goes ahead."""
+def test_the_optional_box_is_optional_and_the_record_still_says_to_whom(
+        qtbot: QtBot, supervisor: UiContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within the program, "who needs it" is labelled optional and is: the recipient and the
+    purpose (both required) document the exception, so the file and the accounting still say
+    to whom and why. A refusal asks only for what is missing."""
     case_id, _family, _parent = first_case(supervisor)
     dialog = open_for(qtbot, supervisor, case_id)
     box = dialog.terms_box
     box.recipient_kind.setCurrentIndex(box.recipient_kind.findData(RecipientKind.PROGRAM_STAFF))
     assert box.basis.currentData() == Exception_.PROGRAM_USE
     assert box.reference_label.text().endswith("(optional)")
+    assert "Left empty, the recipient and purpose above document it." in box.help.text()
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert dialog.message.text() == "Say who the export is for. Say what it is for (the purpose)."
     box.recipient.setEditText("Payroll office")
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     assert dialog.message.text() == "Say what it is for (the purpose)."
     box.purpose.setText("monthly mileage reimbursement")
-    terms = box.terms()
-    assert terms.reference == "monthly mileage reimbursement"
+    target = tmp_path / "payroll.pdf"
+    aim_at(monkeypatch, target)
+    with qtbot.waitSignal(dialog.runner.finished, timeout=30_000):
+        dialog.export_button.click()
+    dialog.runner.join()
+    text = squash(" ".join(p.extract_text() for p in pypdf.PdfReader(target).pages))
+    assert "Documented: Payroll office: monthly mileage reimbursement" in text
+    made = supervisor.runner.worker.call(
+        lambda: AccountingService(supervisor.session.workspace()).for_case(case_id))
+    (payroll,) = [d for d in made if d.recipient.name == "Payroll office"]
+    assert payroll.basis.reference == "Payroll office: monthly mileage reimbursement"

@@ -13,13 +13,13 @@ from datetime import date, tzinfo
 from fieldapp.domain.disclosure import Disclosure
 from fieldapp.domain.exports import ExportScope
 from fieldapp.services.consents import AccountingService
-from fieldapp.services.directory import Directory
+from fieldapp.services.exports.staff import StaffNames
 from fieldapp.services.workspace import Workspace
 
 ACCOUNTING_COLUMNS = (
     "Disclosed", "Family", "Case id", "People", "Recipient", "Recipient kind", "Purpose",
-    "Information", "What was disclosed", "Basis", "Disclosed by", "File SHA-256",
-    "Disclosure id",
+    "Information", "What was disclosed", "Basis", "Disclosed by", "Disclosed by name",
+    "File SHA-256", "Disclosure id",
 )
 
 
@@ -43,16 +43,16 @@ def accounting_rows(workspace: Workspace, scope: ExportScope, *, person: str, fi
     return tuple(sorted(rows, key=lambda r: (r.disclosure.at, r.family, r.disclosure.id)))
 
 
-def accounting_values(row: AccountingRow, people: Directory, zone: tzinfo) -> list[str]:
+def accounting_values(row: AccountingRow, people: StaffNames, zone: tzinfo) -> list[str]:
     d = row.disclosure
     return [
         f"{d.at.astimezone(zone):%Y-%m-%d %H:%M %Z}", row.family, d.case_id, "; ".join(d.people),
         d.recipient.name, str(d.recipient.kind), d.purpose, str(d.information), d.what,
-        d.basis.describe(), people.name(d.by), d.sha256, d.id,
+        d.basis.describe(), d.by, people.plain(d.by), d.sha256, d.id,
     ]
 
 
-def accounting_table(rows: tuple[AccountingRow, ...], people: Directory, zone: tzinfo
+def accounting_table(rows: tuple[AccountingRow, ...], people: StaffNames, zone: tzinfo
                      ) -> Iterator[list[str]]:
     for row in rows:
         yield accounting_values(row, people, zone)

@@ -27,9 +27,10 @@ from fieldapp.domain.schedule import court_statement
 from fieldapp.domain.screens import Attendance, DrugScreen, LabStatus, SubstanceResult, Validity
 from fieldapp.domain.visits import NoteStatus, VisitNote
 from fieldapp.services.consents import ConsentService
-from fieldapp.services.directory import Directory, directory
+from fieldapp.services.directory import directory
 from fieldapp.services.exports.accounting import AccountingRow, accounting_rows
 from fieldapp.services.exports.basis import DisclosureSheet, disclosure_sheet
+from fieldapp.services.exports.staff import StaffNames
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.case_store import to_case
 from fieldapp.storage.resources import Part2Notice, part2_notice
@@ -88,7 +89,7 @@ class VisitRow:
 class VisitLog:
     header: ReportHeader
     visits: tuple[VisitRow, ...]
-    people: Directory
+    people: StaffNames
     zone: tzinfo
 
 
@@ -110,7 +111,7 @@ class MileageReport:
     header: ReportHeader
     months: tuple[MonthRow, ...]
     families: Mapping[CaseId, str]
-    people: Directory
+    people: StaffNames
     zone: tzinfo
 
 
@@ -151,7 +152,7 @@ SCREEN_COUNTS: dict[str, Callable[[DrugScreen], bool]] = {
 class ScreenSummary:
     header: ReportHeader
     cases: tuple[CaseScreens, ...]
-    people: Directory
+    people: StaffNames
     zone: tzinfo
 
 
@@ -159,7 +160,7 @@ class ScreenSummary:
 class AccountingReport:
     header: ReportHeader
     rows: tuple[AccountingRow, ...]
-    people: Directory
+    people: StaffNames
     zone: tzinfo
 
 
@@ -169,9 +170,10 @@ Report = VisitLog | MileageReport | ScreenSummary | AccountingReport
 def collect(workspace: Workspace, request: ExportRequest) -> Report:
     """The report `request` asks for, with what its disclosure rests on; `NotPermitted` if it
     reaches beyond the actor, or if a family in it has no basis for this recipient."""
-    people = directory(workspace)
+    found = directory(workspace)
     cases = _known_cases(workspace)
-    scope = permitted_scope(workspace.actor, request, cases=cases, team=people.team)
+    scope = permitted_scope(workspace.actor, request, cases=cases, team=found.team)
+    people = StaffNames.of(found)
     report: Report
     if request.kind is ReportKind.VISIT_LOG:
         report = _visit_log(workspace, request, scope, people)
@@ -204,7 +206,7 @@ def _disclosed(request: ExportRequest, scope: ExportScope, report: Report, cases
     return sorted((c for c in cases if c.id in ids), key=lambda c: (c.family_name, c.id))
 
 
-def _visit_log(ws: Workspace, request: ExportRequest, scope: ExportScope, people: Directory
+def _visit_log(ws: Workspace, request: ExportRequest, scope: ExportScope, people: StaffNames
                ) -> VisitLog:
     families = {c.id: c.family_name for c in scope.cases}
     notes, damaged = ws.stores().notes.in_period(list(families), request.first_day,
@@ -223,7 +225,7 @@ def _visit_order(row: VisitRow) -> tuple[date, str, str, str]:
 DECIDED = frozenset({MonthStatus.APPROVED, MonthStatus.RETURNED})
 
 
-def _mileage(ws: Workspace, request: ExportRequest, scope: ExportScope, people: Directory,
+def _mileage(ws: Workspace, request: ExportRequest, scope: ExportScope, people: StaffNames,
              cases: list[Case]) -> MileageReport:
     trips = ws.stores().trips
     months, damaged = [], 0
@@ -250,7 +252,7 @@ def _mileage(ws: Workspace, request: ExportRequest, scope: ExportScope, people: 
                                    if c.assigned_to(ws.actor.user_id)})
 
 
-def _screens(ws: Workspace, request: ExportRequest, scope: ExportScope, people: Directory
+def _screens(ws: Workspace, request: ExportRequest, scope: ExportScope, people: StaffNames
              ) -> ScreenSummary:
     zone = ws.settings.zone
 
@@ -280,7 +282,7 @@ def _known_cases(ws: Workspace) -> list[Case]:
     return [to_case(o.row, o.body) for o in ws.stores().cases.all() if o.body is not None]
 
 
-def _header(ws: Workspace, request: ExportRequest, scope: ExportScope, people: Directory,
+def _header(ws: Workspace, request: ExportRequest, scope: ExportScope, people: StaffNames,
             unreadable: int) -> ReportHeader:
     first, last = request.first_day, request.last_day
     if request.kind is ReportKind.MILEAGE:  # mileage is settled by whole months
@@ -298,7 +300,7 @@ def _month_end(day: date) -> date:
     return date.fromordinal(following.toordinal() - 1)
 
 
-def _scope_text(ws: Workspace, request: ExportRequest, scope: ExportScope, people: Directory
+def _scope_text(ws: Workspace, request: ExportRequest, scope: ExportScope, people: StaffNames
                 ) -> str:
     if request.scope is ScopeKind.TEAM:
         return (f"Team of {people.name(ws.actor.user_id)}: {len(scope.cases)} case(s), "
@@ -310,7 +312,8 @@ def _scope_text(ws: Workspace, request: ExportRequest, scope: ExportScope, peopl
 
 
 def day_text(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
+    """Dates in an export are written one way, as the tables write them: 2026-10-20."""
+    return day.isoformat()
 
 
 def moment_text(moment: datetime) -> str:

@@ -98,12 +98,18 @@ def _consents(header: ReportHeader) -> str:
 def _accounting(report: AccountingReport) -> str:
     if not report.rows:
         return "<p><i>No disclosures of these records are recorded.</i></p>"
-    columns = [c for c in ACCOUNTING_COLUMNS if c not in ("Case id", "Disclosure id")]
-    keep = [i for i, c in enumerate(ACCOUNTING_COLUMNS) if c in columns]
-    rows = ([row[i] for i in keep]
-            for row in accounting_table(report.rows, report.people, report.zone))
+    # A printout names who disclosed, as people read names; the ids are the CSV's.
+    columns = [c for c in ACCOUNTING_COLUMNS
+               if c not in ("Case id", "Disclosure id", "Disclosed by")]
+    rows = []
+    for values, row in zip(accounting_table(report.rows, report.people, report.zone),
+                           report.rows, strict=True):
+        cells = dict(zip(ACCOUNTING_COLUMNS, values, strict=True))
+        cells["Disclosed by name"] = report.people.name(row.disclosure.by)
+        rows.append([cells[c] for c in columns])
+    headers = ["Disclosed by" if c == "Disclosed by name" else c for c in columns]
     return (f"<h2>Disclosures ({len(report.rows)})</h2>"
-            + _table(columns, rows))
+            + _table(headers, rows))
 
 
 def _visit_log(log: VisitLog) -> str:

@@ -14,7 +14,6 @@ from fieldapp.domain.mileage import MonthStatus
 from fieldapp.domain.screens import DrugScreen
 from fieldapp.domain.validity import court_status, measured
 from fieldapp.domain.visits import Addendum, Review, VisitNote
-from fieldapp.services.directory import Directory
 from fieldapp.services.exports.collect import (
     MileageReport,
     MonthRow,
@@ -22,18 +21,20 @@ from fieldapp.services.exports.collect import (
     VisitLog,
     status_text,
 )
+from fieldapp.services.exports.staff import StaffNames
 
 VISIT_COLUMNS = (
-    "Visit date", "Family", "Case id", "Worker", "Contact type", "Place", "Time in", "Time out",
-    "People present", "Services", "Safety concerns", "Safety description", "Narrative",
-    "Next steps", "Next visit", "Status", "Signed by", "Signed at", "Late entry",
-    "Co-signed by", "Co-signed at", "Returns", "Addenda", "Note id",
+    "Visit date", "Family", "Case id", "Worker", "Worker name", "Contact type", "Place",
+    "Time in", "Time out", "People present", "Services", "Safety concerns",
+    "Safety description", "Narrative", "Next steps", "Next visit", "Status", "Signed by",
+    "Signed by name", "Signed at", "Late entry", "Co-signed by", "Co-signed by name",
+    "Co-signed at", "Returns", "Addenda", "Note id",
 )
 
 TRIP_COLUMNS = (
-    "Row", "Worker", "Month", "Month status", "Approved by", "Approved at", "Trip date", "From",
-    "To", "Purpose", "Family", "Miles", "Reimbursable miles", "Over the cap", "Rate per mile",
-    "Amount", "Figures",
+    "Row", "Worker", "Worker name", "Month", "Month status", "Approved by", "Approved by name",
+    "Approved at", "Trip date", "From", "To", "Purpose", "Family", "Miles",
+    "Reimbursable miles", "Over the cap", "Rate per mile", "Amount", "Figures",
 )
 
 SCREEN_COLUMNS = (
@@ -41,7 +42,7 @@ SCREEN_COLUMNS = (
     "Late for the call-in", "Attendance", "Specimen", "Observed", "Method", "Validity",
     "Measured validity", "Validity readings", "Measured because", "Panel", "Positive for",
     "Results", "Lab confirmation", "Lab date", "Court status", "Chain of custody", "Comments",
-    "Recorded by", "Revision", "Correction reason", "Screen id",
+    "Recorded by", "Recorded by name", "Revision", "Correction reason", "Screen id",
 )
 
 
@@ -50,31 +51,37 @@ def visit_rows(log: VisitLog) -> Iterator[list[str]]:
         yield visit_values(row.note, row.family, log.people, log.zone)
 
 
-def visit_values(note: VisitNote, family: str, people: Directory, zone: tzinfo) -> list[str]:
+def visit_values(note: VisitNote, family: str, people: StaffNames, zone: tzinfo) -> list[str]:
     d = note.details
     cosign = next((r for r in reversed(note.reviews) if r.cosigned), None)
+    signer = note.signature.by if note.signature else None
+    cosigner = cosign.reviewer if cosign else None
     return [
-        d.visit_date.isoformat(), family, note.case_id, people.name(note.author),
+        d.visit_date.isoformat(), family, note.case_id, *person(note.author, people),
         str(d.contact_type), str(d.place), clock(d.time_in), clock(d.time_out),
         "; ".join(d.people_present), "; ".join(d.services),
         "yes" if d.safety_concerns else "no", d.safety_description, d.narrative, d.next_steps,
         d.next_visit_date.isoformat() if d.next_visit_date else "", status_text(note),
-        people.name(note.signature.by) if note.signature else "",
-        local(note.signature.at, zone) if note.signature else "",
+        *person(signer, people), local(note.signature.at, zone) if note.signature else "",
         "yes" if note.late_entry else "no",
-        people.name(cosign.reviewer) if cosign else "", local(cosign.at, zone) if cosign else "",
+        *person(cosigner, people), local(cosign.at, zone) if cosign else "",
         "\n".join(review_text(r, people, zone) for r in note.reviews if not r.cosigned),
         "\n\n".join(addendum_text(a, people, zone) for a in note.addenda), note.id,
     ]
 
 
-def review_text(review: Review, people: Directory, zone: tzinfo) -> str:
+def person(user_id: str | None, people: StaffNames) -> tuple[str, str]:
+    """A CSV's id column and the name column beside it (machines match on the id)."""
+    return user_id or "", people.plain(user_id)
+
+
+def review_text(review: Review, people: StaffNames, zone: tzinfo) -> str:
     verb = "Co-signed" if review.cosigned else "Returned"
     said = f": {review.comment}" if review.comment else ""
     return f"{verb} by {people.name(review.reviewer)} on {local(review.at, zone)}{said}"
 
 
-def addendum_text(addendum: Addendum, people: Directory, zone: tzinfo) -> str:
+def addendum_text(addendum: Addendum, people: StaffNames, zone: tzinfo) -> str:
     return (f"Addendum by {people.name(addendum.author)} on {local(addendum.at, zone)}. "
             f"Reason: {addendum.reason}. {addendum.text}")
 
@@ -84,11 +91,11 @@ def trip_rows(report: MileageReport) -> Iterator[list[str]]:
         status = str(month.ledger.status)
         # Payroll reads "Approved by" as approved: a returned month's decider is not an approver.
         approved = month.ledger.status is MonthStatus.APPROVED
-        approver = report.people.name(month.decided_by) if approved else ""
+        approver = month.decided_by if approved else None
         approved_at = local(month.decided_at, report.zone) if approved and month.decided_at \
             else ""
-        head = [report.people.name(month.ledger.worker_id), month.ledger.month, status, approver,
-                approved_at]
+        head = [*person(month.ledger.worker_id, report.people), month.ledger.month, status,
+                *person(approver, report.people), approved_at]
         for a in month.ledger.allocations:
             t = a.trip
             yield ["trip", *head, t.trip_date.isoformat(), t.origin, t.destination, t.purpose,
@@ -116,7 +123,7 @@ def screen_rows(summary: ScreenSummary) -> Iterator[list[str]]:
             yield screen_values(s, case.case.family_name, summary.people, summary.zone)
 
 
-def screen_values(s: DrugScreen, family: str, people: Directory, zone: tzinfo) -> list[str]:
+def screen_values(s: DrugScreen, family: str, people: StaffNames, zone: tzinfo) -> list[str]:
     finding = measured(s)
     return [
         family, s.case_id, s.person, local(s.collected_at, zone), str(s.reason),
@@ -127,7 +134,7 @@ def screen_values(s: DrugScreen, family: str, people: Directory, zone: tzinfo) -
         finding.reason if finding else "", "; ".join(s.panel), "; ".join(positive_for(s)),
         "; ".join(f"{k}: {v}" for k, v in s.results.items()), lab_text(s),
         s.lab.on.isoformat() if s.lab and s.lab.on else "", court_status(s),
-        s.chain_of_custody, s.comments, people.name(s.recorded_by), str(s.revision),
+        s.chain_of_custody, s.comments, *person(s.recorded_by, people), str(s.revision),
         s.correction_reason, s.id,
     ]
 
