@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fieldapp.domain.cases import CaseStatus
+from fieldapp.domain.cases import Case, CaseStatus
 from fieldapp.domain.people import CaseId, Role
 from fieldapp.services.casework import CaseloadRow
 from fieldapp.ui.context import UiContext
@@ -65,13 +65,14 @@ class CaseloadPage(QWidget):
         super().__init__()
         self._ctx = ctx
         self._supervisor = role is Role.SUPERVISOR
+        self._me: str | None = None  # who this profile is, read with the caseload
         self._waiting = 0  # cases that came without their key yet
         self._show_after: str | None = None  # a family just saved, to select once listed
         self.family_dialog: FamilyDialog | None = None
         self.model: RowsModel[CaseloadRow] = RowsModel([
             Column("Family", lambda r: r.case.family_name),
             Column("Parent", lambda r: ", ".join(p.name for p in r.case.parents)),
-            Column("Status", lambda r: str(r.case.status).capitalize()),
+            Column("Status", lambda r: status_text(r.case)),
             Column("Last face-to-face", lambda r: day_text(r.due.last_face_to_face)),
             Column("This week", lambda r: f"{r.due.this_week} of {r.due.expected_this_week}"),
             Column("Next due", lambda r: day_text(r.due.next_due)),
@@ -109,16 +110,21 @@ class CaseloadPage(QWidget):
         self.new_button.setAccessibleName("New family")
         self.edit_button = QPushButton("&Edit family…")
         self.edit_button.setAccessibleName("Edit family")
+        # Supervisors open and assign families; a worker starts one met in the field (a
+        # referral) and keeps its details up to date until a supervisor confirms it.
         for button in (self.new_button, self.edit_button):
-            button.setVisible(self._supervisor)  # supervisors open and assign cases
             actions.addWidget(button)
         actions.addStretch(1)
         actions.addWidget(self.export_button)
         layout.addLayout(actions)
+        self._connect()
+
+    def _connect(self) -> None:
         self.export_button.clicked.connect(lambda: self.export_requested.emit("visit-log"))
         self.search.textChanged.connect(self._filter)
         self.status.currentTextChanged.connect(self._filter)
         self.view.activated.connect(lambda _: self._open())
+        self.view.selectionModel().currentChanged.connect(lambda *_: self._update_edit())
         self.open_button.clicked.connect(self._open)
         self.new_button.clicked.connect(lambda: self.open_family(None))
         self.edit_button.clicked.connect(self._edit)
@@ -126,12 +132,13 @@ class CaseloadPage(QWidget):
     def refresh(self) -> None:
         session = self._ctx.session
 
-        def read() -> tuple[list[CaseloadRow], int]:
-            return session.cases().caseload(), replica_of(session).cases_waiting_for_keys()
+        def read() -> tuple[list[CaseloadRow], int, str]:
+            return (session.cases().caseload(), replica_of(session).cases_waiting_for_keys(),
+                    session.actor().user_id)
         self._ctx.runner.run(read, on_success=self._show)
 
-    def _show(self, found: tuple[list[CaseloadRow], int]) -> None:
-        rows, self._waiting = found
+    def _show(self, found: tuple[list[CaseloadRow], int, str]) -> None:
+        rows, self._waiting, self._me = found
         self.model.set_rows(rows)
         self._filter()
         if self._show_after is not None:
@@ -148,7 +155,8 @@ class CaseloadPage(QWidget):
                                "family (Alt+W).")
         elif total == 0:
             self.empty.setText("No families are on your caseload yet. A supervisor assigns "
-                               "cases; they arrive when you sync.")
+                               "cases; they arrive when you sync. A family you meet first in "
+                               "the field: New family (Alt+W).")
         elif shown == 0:
             self.empty.setText("No family matches this search.")
         else:
@@ -156,9 +164,17 @@ class CaseloadPage(QWidget):
         if self._waiting and total:
             self.empty.setText(f"{self.empty.text()} {waiting_words(self._waiting, more=True)}")
         self.open_button.setEnabled(shown > 0)
-        self.edit_button.setEnabled(shown > 0)
         if shown and not self.view.currentIndex().isValid():
             self.view.selectRow(0)
+        self._update_edit()
+
+    def _update_edit(self) -> None:
+        """A supervisor edits any family shown; a worker only their own unconfirmed one."""
+        index = self.view.currentIndex()
+        case = self.model.row_at(self.proxy.mapToSource(index).row()).case \
+            if index.isValid() else None
+        self.edit_button.setEnabled(case is not None and (
+            self._supervisor or (case.awaiting_confirmation and case.referred_by == self._me)))
 
     def selected_case(self) -> str | None:
         index = self.view.currentIndex()
@@ -201,6 +217,12 @@ class CaseloadPage(QWidget):
             if attempt == 0:
                 self.search.clear()
                 self.status.setCurrentIndex(0)
+
+
+def status_text(case: Case) -> str:
+    """A family's status as people say it; a referral says it waits for a supervisor."""
+    return "Awaiting confirmation" if case.awaiting_confirmation else \
+        str(case.status).capitalize()
 
 
 def waiting_words(count: int, *, more: bool) -> str:

@@ -80,7 +80,12 @@ class EnrolDialog(QDialog):
     def _done(self, done: enrolment.Enrolment) -> None:
         self._working = False
         self.passphrase.clear()
-        self.enrolled.emit(f"Connected as {done.name} ({done.role}).")
+        said = f"Connected as {done.name} ({done.role})."
+        if done.adopted:
+            said += (f" {records_words(done.adopted)} written on this laptop before connecting "
+                     "now go up as yours; anything the program does not accept is shown under "
+                     "Needs attention and kept here.")
+        self.enrolled.emit(said)
         self.accept()
 
     def _failed(self, error: BaseException) -> None:
@@ -89,3 +94,7 @@ class EnrolDialog(QDialog):
         if not isinstance(error, KnownError):
             raise error
         set_error(self.message, error.message)
+
+
+def records_words(count: int) -> str:
+    return "1 record" if count == 1 else f"{count} records"

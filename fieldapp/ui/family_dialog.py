@@ -46,6 +46,7 @@ class FamilySetup:
     """What the dialog needs from the profile, read on the worker."""
 
     me: UserId
+    role: Role
     today: date
     visits_per_week: int
     team: list[StaffMember]
@@ -59,7 +60,7 @@ def load_setup(ctx: UiContext, case_id: CaseId | None) -> Callable[[], FamilySet
     def load() -> FamilySetup:
         ws = session.workspace()
         case = session.cases().get(case_id) if case_id is not None else None
-        return FamilySetup(me=ws.actor.user_id, today=ws.today(),
+        return FamilySetup(me=ws.actor.user_id, role=ws.actor.role, today=ws.today(),
                            visits_per_week=ws.settings.visits_per_week,
                            team=team_members(ws), case=case)
 
@@ -311,6 +312,12 @@ class FamilyDialog(QDialog):
         self.intact_worker = _assignee_combo("Intact worker")
         self.team_note = paragraph("", name="Team list")
         self.team_note.hide()
+        # A family a worker starts in the field, and a supervisor's decision on it.
+        self.referral_note = paragraph("", name="Referral")
+        self.referral_note.hide()
+        self.confirm = QCheckBox("Confirm this family: it joins the team's caseload")
+        self.confirm.setAccessibleName("Confirm family")
+        self.confirm.hide()
         self.message = message_label("Family message", lines=2)
         self.save_button = push_button("&Save family")
         self.save_button.setDefault(True)
@@ -353,6 +360,7 @@ class FamilyDialog(QDialog):
         for text, buddy, field in rows:
             form.addRow(buddy_label(text, buddy), field)
         form.addRow(QLabel(""), self.team_note)
+        form.addRow(QLabel(""), self.confirm)
         inner = QWidget()
         column = QVBoxLayout(inner)
         column.addLayout(form)
@@ -367,6 +375,7 @@ class FamilyDialog(QDialog):
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.referral_note)
         layout.addWidget(scroll, 1)  # long families scroll; the buttons stay below
         layout.addWidget(self.message)
         layout.addWidget(buttons)
@@ -392,11 +401,41 @@ class FamilyDialog(QDialog):
             self.referral_date.setDate(QDate(setup.today.year, setup.today.month,
                                              setup.today.day))
         self.visits.setValue(visits)
+        self._show_referral(setup)
         self.setEnabled(True)
         self.message.setText("")
         self._as_opened = self._form_state()
         self.family_name.setFocus()
         self.loaded.emit()
+
+    def referral_mode(self) -> bool:
+        """A worker's own family in the field: theirs alone, open, until confirmed."""
+        setup = self._setup
+        return setup is not None and setup.role is not Role.SUPERVISOR and (
+            setup.case is None or setup.case.referred_by == setup.me)
+
+    def _show_referral(self, setup: FamilySetup) -> None:
+        case = setup.case
+        if self.referral_mode():
+            other = "intact worker" if setup.role is Role.RECOVERY_COORDINATOR else \
+                "recovery coordinator"
+            self.referral_note.setText(
+                "A family you meet in the field: it is yours alone and open until a supervisor "
+                f"of your team confirms it and assigns the {other}. It reaches them when you "
+                "sync; until then you can visit and write notes as usual.")
+            self.referral_note.show()
+            for combo in (self.status, self.coordinator, self.intact_worker):
+                combo.setEnabled(False)
+            self.team_note.hide()
+        elif case is not None and case.awaiting_confirmation:
+            who = next((m.name for m in setup.team if m.user_id == case.referred_by),
+                       str(case.referred_by))
+            self.referral_note.setText(
+                f"{who} started this family in the field. Check the details, assign the "
+                "team, and confirm it; saving without confirming leaves it waiting.")
+            self.referral_note.show()
+            self.confirm.setChecked(True)
+            self.confirm.show()
 
     def _fill_contact(self, case: Case) -> None:
         self.phone.setText(case.phone)
@@ -435,7 +474,7 @@ class FamilyDialog(QDialog):
                 self.referral_known.isChecked(), self.referral_date.date(),
                 self.start_date.date(), self.visits.value(),
                 self.status.currentIndex(), self.coordinator.currentIndex(),
-                self.intact_worker.currentIndex())
+                self.intact_worker.currentIndex(), self.confirm.isChecked())
 
     def case_builder(self) -> Callable[[], Case]:
         """The case as the fields say now, built later on the worker, where the domain's
@@ -459,7 +498,9 @@ class FamilyDialog(QDialog):
                 referral_source=source, referral_date=referred,
                 coordinator_id=UserId(coordinator) if coordinator else None,
                 intact_worker_id=UserId(intact) if intact else None,
-                supervisor_ids=original.supervisor_ids if original else (setup.me,),
+                supervisor_ids=original.supervisor_ids if original else
+                () if setup.role is not Role.SUPERVISOR else (setup.me,),
+                referred_by=original.referred_by if original else None,
                 status=status, start_date=start, visits_per_week=visits,
                 revision=original.revision if original else 0)
 
@@ -486,6 +527,7 @@ class FamilyDialog(QDialog):
         if self._working or self._closed():
             return
         build, session, new = self.case_builder(), self._ctx.session, self._case_id is None
+        confirm = not self.confirm.isHidden() and self.confirm.isChecked()
         self._working = True
         self.save_button.setEnabled(False)
         self.cancel_button.setEnabled(False)  # the save goes ahead; closing now would hide it
@@ -493,7 +535,8 @@ class FamilyDialog(QDialog):
 
         def write() -> Case:
             cases = session.cases()
-            return cases.open_case(build()) if new else cases.update_case(build())
+            return cases.open_case(build()) if new else cases.update_case(build(),
+                                                                          confirm=confirm)
 
         self._ctx.runner.run(write, on_success=self._saved, on_error=self._save_failed,
                              owner=self)

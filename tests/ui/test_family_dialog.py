@@ -29,6 +29,7 @@ from fieldapp.ui.context import UiContext
 from fieldapp.ui.family_dialog import NO_TEAM, NOT_ASSIGNED, FamilyDialog
 from fieldapp.ui.main_window import MainWindow
 from tests.scanning import found_in
+from tests.services.records_helpers import make_case
 from tests.ui.conftest import ContextFactory, WindowFactory
 from tests.ui.test_accessibility import unnamed_controls
 from tests.ui.test_profile_flow import create_profile
@@ -123,17 +124,76 @@ def test_a_new_supervisor_opens_a_family_and_the_caseload_lists_it(
     assert case.visits_per_week == 2 and case.status is CaseStatus.OPEN
 
 
-def test_a_coordinator_has_no_new_family_button(qtbot: QtBot, make_window: WindowFactory
-                                                ) -> None:
+def test_a_coordinator_starts_a_family_met_in_the_field(qtbot: QtBot,
+                                                        make_window: WindowFactory) -> None:
+    """A referral: the coordinator's alone, open, awaiting a supervisor's confirmation; the
+    assignment is not theirs to choose, the details are theirs to keep up to date."""
     window = make_window()
     create_profile(qtbot, window)  # the role offered first: recovery coordinator
     assert window.workspace is not None
     page = window.workspace.caseload
     window.workspace.setCurrentWidget(page)
-    qtbot.waitUntil(lambda: "A supervisor assigns" in page.empty.text(), timeout=10_000)
-    for name in ("New family", "Edit family"):
-        assert [b for b in page.findChildren(QPushButton)
-                if b.accessibleName() == name and b.isVisible()] == []
+    qtbot.waitUntil(lambda: "New family (Alt+W)" in page.empty.text(), timeout=10_000)
+    dialog = open_new_family(qtbot, page)
+    assert "yours alone and open until a supervisor" in named(dialog, QWidget,
+                                                              "Referral").text()
+    for name in ("Status", "Recovery coordinator", "Intact worker"):
+        assert not named(dialog, QComboBox, name).isEnabled()
+    assert [b for b in dialog.findChildren(QCheckBox)
+            if b.accessibleName() == "Confirm family" and b.isVisibleTo(dialog)] == []
+    type_alder(qtbot, dialog)
+    save(qtbot, page, dialog)
+    me = window._test_runner.worker.call(  # type: ignore[attr-defined]
+        lambda: window.current_session().actor().user_id)
+    [case] = cases_of(window)
+    assert (case.coordinator_id, case.intact_worker_id, case.referred_by) == (me, None, me)
+    assert case.supervisor_ids == () and case.status is CaseStatus.OPEN
+    assert page.model.data(page.model.index(0, 2)) == "Awaiting confirmation"
+
+    page.view.selectRow(0)
+    assert named(page, QPushButton, "Edit family").isEnabled()
+    dialog = page.open_family(page.selected_case())
+    qtbot.waitUntil(dialog.isEnabled, timeout=10_000)
+    named(dialog, QLineEdit, "Phone").setText("815 555 0142")
+    save(qtbot, page, dialog)
+    [case] = cases_of(window)
+    assert case.phone == "815 555 0142" and case.referred_by == me
+
+
+def test_a_supervisor_confirms_a_referral_in_the_family_dialog(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    """Opening a worker's referral says who started it and offers to confirm it (ticked);
+    saving confirms, unticking saves without deciding."""
+    ctx = make_context(role=Role.SUPERVISOR, user_id=UserId("sup-1"))
+    session = ctx.session
+
+    def referred() -> None:  # as a sync leaves a coordinator's referral on this laptop
+        remember_staff(session.workspace(), [StaffMember(
+            user_id=UserId("rc-9"), name="Rosa Field", role=Role.RECOVERY_COORDINATOR)])
+        case = session.cases().open_case(make_case(coordinator=None, intact_worker=None))
+        db, _ = session.vault().open_parts()
+        with db.atomic():
+            db.execute("UPDATE cases SET referred_by = 'rc-9', coordinator_id = 'rc-9' "
+                       "WHERE id = ?", [case.id])
+    ctx.runner.worker.call(referred)
+    page = CaseloadPage(ctx, role=Role.SUPERVISOR)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10_000)
+    assert page.model.data(page.model.index(0, 2)) == "Awaiting confirmation"
+    for confirm, waiting in ((False, True), (True, False)):
+        page.view.selectRow(0)
+        dialog = page.open_family(page.selected_case())
+        qtbot.waitUntil(dialog.isEnabled, timeout=10_000)
+        assert "Rosa Field started this family in the field" in named(
+            dialog, QWidget, "Referral").text()
+        box = named(dialog, QCheckBox, "Confirm family")
+        assert box.isChecked()
+        box.setChecked(confirm)
+        save(qtbot, page, dialog)
+        [case] = stored(ctx)
+        assert case.awaiting_confirmation is waiting
 
 
 def supervisor_page(qtbot: QtBot, ctx: UiContext) -> CaseloadPage:
