@@ -7,55 +7,21 @@ store or demo call sets anything up: the widgets by accessible name, and `fielda
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
 from fieldapp.storage.paths import ProfilePaths
-from fieldapp.ui.main_window import MainWindow
-from tests.conftest import PASSPHRASE
-from tests.server.conftest import RunningServer, run_cli, running_server
-from tests.ui import test_sync_ui
+from tests.server.conftest import RunningServer
+from tests.ui import journey, test_sync_ui
+from tests.ui.journey import connect
 from tests.ui.test_family_dialog import click, named, open_new_family, type_alder
 from tests.ui.test_profile_flow import create_profile
 from tests.ui.test_sync_ui import WAIT, AppFactory, idle, sync_now
 
 open_app = test_sync_ui.open_app  # the real window on a profile folder (a fixture)
-TEAM = (("sup1", "Sam Supervisor", "supervisor"), ("rc1", "Rosa Coordinator",
-                                                     "recovery coordinator"),
-        ("iw1", "Ian Worker", "intact worker"))
-
-
-@pytest.fixture
-def it_set_up(tmp_path: Path) -> Iterator[RunningServer]:
-    """What IT does: `init`, a team, its people; then `serve` on loopback."""
-    data = tmp_path / "server"
-    run_cli(data, "init", "--name", "Riverbend Family Recovery")
-    run_cli(data, "team-add", "t1", "--name", "North team")
-    for user_id, name, role in TEAM:
-        run_cli(data, "user-add", user_id, "--name", name, "--role", role, "--team", "t1")
-    with running_server(data, tmp_path / "logs") as server:
-        yield server
-
-
-def connect(qtbot: QtBot, window: MainWindow, server: RunningServer, user_id: str) -> None:
-    """Settings → Connect to a server: the address, a code IT gave, the passphrase."""
-    ws = window.workspace
-    assert ws is not None
-    ws.setCurrentWidget(ws.settings)
-    ws.settings.open_enrolment()
-    dialog = ws.settings.enrol_dialog
-    assert dialog is not None
-    qtbot.keyClicks(dialog.server, server.base_url)
-    qtbot.keyClicks(dialog.code, server.new_code(user_id))
-    qtbot.keyClicks(dialog.passphrase, PASSPHRASE)
-    click(qtbot, dialog, dialog.connect_button.accessibleName())
-    status = window.sync_status
-    qtbot.waitUntil(lambda: status.last_sync.text() == "Synced just now" and idle(window),
-                    timeout=WAIT)
+it_set_up = journey.it_set_up  # the program's server, set up by IT (a fixture)
 
 
 def test_a_supervisor_opens_a_family_and_it_reaches_the_coordinator(
