@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from fieldapp.domain import mileage
 from fieldapp.domain.audit import Action
-from fieldapp.domain.errors import NotPermitted
+from fieldapp.domain.errors import KnownError, NotPermitted
 from fieldapp.domain.mileage import MileageMonth, Preview, Trip
 from fieldapp.domain.people import CaseId, TripId, UserId
 from fieldapp.services.workspace import Stores, Workspace
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonthRefused:
+    """A month `approve_each` did not approve, and the rule's words for why."""
+
+    worker_id: UserId
+    month: str
+    reason: str
 
 
 class MileageService:
@@ -99,6 +109,19 @@ class MileageService:
             stores.trips.set_status(worker_id, month, status, decided_by=self._ws.actor.user_id)
             self._ws.audit(stores, Action.MONTH_APPROVE, f"{worker_id}|{month}")
         return self.month(month, worker_id=worker_id)
+
+    def approve_each(self, months: Iterable[tuple[UserId, str]]) -> list[MonthRefused]:
+        """Approve each (worker, month) through `approve`, one unit of work apiece, so a month
+        refused (returned or reopened since it was listed) leaves the others approved.
+        Returns the refusals; a bug is not one of them and goes on up."""
+        refused = []
+        for worker_id, month in months:
+            try:
+                self.approve(worker_id, month)
+            except KnownError as error:
+                refused.append(MonthRefused(worker_id=worker_id, month=month,
+                                            reason=error.message))
+        return refused
 
     def return_month(self, worker_id: UserId, month: str, *, reason: str) -> MileageMonth:
         with self._ws.unit() as stores:

@@ -19,7 +19,7 @@ from fieldapp.domain.visits import (
 )
 from fieldapp.services import consents
 from fieldapp.services.casework import CaseloadRow, CaseService
-from fieldapp.services.directory import directory
+from fieldapp.services.directory import Directory, directory
 from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.screens import ScreenService
@@ -58,6 +58,11 @@ class TodaySummary:
         co-supervision, those still missing the co-signature of the actor's capacity.
     months_awaiting: submitted months waiting for approval (supervisors).
     radar: what is overdue or soon due (`fieldapp.domain.radar`), overdue first.
+    program: the program's name, as its server hands it down.
+    supervisor: the actor supervises (co-signs notes, approves months).
+    own_work: the actor has a worker's own work: always for a coordinator or intact worker; for
+        a supervisor, only with a case of their own, notes of their own or trips of their own.
+    people: the staff's names (authors of notes to co-sign, workers of months to approve).
     """
 
     today: date
@@ -70,6 +75,10 @@ class TodaySummary:
     months_awaiting: list[MonthAwaiting]
     families: dict[str, str]
     radar: list[RadarItem]
+    program: str
+    supervisor: bool
+    own_work: bool
+    people: Directory
 
     def family(self, case_id: str) -> str:
         return self.families.get(case_id, "(not on your caseload)")
@@ -94,12 +103,14 @@ def today_summary(workspace: Workspace) -> TodaySummary:
     else:
         signed = []
         overdue, waiting = notes.waiting_since(late, author=me, limit=RADAR_NOTES)
+    returned = [n for n in notes.with_status(NoteStatus.RETURNED) if n.author == me]
+    months = _months_of_trips(workspace)
     return TodaySummary(
         today=today,
         due=[row for row in caseload if row.due.behind or row.due.next_due <= today]
         if not supervisor else [row for row in caseload if row.due.behind],
         drafts=[n for n in drafts if n.author == me],
-        returned=[n for n in notes.with_status(NoteStatus.RETURNED) if n.author == me],
+        returned=returned,
         mileage=MileageService(workspace).month(month_key(today)),
         random_screens=_random_screens(workspace, caseload, today),
         awaiting_cosign=[n for n in signed if _awaits(n, me=me, capacity=capacity,
@@ -109,9 +120,20 @@ def today_summary(workspace: Workspace) -> TodaySummary:
         radar=compliance_radar(
             viewer=me, now=workspace.now(), settings=workspace.settings,
             caseload=[(row.case, row.due) for row in caseload], notes=[*overdue, *drafts],
-            months=_months_of_trips(workspace), consents=_expiring_consents(workspace),
+            months=months, consents=_expiring_consents(workspace),
             names=staff.names, unlisted_cosignatures=waiting - len(overdue)),
+        program=workspace.settings.program_name, supervisor=supervisor,
+        own_work=not supervisor or _has_own_work(me, caseload=caseload, notes=[
+            *drafts, *signed, *returned], months=months), people=staff,
     )
+
+
+def _has_own_work(me: UserId, *, caseload: list[CaseloadRow], notes: list[VisitNote],
+                  months: list[MonthOfTrips]) -> bool:
+    """Whether a supervisor also works cases: one of theirs as coordinator or intact worker, a
+    note they wrote, or a trip they logged. Then Today keeps a worker's sections for them."""
+    return bool(months) or any(n.author == me for n in notes) or any(
+        me in (row.case.coordinator_id, row.case.intact_worker_id) for row in caseload)
 
 
 def _awaits(note: VisitNote, *, me: UserId, capacity: SupervisorCapacity | None,

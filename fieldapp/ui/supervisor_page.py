@@ -5,24 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from fieldapp.domain.people import CaseId
+from fieldapp.domain.people import CaseId, UserId
 from fieldapp.domain.schedule import RandomSchedule
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import VisitNote
 from fieldapp.services.casework import CaseloadRow
 from fieldapp.services.directory import Directory, directory
+from fieldapp.services.mileage import MonthRefused
 from fieldapp.services.session import Session
 from fieldapp.services.today import MonthAwaiting, TodaySummary
 from fieldapp.ui.context import UiContext
@@ -40,11 +44,14 @@ from fieldapp.ui.review_dialogs import (
     push_button,
     raise_unless_known,
 )
+from fieldapp.ui.tables import day_text as caseload_day_text
 from fieldapp.ui.tables import table
+from fieldapp.ui.trip_dialog import ConfirmDialog
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
 T = TypeVar("T")
 D = TypeVar("D", bound=ReviewDialog)
+COLUMN_PADDING = 24  # pixels beyond a column's contents, so neighbouring values do not touch
 
 
 @dataclass(frozen=True)
@@ -90,11 +97,16 @@ class _TableSection(QWidget, Generic[T]):
     changed = Signal()
 
     def __init__(self, ctx: UiContext, *, label: str, name: str, columns: Sequence[Column[T]],
-                 empty: str) -> None:
+                 empty: str, stretch: int = -1) -> None:
         super().__init__()
         self._ctx, self._empty = ctx, empty
         self.model: RowsModel[T] = RowsModel(columns, self)
-        self.table = table(name, self.model, fit_columns=True)
+        self.table = table(name, self.model)
+        self._stretch = stretch % len(columns)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(self._stretch, QHeaderView.ResizeMode.Stretch)
         self.empty_label = paragraph("", name=f"{name}, empty")
         self.empty_label.hide()
         self.message = message_label(f"{name} message", lines=2)
@@ -107,10 +119,21 @@ class _TableSection(QWidget, Generic[T]):
 
     def set_rows(self, rows: Sequence[T]) -> None:
         self.model.set_rows(rows)
+        self._fit_columns()
         self.empty_label.setText("" if rows else self._empty)
         self.empty_label.setVisible(not rows)
         if rows:
             self.table.selectRow(0)
+
+    def _fit_columns(self) -> None:
+        """Each column as wide as its contents and a margin; the `stretch` column (the one
+        whose words run longest) takes the rest. Columns fitted exactly read as one run-on
+        line, and a stretched number column sits its values far from their row."""
+        for column in range(self.model.columnCount()):
+            if column != self._stretch:
+                self.table.resizeColumnToContents(column)
+                self.table.setColumnWidth(column, self.table.columnWidth(column)
+                                          + COLUMN_PADDING)
 
     def current(self) -> T | None:
         index = self.table.currentIndex()
@@ -145,7 +168,6 @@ class TeamSection(_TableSection[CaseloadRow]):
     """
 
     def __init__(self, ctx: UiContext) -> None:
-        self._today = date.min
         self._people = NOBODY
         super().__init__(ctx, label="Cases &of your team", name="Team cases", empty=(
             "No cases are assigned to your team."), columns=[
@@ -153,15 +175,14 @@ class TeamSection(_TableSection[CaseloadRow]):
             Column("Coordinator", lambda r: self._people.name(r.case.coordinator_id)
                    or "none assigned"),
             Column("Status", lambda r: str(r.case.status).capitalize()),
-            Column("Last face-to-face", lambda r: day_text(r.due.last_face_to_face)),
+            # Dates as the Caseload tab writes them, so the two lists read alike.
+            Column("Last face-to-face", lambda r: caseload_day_text(r.due.last_face_to_face)),
             Column("This week", lambda r: f"{r.due.this_week} of {r.due.expected_this_week}"),
-            Column("Next due", lambda r: "today" if r.due.next_due == self._today
-                   else day_text(r.due.next_due)),
+            Column("Next due", lambda r: caseload_day_text(r.due.next_due)),
             Column("On schedule", _on_schedule)])
 
-    def show_caseload(self, caseload: Sequence[CaseloadRow], today: date, people: Directory
-                      ) -> None:
-        self._today, self._people = today, people
+    def show_caseload(self, caseload: Sequence[CaseloadRow], people: Directory) -> None:
+        self._people = people
         self.set_rows(caseload)
 
 
@@ -229,7 +250,9 @@ class CosignSection(_TableSection[VisitNote]):
 
 
 class MileageSection(_TableSection[MonthAwaiting]):
-    """Submitted months waiting for the supervisor's approval.
+    """Submitted months waiting for the supervisor's approval: one reviewed at a time (a return
+    needs its reason), or several selected (Shift, Ctrl, Ctrl+A) and approved after one
+    question.
 
     Signals:
         changed: a month was approved or returned.
@@ -237,24 +260,70 @@ class MileageSection(_TableSection[MonthAwaiting]):
 
     def __init__(self, ctx: UiContext) -> None:
         self.review_dialog: MonthReviewDialog | None = None
+        self.confirmation: ConfirmDialog | None = None  # the question before approving several
         self._people = NOBODY
         super().__init__(ctx, label="W&aiting months", name="Months waiting for approval",
-                         empty="No mileage is waiting for your approval.", columns=[
+                         stretch=0, empty="No mileage is waiting for your approval.", columns=[
             Column("Worker", lambda m: self._people.name(m.worker_id)),
             Column("Month", lambda m: month_text(m.month)),
             Column("Miles logged", lambda m: miles_text(m.ledger.total), align_right=True),
             Column("Reimbursable", lambda m: miles_text(m.ledger.reimbursable),
                    align_right=True),
             Column("Amount", lambda m: f"${m.ledger.amount:,.2f}", align_right=True)])
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.review_button = self.add_button("Revie&w month…", "Review month")
+        self.approve_button = self.add_button("Appr&ove selected…", "Approve the selected months")
         self.buttons.addStretch(1)
         self.review_button.clicked.connect(self.open_review)
+        self.approve_button.clicked.connect(self.ask_to_approve)
         self.table.activated.connect(self.open_review)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._enable())
 
     def show_months(self, months: Sequence[MonthAwaiting], people: Directory) -> None:
         self._people = people
         self.set_rows(months)
-        self.review_button.setEnabled(bool(months))
+        self._enable()
+
+    def _enable(self) -> None:
+        self.review_button.setEnabled(self.model.rowCount() > 0)
+        self.approve_button.setEnabled(bool(self.selected()))
+
+    def selected(self) -> list[MonthAwaiting]:
+        """The selected months, in the list's order."""
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.model.row_at(row) for row in rows]
+
+    def ask_to_approve(self) -> None:
+        """Approving is final, so it is asked first, once for all (default: Cancel)."""
+        months = self.selected()
+        if not months:
+            return
+        dialog = ConfirmDialog("Approve the selected months?",
+                               approval_question(months, self._people),
+                               f"&Approve {_months(len(months))}", self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.accepted.connect(lambda: self._approve(months))
+        self.confirmation = dialog
+        dialog.open()
+
+    def _approve(self, months: list[MonthAwaiting]) -> None:
+        self.approve_button.setEnabled(False)  # also what stops a second click approving twice
+        keys, mileage = [(m.worker_id, m.month) for m in months], self._ctx.session.mileage
+        self._ctx.runner.run(lambda: mileage().approve_each(keys),
+                             on_success=lambda refused: self._approved(months, refused),
+                             on_error=self._failed, owner=self)
+
+    def _approved(self, months: list[MonthAwaiting], refused: list[MonthRefused]) -> None:
+        text = approval_outcome(months, refused, self._people)
+        if refused:
+            set_error(self.message, text)
+        else:
+            self._say(text)
+        self.changed.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self._enable()
+        super()._failed(error)
 
     def open_review(self) -> None:
         month = self.current()
@@ -267,6 +336,41 @@ class MileageSection(_TableSection[MonthAwaiting]):
     def _show_review(self, month: Any) -> None:
         self.review_dialog = self.open_review_dialog(MonthReviewDialog(self._ctx, month,
                                                                        parent=self))
+
+
+def _months(count: int) -> str:
+    return f"{count} month{'' if count == 1 else 's'}"
+
+
+def _by_worker(months: Sequence[tuple[UserId, str]], people: Directory) -> str:
+    """'Jordan Demo (rc-1): February 2026, March 2026; Sam Lee (rc-2): March 2026'."""
+    whose: dict[UserId, list[str]] = {}
+    for worker, month in months:
+        whose.setdefault(worker, []).append(month_text(month))
+    return "; ".join(f"{people.name(w)}: {', '.join(named)}" for w, named in whose.items())
+
+
+def approval_question(months: Sequence[MonthAwaiting], people: Directory) -> str:
+    """How many months, whose, and the reimbursable miles and dollars they come to."""
+    miles = sum((m.ledger.reimbursable for m in months), Decimal(0))
+    dollars = sum((m.ledger.amount for m in months), Decimal(0))
+    return (f"Approve {_months(len(months))} of mileage? "
+            f"{_by_worker([(m.worker_id, m.month) for m in months], people)}. "
+            f"Reimbursable in all: {miles_text(miles)} miles, ${dollars:,.2f}. Each approval "
+            "is recorded with your name and the time and cannot be taken back; to have a month "
+            "corrected, review it and return it instead.")
+
+
+def approval_outcome(months: Sequence[MonthAwaiting], refused: Sequence[MonthRefused],
+                     people: Directory) -> str:
+    """What approving several months did: how many were approved, and each refusal's why."""
+    done = len(months) - len(refused)
+    if not refused:
+        return (f"Approved {_months(done)} of mileage: "
+                f"{_by_worker([(m.worker_id, m.month) for m in months], people)}.")
+    why = " ".join(f"{people.name(r.worker_id)}'s {month_text(r.month)} was not approved: "
+                   f"{r.reason}" for r in refused)
+    return f"Approved {done} of {_months(len(months))}. {why}"
 
 
 class ScreensSection(_TableSection[RandomSchedule]):
@@ -393,6 +497,16 @@ class SupervisorPage(QWidget):
         self.cosign.changed.connect(self.refresh)
         self.mileage.changed.connect(self.refresh)
 
+    def show_part(self, part: str) -> None:
+        """Bring a kind of work forward: "cosign" (notes to co-sign) or "mileage" (months to
+        approve), as Today's supervisor sections ask; its list takes the focus."""
+        sections: dict[str, CosignSection | MileageSection] = {
+            "cosign": self.cosign, "mileage": self.mileage}
+        section = sections.get(part)
+        if section is not None:
+            self.tabs.setCurrentWidget(section)
+            section.table.setFocus()
+
     def refresh(self) -> None:
         """Read the caseload and today's waiting work again, off the UI thread."""
         session, chosen = self._ctx.session, self.screens.case.currentData()
@@ -405,7 +519,7 @@ class SupervisorPage(QWidget):
         self.error.hide()
         summary = data.summary
         families = {row.case.id: row.case.family_name for row in data.caseload}
-        self.team.show_caseload(data.caseload, summary.today, data.people)
+        self.team.show_caseload(data.caseload, data.people)
         self.cosign.show_notes(summary.awaiting_cosign, families, data.settings, data.people)
         self.mileage.show_months(summary.months_awaiting, data.people)
         self.screens.show_cases(data)

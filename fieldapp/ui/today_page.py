@@ -1,5 +1,6 @@
 """Today: the compliance radar, what is due, what waits to be signed, what came back, and the
-month's miles."""
+month's miles; for a supervisor, the notes to co-sign and the months to approve instead of a
+worker's sections (kept when the supervisor also works cases)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from fieldapp.domain.people import CaseId
 from fieldapp.domain.radar import Opens, RadarItem, Severity
 from fieldapp.domain.visits import VisitNote
 from fieldapp.services.casework import CaseloadRow
-from fieldapp.services.today import RandomScreenDue, TodaySummary
+from fieldapp.services.today import MonthAwaiting, RandomScreenDue, TodaySummary
 from fieldapp.ui.context import UiContext
-from fieldapp.ui.mileage_chart import used_text
+from fieldapp.ui.mileage_chart import miles_text, used_text
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.review_dialogs import day_text as full_day_text
 from fieldapp.ui.review_dialogs import month_text
@@ -38,6 +39,8 @@ class TodayPage(QWidget):
         record_screen(str): record a screen for this case id.
         open_case(str): open this case (from the compliance radar).
         open_mileage(str): show this month's mileage ("2026-10", from the compliance radar).
+        open_supervision(str): a supervisor wants this part of the Supervisor tab: "cosign"
+            (notes to co-sign) or "mileage" (months to approve).
     """
 
     write_note = Signal(str)
@@ -45,11 +48,13 @@ class TodayPage(QWidget):
     record_screen = Signal(str)
     open_case = Signal(str)
     open_mileage = Signal(str)
+    open_supervision = Signal(str)
 
     def __init__(self, ctx: UiContext) -> None:
         super().__init__()
         self._ctx = ctx
         self.title = heading("Today")
+        self.title.setWordWrap(True)  # the program's name can be long
         self.summary_label = message_label("Summary", lines=2)
         self.due_model: RowsModel[CaseloadRow] = RowsModel([
             Column("Family", lambda r: r.case.family_name),
@@ -74,7 +79,20 @@ class TodayPage(QWidget):
             Column("Due", lambda i: full_day_text(i.due)),
             Column("What", lambda i: i.sentence, tooltip=lambda i: i.sentence),
         ])
+        self.cosign_model: RowsModel[VisitNote] = RowsModel([
+            *self._note_columns("To co-sign"),
+            Column("Author", lambda n: self._summary.people.name(n.author)
+                   if self._summary else n.author)])
+        self.months_model: RowsModel[MonthAwaiting] = RowsModel([
+            Column("Worker", lambda m: self._summary.people.name(m.worker_id)
+                   if self._summary else m.worker_id),
+            Column("Month", lambda m: month_text(m.month)),
+            Column("Reimbursable miles", lambda m: miles_text(m.ledger.reimbursable),
+                   align_right=True),
+            Column("Amount", lambda m: f"${m.ledger.amount:,.2f}", align_right=True)])
         self.radar_view = table("Compliance", self.radar_model, fit_columns=True)
+        self.cosign_view = table("Notes waiting for your co-signature", self.cosign_model)
+        self.months_view = table("Months waiting for your approval", self.months_model)
         self.due_view = table("Visits due", self.due_model)
         self.drafts_view = table("Drafts to sign", self.drafts_model)
         self.returned_view = table("Notes returned by your supervisor", self.returned_model)
@@ -92,6 +110,11 @@ class TodayPage(QWidget):
         self.screen_button.setAccessibleName("Record the selected random screen")
         self.open_item_button = QPushButton("Open &compliance item")
         self.open_item_button.setAccessibleName("Open the selected compliance item")
+        self.cosign_button = QPushButton("Re&view notes to co-sign")
+        self.cosign_button.setAccessibleName("Review the notes to co-sign in the Supervisor tab")
+        self.months_button = QPushButton("Review mileage to &approve")
+        self.months_button.setAccessibleName(
+            "Review the months to approve in the Supervisor tab")
         self._build()
 
     def _note_columns(self, _: str) -> list[Column[VisitNote]]:
@@ -104,8 +127,13 @@ class TodayPage(QWidget):
         column.addWidget(self.title)
         column.addWidget(self.summary_label)
         self._empty: dict[QTableView, QLabel] = {}
+        self._boxes: dict[QTableView, QGroupBox] = {}
         for title, view, button, empty in (
             ("Compliance", self.radar_view, self.open_item_button, "Nothing is overdue."),
+            ("Notes waiting for your co-signature", self.cosign_view, self.cosign_button,
+             "No notes are waiting for your co-signature."),
+            ("Months of mileage waiting for your approval", self.months_view,
+             self.months_button, "No months of mileage are waiting for your approval."),
             ("Visits due", self.due_view, self.write_button,
              "No family is due a visit today."),
             ("Drafts waiting to be signed", self.drafts_view, self.open_draft_button,
@@ -115,11 +143,11 @@ class TodayPage(QWidget):
             ("Random screens due", self.screens_view, self.screen_button,
              "No random screens in the next two days."),
         ):
-            box, self._empty[view] = _group(title, view, button, empty)
-            column.addWidget(box)
-        miles = QGroupBox("Mileage this month")
-        QVBoxLayout(miles).addWidget(self.meter)
-        column.addWidget(miles)
+            self._boxes[view], self._empty[view] = _group(title, view, button, empty)
+            column.addWidget(self._boxes[view])
+        self.miles_box = QGroupBox("Mileage this month")
+        QVBoxLayout(self.miles_box).addWidget(self.meter)
+        column.addWidget(self.miles_box)
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -134,6 +162,10 @@ class TodayPage(QWidget):
         self.screen_button.clicked.connect(
             lambda: self._emit_case(self.screens_view, self.record_screen))
         self.open_item_button.clicked.connect(self.open_radar_item)
+        self.cosign_button.clicked.connect(lambda: self.open_supervision.emit("cosign"))
+        self.cosign_view.activated.connect(lambda _: self.cosign_button.click())
+        self.months_button.clicked.connect(lambda: self.open_supervision.emit("mileage"))
+        self.months_view.activated.connect(lambda _: self.months_button.click())
         self.radar_view.activated.connect(lambda _: self.open_radar_item())
         self.radar_view.selectionModel().currentRowChanged.connect(
             lambda *_: self._enable_open_item())
@@ -144,18 +176,23 @@ class TodayPage(QWidget):
 
     def _show(self, summary: TodaySummary) -> None:
         self._summary = summary
-        self.title.setText(f"Today, {summary.today.strftime('%A %d %B')}")
+        self.title.setText(f"Today, {summary.today.strftime('%A %d %B')} · {summary.program}")
         self.due_model.set_rows(summary.due)
         self.drafts_model.set_rows(summary.drafts)
         self.returned_model.set_rows(summary.returned)
         self.screens_model.set_rows(summary.random_screens)
         self.radar_model.set_rows(summary.radar)
+        self.cosign_model.set_rows(summary.awaiting_cosign)
+        self.months_model.set_rows(summary.months_awaiting)
+        self._show_sections(summary)
         month = summary.mileage
         self.meter.setMaximum(max(1, int(month.cap * 10)))
         self.meter.setValue(int(month.reimbursable * 10))
         self.meter.setFormat(used_text(month))
         self.summary_label.setText(_sentence(summary))
         for view, button in ((self.radar_view, self.open_item_button),
+                             (self.cosign_view, self.cosign_button),
+                             (self.months_view, self.months_button),
                              (self.due_view, self.write_button),
                              (self.drafts_view, self.open_draft_button),
                              (self.returned_view, self.open_returned_button),
@@ -168,6 +205,21 @@ class TodayPage(QWidget):
             if rows:
                 view.selectRow(0)
         self._enable_open_item()
+
+    def _show_sections(self, summary: TodaySummary) -> None:
+        """A supervisor's sections for a supervisor; a worker's for whoever has a worker's own
+        work (a supervisor without cases, notes or trips of their own has none to show)."""
+        for view in (self.cosign_view, self.months_view):
+            self._boxes[view].setVisible(summary.supervisor)
+        for view in (self.due_view, self.drafts_view, self.returned_view, self.screens_view):
+            self._boxes[view].setVisible(summary.own_work)
+        self.miles_box.setVisible(summary.own_work)
+        mine = summary.supervisor and not summary.own_work
+        self._boxes[self.radar_view].setTitle("Compliance of your team" if mine
+                                              else "Compliance")
+        empty = "Nothing is overdue in your team's work." if mine else "Nothing is overdue."
+        self._empty[self.radar_view].setText(empty)
+        self._empty[self.radar_view].setAccessibleName(empty)
 
     def selected_radar_item(self) -> RadarItem | None:
         index = self.radar_view.currentIndex()
@@ -248,4 +300,9 @@ def _sentence(summary: TodaySummary) -> str:
         parts.append(f"{len(summary.awaiting_cosign)} note(s) waiting for your co-signature")
     if summary.months_awaiting:
         parts.append(f"{len(summary.months_awaiting)} month(s) of mileage to approve")
-    return ("; ".join(parts) + ".").capitalize() if parts else "Nothing is waiting for you."
+    if parts:
+        return ("; ".join(parts) + ".").capitalize()
+    if summary.supervisor:
+        return ("Nothing is waiting for you: no notes to co-sign, no mileage to approve and "
+                "nothing overdue.")
+    return "Nothing is waiting for you."

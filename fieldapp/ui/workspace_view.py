@@ -67,6 +67,8 @@ class WorkspaceView(QTabWidget):
         self.today.record_screen.connect(self.record_screen)
         self.today.open_case.connect(self.open_case)
         self.today.open_mileage.connect(self.show_mileage)
+        if self.supervisor is not None:
+            self.today.open_supervision.connect(self.show_supervision)
         self.caseload.open_case.connect(self.open_case)
         for page in (self.caseload, self.mileage, self.supervisor):
             if page is not None:
@@ -129,6 +131,12 @@ class WorkspaceView(QTabWidget):
         """The Mileage section, on `month` ("2026-10")."""
         self.setCurrentWidget(self.mileage)
         self.mileage.show_month(month)
+
+    def show_supervision(self, part: str) -> None:
+        """The Supervisor section, on `part` ("cosign" or "mileage", from Today)."""
+        if self.supervisor is not None:
+            self.setCurrentWidget(self.supervisor)
+            self.supervisor.show_part(part)
 
     def write_note(self, case_id: str) -> None:
         self._show(NoteEditor(self._ctx, case_id=CaseId(case_id), parent=self))

@@ -7,16 +7,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from fieldapp.domain.people import Role
+from fieldapp.domain.people import Role, UserId
 from fieldapp.domain.radar import Opens, RadarKind
+from fieldapp.services import demo
 from fieldapp.services.today import TodaySummary
 from fieldapp.ui.case_page import CasePage
+from fieldapp.ui.context import UiContext
 from fieldapp.ui.today_page import TodayPage
 from fieldapp.ui.workspace_view import WorkspaceView
 from tests.conftest import FakeClock
+from tests.services.records_helpers import make_trip
 from tests.ui.conftest import ContextFactory
 from tests.ui.test_accessibility import unnamed_controls
 
@@ -105,3 +109,100 @@ def test_a_mileage_item_shows_its_month_and_a_case_item_its_case(
     (window,) = view.open_windows()
     assert isinstance(window, CasePage)
     window.close()
+
+
+def supervisor_today(qtbot: QtBot, make_context: ContextFactory, *, user_id: UserId,
+                     demo: bool, then: Callable[[UiContext], None] = lambda _: None
+                     ) -> tuple[TodayPage, TodaySummary]:
+    ctx = make_context(role=Role.SUPERVISOR, user_id=user_id, demo=demo)
+    then(ctx)
+    page = TodayPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1000, 900)
+    page.show()
+    page.refresh()
+    qtbot.waitUntil(lambda: page.summary_label.text() != "", timeout=5_000)
+    return page, ctx.runner.worker.call(ctx.session.today)
+
+
+def worker_boxes(page: TodayPage) -> list[QWidget]:
+    return [page._boxes[v] for v in (page.due_view, page.drafts_view, page.returned_view,
+                                     page.screens_view)] + [page.miles_box]
+
+
+def test_a_supervisor_sees_the_work_to_decide_not_a_workers_sections(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    """A supervisor's Today showed "Returned by your supervisor" and their own mileage, and
+    not the notes to co-sign nor the months to approve."""
+    page, summary = supervisor_today(qtbot, make_context, user_id=demo.SUPERVISOR, demo=True)
+    assert summary.awaiting_cosign and summary.months_awaiting
+    assert not any(box.isVisible() for box in worker_boxes(page))
+    assert page._boxes[page.cosign_view].isVisible()
+    assert page.cosign_model.rowCount() == len(summary.awaiting_cosign)
+    author = summary.awaiting_cosign[0].author
+    assert page.cosign_model.index(0, 2).data() == f"{summary.people.names[author]} ({author})"
+    assert page.months_model.rowCount() == len(summary.months_awaiting)
+    assert page.months_model.index(0, 3).data().startswith("$")
+    assert page._boxes[page.radar_view].title() == "Compliance of your team"
+    assert page.title.text().endswith(f" · {demo.PROGRAM}")
+    assert unnamed_controls(page) == []
+    page.months_view.setFocus()
+    with qtbot.waitSignal(page.open_supervision, timeout=2_000) as opened:
+        qtbot.keyClick(page.months_view, Qt.Key.Key_Return)
+    assert opened.args == ["mileage"]
+    with qtbot.waitSignal(page.open_supervision, timeout=2_000) as opened:
+        qtbot.mouseClick(page.cosign_button, Qt.MouseButton.LeftButton)
+    assert opened.args == ["cosign"]
+
+
+def test_a_supervisor_with_trips_of_their_own_keeps_a_workers_sections(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    def drive(ctx: UiContext) -> None:
+        ctx.runner.worker.call(lambda: ctx.session.mileage().add_trip(make_trip()))
+
+    page, summary = supervisor_today(qtbot, make_context, user_id=demo.SUPERVISOR, demo=True,
+                                     then=drive)
+    assert summary.own_work
+    assert all(box.isVisible() for box in worker_boxes(page))
+    assert page._boxes[page.months_view].isVisible()
+    assert page._boxes[page.radar_view].title() == "Compliance"
+
+
+def test_a_new_supervisors_empty_today_says_what_would_be_there(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    page, _ = supervisor_today(qtbot, make_context, user_id=UserId("sup-new"), demo=False)
+    for view, text in ((page.cosign_view, "No notes are waiting for your co-signature."),
+                       (page.months_view, "No months of mileage are waiting for your approval."),
+                       (page.radar_view, "Nothing is overdue in your team's work.")):
+        assert page._empty[view].isVisible() and not view.isVisible()
+        assert page._empty[view].text() == page._empty[view].accessibleName() == text
+    assert not page.cosign_button.isVisible() and not page.months_button.isVisible()
+    assert not any(box.isVisible() for box in worker_boxes(page))
+    assert page.summary_label.text() == (
+        "Nothing is waiting for you: no notes to co-sign, no mileage to approve and nothing "
+        "overdue.")
+
+
+def test_a_coordinator_has_no_supervisors_sections(qtbot: QtBot,
+                                                    make_context: ContextFactory) -> None:
+    page, _ = today_page(qtbot, make_context)
+    assert not page._boxes[page.cosign_view].isVisible()
+    assert not page._boxes[page.months_view].isVisible()
+    assert all(box.isVisible() for box in worker_boxes(page))
+    assert page.title.text().endswith(" · Family recovery program")
+
+
+def test_todays_supervisor_sections_open_the_supervisor_tab_on_that_work(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    ctx = make_context(role=Role.SUPERVISOR, user_id=demo.SUPERVISOR, demo=True)
+    view = WorkspaceView(ctx, role=Role.SUPERVISOR)
+    qtbot.addWidget(view)
+    view.show()
+    supervisor = view.supervisor
+    assert supervisor is not None
+    with qtbot.waitSignal(supervisor.loaded, timeout=5_000):
+        view.today.open_supervision.emit("mileage")
+    assert view.currentWidget() is supervisor
+    assert supervisor.tabs.currentWidget() is supervisor.mileage
+    view.today.open_supervision.emit("cosign")
+    assert supervisor.tabs.currentWidget() is supervisor.cosign
