@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fieldapp.app import DEMO_ROLES, build_parser
+from fieldapp.domain.people import Role
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.records import RecordStore
 from fieldapp.storage.vault import Profile
@@ -79,3 +81,15 @@ def test_wrong_passphrase_is_plain_words(tmp_path: Path) -> None:
                       stdin="the wrong passphrase entirely\n")
     assert result.returncode == 2
     assert result.stderr.strip() == "That passphrase does not open this profile."
+
+
+def test_demo_opens_as_any_of_the_three_roles() -> None:
+    """`--demo intact-worker` was refused: only a coordinator's and a supervisor's demo."""
+    parse = build_parser().parse_args
+    assert {name: DEMO_ROLES[parse(["--demo", name]).demo] for name in DEMO_ROLES} == {
+        "coordinator": Role.RECOVERY_COORDINATOR, "intact-worker": Role.INTACT_WORKER,
+        "supervisor": Role.SUPERVISOR}
+    assert parse(["--demo"]).demo == "coordinator"
+    refused = fieldapp("--demo", "caseworker")
+    assert refused.returncode == 2
+    assert "'coordinator', 'intact-worker', 'supervisor'" in refused.stderr
