@@ -33,13 +33,14 @@ from fieldapp.domain.people import Actor, CaseId, Role, UserId
 from fieldapp.services.doctor import run_doctor
 from fieldapp.services.exports import job as exports
 from fieldapp.services.session import Session
-from fieldapp.storage.paths import ENV_VAR, ProfilePaths, resolve_profile
+from fieldapp.storage.paths import ENV_VAR, ProfilePaths, profile_slug, resolve_profile
 
 log = logging.getLogger("fieldapp")
 
 
 # `--demo ROLE`: which demo profile to open.
-DEMO_ROLES = {"coordinator": Role.RECOVERY_COORDINATOR, "supervisor": Role.SUPERVISOR}
+DEMO_ROLES = {"coordinator": Role.RECOVERY_COORDINATOR, "intact-worker": Role.INTACT_WORKER,
+              "supervisor": Role.SUPERVISOR}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,9 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"FieldApp {__version__}")
     parser.add_argument("--demo", nargs="?", const="coordinator", choices=sorted(DEMO_ROLES),
                         help="open a demo profile full of invented families, as a recovery "
-                        "coordinator (the default) or a supervisor (made on first use)")
+                        "coordinator (the default), an intact worker or a supervisor (made on "
+                        "first use)")
     parser.add_argument("--data-dir", metavar="DIR",
                         help=f"profile folder (default: ${ENV_VAR}, else the user data folder)")
+    parser.add_argument("--profile", metavar="NAME", type=_profile_name,
+                        help="open the profile called NAME beside that folder (made on first "
+                             "use; 'default' is the folder itself)")
     parser.add_argument("--self-test", action="store_true",
                         help="check that this installation works (offscreen, on a temporary "
                              "profile that is then removed) and exit")
@@ -142,14 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.self_test:
         return _self_test()
-    paths = resolve_profile(args.data_dir)
+    home = resolve_profile(args.data_dir)
+    paths = resolve_profile(args.data_dir, profile=args.profile)
     try:
         if args.command is None:
             from fieldapp.ui.run import run_gui  # noqa: PLC0415 - Qt only when a window is wanted
 
             paths.ensure_root()
             configure_logging(paths)
-            return run_gui(paths, demo=DEMO_ROLES[args.demo] if args.demo else None)
+            return run_gui(paths, home=home, demo=DEMO_ROLES[args.demo] if args.demo else None)
         if paths.root.is_dir():  # commands never create a profile folder just to log in it
             configure_logging(paths)
         return _run_command(args, paths)
@@ -158,6 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _profile_name(name: str) -> str:
+    if not profile_slug(name):
+        raise argparse.ArgumentTypeError("a profile name needs at least one letter or digit")
+    return name
 
 
 def _self_test() -> int:

@@ -1,15 +1,27 @@
-"""Where a profile lives: `--data-dir`, else `FIELDAPP_HOME`, else the platform's data folder."""
+"""Where a profile lives: `--data-dir`, else `FIELDAPP_HOME`, else the platform's data folder.
+
+Other profiles (a second job, a supervisor who is also a worker, the demos) live beside that
+folder, the default profile, as `<folder>-<slug>`; the slug is the only place a profile's name is
+kept, so it is not encrypted.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from fieldapp.domain.errors import KnownError
+
 ENV_VAR = "FIELDAPP_HOME"
+DEFAULT_NAME = "default"
+DEMO_SLUG = "demo"
+MAX_SLUG = 40
 
 
 @dataclass(frozen=True)
@@ -65,11 +77,110 @@ class ProfilePaths:
             os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
 
 
-def resolve_profile(data_dir: str | None, environ: Mapping[str, str] | None = None) -> ProfilePaths:
-    """Pick the profile folder: an explicit folder wins, then the environment, then the platform."""
+    def holds_vault(self) -> bool:
+        """Whether this folder holds a FieldApp profile (its key file and its database)."""
+        return self.key_file.is_file() and self.database.is_file()
+
+
+class ProfileNameRefused(KnownError):
+    """A new profile's name is empty, reserved, too long or already taken."""
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    """One profile beside the default one, as a person sees it in the profile chooser.
+
+    Attributes:
+        paths: its files.
+        label: "Default", the slug's words ("Evening job"), or "Demo (supervisor)" for a demo.
+        is_demo: a demo profile (invented families; its passphrase is no secret).
+    """
+
+    paths: ProfilePaths
+    label: str
+    is_demo: bool = False
+
+
+def resolve_profile(data_dir: str | None, environ: Mapping[str, str] | None = None, *,
+                    profile: str | None = None) -> ProfilePaths:
+    """Pick the profile folder: an explicit folder wins, then the environment, then the platform.
+
+    With `profile` (`--profile NAME`), the named profile beside that folder instead.
+    """
     env = os.environ if environ is None else environ
     if data_dir:
-        return ProfilePaths(Path(data_dir).expanduser().resolve())
-    if env.get(ENV_VAR):
-        return ProfilePaths(Path(env[ENV_VAR]).expanduser().resolve())
-    return ProfilePaths(Path(platformdirs.user_data_dir("FieldApp", appauthor=False)))
+        home = Path(data_dir).expanduser().resolve()
+    elif env.get(ENV_VAR):
+        home = Path(env[ENV_VAR]).expanduser().resolve()
+    else:
+        home = Path(platformdirs.user_data_dir("FieldApp", appauthor=False))
+    return named_profile(home, profile) if profile else ProfilePaths(home)
+
+
+def profile_slug(name: str) -> str:
+    """The folder-name form of a profile name: lowercase letters, digits and single dashes
+    ("Évening  Job!" -> "evening-job"); empty when nothing of the name is left."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+
+
+def named_profile(home: Path, name: str) -> ProfilePaths:
+    """The folder of the profile called `name` beside the default profile `home`, existing or
+    not; "default" is `home` itself."""
+    slug = profile_slug(name)
+    if not slug:
+        raise ProfileNameRefused("A profile name needs at least one letter or digit.")
+    if slug == DEFAULT_NAME:
+        return ProfilePaths(home)
+    return ProfilePaths(home.with_name(f"{home.name}-{slug}"))
+
+
+def new_profile(home: Path, name: str) -> ProfilePaths:
+    """The folder for a new profile called `name`, or `ProfileNameRefused` saying why not.
+
+    A folder left by a creation that failed (no key file) may be reused; a profile, a demo's
+    name or "default" may not.
+    """
+    slug = profile_slug(name)
+    if len(slug) > MAX_SLUG:
+        raise ProfileNameRefused(f"Keep the profile name to {MAX_SLUG} characters or fewer.")
+    if slug == DEFAULT_NAME or _is_demo(slug):
+        raise ProfileNameRefused(
+            f"“{name.strip()}” is kept for FieldApp's own profiles; choose another name.")
+    paths = named_profile(home, name)
+    if paths.key_file.exists() or (paths.root.exists() and not paths.root.is_dir()):
+        raise ProfileNameRefused(
+            f"There is already a profile called “{_words(slug)}”; choose another name.")
+    return paths
+
+
+def list_profiles(home: Path) -> list[ProfileEntry]:
+    """Every profile that holds a vault: the default one first, then the others by label
+    (the demos last)."""
+    found = [ProfileEntry(ProfilePaths(home), "Default")] \
+        if ProfilePaths(home).holds_vault() else []
+    prefix = f"{home.name}-"
+    others = []
+    if home.parent.is_dir():
+        for folder in home.parent.iterdir():
+            slug = folder.name[len(prefix):]
+            if folder.name.startswith(prefix) and slug == profile_slug(slug) and slug \
+                    and ProfilePaths(folder).holds_vault():
+                others.append(_entry(folder, slug))
+    return found + sorted(others, key=lambda e: (e.is_demo, e.label.lower()))
+
+
+def _entry(folder: Path, slug: str) -> ProfileEntry:
+    if _is_demo(slug):
+        # The coordinator's demo is the demo folder itself; other roles' add theirs to it.
+        rest = slug[len(DEMO_SLUG):].strip("-") or "coordinator"
+        return ProfileEntry(ProfilePaths(folder), f"Demo ({_words(rest)})", is_demo=True)
+    return ProfileEntry(ProfilePaths(folder), _words(slug).capitalize())
+
+
+def _is_demo(slug: str) -> bool:
+    return slug == DEMO_SLUG or slug.startswith(f"{DEMO_SLUG}-")
+
+
+def _words(slug: str) -> str:
+    return slug.replace("-", " ")

@@ -13,7 +13,7 @@ from fieldapp.domain.clock import Clock
 from fieldapp.domain.people import Role
 from fieldapp.services import demo
 from fieldapp.services.session import Session
-from fieldapp.storage.paths import ProfilePaths
+from fieldapp.storage.paths import ProfileEntry, ProfilePaths, list_profiles, new_profile
 from fieldapp.ui.autolock import InactivityWatch
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.passphrase_dialog import ChangePassphraseDialog
@@ -29,18 +29,22 @@ class MainWindow(QMainWindow):
     """Holds the pages and the actions that apply everywhere (lock, quit).
 
     The workspace (everything decrypted) exists only while the profile is open: locking closes
-    its windows, locks the vault and then deletes it.
+    its windows, locks the vault and then deletes it. Other profiles live beside `home` (the
+    default profile); switching to one locks the open one first.
     """
 
     def __init__(self, session: Session, runner: TaskRunner, *, profile_exists: bool,
                  check: Callable[[str], list[str]], clock: Clock,
                  demo_paths: ProfilePaths | None = None, check_ms: int = 5000,
-                 sync_options: SyncOptions | None = None) -> None:
+                 sync_options: SyncOptions | None = None, home: ProfilePaths | None = None
+                 ) -> None:
         super().__init__()
         self.setWindowTitle("FieldApp")
         fit_to_screen(self, QSize(1100, 760))
         self._session, self._runner, self._check, self._clock = session, runner, check, clock
         self._demo_paths = demo_paths
+        self._home = home or session.profile.paths
+        self._switching = False
         self.workspace: WorkspaceView | None = None
         self.sync: SyncController | None = None
         self._sync_options = sync_options or SyncOptions()
@@ -64,6 +68,8 @@ class MainWindow(QMainWindow):
         else:
             self.pages.setCurrentWidget(self.create_page)
             self.create_page.name.setFocus()
+            root = self._home.root
+            self._runner.run(lambda: list_profiles(root), on_success=self._offer_others)
 
     def _menus(self) -> None:
         self.lock_action = QAction("&Lock", self)
@@ -90,11 +96,15 @@ class MainWindow(QMainWindow):
                 self.pages.removeWidget(old)
                 old.deleteLater()
         self.create_page = CreateProfilePage(self._session, self._runner, self._check)
-        self.unlock_page = UnlockPage(self._session, self._runner, clock=self._clock)
+        self.unlock_page = UnlockPage(self._session, self._runner, clock=self._clock,
+                                      home=self._home.root)
         self.pages.addWidget(self.create_page)
         self.pages.addWidget(self.unlock_page)
-        self.create_page.created.connect(self._open_workspace)
+        self.create_page.created.connect(self._created)
+        self.create_page.cancelled.connect(self._show_unlock)
         self.unlock_page.unlocked.connect(self._open_workspace)
+        self.unlock_page.profile_chosen.connect(self.choose_profile)
+        self.unlock_page.new_profile_requested.connect(self.new_profile)
         self.create_page.demo_requested.connect(self.open_demo)
         self.create_page.demo_button.setVisible(self._demo_paths is not None)
 
@@ -106,37 +116,63 @@ class MainWindow(QMainWindow):
         return self._session
 
     def open_demo(self, role: Role = Role.RECOVERY_COORDINATOR) -> None:
-        """Switch to the demo profile of `role` (a coordinator's or a supervisor's, each made on
-        first use beside the other) and open it."""
+        """Switch to the demo profile of `role` (a coordinator's, an intact worker's or a
+        supervisor's, each made on first use beside the others) and open it."""
         if self._demo_paths is None:
             return
-        supervisor = role is Role.SUPERVISOR
-        root = self._demo_paths.root
-        paths = ProfilePaths(root.with_name(root.name + "-supervisor")) if supervisor \
-            else self._demo_paths
-        self._session = Session(paths, clock=self._clock)
+        self._session = Session(demo.demo_paths(self._demo_paths, role), clock=self._clock)
         self._install_pages()
         self.unlock_page.hint.setText(
             f"This is the demo profile, full of invented families. Its passphrase is: "
             f"{demo.DEMO_PASSPHRASE}")
         self.pages.setCurrentWidget(self.unlock_page)
         session, clock = self._session, self._clock
-
-        def open_or_make() -> None:
-            if session.profile.exists():
-                session.unlock(demo.DEMO_PASSPHRASE)
-            elif supervisor:
-                session.create(demo.DEMO_PASSPHRASE, user_id=demo.SUPERVISOR,
-                               role=Role.SUPERVISOR, name="Avery Lindgren")
-                demo.fill_demo(session, clock=clock)
-            else:
-                session.create(demo.DEMO_PASSPHRASE, user_id=demo.WORKER,
-                               role=Role.RECOVERY_COORDINATOR, name="Jordan Demo")
-                demo.fill_demo(session, clock=clock)
-
         self.unlock_page.error.setText("Opening the demo…")
-        self._runner.run(open_or_make, on_success=lambda _: self._open_workspace(),
+        self._runner.run(lambda: demo.open_or_make(session, role=role, clock=clock),
+                         on_success=lambda _: self._open_workspace(),
                          on_error=self.unlock_page.show_error)
+
+    def choose_profile(self, entry: ProfileEntry) -> None:
+        """Show the unlock page of another profile (this window's own is locked already)."""
+        if self.workspace is not None:
+            return
+        self._session = Session(entry.paths, clock=self._clock)
+        self._install_pages()
+        if entry.is_demo:
+            self.unlock_page.hint.setText(
+                f"This is a demo profile, full of invented families. Its passphrase is: "
+                f"{demo.DEMO_PASSPHRASE}")
+        self._show_unlock()
+
+    def new_profile(self) -> None:
+        """Offer the first-run form again, this time naming an additional profile."""
+        if self.workspace is not None:
+            return
+        home, clock = self._home.root, self._clock
+        self.create_page.ask_profile_name(
+            lambda name: Session(new_profile(home, name), clock=clock))
+        self.pages.setCurrentWidget(self.create_page)
+
+    def switch_profile(self) -> None:
+        """Lock as Ctrl+L does (editors save first), then let the person choose a profile."""
+        if self.workspace is not None:
+            self._switching = True
+            self.lock()
+
+    def _offer_others(self, found: list[ProfileEntry]) -> None:
+        """No default profile (it was removed) but others exist: offer them, not a first run."""
+        others = [entry for entry in found if not entry.is_demo]
+        if others and self.workspace is None and self._session.profile.paths == self._home \
+                and self.pages.currentWidget() is self.create_page \
+                and not self.create_page.passphrase.text():
+            self.choose_profile(others[0])
+
+    def _created(self) -> None:
+        made = self.create_page.session
+        if made is not self._session:  # an additional profile: the window now holds it
+            self._session = made
+            self._install_pages()
+        self._open_workspace()
 
     def lock(self) -> None:
         if self.workspace is None:
@@ -169,6 +205,7 @@ class MainWindow(QMainWindow):
         self.workspace = WorkspaceView(ctx, role=role)
         self.workspace.lock_requested.connect(self.lock)
         self.workspace.change_passphrase_requested.connect(self.change_passphrase)
+        self.workspace.settings.switch_profile_requested.connect(self.switch_profile)
         self.workspace.auto_lock_changed.connect(self.watch.set_minutes)
         self._start_sync()
         self.pages.addWidget(self.workspace)
@@ -237,7 +274,8 @@ class MainWindow(QMainWindow):
             self.workspace = None
         self.pages.setCurrentWidget(self.unlock_page)
         self.lock_action.setEnabled(False)
-        self.unlock_page.prepare()
+        self.unlock_page.prepare(choose=self._switching)
+        self._switching = False
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         # Editors queue their last save; the lock at exit (run_gui) runs after it on the worker.

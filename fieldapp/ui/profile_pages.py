@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -28,6 +29,8 @@ from fieldapp.domain.passphrase import MIN_LENGTH, normalise
 from fieldapp.domain.people import Role
 from fieldapp.services.session import Session
 from fieldapp.storage.backups import BackupInfo
+from fieldapp.storage.paths import ProfileEntry, list_profiles, profile_slug
+from fieldapp.ui.remove_profile_dialog import RemoveProfileDialog
 from fieldapp.ui.tasks import TaskRunner
 from fieldapp.ui.widgets import (
     card,
@@ -44,11 +47,15 @@ from fieldapp.ui.widgets import (
 class CreateProfilePage(QWidget):
     """Choose a passphrase and create the encrypted profile.
 
+    For an additional profile (`ask_profile_name`), it is named too and made beside the others.
+
     Signals:
-        created: the profile exists and is open.
+        created: the profile exists and is open; `session` is the one it was made in.
+        cancelled: the person went back without creating an additional profile.
     """
 
     created = Signal()
+    cancelled = Signal()
     demo_requested = Signal(object)  # the Role to explore the demo as
 
     def __init__(self, session: Session, runner: TaskRunner,
@@ -56,6 +63,18 @@ class CreateProfilePage(QWidget):
         super().__init__()
         self._session, self._runner, self._check = session, runner, check
         self._working = False
+        self._new_session: Callable[[str], Session] | None = None
+        self.profile_name = QLineEdit()
+        self.profile_name.setAccessibleName("Profile name")
+        self.profile_name.setPlaceholderText("For example: Supervisor, or Evening job")
+        self.profile_name_row = labelled("Profile na&me", self.profile_name)
+        self.profile_name_note = paragraph(
+            "The profile's name becomes the name of its folder, which is not encrypted: never "
+            "use a family's name in it.", name="About the profile name")
+        self.back_button = QPushButton("&Back to unlock")
+        self.back_button.setAccessibleName("Back to unlock")
+        for widget in (self.profile_name_row, self.profile_name_note, self.back_button):
+            widget.hide()
         self.name = QLineEdit()
         self.name.setAccessibleName("Your name")
         self.name.setPlaceholderText("As your supervisor knows you")
@@ -80,10 +99,11 @@ class CreateProfilePage(QWidget):
                 f"{MIN_LENGTH} characters or more; no symbols are needed. Write it somewhere "
                 "safe: if it is forgotten, records not yet synced cannot be recovered.",
                 name="About the passphrase"),
+            self.profile_name_row, self.profile_name_note,
             labelled("Your &name", self.name), labelled("Your r&ole", self.role),
             labelled("&Passphrase", self.passphrase), labelled("&Repeat it", self.confirm),
             show_toggle(self.passphrase, self.confirm),
-            self.guidance, self.error, self.create_button, self.demo_button)
+            self.guidance, self.error, self.create_button, self.demo_button, self.back_button)
         QVBoxLayout(self).addWidget(body)
         self.passphrase.textChanged.connect(self._update)
         self.confirm.textChanged.connect(self._update)
@@ -93,6 +113,30 @@ class CreateProfilePage(QWidget):
         self.role.currentIndexChanged.connect(self._name_demo)
         self._name_demo()
         self.name.textChanged.connect(self._update)
+        self.profile_name.textChanged.connect(self._update)
+        self.profile_name.returnPressed.connect(self.name.setFocus)
+        self.back_button.clicked.connect(self._cancel)
+        self._update()
+
+    @property
+    def session(self) -> Session:
+        """The session the profile is (or will be) created in."""
+        return self._session
+
+    def _cancel(self) -> None:
+        if self._working:
+            return
+        self.passphrase.clear()  # a passphrase never lingers in a hidden form
+        self.confirm.clear()
+        self.cancelled.emit()
+
+    def ask_profile_name(self, new_session: Callable[[str], Session]) -> None:
+        """Make an additional profile: ask for its name; `new_session` turns the name into the
+        new profile's session or raises a `KnownError` saying why the name will not do."""
+        self._new_session = new_session
+        for widget in (self.profile_name_row, self.profile_name_note, self.back_button):
+            widget.show()
+        self.profile_name.setFocus()
         self._update()
 
     def _problems(self) -> list[str]:
@@ -107,13 +151,14 @@ class CreateProfilePage(QWidget):
         return problems
 
     def demo_role(self) -> Role:
-        """The demo follows the role chosen above: a supervisor's (co-sign, approve, the team)
-        or a coordinator's (an intact worker explores the coordinator's: it is the same work)."""
-        chosen = self.role.currentData()
-        return Role.SUPERVISOR if chosen == Role.SUPERVISOR else Role.RECOVERY_COORDINATOR
+        """The demo follows the role chosen above: the coordinator's, the intact worker's (each
+        their own visits and mileage on the families they share) or the supervisor's (co-sign,
+        approve, the team)."""
+        return Role(self.role.currentData())
 
     def _name_demo(self) -> None:
-        who = "a supervisor" if self.demo_role() is Role.SUPERVISOR else "a recovery coordinator"
+        role = str(self.demo_role())
+        who = f"{'an' if role[0] in 'aeiou' else 'a'} {role}"
         self.demo_button.setText(f"Explore a &demo caseload first, as {who}")
         self.demo_button.setAccessibleName(f"Explore a demo caseload first, as {who}")
 
@@ -126,21 +171,33 @@ class CreateProfilePage(QWidget):
             self.guidance.setText(" ".join(problems))
         else:
             self.guidance.setText(f"Good: {len(normalise(text))} characters, not a common value.")
-        self.create_button.setEnabled(bool(text) and not problems and not self._working)
+        named = self._new_session is None or bool(profile_slug(self.profile_name.text()))
+        self.create_button.setEnabled(bool(text) and not problems and not self._working
+                                      and named)
 
     def _create(self) -> None:
         if self._problems() or self._working:
             return
+        session = self._session
+        if self._new_session is not None:
+            try:
+                session = self._new_session(self.profile_name.text())
+            except KnownError as error:
+                set_error(self.error, error.message)
+                self.profile_name.setFocus()
+                return
         self._working = True
         passphrase, name = self.passphrase.text(), self.name.text().strip()
         role = Role(self.role.currentData())
         self.create_button.setEnabled(False)
         set_error(self.error, "")
         self.guidance.setText("Creating the encrypted profile…")
-        self._runner.run(lambda: self._session.create(passphrase, name=name, role=role),
-                         on_success=self._done, on_error=self._failed)
+        self._runner.run(lambda: session.create(passphrase, name=name, role=role),
+                         on_success=lambda _: self._done(session), on_error=self._failed,
+                         owner=self)
 
-    def _done(self, _: object) -> None:
+    def _done(self, session: Session) -> None:
+        self._session = session
         self._working = False
         self.passphrase.clear()
         self.confirm.clear()
@@ -157,18 +214,37 @@ class CreateProfilePage(QWidget):
 class UnlockPage(QWidget):
     """Type the passphrase to open the profile; shows the wait after wrong passphrases.
 
+    With several profiles beside `home` (the default one), a chooser picks which to open and
+    another one can be removed; a new one can be asked for.
+
     Signals:
         unlocked: the profile is open.
+        profile_chosen(ProfileEntry): the person chose another profile to open.
+        new_profile_requested: the person asked to create another profile.
     """
 
     unlocked = Signal()
+    profile_chosen = Signal(object)
+    new_profile_requested = Signal()
 
-    def __init__(self, session: Session, runner: TaskRunner, *, clock: Clock) -> None:
+    def __init__(self, session: Session, runner: TaskRunner, *, clock: Clock,
+                 home: Path | None = None) -> None:
         super().__init__()
         self._session, self._runner, self._clock = session, runner, clock
+        self._home = home or session.profile.paths.root
         self._wait_until: datetime | None = None
         self._working = False
         self._backups: list[BackupInfo] = []
+        self._profiles: list[ProfileEntry] = []
+        self.profile = QComboBox()
+        self.profile.setAccessibleName("Profile")
+        self.profile_row = labelled("Prof&ile", self.profile)
+        self.profile_row.hide()
+        self.new_button = QPushButton("&New profile…")
+        self.new_button.setAccessibleName("New profile")
+        self.remove_button = QPushButton("Re&move profile…")
+        self.remove_button.setAccessibleName("Remove profile")
+        self.remove_button.hide()
         self.passphrase = passphrase_field("Passphrase", "Your passphrase")
         self.error = message_label("Unlock message", lines=2)
         self.unlock_button = QPushButton("&Unlock")
@@ -183,8 +259,10 @@ class UnlockPage(QWidget):
         row.addWidget(self.unlock_button)
         row.addWidget(self.restore_button)
         row.addStretch(1)
+        row.addWidget(self.new_button)
+        row.addWidget(self.remove_button)
         self.hint = paragraph("Type your passphrase to open your records.", name="Unlock help")
-        body = card(heading("Unlock FieldApp"), self.hint,
+        body = card(heading("Unlock FieldApp"), self.hint, self.profile_row,
                     labelled("&Passphrase", self.passphrase), show_toggle(self.passphrase),
                     self.error, buttons)
         QVBoxLayout(self).addWidget(body)
@@ -194,12 +272,66 @@ class UnlockPage(QWidget):
         self.passphrase.returnPressed.connect(self._unlock)
         self.unlock_button.clicked.connect(self._unlock)
         self.restore_button.clicked.connect(self._confirm_restore)
+        self.profile.activated.connect(self._choose)
+        self.new_button.clicked.connect(self.new_profile_requested)
+        self.remove_button.clicked.connect(self.open_removal)
 
-    def prepare(self) -> None:
-        """Reset the page and pick up any wait still running from earlier attempts."""
+    def prepare(self, *, choose: bool = False) -> None:
+        """Reset the page and pick up any wait still running from earlier attempts.
+
+        With `choose` (the person asked to switch profiles), the profile chooser has the focus.
+        """
         self.passphrase.clear()
         self.passphrase.setFocus()
         self._runner.run(self._session.profile.unlock_wait, on_success=self._start_wait)
+        home = self._home
+        self._runner.run(lambda: list_profiles(home),
+                         on_success=lambda found: self._show_profiles(found, choose=choose),
+                         owner=self)
+
+    def _show_profiles(self, found: list[ProfileEntry], *, choose: bool = False) -> None:
+        mine = self._session.profile.paths
+        if not any(entry.paths == mine for entry in found):  # a folder outside the family
+            found = [ProfileEntry(mine, mine.root.name), *found]
+        self._profiles = found
+        self.profile.clear()
+        for entry in found:
+            self.profile.addItem(entry.label)
+        self.profile.setCurrentIndex([entry.paths for entry in found].index(mine))
+        several = len(found) > 1
+        self.profile_row.setVisible(several)
+        self.remove_button.setVisible(several)
+        if choose and several:
+            self.hint.setText("Choose the profile to open, then type its passphrase.")
+            self.profile.setFocus()
+
+    def profiles(self) -> list[ProfileEntry]:
+        """The profiles the chooser lists, this page's own among them."""
+        return list(self._profiles)
+
+    def _choose(self, index: int) -> None:
+        mine = [entry.paths for entry in self._profiles].index(self._session.profile.paths)
+        if self._working:  # an unlock is under way: this page's profile stays chosen
+            self.profile.setCurrentIndex(mine)
+        elif index != mine:
+            self.profile_chosen.emit(self._profiles[index])
+
+    def open_removal(self) -> None:
+        """Offer to remove a profile other than this page's own (window-modal, not blocking)."""
+        mine = self._session.profile.paths
+        others = [entry for entry in self._profiles if entry.paths != mine]
+        if not others or self._working:
+            return
+        dialog = RemoveProfileDialog(others, self._runner, open_one=mine.root, parent=self)
+        dialog.removed.connect(self._removed)
+        self.removal_dialog = dialog
+        dialog.open()
+
+    def _removed(self, message: str) -> None:
+        set_error(self.error, "")
+        self.error.setText(message)
+        home = self._home
+        self._runner.run(lambda: list_profiles(home), on_success=self._show_profiles)
 
     def wait_left(self) -> float:
         """Seconds before the next attempt is accepted, as this page counts them down."""

@@ -29,11 +29,12 @@ STARTUP_PROBE = "FIELDAPP_STARTUP_PROBE"
 _KEPT: list[object] = []
 
 
-def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: Role | None = None
-            ) -> int:
+def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: Role | None = None,
+            home: ProfilePaths | None = None) -> int:
     """Show the window until it is closed; then lock the profile and stop the worker.
 
-    With `demo`, open (or make) the demo profile beside the real one straight away.
+    With `demo`, open (or make) the demo profile beside the real one straight away. `home` is
+    the default profile, beside which the other profiles (and the demos) live; `paths` if None.
     """
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
@@ -50,7 +51,7 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: Role | No
     runner = TaskRunner(worker)
     window = MainWindow(session, runner, profile_exists=session.profile.exists(),
                         check=session.profile.check_passphrase, clock=clock,
-                        demo_paths=demo_profile(paths))
+                        demo_paths=demo_profile(home or paths), home=home or paths)
     _show_unexpected_errors(window, paths)
     _close_on_terminate(app, window)
     window.show()
@@ -85,7 +86,8 @@ def _close_on_terminate(app: QApplication, window: QWidget) -> None:
 
 
 def demo_profile(paths: ProfilePaths) -> ProfilePaths:
-    """The demo lives beside the real profile, never in it."""
+    """The demo lives beside the real profile, never in it: the coordinator's here, the other
+    roles' beside it (`fieldapp.services.demo.demo_paths`)."""
     return ProfilePaths(paths.root.with_name(paths.root.name + "-demo"))
 
 

@@ -44,12 +44,14 @@ class SettingsPage(QWidget):
     change_passphrase_requested: the person asked to change the passphrase.
     auto_lock_changed(int): the new inactivity limit in minutes.
     server_connected: this profile was just enrolled with the program's server.
+    switch_profile_requested: the person asked to lock this profile and open another.
     """
 
     lock_requested = Signal()
     change_passphrase_requested = Signal()
     auto_lock_changed = Signal(int)
     server_connected = Signal()
+    switch_profile_requested = Signal()
 
     def __init__(self, ctx: UiContext) -> None:
         super().__init__()
@@ -68,6 +70,7 @@ class SettingsPage(QWidget):
         self.backup_button.setAccessibleName("Back up now")
         self.passphrase_button = QPushButton("Change &passphrase…")
         self.passphrase_button.setAccessibleName("Change passphrase")
+        self.program_name = message_label("Program name")
         self.server = message_label("Program server", lines=2)
         self.connect_button = QPushButton("Connect to your program's ser&ver…")
         self.connect_button.setAccessibleName("Connect to your program's server")
@@ -89,12 +92,13 @@ class SettingsPage(QWidget):
         QVBoxLayout(about).addWidget(self.facts)
         server = QGroupBox("Program server")
         server_box = QVBoxLayout(server)
+        server_box.addWidget(self.program_name)
         server_box.addWidget(self.server)
         server_box.addWidget(self.connect_button)
         body = QWidget()
         column = QVBoxLayout(body)
         column.addWidget(heading("Settings"))
-        for group in (security, server, program, about):
+        for group in (security, server, program, about, self._profiles_group()):
             column.addWidget(group)
         column.addWidget(paragraph(
             f"FieldApp {__version__}. Records on this computer are encrypted; full-disk "
@@ -110,9 +114,22 @@ class SettingsPage(QWidget):
         self.auto_lock.editingFinished.connect(self._save_auto_lock)
         self.connect_button.clicked.connect(self.open_enrolment)
 
+    def _profiles_group(self) -> QGroupBox:
+        """Another person's or another job's profile on this laptop: lock this one first."""
+        group = QGroupBox("Profiles")
+        self.switch_profile_button = QPushButton("S&witch profile…")
+        self.switch_profile_button.setAccessibleName("Switch profile")
+        self.switch_profile_button.setToolTip("Lock this profile and open another")
+        self.switch_profile_button.clicked.connect(self.switch_profile_requested)
+        row = QHBoxLayout(group)
+        row.addWidget(self.switch_profile_button)
+        row.addStretch(1)
+        return group
+
     def open_enrolment(self) -> None:
         dialog = EnrolDialog(self._ctx, self)
-        dialog.enrolled.connect(self.status.setText)
+        # Who the server knows this device as is said in the Program server box (refreshed
+        # when the dialog closes), not in Security's line for lock and backup news.
         dialog.enrolled.connect(self.server_connected)
         dialog.finished.connect(lambda _: self.refresh())
         self.enrol_dialog = dialog
@@ -147,6 +164,7 @@ class SettingsPage(QWidget):
             f"consents are flagged {p.consent_warning_days} days before they end")
         backup = _readable_stamp(facts.last_backup, p.zone) if facts.last_backup \
             else "none yet"
+        self.program_name.setText(f"Program: {p.program_name}")
         self.server.setText(facts.server)
         self.connect_button.setVisible(facts.server.startswith("Not connected"))
         self.facts.setText(f"Profile of: {facts.owner or 'not named'} ({facts.role})\n"

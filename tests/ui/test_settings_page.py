@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGroupBox
 from pytestqt.qtbot import QtBot
 
 from fieldapp.ui.settings_page import SettingsPage
+from tests.conftest import PASSPHRASE
+from tests.sync.conftest import running_program
 from tests.ui.conftest import ContextFactory
 
 
@@ -21,3 +26,30 @@ def test_last_backup_reads_in_the_programs_time_zone(qtbot: QtBot,
     qtbot.waitUntil(lambda: "none yet" not in page.facts.text(), timeout=10_000)
     assert "Last backup: 24 Nov 2026 03:30\n" in page.facts.text()
     assert "UTC" not in page.facts.text()
+
+
+def test_the_program_and_the_connection_are_said_under_program_server(
+        qtbot: QtBot, make_context: ContextFactory, tmp_path: Path) -> None:
+    """"Connected as …" appeared in the Security box, and the program's name nowhere."""
+    ctx = make_context()
+    page = SettingsPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    qtbot.waitUntil(lambda: page.server.text().startswith("Not connected"), timeout=10_000)
+    assert page.program_name.text() == "Program: Family recovery program"  # until told
+    with running_program(tmp_path / "program") as program:
+        page.open_enrolment()
+        dialog = page.enrol_dialog
+        qtbot.keyClicks(dialog.server, program.url)
+        qtbot.keyClicks(dialog.code, program.code("rc1"))
+        qtbot.keyClicks(dialog.passphrase, PASSPHRASE)
+        qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: page.server.text().startswith("Connected to"), timeout=20_000)
+    assert page.program_name.text() == "Program: Riverbend Family Recovery"
+    server_box = next(box for box in page.findChildren(QGroupBox)
+                      if box.title() == "Program server")
+    assert server_box.isAncestorOf(page.program_name) and server_box.isAncestorOf(page.server)
+    assert " as " in page.server.text()
+    assert "Connected" not in page.status.text()
+    assert not server_box.isAncestorOf(page.status)
