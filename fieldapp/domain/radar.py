@@ -38,6 +38,7 @@ class RadarKind(StrEnum):
     UNSIGNED_VISIT = "visit without a signed note"
     MILEAGE_NOT_SUBMITTED = "mileage not submitted"
     CONSENT_EXPIRING = "consent expiring"
+    REFERRAL_WAITING = "family awaiting confirmation"
 
 
 class Severity(StrEnum):
@@ -103,6 +104,7 @@ def compliance_radar(*, viewer: UserId, now: datetime, settings: ProgramSettings
     notes = list(notes)
     people = Viewer(user_id=viewer, names=names or {})
     items = [*visits_behind(caseload, today=today),
+             *referrals_waiting(cases.values(), people=people, today=today),
              *cosignatures_overdue(notes, cases=cases, people=people, now=now,
                                    settings=settings),
              *unsigned_visits(notes, cases=cases, people=people, now=now, settings=settings),
@@ -147,6 +149,21 @@ def visits_behind(caseload: Iterable[tuple[Case, DueStatus]], *, today: date
             sentence=f"{due.this_week} of the {due.expected_by_today} face-to-face visits "
                      f"expected by today this week; the last was {last}."))
     return items
+
+
+def referrals_waiting(cases: Iterable[Case], *, people: Viewer, today: date
+                      ) -> list[RadarItem]:
+    """Families a worker started in the field, on the radar of the supervisors who confirm
+    them (not of the worker who is waiting for them)."""
+    return [RadarItem(
+        kind=RadarKind.REFERRAL_WAITING, severity=Severity.DUE_SOON, due=today,
+        case_id=case.id, opens=Opens.CASE,
+        sentence=f"{people.names.get(case.referred_by, case.referred_by)} started this family in "
+                 "the field: confirm "
+                 "it and assign the team (Caseload, Edit family).")
+        for case in cases
+        if case.awaiting_confirmation and case.referred_by is not None
+        and case.referred_by != people.user_id and people.user_id in case.supervisor_ids]
 
 
 def waiting_since(note: VisitNote) -> datetime:

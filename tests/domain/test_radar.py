@@ -301,3 +301,31 @@ def test_overdue_items_come_first_then_by_due_day() -> None:
                             (RadarKind.CONSENT_EXPIRING, Severity.DUE_SOON)]
     assert [i.due for i in items] == [date(2026, 11, 19), date(2026, 11, 21),
                                       date(2026, 11, 30), date(2026, 12, 1)]
+
+
+# --- families referred from the field -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("viewer", "shown"), [(INTACT_SUP.user_id, True), (SUD_SUP.user_id, True),
+                                               (WORKER.user_id, False), (OUTSIDER, False)])
+def test_a_family_started_in_the_field_is_on_its_supervisors_radar(viewer: UserId,
+                                                                    shown: bool) -> None:
+    """The supervisors who confirm it see it; the worker who waits does not, nor anyone
+    outside the case."""
+    now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    referred = replace(CASE, referred_by=WORKER.user_id)
+    items = radar(viewer, now=now, caseload=[(referred, on_track(now))])
+    if not shown:
+        assert items == []
+        return
+    (item,) = items
+    assert (item.kind, item.severity, item.opens) == (RadarKind.REFERRAL_WAITING,
+                                                      Severity.DUE_SOON, Opens.CASE)
+    assert (item.case_id, item.due) == (CASE.id, date(2026, 11, 24))
+    assert item.sentence == ("Jordan Demo started this family in the field: confirm it and "
+                             "assign the team (Caseload, Edit family).")
+
+
+def test_a_confirmed_family_leaves_the_radar() -> None:
+    now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    assert radar(INTACT_SUP.user_id, now=now, caseload=[(CASE, on_track(now))]) == []
