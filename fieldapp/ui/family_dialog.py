@@ -360,7 +360,6 @@ class FamilyDialog(QDialog):
         for text, buddy, field in rows:
             form.addRow(buddy_label(text, buddy), field)
         form.addRow(QLabel(""), self.team_note)
-        form.addRow(QLabel(""), self.confirm)
         inner = QWidget()
         column = QVBoxLayout(inner)
         column.addLayout(form)
@@ -375,7 +374,8 @@ class FamilyDialog(QDialog):
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.referral_note)
+        layout.addWidget(self.referral_note)  # above the fields: what this family is waiting for
+        layout.addWidget(self.confirm)
         layout.addWidget(scroll, 1)  # long families scroll; the buttons stay below
         layout.addWidget(self.message)
         layout.addWidget(buttons)
@@ -424,6 +424,11 @@ class FamilyDialog(QDialog):
                 f"of your team confirms it and assigns the {other}. It reaches them when you "
                 "sync; until then you can visit and write notes as usual.")
             self.referral_note.show()
+            mine = self.coordinator if setup.role is Role.RECOVERY_COORDINATOR else \
+                self.intact_worker
+            if mine.findData(setup.me) < 0:  # not on the team list yet: before connecting
+                mine.addItem("You", setup.me)
+            mine.setCurrentIndex(mine.findData(setup.me))
             for combo in (self.status, self.coordinator, self.intact_worker):
                 combo.setEnabled(False)
             self.team_note.hide()

@@ -45,4 +45,6 @@ def test_an_intact_worker_explores_their_own_demo(qtbot: QtBot, make_window: Win
     qtbot.waitUntil(lambda: workspace.today.drafts_model.rowCount() > 0, timeout=5_000)
     workspace.setCurrentWidget(workspace.caseload)
     qtbot.waitUntil(lambda: workspace.caseload.model.rowCount() == 11, timeout=5_000)
-    worker.call(session.lock)
+    window.lock_action.trigger()  # Ctrl+L: the unlock page, no longer "Opening the demo…"
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.unlock_page, timeout=5_000)
+    assert window.unlock_page.error.text() == ""

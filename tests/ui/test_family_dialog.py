@@ -139,6 +139,7 @@ def test_a_coordinator_starts_a_family_met_in_the_field(qtbot: QtBot,
                                                               "Referral").text()
     for name in ("Status", "Recovery coordinator", "Intact worker"):
         assert not named(dialog, QComboBox, name).isEnabled()
+    assert named(dialog, QComboBox, "Recovery coordinator").currentText() == "You"
     assert [b for b in dialog.findChildren(QCheckBox)
             if b.accessibleName() == "Confirm family" and b.isVisibleTo(dialog)] == []
     type_alder(qtbot, dialog)
