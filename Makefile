@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo check setup system-deps lint typecheck contracts test app app-check bench samples screenshots clean
+.PHONY: run demo check setup system-deps lint typecheck contracts test app app-check bench samples shortcuts-doc screenshots clean
 
 run: setup
 	@bash scripts/system-deps.sh run
@@ -63,11 +63,15 @@ bench: setup
 samples: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/sample_exports.py
 
+# README.md's Keyboard section, from the shortcut declaration (fieldapp/ui/shortcuts.py).
+shortcuts-doc: setup
+	$(BIN)/python scripts/shortcuts_doc.py
+
 # Every screen of the real app under Xvfb (needs xvfb; `apt-get install xvfb`).
 screenshots: setup
-	xvfb-run -a -s "-screen 0 1280x900x24" $(BIN)/python scripts/screenshot_tour.py
-	xvfb-run -a -s "-screen 0 1280x900x24" $(BIN)/python scripts/screenshot_tour.py --dark
-	xvfb-run -a -s "-screen 0 2400x1800x24" $(BIN)/python scripts/screenshot_tour.py --scale 2
+	xvfb-run -a -s "-screen 0 1366x768x24" $(BIN)/python scripts/screenshot_tour.py
+	xvfb-run -a -s "-screen 0 1366x768x24" $(BIN)/python scripts/screenshot_tour.py --dark
+	xvfb-run -a -s "-screen 0 2732x1536x24" $(BIN)/python scripts/screenshot_tour.py --scale 2
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache

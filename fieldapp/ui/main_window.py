@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget
 
 from fieldapp import __version__
@@ -14,8 +14,10 @@ from fieldapp.domain.people import Role
 from fieldapp.services import demo
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfileEntry, ProfilePaths, list_profiles, new_profile
+from fieldapp.ui import shortcuts
 from fieldapp.ui.autolock import InactivityWatch
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.keyboard_help import KeyboardHelp
 from fieldapp.ui.passphrase_dialog import ChangePassphraseDialog
 from fieldapp.ui.profile_pages import CreateProfilePage, UnlockPage
 from fieldapp.ui.sync_controller import SyncController, SyncOptions
@@ -46,6 +48,7 @@ class MainWindow(QMainWindow):
         self._home = home or session.profile.paths
         self._switching = False
         self.workspace: WorkspaceView | None = None
+        self.keyboard_help: KeyboardHelp | None = None
         self.sync: SyncController | None = None
         self._sync_options = sync_options or SyncOptions()
         self.watch = InactivityWatch(clock, minutes=15, check_ms=check_ms, parent=self)
@@ -72,22 +75,42 @@ class MainWindow(QMainWindow):
             self._runner.run(lambda: list_profiles(root), on_success=self._offer_others)
 
     def _menus(self) -> None:
-        self.lock_action = QAction("&Lock", self)
-        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
-        self.lock_action.triggered.connect(self.lock)
+        self.lock_action = self._action("&Lock", shortcuts.LOCK, self.lock)
         self.lock_action.setEnabled(False)
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        self.sync_action = QAction("&Sync now", self)
-        self.sync_action.setShortcut(QKeySequence("F5"))
-        self.sync_action.triggered.connect(self._sync_now)
+        quit_action = self._action("&Quit", shortcuts.QUIT, self.close)
+        self.sync_action = self._action("&Sync now", shortcuts.SYNC, self._sync_now)
         self.sync_action.setEnabled(False)
         menu = self.menuBar().addMenu("&File")
         menu.addAction(self.sync_action)
         menu.addAction(self.lock_action)
         menu.addSeparator()
         menu.addAction(quit_action)
+        self.help_action = self._action("&Keyboard shortcuts", shortcuts.HELP,
+                                        self.show_keyboard_help)
+        self.menuBar().addMenu("&Help").addAction(self.help_action)
+
+    def _action(self, text: str, shortcut: shortcuts.Shortcut, slot: Callable[[], object]
+                ) -> QAction:
+        """A menu action with its declared keys (the menu shows them beside the text)."""
+        action = QAction(text, self)
+        shortcuts.give(shortcut, action)
+        action.triggered.connect(slot)
+        return action
+
+    def show_keyboard_help(self) -> KeyboardHelp:
+        """Help → Keyboard shortcuts (F1): the keys of the open profile's role, or, locked, the
+        keys every role has. One window at a time; it follows a lock or a change of profile."""
+        if self.keyboard_help is None:
+            self.keyboard_help = KeyboardHelp(parent=self)
+        self.keyboard_help.show_role(self._role())
+        return self.keyboard_help
+
+    def _role(self) -> Role | None:
+        return self.workspace.role if self.workspace is not None else None
+
+    def _help_follows_role(self) -> None:
+        if self.keyboard_help is not None:
+            self.keyboard_help.set_role(self._role())
 
     def _install_pages(self) -> None:
         for name in ("create_page", "unlock_page"):
@@ -129,8 +152,12 @@ class MainWindow(QMainWindow):
         session, clock = self._session, self._clock
         self.unlock_page.error.setText("Opening the demo…")
         self._runner.run(lambda: demo.open_or_make(session, role=role, clock=clock),
-                         on_success=lambda _: self._open_workspace(),
+                         on_success=lambda _: self._demo_opened(),
                          on_error=self.unlock_page.show_error)
+
+    def _demo_opened(self) -> None:
+        self.unlock_page.error.setText("")  # said while it opened; wrong once it is locked
+        self._open_workspace()
 
     def choose_profile(self, entry: ProfileEntry) -> None:
         """Show the unlock page of another profile (this window's own is locked already)."""
@@ -215,6 +242,7 @@ class MainWindow(QMainWindow):
         self.watch.start()
         self.workspace.refresh_current()
         self.workspace.setFocus()
+        self._help_follows_role()
 
     def _auto_lock(self) -> None:
         self.lock()
@@ -276,6 +304,7 @@ class MainWindow(QMainWindow):
         self.lock_action.setEnabled(False)
         self.unlock_page.prepare(choose=self._switching)
         self._switching = False
+        self._help_follows_role()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         # Editors queue their last save; the lock at exit (run_gui) runs after it on the worker.

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import shiboken6
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -28,6 +28,7 @@ from fieldapp.domain.people import CaseId
 from fieldapp.services import enrolment
 from fieldapp.services.casework import CaseService
 from fieldapp.services.mileage import MileageService
+from fieldapp.ui import shortcuts
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.mileage_chart import (
     MileageChart,
@@ -215,13 +216,11 @@ class MileagePage(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.table.activated.connect(lambda _index: self.edit_trip())
         add = QAction("Add trip", self)
-        add.setShortcut(QKeySequence("Ctrl+T"))
-        add.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcuts.give(shortcuts.ADD_TRIP, add)
         add.triggered.connect(self.add_trip)
         self.addAction(add)
         remove = QAction("Remove trip", self.table)
-        remove.setShortcut(QKeySequence.StandardKey.Delete)
-        remove.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        shortcuts.give(shortcuts.REMOVE_TRIP, remove)
         remove.triggered.connect(self.remove_trip)
         self.table.addAction(remove)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QTabWidget, QWidget
 
 from fieldapp.domain.exports import ReportKind
 from fieldapp.domain.people import CaseId, NoteId, Role, ScreenId
+from fieldapp.ui import shortcuts
 from fieldapp.ui.case_page import CasePage
 from fieldapp.ui.caseload_page import CaseloadPage
 from fieldapp.ui.consents_window import ConsentsWindow
@@ -17,6 +19,7 @@ from fieldapp.ui.mileage_page import MileagePage
 from fieldapp.ui.note_editor import NoteEditor
 from fieldapp.ui.screen_form import ScreenForm
 from fieldapp.ui.settings_page import SettingsPage
+from fieldapp.ui.shortcuts import bind, sections_for, tab_shortcuts
 from fieldapp.ui.supervisor_page import SupervisorPage
 from fieldapp.ui.today_page import TodayPage
 
@@ -37,29 +40,26 @@ class WorkspaceView(QTabWidget):
     def __init__(self, ctx: UiContext, *, role: Role) -> None:
         super().__init__()
         self.setAccessibleName("Sections")
-        self._ctx = ctx
+        self._ctx, self.role = ctx, role
         self._windows: list[QDialog] = []
         self.today = TodayPage(ctx)
         self.caseload = CaseloadPage(ctx, role=role)
         self.mileage = MileagePage(ctx)
         self.supervisor = SupervisorPage(ctx) if role is Role.SUPERVISOR else None
         self.settings = SettingsPage(ctx)
-        tabs: list[tuple[QWidget, str]] = [(self.today, "&Today"), (self.caseload, "&Caseload"),
-                                           (self.mileage, "&Mileage")]
-        if self.supervisor is not None:
-            tabs.append((self.supervisor, "Su&pervisor"))
-        tabs.append((self.settings, "Setti&ngs"))
-        for number, (page, title) in enumerate(tabs, start=1):
-            self.addTab(page, title)
-            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
-            shortcut.activated.connect(lambda index=number - 1: self.setCurrentIndex(index))
-        new_note = QShortcut(QKeySequence("Ctrl+N"), self)
-        new_note.activated.connect(self.new_note_for_selection)
-        export = QShortcut(QKeySequence("Ctrl+E"), self)
-        export.activated.connect(lambda: self.open_export(
-            ReportKind.MILEAGE if self.currentWidget() is self.mileage else ReportKind.VISIT_LOG))
+        self._add_sections()
         self.currentChanged.connect(lambda _: self.refresh_current())
         self._connect()
+
+    def _add_sections(self) -> None:
+        """The tabs and the keys that apply across them, both from `shortcuts`."""
+        for section, keys in zip(sections_for(self.role), tab_shortcuts(self.role), strict=True):
+            page: QWidget = getattr(self, section.page)
+            self.addTab(page, section.title)
+            bind(keys, self, partial(self.setCurrentWidget, page))
+        bind(shortcuts.NEW_NOTE, self, self.new_note_for_selection)
+        bind(shortcuts.EXPORT, self, lambda: self.open_export(
+            ReportKind.MILEAGE if self.currentWidget() is self.mileage else ReportKind.VISIT_LOG))
 
     def _connect(self) -> None:
         self.today.write_note.connect(self.write_note)
@@ -92,7 +92,8 @@ class WorkspaceView(QTabWidget):
             case_id = self.today.selected_due_case()
         if case_id is None:
             self.setCurrentWidget(self.caseload)
-            self.caseload.empty.setText("Choose a family, then press Ctrl+N for a new note.")
+            self.caseload.empty.setText(
+                f"Choose a family, then press {shortcuts.NEW_NOTE.keys} for a new note.")
             return
         self.write_note(case_id)
 
