@@ -247,9 +247,14 @@ def _sync(args: argparse.Namespace, session: Session) -> int:
 
 def _export(args: argparse.Namespace, session: Session) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a report needs no screen
-    from PySide6.QtGui import QGuiApplication  # noqa: PLC0415 - Qt only for this command
+    from PySide6.QtCore import QLocale  # noqa: PLC0415 - Qt only for this command
+    from PySide6.QtGui import QGuiApplication  # noqa: PLC0415
 
+    from fieldapp.domain.formats import set_style  # noqa: PLC0415
+    from fieldapp.ui.date_style import date_style  # noqa: PLC0415
     from fieldapp.ui.pdf import html_to_pdf  # noqa: PLC0415
+
+    set_style(date_style(QLocale.system()))  # a printout writes dates as the window does
 
     out = Path(args.out)
     fmt = ExportFormat(args.format or (out.suffix.lstrip(".").lower()

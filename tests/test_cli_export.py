@@ -20,6 +20,7 @@ from fieldapp.app import build_parser, export_request
 from fieldapp.domain.audit import Action
 from fieldapp.domain.errors import KnownError
 from fieldapp.domain.exports import ExportFormat, ExportRequest, ReportKind, ScopeKind
+from fieldapp.domain.formats import DateStyle, day_text, set_style
 from fieldapp.domain.people import Actor, Role, UserId
 from fieldapp.services import demo
 from fieldapp.services.exports.job import UNENCRYPTED_WARNING
@@ -111,8 +112,8 @@ def test_monthly_mileage_csv_into_a_folder(demo_root: Path, out: Path,
     trips = [r for r in report.rows if r["Row"] == "trip"]
     (total,) = [r for r in report.rows if r["Row"] == "month total"]
     assert len(trips) >= 8, "the demo logs a trip every third day"
-    assert {r["Month"] for r in report.rows} == {month}
-    assert all(r["Trip date"].startswith(month) for r in trips)
+    assert {r["Month (YYYY-MM)"] for r in report.rows} == {month}
+    assert all(r["Trip date (YYYY-MM-DD)"].startswith(month) for r in trips)
     miles = sum(Decimal(r["Miles"]) for r in trips)
     reimbursable = min(miles, Decimal(150))
     assert Decimal(total["Miles"]) == miles
@@ -141,7 +142,11 @@ def test_visit_log_pdf_for_a_named_month_to_a_file(demo_root: Path, out: Path) -
     pages = pdf_pages(target.read_bytes())
     for paragraph in part2_notice().paragraphs:
         assert squash(paragraph) in pages[0]
-    period = f"{first.isoformat()} to {last.isoformat()}"
+    # The CLI writes dates as the window would, in the system locale's style: here the C locale
+    # of `fieldapp()`'s clean environment, which is the default style.
+    old = set_style(DateStyle())
+    period = f"{day_text(first)} to {day_text(last)}"
+    set_style(old)
     for number, page in enumerate(pages, start=1):
         assert f"{demo.PROGRAM}: Visit log" in page
         assert f"Worker: Jordan Demo · {period}" in page

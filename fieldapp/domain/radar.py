@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from fieldapp.domain.cases import Case
 from fieldapp.domain.due import DueStatus
+from fieldapp.domain.formats import day_text, moment_text, month_text
 from fieldapp.domain.mileage import EDITABLE, MonthStatus
 from fieldapp.domain.people import CaseId, NoteId, UserId
 from fieldapp.domain.settings import ProgramSettings
@@ -26,9 +27,6 @@ from fieldapp.domain.visits import NoteStatus, VisitNote, missing_cosigners, sig
 # is due within this many days.
 SIGNING_WARNING = timedelta(hours=24)
 MILEAGE_WARNING_DAYS = 7
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-                "September", "October", "November", "December")
 
 
 class RadarKind(StrEnum):
@@ -231,7 +229,7 @@ def _draft_item(note: VisitNote, *, people: Viewer, now: datetime, today: date,
     visit, age = note.details.visit_date, (today - note.details.visit_date).days
     deadline = signing_deadline(note.details, settings=settings)
     local = deadline.astimezone(settings.zone)
-    whose, when = people.whose(note.author), f"{_day(local.date())} {local:%H:%M}"
+    whose, when = people.whose(note.author), moment_text(local)
     if age > settings.draft_stale_days:
         late = (" It is past the signing deadline, so signing it now marks it a late entry."
                 if now > deadline else "")
@@ -315,10 +313,9 @@ def _in_days(days: int) -> str:
 
 
 def _day(day: date) -> str:
-    """24 Nov 2026, the same in every locale."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    """As every screen writes a day (`fieldapp.domain.formats`)."""
+    return day_text(day)
 
 
 def _month(month: str) -> str:
-    year, number = month.split("-")
-    return f"{_MONTH_NAMES[int(number) - 1]} {year}"
+    return month_text(month)

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from fieldapp.domain.errors import KnownError
+from fieldapp.domain.formats import day_text, month_text, time_text
 from fieldapp.domain.people import CaseId, NoteId, TripId
 from fieldapp.services.session import Session
 from sync.client.engine import replica_of
 
 Fields = list[tuple[str, str]]
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 THINGS = {"visit_notes": "visit note", "trips": "trip", "cases": "family's case",
           "mileage_months": "month of mileage", "addenda": "addendum",
           "note_reviews": "review of a note", "drug_screen_revisions": "drug screen result",
@@ -122,18 +122,18 @@ def _local(session: Session, table: str, record_id: str) -> dict[str, Any] | Non
 
 
 def _clock(value: object) -> str:
-    return value.strftime("%H:%M") if hasattr(value, "strftime") else ""
+    return time_text(value) if isinstance(value, time | datetime) else ""
 
 
 # -- in words ------------------------------------------------------------------------------------
 
 def day_words(value: object) -> str:
-    """'2026-11-24' as '24 Nov 2026' (the same in every locale)."""
+    """'2026-11-24' as the locale's day ('24 Nov 2026'); anything else as it is."""
     try:
         day = date.fromisoformat(str(value)[:10])
     except ValueError:
         return str(value or "")
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return day_text(day)
 
 
 def _title(session: Session, table: str, fields: Mapping[str, Any], record_id: str) -> str:
@@ -150,8 +150,16 @@ def _title(session: Session, table: str, fields: Mapping[str, Any], record_id: s
             _family(session, record_id).removeprefix(", ").removesuffix(" family")
         return f"Case of the {name} family" if name else "A family's case"
     if table == "mileage_months":
-        return f"Mileage for {record_id.rpartition('|')[2]}"
+        return f"Mileage for {_month(record_id.rpartition('|')[2])}"
     return THINGS.get(table, "A record").capitalize()
+
+
+def _month(value: object) -> str:
+    """'2026-11' as 'November 2026'; anything else as it is."""
+    try:
+        return month_text(date.fromisoformat(f"{value}-01"))
+    except ValueError:
+        return str(value or "")
 
 
 def _family(session: Session, case_id: object) -> str:
@@ -197,7 +205,7 @@ FIELDS = {
         ("Coordinator", lambda f: f.get("coordinator_id")),
         ("Intact worker", lambda f: f.get("intact_worker_id")),
         ("Status", lambda f: str(f.get("status", "")).capitalize())),
-    "mileage_months": _spec(("Month", lambda f: f.get("month")),
+    "mileage_months": _spec(("Month", lambda f: _month(f.get("month"))),
                             ("Status", lambda f: str(f.get("status", "")).capitalize())),
     "addenda": _spec(("Reason", lambda f: f.get("reason")), ("Text", lambda f: f.get("text"))),
     "note_reviews": _spec(("Co-signed", lambda f: bool(f.get("cosigned"))),

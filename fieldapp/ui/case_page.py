@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 from fieldapp.domain.cases import Case
 from fieldapp.domain.people import CaseId
 from fieldapp.services.timeline import CaseTimeline, Entry
+from fieldapp.ui import shortcuts
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.tables import day_text, table
@@ -60,7 +60,7 @@ class CasePage(QDialog):
         wrap_rows(self.view)
         self.new_note = QPushButton("&New visit note")
         self.new_note.setAccessibleName("New visit note")
-        self.new_note.setShortcut("Ctrl+N")
+        shortcuts.give(shortcuts.FAMILY_NEW_NOTE, self.new_note)
         self.new_screen = QPushButton("Record drug &screen")
         self.new_screen.setAccessibleName("Record drug screen")
         self.open_button = QPushButton("&Open")
@@ -69,8 +69,7 @@ class CasePage(QDialog):
         self.consents_button.setAccessibleName("Consents and disclosures")
         self.consents_button.setToolTip("Consents to disclose and the accounting of "
                                         "disclosures (Ctrl+Shift+C)")
-        consents = QShortcut(QKeySequence("Ctrl+Shift+C"), self)
-        consents.activated.connect(self.consents_button.click)
+        shortcuts.bind(shortcuts.CONSENTS, self, self.consents_button.click)
         self.close_button = QPushButton("Close")
         self.close_button.setAccessibleName("Close")
         buttons = QHBoxLayout()
@@ -124,14 +123,14 @@ def family_details(case: Case) -> str:
                          for c in case.children) or "none recorded"
     return (f"Parent in recovery: {parents}\nChildren: {children}\nHome: {case.address}\n"
             f"Phone: {case.phone or 'not recorded'}\n{referral_text(case)}\n"
-            f"Status: {case.status} since {case.start_date:%d %b %Y} · "
+            f"Status: {case.status} since {day_text(case.start_date)} · "
             f"{case.visits_per_week} home visit(s) a week expected")
 
 
 def referral_text(case: Case) -> str:
-    """'Referral: DCFS caseworker Maria Ortiz, on 02 Nov 2026', or as much of it as is known."""
+    """'Referral: DCFS caseworker Maria Ortiz, on 2 Nov 2026', or as much of it as is known."""
     said = [case.referral_source] if case.referral_source else []
-    said += [f"on {case.referral_date:%d %b %Y}"] if case.referral_date else []
+    said += [f"on {day_text(case.referral_date)}"] if case.referral_date else []
     return f"Referral: {', '.join(said) or 'not recorded'}"
 
 

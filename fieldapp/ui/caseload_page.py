@@ -17,8 +17,8 @@ from fieldapp.domain.people import CaseId, Role
 from fieldapp.services.casework import CaseloadRow
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.family_dialog import FamilyDialog
-from fieldapp.ui.models import Column, RowsModel
-from fieldapp.ui.tables import day_text, table
+from fieldapp.ui.models import SORT_ROLE, Column, RowsModel
+from fieldapp.ui.tables import day_sort, day_text, table
 from fieldapp.ui.widgets import heading, labelled, message_label
 from sync.client.engine import replica_of
 
@@ -73,12 +73,15 @@ class CaseloadPage(QWidget):
             Column("Family", lambda r: r.case.family_name),
             Column("Parent", lambda r: ", ".join(p.name for p in r.case.parents)),
             Column("Status", lambda r: status_text(r.case)),
-            Column("Last face-to-face", lambda r: day_text(r.due.last_face_to_face)),
+            Column("Last face-to-face", lambda r: day_text(r.due.last_face_to_face),
+                   sort=lambda r: day_sort(r.due.last_face_to_face)),
             Column("This week", lambda r: f"{r.due.this_week} of {r.due.expected_this_week}"),
-            Column("Next due", lambda r: day_text(r.due.next_due)),
+            Column("Next due", lambda r: day_text(r.due.next_due),
+                   sort=lambda r: day_sort(r.due.next_due)),
             Column("Visits", lambda r: "Behind" if r.due.behind else "On track"),
         ])
         self.proxy = CaseloadFilter()
+        self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setSourceModel(self.model)
         self.search = QLineEdit()
         self.search.setAccessibleName("Search families")

@@ -20,7 +20,9 @@ from PySide6.QtCore import QMargins, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from fieldapp.domain import formats
 from fieldapp.domain.errors import KnownError
+from fieldapp.domain.formats import month_name, month_text
 from fieldapp.domain.mileage import MileageMonth, MonthStatus, month_key
 from fieldapp.services.mileage import MileageService
 from fieldapp.ui.context import UiContext
@@ -33,14 +35,13 @@ OVER_CAP_COLOUR = "#c77700"
 
 
 def month_label(month: str, *, short: bool = False) -> str:
-    """'2026-11' as 'November 2026', or 'Nov 2026' when `short`."""
-    day = date.fromisoformat(f"{month}-01")
-    return day.strftime("%b %Y" if short else "%B %Y")
+    """'2026-11' as 'November 2026', or 'Nov 2026' when `short` (`fieldapp.domain.formats`)."""
+    return month_text(month, short=short)
 
 
 def day_text(day: date) -> str:
-    """'Mon 2 Nov'."""
-    return f"{day:%a} {day.day} {day:%b}"
+    """A trip's day, as every table writes a day."""
+    return formats.day_text(day)
 
 
 def miles_text(miles: Decimal) -> str:
@@ -187,7 +188,7 @@ class MileageChart(QWidget):
         self.reimbursable_set.append([float(m.reimbursable) for m in months])
         self.over_cap_set.append([float(m.over_cap) for m in months])
         self.x_axis.clear()
-        self.x_axis.append([month_label(m.month, short=True).split()[0] for m in months])
+        self.x_axis.append([month_name(int(m.month[5:7]), short=True) for m in months])
         self.x_axis.setTitleText(f"Month ({month_label(months[0].month, short=True)} to "
                                  f"{month_label(months[-1].month, short=True)})")
         cap = float(months[-1].cap)

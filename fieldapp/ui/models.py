@@ -16,6 +16,9 @@ from PySide6.QtCore import (
 
 T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex
+# What a sorting view compares: a column's `sort` value, else its text. Dates read "24 Nov 2026"
+# or "Nov 24, 2026" by locale, which does not sort; their `sort` is ISO, which does.
+SORT_ROLE = Qt.ItemDataRole.UserRole + 100
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Column(Generic[T]):
     text: Callable[[T], str]
     align_right: bool = False
     tooltip: Callable[[T], str] | None = None
+    sort: Callable[[T], str] | None = None
 
 
 class RowsModel(QAbstractTableModel, Generic[T]):
@@ -61,6 +65,8 @@ class RowsModel(QAbstractTableModel, Generic[T]):
         column, row = self._columns[index.column()], self._rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return column.text(row)
+        if role == SORT_ROLE:
+            return (column.sort or column.text)(row)
         if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
             return column.tooltip(row)
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:

@@ -32,8 +32,10 @@ from PySide6.QtWidgets import (
 
 from fieldapp.domain import visits
 from fieldapp.domain.errors import KnownError
+from fieldapp.domain.formats import moment_text
 from fieldapp.domain.people import NoteId, UserId
 from fieldapp.domain.visits import ContactType, NoteStatus, Place, VisitDetails, VisitNote
+from fieldapp.services.directory import Directory
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
@@ -48,12 +50,13 @@ RETURNED_STYLE = "background: #fff4ce; color: #3b2f00; border: 2px solid #c69026
 
 
 def when(moment: datetime, zone: ZoneInfo) -> str:
-    """'Tue 24 Nov 2026, 10:42' in the program's time zone."""
-    return moment.astimezone(zone).strftime("%a %d %b %Y, %H:%M")
+    """'24 Nov 2026, 10:42' (in the locale's style) in the program's time zone."""
+    return moment_text(moment, zone)
 
 
-def who(user_id: UserId, me: UserId) -> str:
-    return "you" if user_id == me else user_id
+def who(user_id: UserId, me: UserId, people: Directory) -> str:
+    """'you', or the person's name (and id) from the team directory."""
+    return "you" if user_id == me else people.name(user_id)
 
 
 RunFn = Callable[..., None]

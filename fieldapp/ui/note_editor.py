@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -27,7 +26,9 @@ from fieldapp.domain.people import Actor, CaseId, NoteId, UserId
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import NoteStatus, VisitDetails, VisitNote
 from fieldapp.services.casework import CaseService
+from fieldapp.services.directory import Directory, directory
 from fieldapp.services.notes import NoteService
+from fieldapp.ui import shortcuts
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.note_dialogs import (
     RETURNED_STYLE,
@@ -67,25 +68,27 @@ class NoteHistory(QWidget):
         self._list.setContentsMargins(0, 0, 0, 0)
         self.entries: list[QLabel] = []
 
-    def show_note(self, note: VisitNote | None, *, me: UserId, zone: ZoneInfo) -> None:
+    def show_note(self, note: VisitNote | None, *, me: UserId, zone: ZoneInfo,
+                  people: Directory) -> None:
         self.status.setText(STATUS_TEXT[note.status] if note else "New note: not saved yet.")
         sig = note.signature if note else None
         self.signature.setVisible(sig is not None)
         if note is not None and sig is not None:
             late = " Late entry: signed more than the program's limit after the visit." \
                 if note.late_entry else ""
-            self.signature.setText(f"Signed by {who(sig.by, me)} on {when(sig.at, zone)}."
+            self.signature.setText(f"Signed by {who(sig.by, me, people)} on {when(sig.at, zone)}."
                                    f"{late}")
         last = note.reviews[-1] if note and note.reviews else None
         returned = note is not None and note.status is NoteStatus.RETURNED and last is not None
         self.returned.setVisible(returned)
         if returned and last is not None:
-            self.returned.setText(f"Returned by {who(last.reviewer, me)} on "
+            self.returned.setText(f"Returned by {who(last.reviewer, me, people)} on "
                                   f"{when(last.at, zone)}:\n“{last.comment}”\n"
                                   "Answer with an addendum (Add addendum…).")
-        self._list_entries(note, me=me, zone=zone)
+        self._list_entries(note, me=me, zone=zone, people=people)
 
-    def _list_entries(self, note: VisitNote | None, *, me: UserId, zone: ZoneInfo) -> None:
+    def _list_entries(self, note: VisitNote | None, *, me: UserId, zone: ZoneInfo,
+                      people: Directory) -> None:
         for old in self.entries:
             self._list.removeWidget(old)
             old.deleteLater()
@@ -97,11 +100,11 @@ class NoteHistory(QWidget):
             verb = "Co-signed" if review.cosigned else "Returned"
             comment = f": “{review.comment}”" if review.comment else "."
             events.append((review.at, "Review",
-                           f"{verb} by {who(review.reviewer, me)} on {when(review.at, zone)}"
-                           f"{comment}"))
+                           f"{verb} by {who(review.reviewer, me, people)} on "
+                           f"{when(review.at, zone)}{comment}"))
         for addendum in note.addenda:
             events.append((addendum.at, "Addendum",
-                           f"Addendum by {who(addendum.author, me)} on "
+                           f"Addendum by {who(addendum.author, me, people)} on "
                            f"{when(addendum.at, zone)}\nReason: {addendum.reason}\n\n"
                            f"{addendum.text}"))
         for _, kind, text in sorted(events, key=lambda e: e[0]):
@@ -120,6 +123,7 @@ class _Opened:
     actor: Actor
     family: str
     note: VisitNote | None
+    people: Directory
 
 
 class _DraftRef:
@@ -171,9 +175,8 @@ class NoteEditor(QDialog):
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_ms)
         self.timer.timeout.connect(self._tick)
-        for keys, action in ((QKeySequence(QKeySequence.StandardKey.Save), self.save_now),
-                             (QKeySequence("Ctrl+Shift+S"), self.sign)):
-            QShortcut(keys, self).activated.connect(action)
+        shortcuts.bind(shortcuts.SAVE_NOTE, self, self.save_now)
+        shortcuts.bind(shortcuts.SIGN_NOTE, self, self.sign)
         self.status.setText("Opening…")
         self._run(lambda: self._open(note_id), on_success=self._show_opened,
                   on_error=self._failed)
@@ -226,7 +229,7 @@ class NoteEditor(QDialog):
         note = NoteService(workspace).get(note_id) if note_id else None
         case = CaseService(workspace).get(note.case_id if note else self._case_id)
         return _Opened(settings=workspace.settings, actor=workspace.actor,
-                       family=case.family_name, note=note)
+                       family=case.family_name, note=note, people=directory(workspace))
 
     def _show_opened(self, opened: _Opened) -> None:
         self._opened, note = opened, opened.note
@@ -252,7 +255,7 @@ class NoteEditor(QDialog):
     def _show_state(self) -> None:
         assert self._opened is not None
         self.history.show_note(self._note, me=self._opened.actor.user_id,
-                               zone=self._opened.settings.zone)
+                               zone=self._opened.settings.zone, people=self._opened.people)
         if not self._editable:
             self.timer.stop()
             self.form.set_read_only()

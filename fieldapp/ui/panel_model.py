@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fieldapp.domain.formats import moment_text
 from fieldapp.domain.screens import DrugScreen, LabStatus, SubstanceResult
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.tables import table
@@ -284,8 +285,7 @@ class RevisionRow:
 
     @classmethod
     def of(cls, screen: DrugScreen, recorded_at: datetime | None, zone: tzinfo) -> RevisionRow:
-        when = recorded_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if recorded_at else ""
-        return cls(screen, when or "unknown")
+        return cls(screen, moment_text(recorded_at, zone) if recorded_at else "unknown")
 
 
 HISTORY_COLUMNS = [

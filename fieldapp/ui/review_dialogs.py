@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -18,13 +18,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fieldapp.domain import formats
 from fieldapp.domain.errors import KnownError
+from fieldapp.domain.formats import time_text
 from fieldapp.domain.mileage import Allocation, MileageMonth
 from fieldapp.domain.people import CaseId
 from fieldapp.domain.schedule import RandomSchedule
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import NoteStatus, VisitNote, cosignatures, missing_cosigners
+from fieldapp.services.directory import Directory
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.mileage_chart import miles_text
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.tables import name_parts, table
 from fieldapp.ui.trip_dialog import ConfirmDialog
@@ -38,24 +42,15 @@ from fieldapp.ui.widgets import (
 )
 
 T = TypeVar("T")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+# The pages that show a supervisor's items write moments and months as every screen does.
+moment_text = formats.moment_text
+month_text = formats.month_text
+NOBODY = Directory(names={}, team=frozenset())  # no names known: ids as they are
 
 
 def day_text(day: date | None, *, none: str = "none yet") -> str:
-    """24 Nov 2026 (the same in every locale)."""
-    return f"{day.day} {_MONTHS[day.month - 1][:3]} {day.year}" if day else none
-
-
-def moment_text(moment: datetime, zone: tzinfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{day_text(local.date())} {local:%H:%M}"
-
-
-def month_text(month: str) -> str:
-    """'2026-01' as 'January 2026'."""
-    year, number = month.split("-")
-    return f"{_MONTHS[int(number) - 1]} {year}"
+    """A day in the one style (`fieldapp.domain.formats`); in a sentence, `none` for no date."""
+    return formats.day_text(day, none=none)
 
 
 def push_button(text: str, name: str = "") -> QPushButton:
@@ -187,7 +182,8 @@ class NoteReviewDialog(ReviewDialog):
     """
 
     def __init__(self, ctx: UiContext, note: VisitNote, *, family: str,
-                 settings: ProgramSettings, parent: QWidget | None = None) -> None:
+                 settings: ProgramSettings, people: Directory,
+                 parent: QWidget | None = None) -> None:
         super().__init__(ctx, title="Review visit note", approve="&Co-sign", parent=parent)
         self.note = note
         self.confirmation: ConfirmDialog | None = None  # the question before co-signing
@@ -196,8 +192,8 @@ class NoteReviewDialog(ReviewDialog):
         self.view.setOpenLinks(False)
         self.view.setAccessibleName("Visit note")
         name_parts(self.view, "Visit note")
-        self.view.setHtml(note_html(note, family=family, zone=settings.zone))
-        self.cosignatures = paragraph(cosign_summary(note, settings=settings),
+        self.view.setHtml(note_html(note, family=family, zone=settings.zone, people=people))
+        self.cosignatures = paragraph(cosign_summary(note, settings=settings, people=people),
                                       name="Co-signatures")
         self.approve_button.clicked.connect(self._cosign)
         self.return_button.clicked.connect(self._ask)
@@ -234,9 +230,11 @@ class NoteReviewDialog(ReviewDialog):
             f"Returned {self._what} to its author.")
 
 
-def cosign_summary(note: VisitNote, *, settings: ProgramSettings) -> str:
-    """Which co-signatures stand for the note as it is now, and which are still missing."""
-    given = [f"{r.reviewer}" + (f" as the {r.capacity} supervisor" if r.capacity else "")
+def cosign_summary(note: VisitNote, *, settings: ProgramSettings,
+                   people: Directory = NOBODY) -> str:
+    """Which co-signatures stand for the note as it is now (by whom, named from `people`), and
+    which are still missing."""
+    given = [people.name(r.reviewer) + (f" as the {r.capacity} supervisor" if r.capacity else "")
              + f", {moment_text(r.at, settings.zone)}" for r in cosignatures(note)]
     parts = [f"Co-signed by {'; '.join(given)}." if given else "No co-signature yet."]
     missing = missing_cosigners(note, settings=settings)
@@ -248,23 +246,25 @@ def cosign_summary(note: VisitNote, *, settings: ProgramSettings) -> str:
     return " ".join(parts)
 
 
-def note_html(note: VisitNote, *, family: str, zone: tzinfo) -> str:
-    """The whole note as escaped HTML: details, narrative, people, services, safety, history."""
+def note_html(note: VisitNote, *, family: str, zone: tzinfo, people: Directory = NOBODY) -> str:
+    """The whole note as escaped HTML: details, narrative, people, services, safety, history;
+    staff named from `people`."""
     d, e = note.details, html.escape
-    times = f"{d.time_in:%H:%M} to {d.time_out:%H:%M}" if d.time_in and d.time_out else "not given"
+    times = f"{time_text(d.time_in)} to {time_text(d.time_out)}" if d.time_in and d.time_out \
+        else "not given"
     signed = moment_text(note.signature.at, zone) if note.signature else "not signed"
-    facts = [("Author", note.author), ("Time", times), ("Place", d.place),
+    facts = [("Author", people.name(note.author)), ("Time", times), ("Place", d.place),
              ("Contact", d.contact_type), ("Signed", signed),
              ("Late entry", "Yes: signed after the program's limit" if note.late_entry else "No"),
              ("Next visit", day_text(d.next_visit_date, none="not set"))]
-    parts = [f"<h2>{e(family)}: visit on {day_text(d.visit_date)}</h2><table>"]
+    parts = [f"<h2>{e(family)}: visit on {formats.weekday_text(d.visit_date)}</h2><table>"]
     parts += [f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{e(str(v))}</td></tr>" for k, v in facts]
     parts.append("</table>")
     safety = (f"Safety concerns: {d.safety_description}" if d.safety_concerns
               else "No safety concerns noted.")
-    addenda = [f"{moment_text(a.at, zone)}, {a.author}. Reason: {a.reason}\n{a.text}"
+    addenda = [f"{moment_text(a.at, zone)}, {people.name(a.author)}. Reason: {a.reason}\n{a.text}"
                for a in note.addenda]
-    reviews = [f"{moment_text(r.at, zone)}, {r.reviewer}"
+    reviews = [f"{moment_text(r.at, zone)}, {people.name(r.reviewer)}"
                + (f" (the {r.capacity} supervisor)" if r.capacity else "") + ": "
                + ("co-signed" if r.cosigned else f"returned. {r.comment}") for r in note.reviews]
     sections = [("People present", list(d.people_present) or ["Nobody listed."]),
@@ -284,16 +284,18 @@ TRIP_COLUMNS: list[Column[Allocation]] = [
     Column("From", lambda a: a.trip.origin),
     Column("To", lambda a: a.trip.destination),
     Column("Purpose", lambda a: a.trip.purpose),
-    Column("Miles", lambda a: f"{a.trip.total_miles}", align_right=True),
-    Column("Reimbursable", lambda a: f"{a.reimbursable}", align_right=True),
-    Column("Over the cap", lambda a: f"{a.over_cap}", align_right=True),
+    Column("Miles", lambda a: miles_text(a.trip.total_miles), align_right=True),
+    Column("Reimbursable", lambda a: miles_text(a.reimbursable), align_right=True),
+    Column("Over the cap", lambda a: miles_text(a.over_cap), align_right=True),
 ]
 
 
 def month_totals(month: MileageMonth) -> str:
-    return (f"{len(month.allocations)} trips, {month.total} miles in all. Reimbursable: "
-            f"{month.reimbursable} miles (the cap is {month.cap}). Over the cap: "
-            f"{month.over_cap} miles. Amount: ${month.amount:,.2f} at ${month.rate} a mile. "
+    """Miles written as the Mileage page writes them (`miles_text`)."""
+    return (f"{len(month.allocations)} trips, {miles_text(month.total)} miles in all. "
+            f"Reimbursable: {miles_text(month.reimbursable)} miles (the cap is "
+            f"{miles_text(month.cap)}). Over the cap: {miles_text(month.over_cap)} miles. "
+            f"Amount: ${month.amount:,.2f} at ${month.rate} a mile. "
             f"Status: {month.status}.")
 
 
@@ -304,11 +306,11 @@ class MonthReviewDialog(ReviewDialog):
         reviewed(str): see `ReviewDialog`.
     """
 
-    def __init__(self, ctx: UiContext, month: MileageMonth, parent: QWidget | None = None
-                 ) -> None:
+    def __init__(self, ctx: UiContext, month: MileageMonth, *, people: Directory,
+                 parent: QWidget | None = None) -> None:
         super().__init__(ctx, title="Review mileage", approve="&Approve month", parent=parent)
         self.month = month
-        self._what = f"{month.worker_id}'s mileage for {month_text(month.month)}"
+        self._what = f"{people.name(month.worker_id)}'s mileage for {month_text(month.month)}"
         self.model: RowsModel[Allocation] = RowsModel(TRIP_COLUMNS, self)
         self.model.set_rows(month.allocations)
         self.trips = table("Trips", self.model, fit_columns=True)

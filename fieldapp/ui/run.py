@@ -8,16 +8,18 @@ import socket
 import sys
 from types import TracebackType
 
-from PySide6.QtCore import QEvent, QObject, QSocketNotifier, Qt, QTimer
+from PySide6.QtCore import QEvent, QLocale, QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from fieldapp import __version__
 from fieldapp.domain.clock import Clock, system_clock
+from fieldapp.domain.formats import set_style
 from fieldapp.domain.people import Role
 from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
+from fieldapp.ui.date_style import date_style
 from fieldapp.ui.export_runner import ExportRunner
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.palette import follow_color_scheme
@@ -46,6 +48,8 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: Role | No
     # on every platform.
     app.setStyle("Fusion")
     follow_color_scheme(app)
+    # Before any page or worker exists: every screen and PDF writes dates as this locale does.
+    set_style(date_style(QLocale.system()))
     worker = DbWorker()
     session = Session(paths, clock=clock)
     runner = TaskRunner(worker)

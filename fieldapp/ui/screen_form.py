@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from fieldapp.domain.cases import Case
 from fieldapp.domain.errors import KnownError
+from fieldapp.domain.formats import day_text
 from fieldapp.domain.people import CaseId, ScreenId, UserId, new_id
 from fieldapp.domain.screens import (
     Attendance,
@@ -292,7 +293,7 @@ class ScreenForm(QDialog):
         court, warn = court_line(screen)
         lines = [court]
         if screen.lab is not None:
-            on = f" on {screen.lab.on.isoformat()}" if screen.lab.on else ""
+            on = f" on {day_text(screen.lab.on)}" if screen.lab.on else ""
             lines.append(f"Lab result: {screen.lab.status}{on}.")
         self.mark.setStyleSheet(_MARK_STYLE if warn else "")
         self.mark.setText("\n".join(lines))

@@ -219,7 +219,8 @@ class CosignSection(_TableSection[VisitNote]):
             Column("Signed at", lambda n: moment_text(n.signature.at, self._settings.zone)
                    if n.signature and self._settings else "not signed"),
             Column("Late entry", lambda n: "Late entry" if n.late_entry else "No"),
-            Column("Co-signatures", lambda n: cosign_summary(n, settings=self._settings)
+            Column("Co-signatures", lambda n: cosign_summary(n, settings=self._settings,
+                                                             people=self._people)
                    if self._settings else "")])
         self.review_button = self.add_button("Revie&w note…", "Review note")
         self.buttons.addStretch(1)
@@ -246,7 +247,8 @@ class CosignSection(_TableSection[VisitNote]):
     def _show_review(self, note: VisitNote) -> None:
         assert self._settings is not None
         self.review_dialog = self.open_review_dialog(NoteReviewDialog(
-            self._ctx, note, family=self._family(note), settings=self._settings, parent=self))
+            self._ctx, note, family=self._family(note), settings=self._settings,
+            people=self._people, parent=self))
 
 
 class MileageSection(_TableSection[MonthAwaiting]):
@@ -334,8 +336,8 @@ class MileageSection(_TableSection[MonthAwaiting]):
                 on_success=self._show_review, on_error=self._failed, owner=self)
 
     def _show_review(self, month: Any) -> None:
-        self.review_dialog = self.open_review_dialog(MonthReviewDialog(self._ctx, month,
-                                                                       parent=self))
+        self.review_dialog = self.open_review_dialog(MonthReviewDialog(
+            self._ctx, month, people=self._people, parent=self))
 
 
 def _months(count: int) -> str:

@@ -1,16 +1,21 @@
-"""Read-only table views configured the same way everywhere, and how dates read in them."""
+"""Read-only table views configured the same way everywhere."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from PySide6.QtCore import QAbstractItemModel
 from PySide6.QtWidgets import QAbstractItemView, QAbstractScrollArea, QHeaderView, QTableView
 
+from fieldapp.domain import formats
 
-def day_text(value: date | datetime | None) -> str:
-    """'Tue 24 Nov' (an em dash for no date)."""
-    return value.strftime("%a %d %b") if value is not None else "—"
+# How a date reads in a table (an em dash for none): the one style of `fieldapp.domain.formats`.
+day_text = formats.day_text
+
+
+def day_sort(value: date | None) -> str:
+    """A date column's `Column.sort`: ISO text sorts as the dates do (no date first)."""
+    return value.isoformat() if value is not None else ""
 
 
 def name_parts(area: QAbstractScrollArea, name: str) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fieldapp.domain.formats import long_day_text
 from fieldapp.domain.people import CaseId
 from fieldapp.domain.radar import Opens, RadarItem, Severity
 from fieldapp.domain.visits import VisitNote
@@ -176,7 +177,7 @@ class TodayPage(QWidget):
 
     def _show(self, summary: TodaySummary) -> None:
         self._summary = summary
-        self.title.setText(f"Today, {summary.today.strftime('%A %d %B')} · {summary.program}")
+        self.title.setText(f"Today, {long_day_text(summary.today)} · {summary.program}")
         self.due_model.set_rows(summary.due)
         self.drafts_model.set_rows(summary.drafts)
         self.returned_model.set_rows(summary.returned)

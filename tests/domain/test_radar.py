@@ -147,7 +147,7 @@ def test_a_fresh_draft_is_not_on_the_radar_until_its_deadline_is_a_day_away() ->
                  notes=[note()]) == []
     (item,) = radar(WORKER.user_id, now=SIGN_BY - timedelta(hours=24), notes=[note()])
     assert (item.kind, item.severity) == (RadarKind.UNSIGNED_VISIT, Severity.DUE_SOON)
-    assert item.sentence == ("Sign the note of the 16 Nov 2026 visit by 17 Nov 2026 17:15, or "
+    assert item.sentence == ("Sign the note of the 16 Nov 2026 visit by 17 Nov 2026, 17:15, or "
                              "it becomes a late entry.")
     assert (item.note_id, item.opens, item.due) == ("n-1", Opens.NOTE, date(2026, 11, 17))
 
@@ -158,7 +158,7 @@ def test_a_draft_is_overdue_a_moment_after_the_signing_deadline() -> None:
     (after,) = radar(WORKER.user_id, now=SIGN_BY + timedelta(microseconds=1), notes=[note()])
     assert (after.kind, after.severity) == (RadarKind.UNSIGNED_VISIT, Severity.OVERDUE)
     assert after.sentence == ("Your note of the 16 Nov 2026 visit is not signed; the deadline "
-                              "was 17 Nov 2026 17:15, so signing it now marks it a late entry.")
+                              "was 17 Nov 2026, 17:15, so signing it now marks it a late entry.")
 
 
 def test_a_draft_older_than_the_stale_limit_says_so() -> None:

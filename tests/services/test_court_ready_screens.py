@@ -74,7 +74,8 @@ def test_the_case_timeline_shows_it(team: Team) -> None:
 def test_the_csv_carries_readings_call_in_and_court_status(team: Team, tmp_path: Path) -> None:
     late_dilute_positive(team)
     (row,) = read_csv(run_export(team.ws(), ask(SCREENS, ExportFormat.CSV), tmp_path)).rows
-    assert (row["Told to come at"], row["Due by"], row["Collected"],
+    assert (row["Told to come at (YYYY-MM-DD HH:MM)"], row["Due by (YYYY-MM-DD HH:MM)"],
+            row["Collected (YYYY-MM-DD HH:MM)"],
             row["Late for the call-in"]) == ("2026-10-20 08:00", "2026-10-20 12:00",
                                              "2026-10-20 13:30", "yes")
     assert (row["Validity"], row["Measured validity"]) == ("valid", "dilute (disagrees)")
@@ -90,8 +91,8 @@ def test_the_pdf_says_it_in_sentences(team: Team, tmp_path: Path, qapp: QApplica
                                          tmp_path)))
     assert "valid; measured dilute (disagrees)" in text
     assert "marijuana (THC) none: instant result, unconfirmed, not for court" in text
-    note = ("2026-10-20 13:30: Call-in: told to come at 2026-10-20 08:00, due by 2026-10-20 "
-            "12:00; collected after that time. Validity readings: creatinine 12.5 mg/dL, "
+    note = ("20 Oct 2026, 13:30: Call-in: told to come at 20 Oct 2026, 08:00, due by 20 Oct "
+            "2026, 12:00; collected after that time. Validity readings: creatinine 12.5 mg/dL, "
             "specific gravity 1.0020, pH 6.0. Measured: creatinine 12.5 mg/dL and specific "
             "gravity 1.0020: dilute (49 CFR 40.88(a)). The collector judged it valid.")
     assert "".join(note.split()) in "".join(text.split())  # where a line wraps is Qt's choice

@@ -36,8 +36,9 @@ MILEAGE, SCREENS = ReportKind.MILEAGE, ReportKind.SCREENS
 
 
 def _trip_table(report: CsvReport) -> list[tuple[str, ...]]:
-    return [tuple(r[c] for c in ("Row", "Worker", "Worker name", "Month", "Trip date",
-                                 "Miles", "Reimbursable miles", "Over the cap", "Amount"))
+    return [tuple(r[c] for c in ("Row", "Worker", "Worker name", "Month (YYYY-MM)",
+                                 "Trip date (YYYY-MM-DD)", "Miles", "Reimbursable miles",
+                                 "Over the cap", "Amount"))
             for r in report.rows]
 
 
@@ -64,7 +65,8 @@ def test_mileage_csv_splits_the_trip_that_crosses_the_cap(team: Team, tmp_path: 
     ]
     total = report.rows[3]
     assert (total["Month status"], total["Approved by"], total["Approved by name"],
-            total["Approved at"], total["Rate per mile"], total["Figures"], total["Purpose"]) \
+            total["Approved at (YYYY-MM-DD HH:MM)"], total["Rate per mile"], total["Figures"],
+            total["Purpose"]) \
         == ("approved", "sup-1", "Pat Morgan", "2026-11-04 10:00", "0.725",
             "approved for payment", "3 trip(s)")
     assert all(r["Month status"] == "approved" and r["Approved by"] == "sup-1"
@@ -84,26 +86,26 @@ def test_mileage_pdf_totals_and_grand_total(team: Team, tmp_path: Path,
     pages = pdf_pages(run_export(team.ws(), ask(MILEAGE, PDF, first=date(2026, 9, 1)),
                                  tmp_path))
     assert_pdf_frame(pages, "Mileage reimbursement report", TEAM_SCOPE,
-                     "2026-09-01 to 2026-10-31")
+                     "1 Sep 2026 to 31 Oct 2026")
     text = " ".join(pages)
     summary = positions(
         text, "Summary Worker Month Status Miles Reimbursable Over the cap Amount",
-        "Sam Rivera 2026-10 approved 190.0 150.0 40.0 $108.75",
-        "Lee Okafor 2026-09 open 20.0 20.0 0.0 $14.50",
-        "Lee Okafor 2026-10 submitted 40.0 40.0 0.0 $29.00",
+        "Sam Rivera October 2026 approved 190.0 150.0 40.0 $108.75",
+        "Lee Okafor September 2026 open 20.0 20.0 0.0 $14.50",
+        "Lee Okafor October 2026 submitted 40.0 40.0 0.0 $29.00",
         "Approved for payment 1 month(s) 190.0 150.0 40.0 $108.75",
         "All months shown 3 month(s) 250.0 210.0 40.0 $152.25",
         "2 month(s) are not approved yet")
     assert summary == sorted(summary)
     month = positions(
-        text, "Sam Rivera: 2026-10 (approved; approved by Pat Morgan on "
-              "2026-11-04 10:00)",
-        "2026-10-03 county office family home home visit Alder 100.0 100.0 0.0",
+        text, "Sam Rivera: October 2026 (approved; approved by Pat Morgan on "
+              "4 Nov 2026, 10:00)",
+        "3 Oct 2026 county office family home home visit Alder 100.0 100.0 0.0",
         "60.0 50.0 10.0", "training at the county office 30.0 0.0 30.0",
         "Total 3 trip(s) 190.0 150.0 40.0",
         "Reimbursable 150.0 miles at $0.725 a mile: $108.75",
         "Over the cap, not reimbursed: 40.0 miles.",
-        "Lee Okafor: 2026-09 (open)", "Lee Okafor: 2026-10 (submitted)")
+        "Lee Okafor: September 2026 (open)", "Lee Okafor: October 2026 (submitted)")
     assert month == sorted(month) and summary[-1] < month[0]
     for word in ("OUTSIDE", "SECRET", "rc-3", "2026-11-02"):
         assert word not in text
@@ -138,17 +140,17 @@ def test_mileage_approver_only_for_an_approved_month(team: Team, tmp_path: Path,
 
     report = read_csv(run_export(team.ws(), ask(MILEAGE, CSV, first=date(2026, 9, 1)),
                                  tmp_path))
-    totals = {r["Month"]: r for r in report.rows
+    totals = {r["Month (YYYY-MM)"]: r for r in report.rows
               if r["Row"] == "month total" and r["Worker"] == "rc-2"}
     assert (totals["2026-09"]["Month status"], totals["2026-09"]["Approved by"]) == \
         ("returned", "")
     assert (totals["2026-10"]["Month status"], totals["2026-10"]["Approved by"],
-            totals["2026-10"]["Approved at"]) == ("submitted", "", "")
+            totals["2026-10"]["Approved at (YYYY-MM-DD HH:MM)"]) == ("submitted", "", "")
     text = " ".join(pdf_pages(run_export(team.ws(), ask(MILEAGE, PDF, first=date(2026, 9, 1)),
                                          tmp_path)))
-    assert "Lee Okafor: 2026-09 (returned; returned by Pat Morgan on " \
-           "2026-11-05 09:00)" in text
-    assert "Lee Okafor: 2026-10 (submitted)" in text
+    assert "Lee Okafor: September 2026 (returned; returned by Pat Morgan on " \
+           "5 Nov 2026, 09:00)" in text
+    assert "Lee Okafor: October 2026 (submitted)" in text
     assert "submitted by" not in text
 
 
@@ -161,11 +163,11 @@ def test_screen_summary_csv(team: Team, tmp_path: Path) -> None:
     report = read_csv(raw)
     assert_csv_head(report, raw, "Drug screen summary", TEAM_SCOPE, "2026-10-01 to 2026-10-31")
     assert report.column("Family") == ["Alder"] * 7 + ["Brennan"]
-    assert report.column("Collected") == [
+    assert report.column("Collected (YYYY-MM-DD HH:MM)") == [
         "2026-10-06 11:00", "2026-10-13 11:00", "2026-10-20 11:00", "2026-10-22 11:00",
         "2026-10-24 11:00", "2026-10-27 11:00", "2026-10-31 22:00", "2026-10-09 11:00"]
     table = [tuple(r[c] for c in ("Reason", "Attendance", "Validity", "Positive for",
-                                  "Lab confirmation", "Lab date", "Chain of custody"))
+                                  "Lab confirmation", "Lab date (YYYY-MM-DD)", "Chain of custody"))
              for r in report.rows]
     assert table == [
         ("random", "collected", "valid", "", "", "", ""),
@@ -193,23 +195,23 @@ def test_screen_summary_pdf_counts_per_case(team: Team, tmp_path: Path,
                                             qapp: QApplication) -> None:
     add_screens(team)
     pages = pdf_pages(run_export(team.ws(), ask(SCREENS, PDF), tmp_path))
-    assert_pdf_frame(pages, "Drug screen summary", TEAM_SCOPE, "2026-10-01 to 2026-10-31")
+    assert_pdf_frame(pages, "Drug screen summary", TEAM_SCOPE, "1 Oct 2026 to 31 Oct 2026")
     text = " ".join(pages)
     found = positions(
         text, "Alder 7 screens, 4 random, 5 collected, 2 negative, 2 positive, 1 confirmed "
               "positive, 1 not valid, 1 missed, 1 refused.",
-        "2026-10-06 11:00 Alder parent random collected urine, instant, observed valid none",
-        "2026-10-13 11:00 Alder parent scheduled collected urine, lab, observed valid cocaine "
-        "confirmed positive 2026-10-16 CC-1001",
-        "2026-10-20 11:00 Alder parent random collected urine, instant, observed valid "
+        "6 Oct 2026, 11:00 Alder parent random collected urine, instant, observed valid none",
+        "13 Oct 2026, 11:00 Alder parent scheduled collected urine, lab, observed valid cocaine "
+        "confirmed positive 16 Oct 2026 CC-1001",
+        "20 Oct 2026, 11:00 Alder parent random collected urine, instant, observed valid "
         "marijuana (THC) none: instant result, unconfirmed",
-        "2026-10-22 11:00 Alder parent random no-show",
-        "2026-10-24 11:00 Alder parent scheduled refused",
-        "2026-10-27 11:00 Alder parent scheduled collected urine, instant, observed dilute none",
-        "2026-10-31 22:00 Alder parent random collected",
+        "22 Oct 2026, 11:00 Alder parent random no-show",
+        "24 Oct 2026, 11:00 Alder parent scheduled refused",
+        "27 Oct 2026, 11:00 Alder parent scheduled collected urine, instant, observed dilute none",
+        "31 Oct 2026, 22:00 Alder parent random collected",
         "Brennan 1 screens, 1 random, 1 collected, 1 negative, 0 positive, 0 confirmed positive, "
         "0 not valid, 0 missed, 0 refused.",
-        "2026-10-09 11:00 Brennan parent random collected")
+        "9 Oct 2026, 11:00 Brennan parent random collected")
     assert found == sorted(found)
     for word in NEVER_IN_SUP1_OCTOBER:
         assert word not in text
@@ -225,4 +227,4 @@ def test_screen_period_is_the_programs_local_date(team: Team, tmp_path: Path) ->
     september = read_csv(run_export(team.ws(), ask(SCREENS, CSV, first=date(2026, 9, 30),
                                                    last=date(2026, 9, 30)), tmp_path))
     assert september.column("Comments") == ["SEPTEMBER-OUTSIDE screen"]
-    assert september.column("Collected") == ["2026-09-30 23:00"]
+    assert september.column("Collected (YYYY-MM-DD HH:MM)") == ["2026-09-30 23:00"]

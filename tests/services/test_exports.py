@@ -44,15 +44,15 @@ VISITS, SCREENS = ReportKind.VISIT_LOG, ReportKind.SCREENS
 # --- the visit log -----------------------------------------------------------------------------
 
 
-TITLES = ("2026-10-01 · Alder · face to face · co-signed",
-          "2026-10-07 · Brennan · face to face · signed, awaiting co-signature",
-          "2026-10-12 · Alder · face to face · signed, awaiting co-signature · LATE ENTRY",
-          "2026-10-20 · Alder · face to face · draft, not signed",
-          "2026-10-31 · Brennan · face to face · co-signed")
-RETURNED = "Returned by Pat Morgan on 2026-10-15 17:00: Please list who else was home."
-WORKER_ADDENDUM = ("Addendum by Sam Rivera on 2026-10-15 18:00. Reason: asked by "
+TITLES = ("Thu 1 Oct 2026 · Alder · face to face · co-signed",
+          "Wed 7 Oct 2026 · Brennan · face to face · signed, awaiting co-signature",
+          "Mon 12 Oct 2026 · Alder · face to face · signed, awaiting co-signature · LATE ENTRY",
+          "Tue 20 Oct 2026 · Alder · face to face · draft, not signed",
+          "Sat 31 Oct 2026 · Brennan · face to face · co-signed")
+RETURNED = "Returned by Pat Morgan on 15 Oct 2026, 17:00: Please list who else was home."
+WORKER_ADDENDUM = ("Addendum by Sam Rivera on 15 Oct 2026, 18:00. Reason: asked by "
                    "supervisor. Grandmother Inés was also present.")
-SUPERVISOR_ADDENDUM = ("Addendum by Pat Morgan on 2026-10-15 19:00. Reason: supervisor "
+SUPERVISOR_ADDENDUM = ("Addendum by Pat Morgan on 15 Oct 2026, 19:00. Reason: supervisor "
                        "review. Discussed with the worker.")
 
 
@@ -60,7 +60,7 @@ def test_visit_log_pdf_for_a_supervisor(team: Team, tmp_path: Path,
                                         qapp: QApplication) -> None:
     add_visits(team)
     pages = pdf_pages(run_export(team.ws(), ask(VISITS, PDF), tmp_path))
-    assert_pdf_frame(pages, "Visit log", TEAM_SCOPE, "2026-10-01 to 2026-10-31")
+    assert_pdf_frame(pages, "Visit log", TEAM_SCOPE, "1 Oct 2026 to 31 Oct 2026")
     text = " ".join(pages)
 
     # Every visit once, in date order; nothing from outside the team or the month.
@@ -76,12 +76,12 @@ def test_visit_log_pdf_for_a_supervisor(team: Team, tmp_path: Path,
     # Signatures and reviews under their note; the late note's return and addenda in place,
     # after its narrative and before the next visit.
     assert text.count("Signed by ") == 4 and text.count("LATE ENTRY") == 1
-    assert positions(text, TITLES[0], "Signed by Sam Rivera on 2026-10-01 18:00",
-                     "Co-signed by Pat Morgan on 2026-10-02 14:00", TITLES[1]) \
-        == sorted(positions(text, TITLES[0], "Signed by Sam Rivera on 2026-10-01 18:00",
-                            "Co-signed by Pat Morgan on 2026-10-02 14:00", TITLES[1]))
+    assert positions(text, TITLES[0], "Signed by Sam Rivera on 1 Oct 2026, 18:00",
+                     "Co-signed by Pat Morgan on 2 Oct 2026, 14:00", TITLES[1]) \
+        == sorted(positions(text, TITLES[0], "Signed by Sam Rivera on 1 Oct 2026, 18:00",
+                            "Co-signed by Pat Morgan on 2 Oct 2026, 14:00", TITLES[1]))
     in_place = positions(text, TITLES[2], "Late visit narrative: the family moved rooms.",
-                         "Signed by Sam Rivera on 2026-10-15 16:00", RETURNED,
+                         "Signed by Sam Rivera on 15 Oct 2026, 16:00", RETURNED,
                          WORKER_ADDENDUM, SUPERVISOR_ADDENDUM, TITLES[3])
     assert in_place == sorted(in_place)
     draft = text[text.index(TITLES[3]):text.index(TITLES[4])]
@@ -97,8 +97,8 @@ def test_visit_log_csv_for_a_supervisor(team: Team, tmp_path: Path) -> None:
 
     in_order = [v.first, v.brennan, v.late, v.draft, v.last_day]
     assert report.column("Note id") == [n.id for n in in_order]
-    assert report.column("Visit date") == ["2026-10-01", "2026-10-07", "2026-10-12",
-                                           "2026-10-20", "2026-10-31"]
+    assert report.column("Visit date (YYYY-MM-DD)") == ["2026-10-01", "2026-10-07",
+                                                         "2026-10-12", "2026-10-20", "2026-10-31"]
     assert report.column("Family") == ["Alder", "Brennan", "Alder", "Alder", "Brennan"]
     text = raw.decode("utf-8-sig")
     for word in NEVER_IN_SUP1_OCTOBER:
@@ -111,13 +111,15 @@ def test_visit_log_csv_for_a_supervisor(team: Team, tmp_path: Path) -> None:
     assert draft["Narrative"] == "'" + FORMULA
     assert (brennan["Place"], brennan["Narrative"], brennan["People present"]) == \
         ("office", MARKUP, "mother; Noor <9> & aunt")
-    assert (first["Time in"], first["Time out"], first["People present"], first["Services"]) \
+    assert (first["Time in (HH:MM)"], first["Time out (HH:MM)"], first["People present"],
+            first["Services"]) \
         == ("14:00", "15:30", "mother; son", "recovery coaching; safety check")
 
     def status(row: dict[str, str]) -> tuple[str, ...]:
         return tuple(row[c] for c in ("Worker", "Worker name", "Status", "Signed by",
-                                      "Signed by name", "Signed at", "Late entry",
-                                      "Co-signed by", "Co-signed by name", "Co-signed at"))
+                                      "Signed by name", "Signed at (YYYY-MM-DD HH:MM)",
+                                      "Late entry", "Co-signed by", "Co-signed by name",
+                                      "Co-signed at (YYYY-MM-DD HH:MM)"))
 
     # Machines match on the ids; the names sit beside them.
     assert status(first) == ("rc-1", "Sam Rivera", "co-signed", "rc-1", "Sam Rivera",
@@ -131,8 +133,10 @@ def test_visit_log_csv_for_a_supervisor(team: Team, tmp_path: Path) -> None:
     assert status(last)[2:] == ("co-signed", "rc-2", "Lee Okafor", "2026-10-31 18:00", "no",
                                 "sup-1", "Pat Morgan", "2026-10-31 20:00")
     # The addenda and the return in the note's own row, oldest first; nowhere else.
-    assert late["Returns"] == RETURNED
-    assert late["Addenda"] == WORKER_ADDENDUM + "\n\n" + SUPERVISOR_ADDENDUM
+    # The CSV's dates are ISO, in its sentences too.
+    assert late["Returns"] == RETURNED.replace("15 Oct 2026,", "2026-10-15")
+    assert late["Addenda"] == (WORKER_ADDENDUM + "\n\n" + SUPERVISOR_ADDENDUM).replace(
+        "15 Oct 2026,", "2026-10-15")
     assert all(not r["Addenda"] and not r["Returns"] for r in (first, brennan, draft, last))
 
 

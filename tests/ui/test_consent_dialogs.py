@@ -292,7 +292,7 @@ def test_the_accounting_lists_disclosures_and_filters_by_person(
         "attendance and participation: Visit log",
         "Exception: child abuse or neglect report (42 CFR 2.12(c)(6)). Hotline report 4471, "
         "20 Nov 2026"]
-    assert newest[0] == "23 Nov 2026 03:30" and newest[6] == ME and newest[7] == "cdcdcdcdcdcd…"
+    assert newest[0] == "23 Nov 2026, 03:30" and newest[6] == ME and newest[7] == "cdcdcdcdcdcd…"
     assert view.model.index(0, 7).data(Qt.ItemDataRole.ToolTipRole).endswith("cd" * 32)
     assert view.model.index(1, 5).data() == \
         f"Consent of Maria Lopez, signed 25 Oct 2026 (consent {consent_id[:8]})"

@@ -46,7 +46,7 @@ open_app = test_sync_ui.open_app  # the real window on a profile folder (a fixtu
 it_set_up = journey.it_set_up  # the program's server, set up by IT (a fixture)
 clock = test_journey_program.clock  # 24 November 2026, 15:30 in Chicago (a fixture)
 
-SIGNED_NOTE = ["Tue 24 Nov", "Visit (face to face, home)",
+SIGNED_NOTE = ["24 Nov 2026", "Visit (face to face, home)",
                "Met Dana at home; reviewed the recovery plan together.", "signed"]
 
 
@@ -137,7 +137,7 @@ def test_work_done_before_connecting_goes_up_as_hers_and_nothing_is_lost(
     page = open_alder(qtbot, coordinator, first_visit=False)
     # The note and the trip, each once: nothing lost, nothing doubled.
     assert sorted(timeline_rows(page)) == sorted([
-        SIGNED_NOTE, ["Tue 24 Nov", "Trip", "Office → Alder home: 24.0 miles", "Home visit"]])
+        SIGNED_NOTE, ["24 Nov 2026", "Trip", "Office → Alder home: 24.0 miles", "Home visit"]])
     click(qtbot, page, "Close")
     ws.setCurrentWidget(ws.mileage)
     qtbot.waitUntil(lambda: ws.mileage.model.rowCount() == 1, timeout=WAIT)

@@ -110,7 +110,7 @@ def trip_across_the_cap(qtbot: QtBot, page: MileagePage, ctx: UiContext) -> None
     assert page.meter.value() == page.meter.maximum()
     assert "12.4 miles are over the cap" in page.summary.text()
     texts = [page.model.index(1, c).data() for c in range(page.model.columnCount())]
-    assert texts == ["Tue 24 Nov", "Office", "County court", "Family court hearing", "No case",
+    assert texts == ["24 Nov 2026", "Office", "County court", "Family court hearing", "No case",
                      "42.4", "30", "12.4"]
 
 

@@ -216,7 +216,7 @@ def test_returned_note_shows_the_comment_and_takes_an_addendum(
     assert not history.returned.isVisible()
     shown = "\n".join(label.text() for label in history.entries)
     assert "Robin's sister Ann was also in the home." in shown
-    assert "Returned by demo-supervisor" in shown
+    assert "Returned by Avery Lindgren (demo-supervisor)" in shown  # named, not an id
     close(qtbot, editor)
 
 

@@ -24,7 +24,7 @@ def test_last_backup_reads_in_the_programs_time_zone(qtbot: QtBot,
     qtbot.waitUntil(lambda: "Last backup: none yet" in page.facts.text(), timeout=10_000)
     qtbot.mouseClick(page.backup_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "none yet" not in page.facts.text(), timeout=10_000)
-    assert "Last backup: 24 Nov 2026 03:30\n" in page.facts.text()
+    assert "Last backup: 24 Nov 2026, 03:30\n" in page.facts.text()
     assert "UTC" not in page.facts.text()
 
 

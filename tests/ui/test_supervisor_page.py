@@ -391,7 +391,7 @@ def test_approve_several_months_after_one_question(
 def test_team_dates_read_as_on_the_caseload_tab(qtbot: QtBot, make_context: ContextFactory
                                                  ) -> None:
     """The Supervisor tab said "none yet" and "today" where the Caseload tab said "—" and
-    "Tue 24 Nov"."""
+    "24 Nov 2026"."""
     ctx, page = supervisor_page(qtbot, make_context)
     caseload = CaseloadPage(ctx, role=Role.SUPERVISOR)
     qtbot.addWidget(caseload)
@@ -406,7 +406,7 @@ def test_team_dates_read_as_on_the_caseload_tab(qtbot: QtBot, make_context: Cont
 
     team = dates(page.team.model, first=3, second=5)
     assert team == dates(caseload.model, first=3, second=5)
-    assert "Tue 24 Nov" in {due for _, due in team.values()}
+    assert "24 Nov 2026" in {due for _, due in team.values()}
     row = page.team.model.row_at(0)
     unvisited = replace(row, due=replace(row.due, last_face_to_face=None))
     page.team.show_caseload([unvisited], NOBODY)

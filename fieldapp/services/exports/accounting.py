@@ -12,14 +12,15 @@ from datetime import date, tzinfo
 
 from fieldapp.domain.disclosure import Disclosure
 from fieldapp.domain.exports import ExportScope
+from fieldapp.domain.formats import iso_moment_text
 from fieldapp.services.consents import AccountingService
 from fieldapp.services.exports.staff import StaffNames
 from fieldapp.services.workspace import Workspace
 
 ACCOUNTING_COLUMNS = (
-    "Disclosed", "Family", "Case id", "People", "Recipient", "Recipient kind", "Purpose",
-    "Information", "What was disclosed", "Basis", "Disclosed by", "Disclosed by name",
-    "File SHA-256", "Disclosure id",
+    "Disclosed (YYYY-MM-DD HH:MM zone)", "Family", "Case id", "People", "Recipient",
+    "Recipient kind", "Purpose", "Information", "What was disclosed", "Basis", "Disclosed by",
+    "Disclosed by name", "File SHA-256", "Disclosure id",
 )
 
 
@@ -46,7 +47,7 @@ def accounting_rows(workspace: Workspace, scope: ExportScope, *, person: str, fi
 def accounting_values(row: AccountingRow, people: StaffNames, zone: tzinfo) -> list[str]:
     d = row.disclosure
     return [
-        f"{d.at.astimezone(zone):%Y-%m-%d %H:%M %Z}", row.family, d.case_id, "; ".join(d.people),
+        iso_moment_text(d.at.astimezone(zone)), row.family, d.case_id, "; ".join(d.people),
         d.recipient.name, str(d.recipient.kind), d.purpose, str(d.information), d.what,
         d.basis.describe(), d.by, people.plain(d.by), d.sha256, d.id,
     ]

@@ -65,7 +65,7 @@ def render_csv(report: Report, *, progress: Progress | None = None,
 
 def _head(writer: Any, header: ReportHeader) -> None:
     writer.writerow(["42 CFR Part 2 notice", header.notice.text])
-    for label, value in header.lines():
+    for label, value in header.lines(iso=True):
         writer.writerow([label, spreadsheet_safe(value)])
     # 42 CFR 2.32(b): a disclosure made with consent carries a copy or a clear explanation of
     # the consent: here, every element of each consent relied on, one line each.

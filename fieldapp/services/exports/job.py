@@ -129,7 +129,7 @@ def record(workspace: Workspace, request: ExportRequest, report: Report, exporte
     sheet = report.header.sheet
     if sheet is None:  # `collect` always finds one; a report made otherwise is not exported
         raise KnownError("This export has no recipient or basis; nothing was recorded.")
-    what = (f"{report.header.title}, {report.header.period}, {request.fmt.upper()}, "
+    what = (f"{report.header.title}, {report.header.iso_period}, {request.fmt.upper()}, "
             f"{records_in(report)} record(s)")
     with workspace.unit() as stores:
         workspace.audit(stores, Action.EXPORT, f"{request.kind}", format=str(request.fmt),

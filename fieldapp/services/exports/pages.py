@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from html import escape
 
+from fieldapp.domain.formats import day_text, moment_text, month_text, weekday_text
 from fieldapp.domain.mileage import MonthStatus
 from fieldapp.domain.screens import DrugScreen
 from fieldapp.domain.validity import UNCONFIRMED, court_status, measured
@@ -29,11 +30,11 @@ from fieldapp.services.exports.collect import (
     VisitRow,
     status_text,
 )
+from fieldapp.services.exports.collect import moment_text as zoned_moment_text
 from fieldapp.services.exports.tables import (
     addendum_text,
     clock,
     lab_text,
-    local,
     measured_text,
     miles,
     money,
@@ -41,6 +42,8 @@ from fieldapp.services.exports.tables import (
     review_text,
     screen_sentences,
 )
+
+DISCLOSED = ACCOUNTING_COLUMNS[0]  # when: ISO in the CSV, the screens' style on a printout
 
 STYLE = """
 h1 { font-size: 15pt; margin-bottom: 6px; }
@@ -106,8 +109,10 @@ def _accounting(report: AccountingReport) -> str:
                            report.rows, strict=True):
         cells = dict(zip(ACCOUNTING_COLUMNS, values, strict=True))
         cells["Disclosed by name"] = report.people.name(row.disclosure.by)
+        cells[DISCLOSED] = zoned_moment_text(row.disclosure.at.astimezone(report.zone))
         rows.append([cells[c] for c in columns])
-    headers = ["Disclosed by" if c == "Disclosed by name" else c for c in columns]
+    headers = [{"Disclosed by name": "Disclosed by", DISCLOSED: "Disclosed"}.get(c, c)
+               for c in columns]
     return (f"<h2>Disclosures ({len(report.rows)})</h2>"
             + _table(headers, rows))
 
@@ -132,25 +137,25 @@ def _visit(row: VisitRow, log: VisitLog) -> str:
              ("Services", ", ".join(d.services) or "none listed")]
     if d.safety_concerns:
         facts.append(("Safety concerns", d.safety_description))
-    title = " · ".join([d.visit_date.isoformat(), row.family, str(d.contact_type),
+    title = " · ".join([weekday_text(d.visit_date), row.family, str(d.contact_type),
                         status_text(note), *(["LATE ENTRY"] if note.late_entry else [])])
     parts = [f"<hr/><h3>{escape(title)}</h3>",
              "<p>" + " · ".join(f"<b>{escape(k)}</b> {escape(v)}" for k, v in facts) + "</p>",
              _paragraphs(d.narrative)]
     if d.next_steps:
         parts.append(f"<p><b>Next steps</b> {escape(d.next_steps)}"
-                     + (f" (next visit {d.next_visit_date.isoformat()})"
+                     + (f" (next visit {day_text(d.next_visit_date)})"
                         if d.next_visit_date else "") + "</p>")
     if note.signature:
         # The common attestation is printed once, above; only a different wording here.
         words = ("attested" if note.signature.attestation == ATTESTATION
                  else f"attestation: {note.signature.attestation}")
         parts.append(f"<p class='muted'>Signed by {escape(people.name(note.signature.by))} on "
-                     f"{local(note.signature.at, log.zone)} ({escape(words)})</p>")
-    parts += [f"<p class='muted'>{escape(review_text(r, people, log.zone))}</p>"
-              for r in note.reviews]
+                     f"{moment_text(note.signature.at, log.zone)} ({escape(words)})</p>")
+    parts += [f"<p class='muted'>{escape(review_text(r, people, log.zone, when=moment_text))}"
+              "</p>" for r in note.reviews]
     parts += [f"<table class='addendum' width='100%' cellpadding='4'><tr><td>"
-              f"{escape(addendum_text(a, people, log.zone))}</td></tr></table>"
+              f"{escape(addendum_text(a, people, log.zone, when=moment_text))}</td></tr></table>"
               for a in note.addenda]
     return "".join(parts)
 
@@ -160,7 +165,7 @@ def _mileage(report: MileageReport) -> str:
         return "<p><i>No trips in this scope and period.</i></p>"
     overview = _table(["Worker", "Month", "Status", "Miles", "Reimbursable", "Over the cap",
                        "Amount"],
-                      [[report.people.name(m.ledger.worker_id), m.ledger.month,
+                      [[report.people.name(m.ledger.worker_id), month_text(m.ledger.month),
                         str(m.ledger.status), miles(m.ledger.total), miles(m.ledger.reimbursable),
                         miles(m.ledger.over_cap), f"${money(m.ledger.amount)}"]
                        for m in report.months], numeric={3, 4, 5, 6},
@@ -190,8 +195,8 @@ def _total(label: str, months: list[MonthRow]) -> list[str]:
 def _month(month: MonthRow, report: MileageReport) -> str:
     m = month.ledger
     decided = (f"; {m.status} by {report.people.name(month.decided_by)} on "
-               f"{local(month.decided_at, report.zone)}" if month.decided_at else "")
-    rows = [[a.trip.trip_date.isoformat(), a.trip.origin, a.trip.destination, a.trip.purpose,
+               f"{moment_text(month.decided_at, report.zone)}" if month.decided_at else "")
+    rows = [[day_text(a.trip.trip_date), a.trip.origin, a.trip.destination, a.trip.purpose,
              report.families.get(a.trip.case_id, "") if a.trip.case_id else "",
              miles(a.trip.total_miles), miles(a.reimbursable), miles(a.over_cap)]
             for a in m.allocations]
@@ -199,7 +204,7 @@ def _month(month: MonthRow, report: MileageReport) -> str:
              miles(m.over_cap)]
     provisional = ("<p><b>Provisional:</b> changes to these trips have not yet been confirmed "
                    "by the program's server.</p>" if m.provisional else "")
-    return (f"<h2>{escape(report.people.name(m.worker_id))}: {m.month} ({m.status}"
+    return (f"<h2>{escape(report.people.name(m.worker_id))}: {month_text(m.month)} ({m.status}"
             f"{escape(decided)})</h2>"
             + _table(["Date", "From", "To", "Purpose", "Family", "Miles", "Reimbursable",
                       "Over the cap"], rows, numeric={5, 6, 7}, totals=[total])
@@ -216,7 +221,7 @@ def _screens(summary: ScreenSummary) -> str:
 
 def _case_screens(case: CaseScreens, summary: ScreenSummary) -> str:
     counts = ", ".join(f"{case.count(what)} {what}" for what in SCREEN_COUNTS)
-    rows = [[local(s.collected_at, summary.zone), s.person, str(s.reason), str(s.attendance),
+    rows = [[moment_text(s.collected_at, summary.zone), s.person, str(s.reason), str(s.attendance),
              f"{s.specimen}, {s.method}" + (", observed" if s.observed else ""),
              str(s.validity) + (f"; measured {measured_text(s)}" if measured(s) else ""),
              ", ".join(positive_for(s)) or ("none" if s.results else ""),
@@ -232,7 +237,7 @@ def _case_screens(case: CaseScreens, summary: ScreenSummary) -> str:
 
 def _confirmation(s: DrugScreen) -> str:
     """The lab's answer and its date; a positive without one says it is not for court."""
-    text = lab_text(s) + (f" {s.lab.on.isoformat()}" if s.lab and s.lab.on else "")
+    text = lab_text(s) + (f" {day_text(s.lab.on)}" if s.lab and s.lab.on else "")
     if court_status(s) != UNCONFIRMED:
         return text
     return f"{text}, not for court" if text.endswith("unconfirmed") else f"{text}, {UNCONFIRMED}"
@@ -245,7 +250,7 @@ def _screen_notes(case: CaseScreens, summary: ScreenSummary) -> str:
         said = [*screen_sentences(s, summary.zone),
                 _screen_note(s.comments, s.correction_reason, s.revision)]
         if any(said):
-            notes.append(f"<p class='muted'>{local(s.collected_at, summary.zone)}: "
+            notes.append(f"<p class='muted'>{moment_text(s.collected_at, summary.zone)}: "
                          f"{escape(' '.join(filter(None, said)))}</p>")
     return "".join(notes)
 

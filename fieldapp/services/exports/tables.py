@@ -1,15 +1,19 @@
 """Reports as rows: the columns of each CSV, one visit, trip or screen per row.
 
 The PDF shows the same values (`services/exports/pages.py`); both take their words from here so
-a spreadsheet and a printout of one export never disagree.
+a spreadsheet and a printout of one export never disagree. Only dates differ: a CSV is read by
+machines too, so its dates and times are ISO (2026-11-24, 15:30, 2026-11-24 15:30, in the
+program's time zone) and its column names say so; a printout writes them as the screens do
+(`fieldapp.domain.formats`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, time, tzinfo
 from decimal import Decimal
 
+from fieldapp.domain.formats import moment_text
 from fieldapp.domain.mileage import MonthStatus
 from fieldapp.domain.screens import DrugScreen
 from fieldapp.domain.validity import court_status, measured
@@ -23,26 +27,34 @@ from fieldapp.services.exports.collect import (
 )
 from fieldapp.services.exports.staff import StaffNames
 
+DAY = "(YYYY-MM-DD)"
+TIME = "(HH:MM)"
+MOMENT = "(YYYY-MM-DD HH:MM)"  # the program's local time
+
+When = Callable[[datetime, tzinfo], str]  # how a moment is written: `local`, or `moment_text`
+
 VISIT_COLUMNS = (
-    "Visit date", "Family", "Case id", "Worker", "Worker name", "Contact type", "Place",
-    "Time in", "Time out", "People present", "Services", "Safety concerns",
-    "Safety description", "Narrative", "Next steps", "Next visit", "Status", "Signed by",
-    "Signed by name", "Signed at", "Late entry", "Co-signed by", "Co-signed by name",
-    "Co-signed at", "Returns", "Addenda", "Note id",
+    f"Visit date {DAY}", "Family", "Case id", "Worker", "Worker name", "Contact type", "Place",
+    f"Time in {TIME}", f"Time out {TIME}", "People present", "Services", "Safety concerns",
+    "Safety description", "Narrative", "Next steps", f"Next visit {DAY}", "Status", "Signed by",
+    "Signed by name", f"Signed at {MOMENT}", "Late entry", "Co-signed by", "Co-signed by name",
+    f"Co-signed at {MOMENT}", "Returns", "Addenda", "Note id",
 )
 
 TRIP_COLUMNS = (
-    "Row", "Worker", "Worker name", "Month", "Month status", "Approved by", "Approved by name",
-    "Approved at", "Trip date", "From", "To", "Purpose", "Family", "Miles",
-    "Reimbursable miles", "Over the cap", "Rate per mile", "Amount", "Figures",
+    "Row", "Worker", "Worker name", "Month (YYYY-MM)", "Month status", "Approved by",
+    "Approved by name", f"Approved at {MOMENT}", f"Trip date {DAY}", "From", "To", "Purpose",
+    "Family", "Miles", "Reimbursable miles", "Over the cap", "Rate per mile", "Amount",
+    "Figures",
 )
 
 SCREEN_COLUMNS = (
-    "Family", "Case id", "Person", "Collected", "Reason", "Told to come at", "Due by",
-    "Late for the call-in", "Attendance", "Specimen", "Observed", "Method", "Validity",
-    "Measured validity", "Validity readings", "Measured because", "Panel", "Positive for",
-    "Results", "Lab confirmation", "Lab date", "Court status", "Chain of custody", "Comments",
-    "Recorded by", "Recorded by name", "Revision", "Correction reason", "Screen id",
+    "Family", "Case id", "Person", f"Collected {MOMENT}", "Reason", f"Told to come at {MOMENT}",
+    f"Due by {MOMENT}", "Late for the call-in", "Attendance", "Specimen", "Observed", "Method",
+    "Validity", "Measured validity", "Validity readings", "Measured because", "Panel",
+    "Positive for", "Results", "Lab confirmation", f"Lab date {DAY}", "Court status",
+    "Chain of custody", "Comments", "Recorded by", "Recorded by name", "Revision",
+    "Correction reason", "Screen id",
 )
 
 
@@ -75,14 +87,18 @@ def person(user_id: str | None, people: StaffNames) -> tuple[str, str]:
     return user_id or "", people.plain(user_id)
 
 
-def review_text(review: Review, people: StaffNames, zone: tzinfo) -> str:
+def review_text(review: Review, people: StaffNames, zone: tzinfo, *, when: When | None = None
+                ) -> str:
+    """`when` writes the moment (a printout's style; ISO, for a CSV, if not given)."""
     verb = "Co-signed" if review.cosigned else "Returned"
     said = f": {review.comment}" if review.comment else ""
-    return f"{verb} by {people.name(review.reviewer)} on {local(review.at, zone)}{said}"
+    return f"{verb} by {people.name(review.reviewer)} on {(when or local)(review.at, zone)}{said}"
 
 
-def addendum_text(addendum: Addendum, people: StaffNames, zone: tzinfo) -> str:
-    return (f"Addendum by {people.name(addendum.author)} on {local(addendum.at, zone)}. "
+def addendum_text(addendum: Addendum, people: StaffNames, zone: tzinfo, *,
+                  when: When | None = None) -> str:
+    at = (when or local)(addendum.at, zone)
+    return (f"Addendum by {people.name(addendum.author)} on {at}. "
             f"Reason: {addendum.reason}. {addendum.text}")
 
 
@@ -154,9 +170,9 @@ def screen_sentences(s: DrugScreen, zone: tzinfo) -> list[str]:
     """The call-in times and the readings in sentences, for a printout's notes."""
     said = []
     if s.due_by is not None:
-        told = f"told to come at {local(s.notified_at, zone)}, " if s.notified_at else ""
+        told = f"told to come at {moment_text(s.notified_at, zone)}, " if s.notified_at else ""
         late = "; collected after that time" if s.late_for_call_in else ""
-        said.append(f"Call-in: {told}due by {local(s.due_by, zone)}{late}.")
+        said.append(f"Call-in: {told}due by {moment_text(s.due_by, zone)}{late}.")
     finding = measured(s)
     if finding is not None and s.readings is not None:
         judged = f" The collector judged it {s.validity}." if finding.validity is not None \
@@ -184,6 +200,7 @@ def clock(value: time | None) -> str:
 
 
 def local(moment: datetime, zone: tzinfo) -> str:
+    """A moment in a CSV: '2026-11-24 15:30' in the program's time zone."""
     return moment.astimezone(zone).isoformat(" ", "minutes")[:16]
 
 
