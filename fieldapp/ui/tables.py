@@ -28,11 +28,13 @@ def name_parts(area: QAbstractScrollArea, name: str) -> None:
     area.horizontalScrollBar().setAccessibleName(f"{name}: scroll sideways")
 
 
-def table(name: str, model: QAbstractItemModel, *, fit_columns: bool = False) -> QTableView:
+def table(name: str, model: QAbstractItemModel, *, fit_columns: bool = False,
+          wrap_rows: bool = False) -> QTableView:
     """A compact, keyboard-friendly, read-only table with whole-row selection.
 
     Arrows move inside it and Tab leaves it. Columns share the width, or with `fit_columns`
-    take what their contents need and the last one the rest.
+    take what their contents need and the last one the rest. With `wrap_rows` each row is as
+    tall as its wrapped text (for short lists of sentences: it measures every row).
     """
     view = QTableView()
     view.setModel(model)
@@ -42,6 +44,9 @@ def table(name: str, model: QAbstractItemModel, *, fit_columns: bool = False) ->
     view.setTabKeyNavigation(False)
     view.setAlternatingRowColors(True)
     view.verticalHeader().hide()
+    if wrap_rows:
+        view.setWordWrap(True)
+        view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header = view.horizontalHeader()
     if fit_columns:
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

@@ -91,7 +91,8 @@ class TodayPage(QWidget):
             Column("Reimbursable miles", lambda m: miles_text(m.ledger.reimbursable),
                    align_right=True),
             Column("Amount", lambda m: f"${m.ledger.amount:,.2f}", align_right=True)])
-        self.radar_view = table("Compliance", self.radar_model, fit_columns=True)
+        self.radar_view = table("Compliance", self.radar_model, fit_columns=True,
+                                wrap_rows=True)  # its sentences must be read whole
         self.cosign_view = table("Notes waiting for your co-signature", self.cosign_model)
         self.months_view = table("Months waiting for your approval", self.months_model)
         self.due_view = table("Visits due", self.due_model)

@@ -23,6 +23,7 @@ from tests.conftest import FakeClock
 from tests.services.records_helpers import make_trip
 from tests.ui.conftest import ContextFactory
 from tests.ui.test_accessibility import unnamed_controls
+from tests.ui.test_case_page import cut_cells
 
 DAY = 24 * 3600
 
@@ -63,6 +64,8 @@ def test_the_compliance_section_lists_the_radar_and_opens_each_item(
     assert first.data(first.index(0, 2)) == "30 Jan 2026"  # December 2025's mileage
     assert first.data(first.index(0, 3)) == radar[0].sentence
     assert "compliance item" in page.summary_label.text()
+    page.resize(700, 900)  # a narrow window: the sentences wrap, and are read whole
+    qtbot.waitUntil(lambda: cut_cells(page.radar_view) == [], timeout=2_000)
 
     signals = {Opens.NOTE: page.open_note, Opens.CASE: page.open_case,
                Opens.MILEAGE: page.open_mileage}
