@@ -1,9 +1,11 @@
 """Walk the real app under Xvfb like a person and save a screenshot of every screen.
 
-Run: `xvfb-run -a -s "-screen 0 1280x900x24" .venv/bin/python scripts/screenshot_tour.py [OUT]`
-(`make screenshots` does this). Buttons are clicked and keys typed through Qt's test functions on
-the real windows; each picture is the window as drawn. Extra runs: `--dark` (dark palette) and
-`--scale 2` (200 %), which save only the Today screen.
+Run: `xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python scripts/screenshot_tour.py [OUT]`
+(`make screenshots` does this; about a minute). Buttons are clicked and keys typed through Qt's
+test functions on the real windows; each picture is the whole screen, a small laptop's, with the
+windows where the app puts them (no window manager: no title bars) and a dialog over its window.
+The clock starts at a fixed moment, so every run shows the same days. Extra runs: `--dark` (dark
+palette) and `--scale 2` (200 %, on a screen twice as large), which save only the Today screen.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,14 +25,16 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
 from fieldapp.domain.cases import Case, Person
 from fieldapp.domain.consent import Consent, EndKind, Information, Recipient, RecipientKind
@@ -36,6 +42,7 @@ from fieldapp.domain.disclosure import Basis, Disclosure, Exception_
 from fieldapp.domain.exports import ReportKind
 from fieldapp.domain.mileage import Trip
 from fieldapp.domain.people import (
+    Actor,
     CaseId,
     ConsentId,
     DisclosureId,
@@ -47,27 +54,43 @@ from fieldapp.domain.people import (
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import NoteStatus, VisitDetails
 from fieldapp.services import demo, enrolment
+from fieldapp.services.casework import CaseService
 from fieldapp.services.consents import ConsentService, record_disclosures
 from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
+from fieldapp.services.workspace import Workspace
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.settings_store import load_settings, save_settings
 from fieldapp.ui import export_dialog
 from fieldapp.ui.export_dialog import ExportDialog
+from fieldapp.ui.family_dialog import reveal
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.palette import ENV_VAR, follow_color_scheme
 from fieldapp.ui.run import demo_profile
 from fieldapp.ui.sync_controller import SyncOptions
 from fieldapp.ui.tasks import TaskRunner
+from fieldapp.ui.workspace_view import WorkspaceView
 from sync.client.engine import SyncEngine
 
 APP: QApplication
 OUT = Path()
+# Every profile, laptop and export of the tour lives here, under a name that is the same in
+# every run: the Settings page and the export messages show these paths.
+TOUR_DIR = Path(tempfile.gettempdir()) / "fieldapp-tour"
 PASSPHRASE = "copper kettle under the blue bridge"
 # The tour syncs by hand only (F5), so each picture shows the moment it was taken for; small
 # batches so a sync in progress can be caught between two of them.
 TOUR_SYNC = SyncOptions(period_ms=3_600_000, debounce_ms=3_600_000, start_delay_ms=3_600_000,
                         batch_ops=4)
+# 10:30 on a Monday where the program works (America/Chicago): every run shows the same days.
+# The clock then runs, so the passphrase wait counts down and "synced just now" stays true.
+START = datetime(2026, 12, 7, 16, 30, tzinfo=UTC)
+_STARTED = time.monotonic()
+
+
+def tour_clock() -> datetime:
+    """The tour's clock for every profile and laptop (the server keeps the machine's)."""
+    return START + timedelta(seconds=time.monotonic() - _STARTED)
 
 
 def wait(condition: Callable[[], bool], timeout: float = 20.0) -> None:
@@ -87,28 +110,24 @@ def settle(seconds: float = 0.4) -> None:
 
 
 def shot(widget: QWidget, name: str) -> None:
+    """The whole screen, as the person sees it, once `widget` (the window or dialog on top,
+    the one the picture is of) has drawn itself."""
     settle()
-    widget.grab().save(str(OUT / f"{name}.png"))
+    assert widget.isVisible(), name
+    APP.primaryScreen().grabWindow(0).save(str(OUT / f"{name}.png"))
     print("saved", name)
 
 
-def window_for(root: Path, *, supervisor: bool = False,
-               sync_options: SyncOptions | None = None) -> tuple[MainWindow, TaskRunner]:
+def window_for(root: Path, *, sync_options: SyncOptions | None = None
+               ) -> tuple[MainWindow, TaskRunner]:
+    """The main window as `fieldapp` opens it: sized to the screen by the app itself."""
     paths = ProfilePaths(root)
     worker = DbWorker()
-    session = Session(paths)
-    if supervisor:
-        def make() -> None:
-            session.create(demo.DEMO_PASSPHRASE, user_id=demo.SUPERVISOR, role=Role.SUPERVISOR,
-                           name="Avery Lindgren")
-            demo.fill_demo(session, clock=session._clock)
-            session.lock()
-        worker.call(make)
+    session = Session(paths, clock=tour_clock)
     runner = TaskRunner(worker)
     window = MainWindow(session, runner, profile_exists=session.profile.exists(),
-                        check=session.profile.check_passphrase, clock=session._clock,
-                        demo_paths=demo_profile(paths), sync_options=sync_options)
-    window.resize(1100, 760)
+                        check=session.profile.check_passphrase, clock=tour_clock,
+                        demo_paths=demo_profile(paths), sync_options=sync_options, home=paths)
     window.show()
     return window, runner
 
@@ -138,15 +157,20 @@ def first_run(window: MainWindow) -> None:
 
 
 def coordinator_tour(window: MainWindow) -> None:
-    window.open_demo()
-    wait(lambda: window.workspace is not None)
-    ws = window.workspace
-    assert ws is not None
+    """The coordinator's demo: Today, the caseload, a family met in the field, a family's
+    timeline, notes, drug screens, mileage, settings, consents."""
+    ws = open_demo_as(window, Role.RECOVERY_COORDINATOR)
     wait(lambda: ws.today.drafts_model.rowCount() > 0)
     shot(window, "06-today")
     ws.setCurrentWidget(ws.caseload)
     wait(lambda: ws.caseload.model.rowCount() > 0)
     shot(window, "07-caseload")
+    ws.caseload.new_button.click()
+    family = ws.caseload.family_dialog
+    wait(family.isEnabled)
+    type_family(family)
+    shot(family, "43-coordinator-family-met-in-the-field")
+    family.done(0)
     ws.caseload.open_button.click()
     wait(lambda: bool(ws.open_windows()))
     case_page = ws.open_windows()[-1]
@@ -204,9 +228,11 @@ def screens(window: MainWindow) -> None:
     dialog.miles.setValue(40)
     settle(1.0)
     shot(dialog, "15-trip-crosses-the-cap")
-    dialog.reject()
+    dialog.done(0)  # closed unsaved without the question a person would be asked
     ws.setCurrentWidget(ws.settings)
     settle(0.8)
+    scroll = ws.settings.findChild(QScrollArea)
+    scroll.ensureWidgetVisible(ws.settings.switch_profile_button)  # the Profiles box, at the end
     shot(window, "16-settings")
 
 
@@ -221,7 +247,7 @@ def tour_consent(case: Case, *, recipients: tuple[Recipient, ...], purpose: str,
                    disclosing_party="Family recovery program", information=information,
                    description=description, recipients=recipients, purpose=purpose,
                    expires_on=expires, expiry_event=event, signed_by=parent, signed_on=signed,
-                   recorded_by=UserId(""), recorded_at=datetime.now(UTC))
+                   recorded_by=UserId(""), recorded_at=tour_clock())
 
 
 def demo_consents(session: Session, case: Case) -> None:
@@ -298,20 +324,33 @@ def consents_tour(window: MainWindow) -> None:
     dialog.has_expiry.setChecked(True)
     QTest.keyClicks(dialog.expiry_event, "the court closes the child-welfare case")
     shot(dialog, "34-record-consent")
-    dialog.reject()
+    dialog.done(0)
     consents.tabs.setCurrentWidget(consents.accounting)
     wait(lambda: consents.accounting.model.rowCount() >= 3)
     shot(consents, "35-accounting-of-disclosures")
     consents.close()
 
 
+def open_demo_as(window: MainWindow, role: Role) -> WorkspaceView:
+    """Lock what is open and open the demo of `role`, as `fieldapp --demo <role>` does."""
+    window.lock()
+    wait(lambda: window.workspace is None)
+    window.open_demo(role)
+    wait(lambda: window.workspace is not None, 60)
+    assert window.workspace is not None
+    return window.workspace
+
+
 def supervisor_tour(window: MainWindow) -> None:
-    QTest.keyClicks(window.unlock_page.passphrase, demo.DEMO_PASSPHRASE)
-    QTest.keyClick(window.unlock_page.passphrase, Qt.Key.Key_Return)
-    wait(lambda: window.workspace is not None)
-    ws = window.workspace
-    assert ws is not None and ws.supervisor is not None
+    """The supervisor's demo: Today, the team, notes to co-sign, months to approve, random
+    screens, a family started in the field to confirm, a new family, exports."""
+    ws = open_demo_as(window, Role.SUPERVISOR)
+    assert ws.supervisor is not None
     page = ws.supervisor
+    ws.setCurrentWidget(ws.today)
+    wait(lambda: ws.today.cosign_model.rowCount() > 0)
+    settle(0.8)
+    shot(window, "41-supervisor-today")
     ws.setCurrentWidget(page)
     wait(lambda: page.team.model.rowCount() > 0)
     shot(window, "17-supervisor-team")
@@ -323,6 +362,7 @@ def supervisor_tour(window: MainWindow) -> None:
     page.cosign.review_dialog.reject()
     page.tabs.setCurrentWidget(page.mileage)
     shot(window, "20-supervisor-mileage-to-approve")
+    approve_several(window, page.mileage)
     page.tabs.setCurrentWidget(page.screens)
     settle(0.8)
     page.screens.open_draw()
@@ -332,8 +372,132 @@ def supervisor_tour(window: MainWindow) -> None:
     shot(dialog, "21-supervisor-schedule-drawn")
     dialog.reject()
     shot(window, "22-supervisor-random-screens")
+    families_tour(window)
     export_tour(window, page)
     cosupervision_tour(window)
+
+
+def approve_several(window: MainWindow, months: Any) -> None:
+    """Several months chosen at once (Ctrl+click): asked once for all, Cancel the default."""
+    months.table.setFocus()
+    rows = min(3, months.model.rowCount())
+    selection = months.table.selectionModel()
+    for row in range(rows):
+        selection.select(months.model.index(row, 0), selection.SelectionFlag.Select
+                         | selection.SelectionFlag.Rows)
+    months.approve_button.click()
+    wait(lambda: months.confirmation is not None and months.confirmation.isVisible())
+    shot(months.confirmation, "42-supervisor-approve-selected")
+    months.confirmation.reject()
+    settle(0.3)
+
+
+REFERRAL = Case(
+    id=CaseId("tour-abernathy"), family_name="Abernathy",
+    parents=(Person(name="Sky Abernathy", relationship="mother"),),
+    children=(Person(name="June Abernathy", relationship="daughter", details="age 5"),),
+    address="Unit 4, 19 Ferry Road, Millbrook", phone="(815) 555-0188",
+    referral_source="Met at the Millbrook food pantry; asked for help herself",
+    coordinator_id=demo.WORKER, supervisor_ids=(demo.SUPERVISOR, demo.SUD_SUPERVISOR),
+    start_date=START.date())
+
+
+def field_referral(session: Session) -> Case:
+    """Jordan Demo's family met in the field, as the supervisor's laptop receives it by sync."""
+    jordan = Workspace(session.vault(), actor=Actor(user_id=demo.WORKER,
+                                                      role=Role.RECOVERY_COORDINATOR),
+                       clock=tour_clock)
+    return CaseService(jordan).open_case(REFERRAL)
+
+
+def families_tour(window: MainWindow) -> None:
+    """The caseload with a family awaiting confirmation, its Edit family with who started it
+    and Confirm ticked, and a new family being typed in."""
+    ws = window.workspace
+    assert ws is not None
+    in_app(window, field_referral)
+    caseload = ws.caseload
+    ws.setCurrentWidget(caseload)
+    caseload.refresh()
+    wait(lambda: any(row.case.id == REFERRAL.id for row in caseload.model.rows))
+    caseload.search.clear()
+    caseload.view.selectRow(row_of(caseload, REFERRAL.id))
+    shot(window, "44-supervisor-caseload-awaiting-confirmation")
+    caseload.edit_button.click()
+    dialog = caseload.family_dialog
+    wait(dialog.isEnabled)
+    assign_team(dialog)  # the team assigned, then confirmed
+    dialog.confirm.setFocus()  # where the decision is: below the fold on a small screen
+    reveal(dialog.confirm)
+    shot(dialog, "45-supervisor-confirm-family")
+    dialog.done(0)
+    caseload.new_button.click()
+    dialog = caseload.family_dialog
+    wait(dialog.isEnabled)
+    type_family(dialog)
+    assign_team(dialog)
+    shot(dialog, "40-supervisor-new-family")
+    dialog.done(0)  # thrown away unasked: the tour saves nothing here
+    settle(0.3)
+
+
+def row_of(caseload: Any, case_id: str) -> int:
+    """The caseload's row (as shown) of the family `case_id`."""
+    for row in range(caseload.proxy.rowCount()):
+        source = caseload.proxy.mapToSource(caseload.proxy.index(row, 0)).row()
+        if caseload.model.row_at(source).case.id == case_id:
+            return row
+    raise LookupError(case_id)
+
+
+def type_family(dialog: Any) -> None:
+    """A family typed in as a person would: name, a parent, a child, the address."""
+    QTest.keyClicks(dialog.family_name, "Marlow")
+    parent = dialog.parents_editor.rows[0]
+    QTest.keyClicks(parent.name, "Terry Marlow")
+    QTest.keyClicks(parent.relationship, "father")
+    child = dialog.children_editor.add_row()
+    QTest.keyClicks(child.name, "Ada Marlow")
+    QTest.keyClicks(child.relationship, "daughter")
+    QTest.keyClicks(child.details, "age 4")
+    QTest.keyClicks(dialog.address, "7 Lock Lane, Eastfield. Blue door at the back; park on the "
+                                    "street.")
+    QTest.keyClicks(dialog.referral_source, "DCFS caseworker Maria Ortiz")
+
+
+def assign_team(dialog: Any) -> None:
+    """The demo's coordinator and intact worker chosen from the team list."""
+    for combo, role in ((dialog.coordinator, Role.RECOVERY_COORDINATOR),
+                        (dialog.intact_worker, Role.INTACT_WORKER)):
+        combo.setCurrentIndex(combo.findText(demo.DEMO_PEOPLE[role].name,
+                                             Qt.MatchFlag.MatchStartsWith))
+
+
+def intact_worker_tour(window: MainWindow) -> None:
+    """The intact worker's demo: Today, the families shared with the coordinator."""
+    ws = open_demo_as(window, Role.INTACT_WORKER)
+    ws.setCurrentWidget(ws.today)
+    today = ws.today
+    wait(lambda: today.due_model.rowCount() + today.drafts_model.rowCount() > 0)
+    settle(0.8)
+    shot(window, "46-intact-worker-today")
+
+
+def profiles_tour(window: MainWindow) -> None:
+    """Locked: the unlock page's chooser lists every profile on the laptop, the demos last."""
+    window.lock()
+    wait(lambda: window.workspace is None)
+    locked = window.unlock_page
+    wait(lambda: len(locked.profiles()) > 1 and locked.profile.isVisible())
+    locked.profile.setCurrentIndex(0)  # Default: Jordan Rivera's own profile
+    locked.profile.activated.emit(0)
+    wait(lambda: window.unlock_page is not locked)
+    page = window.unlock_page
+    wait(lambda: len(page.profiles()) > 1 and page.profile.isVisible())
+    page.profile.setFocus()
+    page.profile.showPopup()
+    shot(window, "47-unlock-choose-profile")
+    page.profile.hidePopup()
 
 
 def cosupervision_tour(window: MainWindow) -> None:
@@ -369,7 +533,8 @@ def export_tour(window: MainWindow, page: Any) -> None:
     QTest.keyClicks(dialog.terms_box.recipient.lineEdit(), "Program director")
     QTest.keyClicks(dialog.terms_box.purpose, "Quarterly review of the team's visits")
     shot(dialog, "30-export-dialog")
-    target = Path(tempfile.mkdtemp()) / "visit-log.pdf"
+    target = TOUR_DIR / "Documents" / "visit-log.pdf"
+    target.parent.mkdir(exist_ok=True)
     export_dialog.choose_path = lambda *_: target  # the system's save dialog, answered
     hold, release = threading.Event(), threading.Event()
 
@@ -431,8 +596,6 @@ def disclosure_tour(window: MainWindow, folder: Path) -> None:
 
 def server_tour(window: MainWindow, tmp: Path) -> None:
     """Connect the open profile to a real server started here on 127.0.0.1, then sync."""
-    import socket  # noqa: PLC0415
-
     data = tmp / "server"
     cli = [sys.executable, "-c", "from sync.server.cli import main; raise SystemExit(main())",
            "--data", str(data)]
@@ -444,9 +607,7 @@ def server_tour(window: MainWindow, tmp: Path) -> None:
         subprocess.run([*cli, *args], check=True, capture_output=True, cwd=ROOT)
     code = subprocess.run([*cli, "code", "rc-jordan"], check=True, capture_output=True,
                           text=True, cwd=ROOT).stdout.split()[-1]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -465,7 +626,7 @@ def server_tour(window: MainWindow, tmp: Path) -> None:
         wait(lambda: ws.settings.server.text().startswith("Connected to"))
         wait(lambda: window.sync is not None and window.sync.state.last_success != "")
         shot(window, "25-settings-connected")
-        sync_tour(window, f"http://127.0.0.1:{port}", tmp,
+        sync_tour(window, f"http://127.0.0.1:{port}", data,
                   lambda user: subprocess.run([*cli, "code", user], check=True,
                                               capture_output=True, text=True,
                                               cwd=ROOT).stdout.split()[-1])
@@ -474,9 +635,22 @@ def server_tour(window: MainWindow, tmp: Path) -> None:
         server.wait(timeout=10)
 
 
+def free_port(preferred: int = 8765) -> int:
+    """The server's port: the same in every run (the address shows in two pictures) unless it
+    is taken."""
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise OSError("no free port")
+
+
 def other_laptop(tmp: Path, name: str, url: str, code: str) -> Session:
     """Another laptop, enrolled and synced in this process (the supervisor's, Jordan's spare)."""
-    session = Session(ProfilePaths(tmp / name))
+    session = Session(ProfilePaths(tmp / name), clock=tour_clock)
     session.create(PASSPHRASE)
     enrolment.enrol(session, server_url=url, code=code, passphrase=PASSPHRASE, device_name=name)
     SyncEngine(session).sync()
@@ -502,7 +676,7 @@ def in_app(window: MainWindow, fn: Callable[[Session], object]) -> object:
 def program_today() -> date:
     """Today where the program works (the default zone): the day the rules check dates against,
     which differs from the machine's UTC date for six hours every night."""
-    return datetime.now(UTC).astimezone(ProgramSettings().zone).date()
+    return tour_clock().astimezone(ProgramSettings().zone).date()
 
 
 def visit(narrative: str) -> VisitDetails:
@@ -513,12 +687,13 @@ def visit(narrative: str) -> VisitDetails:
 def trip(miles: int, destination: str) -> Trip:
     return Trip(id=TripId(new_id()), worker_id=UserId("rc-jordan"), trip_date=program_today(),
                 origin="County office", destination=destination, purpose="Home visit",
-                miles=Decimal(miles), recorded_at=datetime.now(UTC))
+                miles=Decimal(miles), recorded_at=tour_clock())
 
 
-def sync_tour(window: MainWindow, url: str, tmp: Path, code: Callable[[str], str]) -> None:
+def sync_tour(window: MainWindow, url: str, data: Path, code: Callable[[str], str]) -> None:
     """The supervisor sets up a family for Jordan; Jordan syncs, works, syncs with a second
     laptop of hers changing the same records: the status area, progress, the attention list."""
+    tmp = data.parent
     ws, status = window.workspace, window.sync_status
     assert ws is not None and window.sync is not None
     supervisor = other_laptop(tmp, "supervisor-laptop", url, code("sup-sam"))
@@ -580,8 +755,27 @@ def sync_tour(window: MainWindow, url: str, tmp: Path, code: Callable[[str], str
     dialog.items.selectRow(kinds.index("refused"))
     shot(dialog, "29-attention-refused")
     dialog.close()
+    set_aside_tour(window, data, spare, family.id)
     for laptop in (supervisor, spare):
         laptop.lock()
+
+
+def set_aside_tour(window: MainWindow, data: Path, spare: Session, case_id: str) -> None:
+    """A server that lies (the security tests' insider, tests/sync/insider.py) files a note of
+    another family under Jordan's: her laptop files it nowhere and says so."""
+    from tests.sync.insider import Insider, plant_misplaced_note  # noqa: PLC0415
+
+    plant_misplaced_note(SimpleNamespace(data_dir=data), Insider(spare), case_id,
+                         "another-family")
+    sync_now(window)
+    status = window.sync_status
+    status.open_attention()
+    dialog = status.attention_dialog
+    assert dialog is not None
+    wait(lambda: "set aside" in [item.kind for item in dialog.model.rows])
+    dialog.items.selectRow([item.kind for item in dialog.model.rows].index("set aside"))
+    shot(dialog, "39-attention-set-aside")
+    dialog.close()
 
 
 def main() -> None:
@@ -597,38 +791,66 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     if args.dark:
         os.environ[ENV_VAR] = "dark"
+    # As fieldapp.ui.run does: 125 % stays 125 %, not rounded to 100 % or 200 %.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     APP = QApplication([])
+    APP.setApplicationName("FieldApp")
     APP.setStyle("Fusion")
     follow_color_scheme(APP)
-    with tempfile.TemporaryDirectory() as tmp:
-        window, runner = window_for(Path(tmp) / "profile", sync_options=TOUR_SYNC)
-        if args.dark or args.scale != 1.0:
-            window.open_demo()
-            wait(lambda: window.workspace is not None)
-            settle(1.5)
-            suffix = "dark" if args.dark else f"scale-{int(args.scale * 100)}"
-            shot(window, f"23-today-{suffix}")
-        else:
-            first_run(window)
-            window.unlock_page.passphrase.clear()
-            wait(window.unlock_page.unlock_button.isEnabled, 30)
-            QTest.keyClicks(window.unlock_page.passphrase, "copper kettle under the blue bridge")
-            QTest.keyClick(window.unlock_page.passphrase, Qt.Key.Key_Return)
-            wait(lambda: window.workspace is not None)
-            server_tour(window, Path(tmp))
-            window.lock()
-            wait(lambda: window.workspace is None)
-            coordinator_tour(window)
-            window.close()
-            runner.worker.call(window.current_session().lock)
-            sup, sup_runner = window_for(Path(tmp) / "supervisor", supervisor=True)
-            supervisor_tour(sup)
-            sup.close()
-            sup_runner.worker.call(sup.current_session().lock)
-            sup_runner.worker.shutdown()
-        runner.worker.call(window.current_session().lock)
-        runner.worker.shutdown()
+    shutil.rmtree(TOUR_DIR, ignore_errors=True)
+    TOUR_DIR.mkdir(parents=True)
+    backdrop = desktop_backdrop()
+    try:
+        tour(dark=args.dark, scale=args.scale)
+    finally:
+        backdrop.close()
+        shutil.rmtree(TOUR_DIR, ignore_errors=True)
 
+
+def desktop_backdrop() -> QWidget:
+    """A plain desktop under the windows (there is no window manager, so nothing else draws
+    one): the first window shown, so the bottom one."""
+    backdrop = QWidget(None, Qt.WindowType.FramelessWindowHint
+                       | Qt.WindowType.WindowStaysOnBottomHint
+                       | Qt.WindowType.WindowDoesNotAcceptFocus)
+    backdrop.setAccessibleName("Desktop")
+    backdrop.setAutoFillBackground(True)
+    palette = backdrop.palette()
+    palette.setColor(QPalette.ColorRole.Window, QColor("#3b4a5a"))
+    backdrop.setPalette(palette)
+    backdrop.setGeometry(APP.primaryScreen().geometry())
+    backdrop.show()
+    settle(0.3)
+    return backdrop
+
+
+def tour(*, dark: bool, scale: float) -> None:
+    """Jordan's first run, server and sync, then the demos of the coordinator, the supervisor
+    and the intact worker, then the profile chooser. With `dark` or `scale`: the coordinator's
+    demo Today only."""
+    window, runner = window_for(TOUR_DIR / "profile", sync_options=TOUR_SYNC)
+    if dark or scale != 1.0:
+        window.open_demo()
+        wait(lambda: window.workspace is not None, 60)
+        settle(1.5)
+        suffix = "dark" if dark else f"scale-{int(scale * 100)}"
+        shot(window, f"23-today-{suffix}")
+    else:
+        first_run(window)
+        window.unlock_page.passphrase.clear()
+        wait(window.unlock_page.unlock_button.isEnabled, 30)
+        QTest.keyClicks(window.unlock_page.passphrase, PASSPHRASE)
+        QTest.keyClick(window.unlock_page.passphrase, Qt.Key.Key_Return)
+        wait(lambda: window.workspace is not None)
+        server_tour(window, TOUR_DIR)
+        coordinator_tour(window)
+        supervisor_tour(window)
+        intact_worker_tour(window)
+        profiles_tour(window)
+        window.close()
+    runner.worker.call(window.current_session().lock)
+    runner.worker.shutdown()
 
 if __name__ == "__main__":
     main()
