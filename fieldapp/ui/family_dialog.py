@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 import shiboken6
 from PySide6.QtCore import QDate, QSize, Qt, Signal
@@ -95,6 +96,10 @@ class PersonRow(QWidget):
             field.setAccessibleName(f"{noun} {at} {what}")
         self.remove_button.setAccessibleName(f"Remove {noun.lower()} {at}")
 
+    def fields(self) -> list[QWidget]:
+        """The row's controls in the order a person goes through them."""
+        return [self.name, self.relationship, self.details, self.remove_button]
+
     def texts(self) -> tuple[str, str, str]:
         return (self.name.text().strip(), self.relationship.text().strip(),
                 self.details.text().strip())
@@ -153,6 +158,10 @@ class PeopleEditor(QWidget):
         self._renumber()
         self.changed.emit()
         return row
+
+    def focus_chain(self) -> list[QWidget]:
+        """The rows' fields in order, then the add button."""
+        return [widget for row in self.rows for widget in row.fields()] + [self.add_button]
 
     def _add_empty(self) -> None:
         row = self.add_row()
@@ -216,6 +225,9 @@ def _rows_area(rows_box: QWidget, name: str, rows_shown: int, *, spacing: int) -
     area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area.verticalScrollBar().setAccessibleName(f"Scroll {name.lower()}")
+    # Tab and Enter go to the rows' fields, never to the frame around them (where a newcomer's
+    # typing once went nowhere and was lost).
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     sample = PersonRow(None, relationship_hint="")
     height = sample.sizeHint().height()
     sample.deleteLater()
@@ -273,6 +285,9 @@ class FamilyDialog(QDialog):
         self.setAccessibleName(title)
         self._build()
         self._lay_out()
+        self._tab_order()
+        for editor in (self.parents_editor, self.children_editor):
+            editor.changed.connect(self._tab_order)
         fit_to_screen(self, QSize(820, 700))
         self.setEnabled(False)
         self.message.setText("Loading…")
@@ -325,6 +340,29 @@ class FamilyDialog(QDialog):
         self.cancel_button = push_button("Cancel")
         self.cancel_button.setAutoDefault(False)  # focus on Cancel must not make Enter discard
 
+    def _next_field(self) -> None:
+        """Enter's move: the next field, past buttons (Remove, Add child), which only Tab
+        reaches: two Enters must never remove a parent."""
+        for _ in range(64):  # the form's length, with room; a loop that cannot spin forever
+            self.focusNextChild()
+            focused = self.focusWidget()
+            if focused is None or not isinstance(focused, QPushButton):
+                break
+        if focused is not None:
+            reveal(focused)
+
+    def _tab_order(self) -> None:
+        """Tab and Enter go through the form as a person reads it. Person rows are made after
+        the rest (when a family opens, when a row is added), so without this they would come
+        last, and Enter after the family's name once sent the typing nowhere."""
+        chain = [self.confirm, self.family_name, *self.parents_editor.focus_chain(),
+                 *self.children_editor.focus_chain(), self.address, self.phone,
+                 self.referral_source, self.referral_known, self.referral_date,
+                 self.start_date, self.visits, self.status, self.coordinator,
+                 self.intact_worker, self.save_button, self.cancel_button]
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         """Enter in a field goes to the next field; Ctrl+Enter saves (see the class)."""
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -332,10 +370,12 @@ class FamilyDialog(QDialog):
                 if self.save_button.isEnabled():
                     self.save_button.click()
                 return
-            if not isinstance(self.focusWidget(), QPushButton):
-                self.focusNextChild()
-                if (focused := self.focusWidget()) is not None:
-                    reveal(focused)
+            focused = self.focusWidget()
+            if isinstance(focused, QPushButton) and focused is not self.save_button:
+                focused.click()  # Enter on Add child adds one; it never saves the family
+                return
+            if not isinstance(focused, QPushButton):
+                self._next_field()
                 return
         super().keyPressEvent(event)
 

@@ -424,3 +424,29 @@ def test_adding_people_moves_nothing_under_the_pointer(
     assert [place(w, dialog) for w in watched] == before
     assert len(dialog.children_editor.rows) == 4 and len(dialog.parents_editor.rows) == 2
     assert named(dialog, QLineEdit, "Child 4 name") is dialog.children_editor.rows[-1].name
+
+
+def test_enter_walks_the_form_field_by_field(qtbot: QtBot, make_window: WindowFactory) -> None:
+    """A newcomer typed the family's name, pressed Enter and typed the parent's name: the focus
+    had gone to the list's scroll area, and what they typed was lost. Enter goes from field to
+    field, in the order a person reads them, never to a frame."""
+    window = supervisor_window(qtbot, make_window)
+    assert window.workspace is not None
+    dialog = open_new_family(qtbot, window.workspace.caseload)
+    name = named(dialog, QLineEdit, "Family name")
+    name.setFocus()
+    qtbot.keyClicks(name, "Alder")
+    walked = []
+    for _ in range(4):
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return)
+        walked.append(dialog.focusWidget().accessibleName())
+    assert walked == ["Parent 1 name", "Parent 1 relationship", "Parent 1 details",
+                      "Address and directions"], "Enter skips the buttons Tab reaches"
+    qtbot.keyClicks(named(dialog, QLineEdit, "Parent 1 name"), "Dana Alder")
+    assert [p.name for p in dialog.parents_editor.people()] == ["Dana Alder"]
+    # Tab reaches the buttons; Enter on Add child adds a child, and never saves the family.
+    add = named(dialog, QPushButton, "Add child")
+    add.setFocus()
+    qtbot.keyClick(add, Qt.Key.Key_Return)
+    assert dialog.isVisible() and len(dialog.children_editor.rows) == 1
+    assert dialog.focusWidget().accessibleName() == "Child 1 name"
