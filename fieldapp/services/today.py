@@ -44,6 +44,7 @@ class MonthAwaiting:
     month: str
     miles: str
     ledger: MileageMonth
+    not_over: bool = False  # submitted early: the month has days left (program's zone)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,6 +184,7 @@ def _months_awaiting(workspace: Workspace) -> list[MonthAwaiting]:
         "AND t.month = m.month WHERE m.status = ? GROUP BY m.worker_id, m.month "
         "ORDER BY m.month, m.worker_id", [str(MonthStatus.SUBMITTED)])
     mileage = MileageService(workspace)
+    current = month_key(workspace.today())
     return [MonthAwaiting(worker_id=UserId(w), month=m, miles=f"{miles:.1f}",
-                          ledger=mileage.month(m, worker_id=UserId(w)))
+                          ledger=mileage.month(m, worker_id=UserId(w)), not_over=m >= current)
             for w, m, miles in rows.fetchall() if w != workspace.actor.user_id]

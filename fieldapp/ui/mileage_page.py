@@ -388,7 +388,7 @@ class MileagePage(QWidget):
         name = month_label(data.ledger.month)
         early = data.ledger.month == month_key(data.today)
         dialog = self._confirm(f"Submit {name} before it ends" if early else f"Submit {name}",
-                               submit_question(data), "&Submit month")
+                               submit_question(data), "Submit &now")  # not Alt+S again
         month, session = data.ledger.month, self._ctx.session
         done = f"{name} submitted." if data.connected else \
             f"{name} submitted; it goes to your supervisor at the next sync."

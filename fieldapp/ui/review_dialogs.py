@@ -307,9 +307,11 @@ class MonthReviewDialog(ReviewDialog):
     """
 
     def __init__(self, ctx: UiContext, month: MileageMonth, *, people: Directory,
-                 parent: QWidget | None = None) -> None:
+                 question: str = "", parent: QWidget | None = None) -> None:
         super().__init__(ctx, title="Review mileage", approve="&Approve month", parent=parent)
         self.month = month
+        self._question = question  # approving is final: asked first (and said when early)
+        self.confirmation: ConfirmDialog | None = None
         self._what = f"{people.name(month.worker_id)}'s mileage for {month_text(month.month)}"
         self.model: RowsModel[Allocation] = RowsModel(TRIP_COLUMNS, self)
         self.model.set_rows(month.allocations)
@@ -325,6 +327,16 @@ class MonthReviewDialog(ReviewDialog):
         self.return_button.clicked.connect(self._ask)
 
     def _approve(self) -> None:
+        if not self._question:
+            self._do_approve()
+            return
+        dialog = ConfirmDialog("Approve this month?", self._question, "Approve &now", self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.accepted.connect(self._do_approve)
+        self.confirmation = dialog
+        dialog.open()
+
+    def _do_approve(self) -> None:
         worker, key, mileage = self.month.worker_id, self.month.month, self._ctx.session.mileage
         self._run(lambda: mileage().approve(worker, key), f"Approved {self._what}.")
 

@@ -333,11 +333,13 @@ class MileageSection(_TableSection[MonthAwaiting]):
             return
         key, worker, mileage = month.month, month.worker_id, self._ctx.session.mileage
         self._ctx.runner.run(lambda: mileage().month(key, worker_id=worker),
-                on_success=self._show_review, on_error=self._failed, owner=self)
+                on_success=lambda found: self._show_review(found, month),
+                on_error=self._failed, owner=self)
 
-    def _show_review(self, month: Any) -> None:
+    def _show_review(self, month: Any, awaiting: MonthAwaiting) -> None:
         self.review_dialog = self.open_review_dialog(MonthReviewDialog(
-            self._ctx, month, people=self._people, parent=self))
+            self._ctx, month, people=self._people, parent=self,
+            question=approval_question([awaiting], self._people)))
 
 
 def _months(count: int) -> str:
@@ -356,7 +358,13 @@ def approval_question(months: Sequence[MonthAwaiting], people: Directory) -> str
     """How many months, whose, and the reimbursable miles and dollars they come to."""
     miles = sum((m.ledger.reimbursable for m in months), Decimal(0))
     dollars = sum((m.ledger.amount for m in months), Decimal(0))
-    return (f"Approve {_months(len(months))} of mileage? "
+    early = [m for m in months if m.not_over]
+    warning = "" if not early else (
+        f"{' and '.join(month_text(m.month) for m in early[:2])}"
+        f"{' and others' if len(early) > 2 else ''} {'is' if len(early) == 1 else 'are'} not "
+        "over yet: approving now makes the trips final, and the worker cannot log the rest of "
+        "the month unless you return it. ")
+    return (f"{warning}Approve {_months(len(months))} of mileage? "
             f"{_by_worker([(m.worker_id, m.month) for m in months], people)}. "
             f"Reimbursable in all: {miles_text(miles)} miles, ${dollars:,.2f}. Each approval "
             "is recorded with your name and the time and cannot be taken back; to have a month "

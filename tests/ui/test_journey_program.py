@@ -274,8 +274,11 @@ def submit_early(qtbot: QtBot, window: MainWindow) -> None:
     assert question.text.text().startswith("November is not over. Submitting now locks it")
     assert "170 miles logged, 150 reimbursable ($108.75)" in question.text.text()
     assert question.cancel_button.isDefault(), "Enter must not submit"
+    # A newcomer pressed Alt+S twice: the second press answered a question not yet read.
+    qtbot.keyClick(question, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
+    assert question.isVisible() and page.add_button.isEnabled(), "Alt+S again submits nothing"
     with qtbot.waitSignal(page.loaded, timeout=WAIT):
-        click(qtbot, question, "Submit month")
+        click(qtbot, question, "Submit now")
     assert page.message.text() == "November 2026 submitted."
     assert page.status.text() == "Status: submitted, waiting for your supervisor's approval."
     assert not page.add_button.isEnabled()
@@ -354,8 +357,15 @@ def approve_the_month(qtbot: QtBot, page: SupervisorPage) -> None:
         "cap: 20 miles. Amount: $108.75")  # miles as the Mileage page writes them
     assert named(review, QLabel, "Month").text() == \
         "Rosa Coordinator (rc1)'s mileage for November 2026"
+    click(qtbot, review, "Approve month")
+    question = review.confirmation
+    assert question is not None
+    qtbot.waitUntil(question.isVisible, timeout=WAIT)
+    assert question.text.text().startswith(
+        "November 2026 is not over yet: approving now makes the trips final")
+    assert question.cancel_button.isDefault()
     with qtbot.waitSignal(page.loaded, timeout=WAIT):
-        click(qtbot, review, "Approve month")
+        click(qtbot, question, "Approve now")
     assert section.message.text() == \
         "Approved Rosa Coordinator (rc1)'s mileage for November 2026."  # a name, not an id
     assert page.tabs.tabText(2) == "Mileage to appro&ve (0)"

@@ -136,8 +136,12 @@ def test_approve_one_month_and_return_another(
     qtmodeltester.check(review.model)
     assert "Amount: $" in review.totals.text() and "Over the cap" in review.totals.text()
     assert unnamed_controls(review) == []
+    qtbot.mouseClick(review.approve_button, LEFT)  # approving is final: asked first
+    ask = wait_dialog(qtbot, lambda: review.confirmation)
+    assert ask.cancel_button.isDefault() and "not over" not in ask.text.text()
+    assert status(first.worker_id, first.month) is MonthStatus.SUBMITTED
     with qtbot.waitSignal(page.loaded, timeout=SLOW):
-        qtbot.mouseClick(review.approve_button, LEFT)
+        qtbot.mouseClick(ask.confirm_button, LEFT)
     assert status(first.worker_id, first.month) is MonthStatus.APPROVED
     assert section.message.text().startswith("Approved ")
 
