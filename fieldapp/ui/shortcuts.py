@@ -78,8 +78,10 @@ NEW_NOTE = Shortcut(keys="Ctrl+N", does="Write a visit note for the family selec
                     "or in the caseload", place=OPEN_PROFILE)
 EXPORT = Shortcut(keys="Ctrl+E", does="Export a report (on the Mileage tab, the mileage log)",
                   place=OPEN_PROFILE)
+# The whole window while the Mileage tab shows (a hidden tab's keys do nothing): a newcomer
+# who had just clicked the tab, the focus on the tab bar, found Ctrl+T dead.
 ADD_TRIP = Shortcut(keys="Ctrl+T", does="Add a trip", place=MILEAGE_TAB,
-                    context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                    context=Qt.ShortcutContext.WindowShortcut)
 REMOVE_TRIP = Shortcut(keys="Delete", does="Remove the trip selected in the list of trips",
                        place=MILEAGE_TAB, context=Qt.ShortcutContext.WidgetShortcut)
 FAMILY_NEW_NOTE = Shortcut(keys="Ctrl+N", does="Write a visit note for this family",

@@ -151,3 +151,21 @@ def test_the_family_and_note_windows_have_their_declared_keys(
     with qtbot.waitSignal(family.write_note, timeout=2_000) as written:
         qtbot.keyClick(family, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert written.args == [case]
+
+
+def test_ctrl_t_adds_a_trip_as_soon_as_the_mileage_tab_shows(
+        qtbot: QtBot, make_window: WindowFactory, paths: ProfilePaths, clock: FakeClock) -> None:
+    """A newcomer clicked the Mileage tab (the focus stays on the tab bar) and pressed Ctrl+T:
+    nothing happened. The tab's keys work in the whole window while it shows, and only then."""
+    window = open_profile(qtbot, make_window, paths, clock, Role.RECOVERY_COORDINATOR)
+    workspace = window.workspace
+    assert workspace is not None
+    page = workspace.mileage
+    press(qtbot, window, shortcuts.ADD_TRIP)  # Today shows: Ctrl+T is not Today's
+    assert page.trip_dialog is None
+    with qtbot.waitSignal(page.loaded, timeout=5_000):
+        workspace.setCurrentWidget(page)
+    workspace.tabBar().setFocus()
+    press(qtbot, window, shortcuts.ADD_TRIP)
+    qtbot.waitUntil(lambda: page.trip_dialog is not None and page.trip_dialog.isVisible(),
+                    timeout=5_000)
