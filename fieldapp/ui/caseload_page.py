@@ -232,5 +232,8 @@ def waiting_words(count: int, *, more: bool) -> str:
     """What a person is told of cases that came without their key yet (`more`: besides the
     families listed)."""
     families = f"{count}{' more' if more else ''} {'family is' if count == 1 else 'families are'}"
-    return (f"{families} assigned to you but cannot be opened yet: the family's key comes "
-            "with the next sync of your supervisor (or of a colleague on the case).")
+    # Said to supervisors too (a family a coordinator started before the supervisor connected):
+    # whoever holds the key may be a worker, so it names nobody's role.
+    return (f"{families} on your caseload but cannot be opened yet: each family's key comes "
+            "with the next sync of a colleague on the case who holds it (whoever opened the "
+            "family, or a supervisor).")

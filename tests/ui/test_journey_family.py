@@ -56,7 +56,7 @@ def test_a_supervisor_opens_a_family_and_it_reaches_the_coordinator(
     mine.setCurrentWidget(mine.caseload)
     # The family's key is wrapped for each member by a member who holds it, never by the
     # server: until the supervisor's next sync the coordinator is told why the family waits.
-    qtbot.waitUntil(lambda: "1 family is assigned to you but cannot be opened yet"
+    qtbot.waitUntil(lambda: "1 family is on your caseload but cannot be opened yet"
                     in mine.caseload.empty.text(), timeout=WAIT)
     assert mine.caseload.model.rowCount() == 0
     sync_now(qtbot, supervisor)  # by itself every few minutes; here F5

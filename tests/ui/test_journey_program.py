@@ -136,7 +136,7 @@ def coordinator_finds_both(qtbot: QtBot, open_app: AppFactory, server: RunningSe
     ws = enrol(qtbot, window, server, "rc1", role="Recovery coordinator")
     ws.setCurrentWidget(ws.caseload)
     # Each family's key is wrapped for its members by the supervisor's laptop, not the server.
-    qtbot.waitUntil(lambda: "2 families are assigned to you but cannot be opened yet"
+    qtbot.waitUntil(lambda: "2 families are on your caseload but cannot be opened yet"
                     in ws.caseload.empty.text(), timeout=WAIT)
     sync_and_settle(qtbot, supervisor)
     sync_and_settle(qtbot, window)
