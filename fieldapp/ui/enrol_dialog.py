@@ -66,6 +66,12 @@ class EnrolDialog(QDialog):
         if self._working or not (server and code and passphrase):
             set_error(self.message, "Fill in the address, the code and your passphrase.")
             return
+        if not server.startswith(("https://", "http://")):
+            # "could not be reached" would hide the one thing missing (a newcomer's case)
+            set_error(self.message, "Start the address with https:// as your administrator "
+                                    f"gave it (for example https://{server}); http:// is only "
+                                    "for a test server on this computer.")
+            return
         self._working = True
         self.connect_button.setEnabled(False)
         set_error(self.message, "")

@@ -53,3 +53,23 @@ def test_the_program_and_the_connection_are_said_under_program_server(
     assert " as " in page.server.text()
     assert "Connected" not in page.status.text()
     assert not server_box.isAncestorOf(page.status)
+
+
+def test_an_address_without_its_scheme_is_explained_before_connecting(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    """A newcomer typed "127.0.0.1:8443" and was told the server could not be reached."""
+    page = SettingsPage(make_context())
+    qtbot.addWidget(page)
+    page.show()
+    page.open_enrolment()
+    dialog = page.enrol_dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.server, "fieldapp.example.org:8443")
+    qtbot.keyClicks(dialog.code, "9fa82e-df9f52-fc7b48")
+    qtbot.keyClicks(dialog.passphrase, PASSPHRASE)
+    qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+    assert dialog.message.text() == (
+        "Start the address with https:// as your administrator gave it (for example "
+        "https://fieldapp.example.org:8443); http:// is only for a test server on this "
+        "computer.")
+    assert dialog.isVisible() and dialog.connect_button.isEnabled()
