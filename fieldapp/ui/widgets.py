@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -43,8 +44,20 @@ def heading(text: str) -> QLabel:
     return label
 
 
+class _Paragraph(QLabel):
+    """Wrapped text that asks for the height its lines need at the width it is given: layouts
+    size a wrapped label by a guessed width, and a newcomer once read "…records not yet synced
+    cannot be" and no more."""
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
 def paragraph(text: str, *, name: str) -> QLabel:
-    label = QLabel(text)
+    label = _Paragraph(text)
     label.setWordWrap(True)
     label.setAccessibleName(name)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
