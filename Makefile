@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo check setup system-deps lint typecheck contracts test app app-check bench samples shortcuts-doc screenshots clean
+.PHONY: run demo check setup system-deps lint typecheck contracts test app app-check bench mutation samples shortcuts-doc screenshots clean
 
 run: setup
 	@bash scripts/system-deps.sh run
@@ -58,6 +58,12 @@ app-check: app
 # that table in docs/performance.md too: `make bench WRITE=docs/performance.md`.
 bench: setup
 	$(BIN)/python bench/suite.py $(if $(WRITE),--write $(WRITE))
+
+# Mutation testing of the rules, each module against its own tests (docs/testing.md; minutes,
+# so not part of `check`): `make mutation`, or one module, optionally with the tests to use:
+# `make mutation MODULE=fieldapp/domain/consent.py TESTS="tests/domain/test_consent.py"`.
+mutation: setup
+	$(BIN)/python scripts/mutation.py $(MODULE) $(if $(TESTS),--tests $(TESTS))
 
 # The sample exports of the demo data and their page images, in docs/samples/.
 samples: setup
