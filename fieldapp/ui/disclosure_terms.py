@@ -125,8 +125,12 @@ class DisclosureTerms(QGroupBox):
                                      else "Documented by")
         documented = (" Left empty, the recipient and purpose above document it."
                       if exception in PURPOSE_DOCUMENTS else "")
-        self.help.setText(
+        # The choice in full first: the box is narrower than its longest choices (a newcomer
+        # read "No consent needed: within the program (42 CFR 2.1" and no more).
+        chosen = self.basis.currentText()
+        self.basis.setToolTip(chosen)
+        self.help.setText(f"{chosen}. " + (
             exception.explanation + documented if exception else
             "Every person in recovery in the export needs a consent in force that names this "
             "recipient, this purpose and this kind of information. The export carries a "
-            "summary of each consent and the notice of 42 CFR 2.32.")
+            "summary of each consent and the notice of 42 CFR 2.32."))

@@ -188,6 +188,9 @@ def test_the_optional_box_is_optional_and_the_record_still_says_to_whom(
     assert box.basis.currentData() == Exception_.PROGRAM_USE
     assert box.reference_label.text().endswith("(optional)")
     assert "Left empty, the recipient and purpose above document it." in box.help.text()
+    # The box is narrower than its choice: the choice is said in full below it.
+    assert box.help.text().startswith(f"{box.basis.currentText()}. ")
+    assert box.basis.currentText().startswith("No consent needed: ")
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     assert dialog.message.text() == "Say who the export is for. Say what it is for (the purpose)."
     box.recipient.setEditText("Payroll office")
