@@ -43,6 +43,7 @@ from fieldapp.ui.widgets import (
     show_toggle,
 )
 
+UNLOCK_HINT = "Type your passphrase to open your records."
 
 class CreateProfilePage(QWidget):
     """Choose a passphrase and create the encrypted profile.
@@ -261,7 +262,7 @@ class UnlockPage(QWidget):
         row.addStretch(1)
         row.addWidget(self.new_button)
         row.addWidget(self.remove_button)
-        self.hint = paragraph("Type your passphrase to open your records.", name="Unlock help")
+        self.hint = paragraph(UNLOCK_HINT, name="Unlock help")
         body = card(heading("Unlock FieldApp"), self.hint, self.profile_row,
                     labelled("&Passphrase", self.passphrase), show_toggle(self.passphrase),
                     self.error, buttons)
@@ -304,6 +305,9 @@ class UnlockPage(QWidget):
         if choose and several:
             self.hint.setText("Choose the profile to open, then type its passphrase.")
             self.profile.setFocus()
+        elif not several and self.hint.text() != UNLOCK_HINT and \
+                self.hint.text().startswith("Choose the profile"):
+            self.hint.setText(UNLOCK_HINT)  # the last other profile was just removed
 
     def profiles(self) -> list[ProfileEntry]:
         """The profiles the chooser lists, this page's own among them."""

@@ -131,4 +131,4 @@ def loss_text(entry: ProfileEntry, facts: RemovalFacts) -> str:
                      "is kept anywhere else.")
     lines.append("FieldApp does not contact the server to remove a profile, so it cannot check "
                  "what the server holds: unlock and sync the profile first if you are unsure.")
-    return "\n".join(lines)
+    return "\n\n".join(lines)  # three things to weigh: a paragraph each

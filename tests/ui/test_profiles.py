@@ -153,15 +153,21 @@ def test_remove_another_profile_after_typing_its_name(
     qtbot.waitUntil(lambda: not dialog.isVisible())
     assert paths.key_file.exists()
 
+    page.prepare(choose=True)  # as Switch profile… leaves it: "Choose the profile…"
+    qtbot.waitUntil(lambda: page.hint.text().startswith("Choose the profile"))
     click(qtbot, named(page, QPushButton, "Remove profile"))
     dialog = page.removal_dialog
     qtbot.waitUntil(dialog.isVisible)
+    loss = named(dialog, QLabel, "What is lost")
+    qtbot.waitUntil(lambda: "\n\nThis profile has never synced" in loss.text())  # spaced
     qtbot.keyClicks(named(dialog, QLineEdit, "Type the profile's name to confirm"), "Default")
     click(qtbot, named(dialog, QPushButton, "Remove for good"))
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5_000)
     assert not paths.root.exists()
     assert page.error.text() == "The profile “Default” was removed."
     qtbot.waitUntil(lambda: not page.profile.isVisible() and not page.remove_button.isVisible())
+    assert page.hint.text() == "Type your passphrase to open your records.", \
+        "no chooser left to choose from"
     try_unlock(qtbot, window, OTHER_PASSPHRASE)
     assert is_open(window), "the remaining profile still opens"
     # Started again without the default profile: the remaining one is offered, not a first run.
