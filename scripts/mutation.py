@@ -41,11 +41,12 @@ DOC = ROOT / "docs" / "testing.md"
 # module's tests are tests/domain/test_<name>*.py, plus these.
 MODULES: dict[str, tuple[str, ...]] = {
     "fieldapp/domain/consent.py": (),
+    "fieldapp/domain/due.py": ("tests/domain/test_visit_overlap.py",),
     "fieldapp/domain/mileage.py": ("tests/sync/test_outcomes.py",),
     "fieldapp/domain/validity.py": ("tests/domain/test_screens.py",),
     "fieldapp/domain/visits.py": (),
     "fieldapp/services/exports/basis.py": ("tests/services/test_disclosures.py",
-                                           "tests/services/test_consents.py"),
+                                           "tests/services/test_export_basis_boundaries.py"),
     "sync/server/records.py": ("tests/sync/test_insider.py", "tests/sync/test_outcomes.py"),
 }
 

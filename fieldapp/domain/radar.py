@@ -108,8 +108,9 @@ def compliance_radar(*, viewer: UserId, now: datetime, settings: ProgramSettings
              *unsigned_visits(notes, cases=cases, people=people, now=now, settings=settings),
              *mileage_not_submitted(months, today=today, settings=settings),
              *consents_expiring(consents, today=today, settings=settings)]
+    notes_have = "note has" if unlisted_cosignatures == 1 else "notes have"
     more = [RadarItem(kind=RadarKind.COSIGNATURE_OVERDUE, severity=Severity.OVERDUE, due=today,
-                      sentence=f"And {unlisted_cosignatures} more signed notes have waited "
+                      sentence=f"And {unlisted_cosignatures} more signed {notes_have} waited "
                                f"longer than {settings.cosign_deadline_days} days for "
                                "co-signature; those that have waited longest are listed.")
             ] if unlisted_cosignatures > 0 else []
