@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo check setup system-deps lint typecheck contracts test app app-check bench mutation samples shortcuts-doc screenshots clean
+.PHONY: run demo check setup system-deps lint typecheck contracts test app app-check bench mutation mutation-constants samples shortcuts-doc screenshots clean
 
 run: setup
 	@bash scripts/system-deps.sh run
@@ -64,6 +64,11 @@ bench: setup
 # `make mutation MODULE=fieldapp/domain/consent.py TESTS="tests/domain/test_consent.py"`.
 mutation: setup
 	$(BIN)/python scripts/mutation.py $(MODULE) $(if $(TESTS),--tests $(TESTS))
+
+# What mutmut leaves alone (module constants, dataclass defaults, properties), in one module:
+# `make mutation-constants MODULE=fieldapp/domain/mileage.py` (optionally TESTS="...").
+mutation-constants: setup
+	$(BIN)/python scripts/mutate_constants.py $(MODULE) $(if $(TESTS),--tests $(TESTS))
 
 # The sample exports of the demo data and their page images, in docs/samples/.
 samples: setup

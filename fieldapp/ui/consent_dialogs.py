@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from fieldapp.domain.consent import (
+    CONSENT_RECIPIENT_KINDS,
     REVOCATION_STATEMENT,
     Consent,
     ConsentEnd,
@@ -131,7 +132,7 @@ class RecordConsentDialog(QDialog):
         self.recipient_name = line("Recipient's name", "For example: Cook County Circuit Court")
         self.recipient_kind = QComboBox()
         self.recipient_kind.setAccessibleName("Kind of recipient")
-        for recipient_kind in RecipientKind:
+        for recipient_kind in CONSENT_RECIPIENT_KINDS:  # never program staff or the person
             self.recipient_kind.addItem(str(recipient_kind).capitalize(), str(recipient_kind))
         self.add_recipient_button = push_button("&Add recipient")
         self.add_recipient_button.setAutoDefault(False)

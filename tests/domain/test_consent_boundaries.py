@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from fieldapp.domain.consent import (
+    Consent,
     ConsentState,
     Recipient,
     RecipientKind,
@@ -76,3 +77,15 @@ def test_the_summary_of_a_consent_that_ends_only_by_a_date_gives_the_date() -> N
 def test_the_summary_of_a_consent_signed_by_the_person_themself_adds_no_authority() -> None:
     for consent in (make_consent(), make_consent(signer_authority="  ")):
         assert dict(summary(consent))["Signed by"] == "Alder parent on 2026-11-02"
+
+
+def test_a_consent_written_without_an_expiry_date_ends_only_by_its_event() -> None:
+    """A form that names only an event ("until the case closes"): built as the dialog builds
+    it, with no expiry date given at all, it is accepted and stays in force until the event is
+    recorded. (A mutated default for the date once went unnoticed: every test named one.)"""
+    fields = {k: v for k, v in vars(make_consent(expiry_event="until the case is closed"))
+              .items() if k != "expires_on"}
+    consent = Consent(**fields)
+    assert consent.expires_on is None
+    check_consent(consent, today=TODAY)
+    assert state(consent, [], today=TODAY + timedelta(days=3650)) is ConsentState.IN_FORCE

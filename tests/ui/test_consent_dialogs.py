@@ -177,6 +177,10 @@ def test_a_missing_element_is_refused_and_nothing_is_saved(
         qtbot: QtBot, family: Family) -> None:
     window = open_window(qtbot, family)
     dialog = open_record(qtbot, window)
+    kinds = dialog.recipient_kind
+    # A consent names outside recipients: never the program's own staff or the person.
+    assert [kinds.itemText(i) for i in range(kinds.count())] == [
+        "Court", "Treatment provider", "Child-welfare agency", "Other"]
     fill(qtbot, dialog, purpose="")
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "purpose" in dialog.message.text(), timeout=10_000)
