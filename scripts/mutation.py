@@ -60,7 +60,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "fieldapp/domain/visits.py": (),
     "fieldapp/services/exports/basis.py": ("tests/services/test_disclosures.py",
                                            "tests/services/test_export_basis_boundaries.py"),
-    "sync/server/records.py": ("tests/sync/test_insider.py", "tests/sync/test_outcomes.py"),
+    "sync/server/records.py": ("tests/server/test_records_rules.py",),
 }
 
 # mutmut's exit codes that mean a test noticed the mutant (a failure, a hang or a crash).
