@@ -224,11 +224,7 @@ class AttentionDialog(QDialog):
         self._write(lambda replica: replica.resolve(conflict_id, choice), done, sync=sync)
 
     def _confirm(self, title: str, text: str, action: str, then: Callable[[], None]) -> None:
-        dialog = ConfirmDialog(title, text, action, self)
-        dialog.accepted.connect(then)
-        dialog.finished.connect(dialog.deleteLater)
-        self.confirm_dialog = dialog
-        dialog.open()
+        self.confirm_dialog = ConfirmDialog.ask(title, text, action, self, then)
 
     def _write(self, change: Callable[..., None], done: str, *, sync: bool = False) -> None:
         session = self._ctx.session

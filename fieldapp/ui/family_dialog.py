@@ -560,13 +560,9 @@ class FamilyDialog(QDialog):
         if not closing:
             self._write()
             return
-        dialog = ConfirmDialog("Close the case?", "Close this family's case? No more visits "
-                               "will be expected; the notes stay as they are.",
-                               "C&lose case", self)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.accepted.connect(self._write)
-        self.confirmation = dialog
-        dialog.open()
+        self.confirmation = ConfirmDialog.ask(
+            "Close the case?", "Close this family's case? No more visits will be expected; the "
+            "notes stay as they are.", "C&lose case", self, self._write)
 
     def _write(self) -> None:
         if self._working or self._closed():

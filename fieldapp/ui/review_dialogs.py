@@ -206,14 +206,10 @@ class NoteReviewDialog(ReviewDialog):
 
     def _cosign(self) -> None:
         """Co-signing is final, so it is asked first (default: Cancel)."""
-        dialog = ConfirmDialog("Co-sign this note?", f"Co-sign {self._what}? Your "
-                               "co-signature is recorded with your name and the time and "
-                               "cannot be taken back; a later correction is the author's "
-                               "addendum.", "&Co-sign", self)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.accepted.connect(self._do_cosign)
-        self.confirmation = dialog
-        dialog.open()
+        self.confirmation = ConfirmDialog.ask(
+            "Co-sign this note?", f"Co-sign {self._what}? Your co-signature is recorded with "
+            "your name and the time and cannot be taken back; a later correction is the "
+            "author's addendum.", "&Co-sign", self, self._do_cosign)
 
     def _do_cosign(self) -> None:
         note_id, notes = self.note.id, self._ctx.session.notes
@@ -330,11 +326,8 @@ class MonthReviewDialog(ReviewDialog):
         if not self._question:
             self._do_approve()
             return
-        dialog = ConfirmDialog("Approve this month?", self._question, "Approve &now", self)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.accepted.connect(self._do_approve)
-        self.confirmation = dialog
-        dialog.open()
+        self.confirmation = ConfirmDialog.ask("Approve this month?", self._question,
+                                              "Approve &now", self, self._do_approve)
 
     def _do_approve(self) -> None:
         worker, key, mileage = self.month.worker_id, self.month.month, self._ctx.session.mileage

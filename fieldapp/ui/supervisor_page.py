@@ -300,13 +300,9 @@ class MileageSection(_TableSection[MonthAwaiting]):
         months = self.selected()
         if not months:
             return
-        dialog = ConfirmDialog("Approve the selected months?",
-                               approval_question(months, self._people),
-                               f"&Approve {_months(len(months))}", self)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.accepted.connect(lambda: self._approve(months))
-        self.confirmation = dialog
-        dialog.open()
+        self.confirmation = ConfirmDialog.ask(
+            "Approve the selected months?", approval_question(months, self._people),
+            f"&Approve {_months(len(months))}", self, lambda: self._approve(months))
 
     def _approve(self, months: list[MonthAwaiting]) -> None:
         self.approve_button.setEnabled(False)  # also what stops a second click approving twice

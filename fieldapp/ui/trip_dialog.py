@@ -87,6 +87,17 @@ class ConfirmDialog(QDialog):
     Signals (QDialog's): accepted when the action is chosen, rejected on Cancel or Escape.
     """
 
+    @classmethod
+    def ask(cls, title: str, text: str, action: str, parent: QWidget,
+            then: Callable[[], object], *, cancel: str = "Cancel") -> ConfirmDialog:
+        """Open the question (window-modal, deleted once answered); `then` runs if the person
+        chooses the action. Returns the question, for tests and to avoid asking twice."""
+        dialog = cls(title, text, action, parent, cancel=cancel)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.accepted.connect(then)
+        dialog.open()
+        return dialog
+
     def __init__(self, title: str, text: str, action: str, parent: QWidget | None = None,
                  *, cancel: str = "Cancel") -> None:
         super().__init__(parent)
@@ -118,12 +129,9 @@ def ask_to_discard(parent: QWidget, *, thing: str, what: str, asking: ConfirmDia
     Returns the question being asked."""
     if asking is not None and shiboken6.isValid(asking) and asking.isVisible():
         return asking
-    dialog = ConfirmDialog(f"Discard {thing}?", f"Close without saving {what}? What you "
-                           "entered will be lost.", "&Discard", parent, cancel="Keep editing")
-    dialog.finished.connect(dialog.deleteLater)
-    dialog.accepted.connect(discard)
-    dialog.open()
-    return dialog
+    return ConfirmDialog.ask(f"Discard {thing}?", f"Close without saving {what}? What you "
+                             "entered will be lost.", "&Discard", parent, discard,
+                             cancel="Keep editing")
 
 
 class TripDialog(QDialog):
