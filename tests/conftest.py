@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import threading
@@ -15,6 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.vault import Profile, Vault
+from fieldapp.ui.collector import collect_due
 
 PASSPHRASE = "copper kettle under the blue bridge"
 OTHER_PASSPHRASE = "seven quiet herons over the marsh"
@@ -65,6 +67,20 @@ def vault(profile: Profile) -> Iterator[Vault]:
     opened = profile.create(PASSPHRASE)
     yield opened
     opened.lock()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """As in the app (`fieldapp.ui.collector`): no cyclic collection on a worker thread, where
+    it would destroy a test's windows and timers on the wrong thread and crash a later one."""
+    gc.disable()
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """Collect what the test left, on the main thread, as the app's timer would."""
+    result = yield
+    collect_due()
+    return result
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from fieldapp.domain.people import Role
 from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
+from fieldapp.ui.collector import GarbageCollector
 from fieldapp.ui.date_style import date_style
 from fieldapp.ui.export_runner import ExportRunner
 from fieldapp.ui.main_window import MainWindow
@@ -48,6 +49,7 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: Role | No
     # on every platform.
     app.setStyle("Fusion")
     follow_color_scheme(app)
+    GarbageCollector(app)  # cyclic garbage is freed on this thread, never on a worker
     # Before any page or worker exists: every screen and PDF writes dates as this locale does.
     set_style(date_style(QLocale.system()))
     worker = DbWorker()

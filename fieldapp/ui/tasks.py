@@ -25,9 +25,29 @@ ErrorFn = Callable[[BaseException], None]
 POLL_MS = 4
 
 
+class _Job:
+    """What the worker runs: the caller's callable, let go of before its result is set.
+
+    The pending task keeps the callable too, so the last reference to it (and to whatever it
+    holds: a dialog, a page) is dropped on the UI thread. Dropped on the worker, a top-level
+    widget's Python owner would destroy it there, which Qt does not survive.
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn: Callable[[], Any] | None = fn
+
+    def __call__(self) -> Any:
+        fn, self.fn = self.fn, None
+        assert fn is not None, "a job runs once"
+        return fn()
+
+
 @dataclass
 class _Pending:
     future: Future[Any]
+    fn: Callable[[], Any]
     on_success: SuccessFn
     on_error: ErrorFn | None
     owner: QObject | None
@@ -73,7 +93,8 @@ class TaskRunner(QObject):
         """
         if owner is None and isinstance(getattr(on_success, "__self__", None), QObject):
             owner = on_success.__self__  # type: ignore[attr-defined]
-        self._pending.append(_Pending(self._worker.submit(fn), on_success, on_error, owner))
+        self._pending.append(
+            _Pending(self._worker.submit(_Job(fn)), fn, on_success, on_error, owner))
         if len(self._pending) == 1:
             self.busy_changed.emit(True)
             self._timer.start()
