@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 # One list of roles for the client, the server and the wire (re-exported from here).
+from fieldapp.domain.kinds import KINDS, ScopeRule, tables
 from fieldapp.domain.people import Role
 from fieldapp.domain.visits import SupervisorCapacity
 
@@ -141,9 +142,7 @@ class Health(Model):
 # -- record sync -------------------------------------------------------------------------------
 
 # The record tables that travel, in the order a batch applies them (parents before children).
-SYNCED_TABLES = ("cases", "visit_notes", "addenda", "note_reviews", "drug_screen_revisions",
-                 "random_schedules", "trips", "mileage_months",
-                 "consents", "consent_ends", "disclosures")
+SYNCED_TABLES = tables(KINDS)
 # Written by the server alone: reimbursable miles per worker and month, in trip order.
 ALLOCATIONS = "mileage_allocations"
 MAX_BATCH_OPS = 500            # ops in one push
@@ -290,43 +289,8 @@ def parse_scope(scope: str) -> CaseScope | LedgerScope:
     return CaseScope(scope)
 
 
-@dataclass(frozen=True)
-class ScopeRule:
-    """How one kind of record names the scope it belongs to, from its own plain fields and its
-    parent's. Server and laptops both judge every record by it (`misplaced`).
-
-    Attributes:
-        own: the record is a scope itself (a case: its id is the scope).
-        case_field: the plain field naming its case.
-        ledger_of: the plain field naming the worker whose ledger it belongs to.
-        parent: (table, plain field with the parent's id): it belongs where its parent does.
-        series: the plain field naming a series (a drug screen) all of whose records share
-            one scope; the series' first record to arrive fixes it.
-        named_by: the plain fields its record id is made of, and the separator joining them.
-    """
-
-    own: bool = False
-    case_field: str | None = None
-    ledger_of: str | None = None
-    parent: tuple[str, str] | None = None
-    series: str | None = None
-    named_by: tuple[tuple[str, ...], str] | None = None
-
-
-SCOPE_RULES: dict[str, ScopeRule] = {
-    "cases": ScopeRule(own=True),
-    "visit_notes": ScopeRule(case_field="case_id"),
-    "addenda": ScopeRule(parent=("visit_notes", "note_id")),
-    "note_reviews": ScopeRule(parent=("visit_notes", "note_id")),
-    "drug_screen_revisions": ScopeRule(series="screen_id",
-                                       named_by=(("screen_id", "revision"), "/")),
-    "random_schedules": ScopeRule(case_field="case_id"),
-    "trips": ScopeRule(ledger_of="worker_id"),
-    "mileage_months": ScopeRule(ledger_of="worker_id", named_by=(("worker_id", "month"), "|")),
-    "consents": ScopeRule(case_field="case_id"),
-    "consent_ends": ScopeRule(case_field="case_id", parent=("consents", "consent_id")),
-    "disclosures": ScopeRule(case_field="case_id"),
-}
+# How each kind of record names its scope: declared with the kind (`fieldapp.domain.kinds`).
+SCOPE_RULES: dict[str, ScopeRule] = {kind.table: kind.scope for kind in KINDS}
 
 # (table, record id) -> the scope that record belongs to where it is judged; None: not there.
 Lookup = Callable[[str, str], str | None]

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from fieldapp.domain.kinds import CONSENTS_STEP, made_in, tables
 from fieldapp.storage.schema_sync import append_only_triggers, capture_triggers
 
-CONSENT_TABLES = ("consents", "consent_ends", "disclosures")
+CONSENT_TABLES = tables(made_in(CONSENTS_STEP))
+# Every one of them is append-only: the step's triggers say so (a test checks the two agree).
+_APPEND_ONLY = tables(kind for kind in made_in(CONSENTS_STEP) if kind.append_only)
 
 _SEALED = "revision INTEGER NOT NULL CHECK (revision >= 1), key_id TEXT NOT NULL, " \
           "sealed BLOB NOT NULL"
@@ -42,6 +45,6 @@ _TABLES = (
 
 
 def create_consent_tables(db: sqlite_utils.Database) -> None:
-    for statement in (*_TABLES, *append_only_triggers(CONSENT_TABLES, create=True),
+    for statement in (*_TABLES, *append_only_triggers(_APPEND_ONLY, create=True),
                       *capture_triggers(CONSENT_TABLES)):
         db.execute(statement)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from fieldapp.domain.kinds import FIELD_RECORDS_STEP, made_in, tables
+
 _SEALED = "revision INTEGER NOT NULL CHECK (revision >= 1), key_id TEXT NOT NULL, " \
           "sealed BLOB NOT NULL"
 
@@ -69,7 +71,7 @@ _TABLES = (
         hash TEXT NOT NULL UNIQUE) STRICT""",
 )
 
-_APPEND_ONLY = ("addenda", "note_reviews", "drug_screen_revisions", "random_schedules",
+_APPEND_ONLY = (*tables(kind for kind in made_in(FIELD_RECORDS_STEP) if kind.append_only),
                 "audit_log")
 
 _LOCKED_NOTE_COLUMNS = ("id, sealed, revision, key_id, case_id, author, visit_date, "

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import sqlite_utils
 
-CAPTURED = ("cases", "visit_notes", "addenda", "note_reviews", "drug_screen_revisions",
-            "random_schedules", "trips", "mileage_months")
+from fieldapp.domain.kinds import FIELD_RECORDS_STEP, made_in, tables
+
+# The record tables there were when sync came: their changes are captured from this step on.
+_BEFORE_SYNC = made_in(FIELD_RECORDS_STEP)
+CAPTURED = tables(_BEFORE_SYNC)
 
 _TABLES = (
     """CREATE TABLE outbox (
@@ -99,7 +102,7 @@ _LOCKED_NOTE_COLUMNS = ("id, sealed, revision, key_id, case_id, author, visit_da
                         "contact_type, signed_by, signed_at, late_entry, next_visit_date")
 
 
-_APPEND_ONLY = ("addenda", "note_reviews", "drug_screen_revisions", "random_schedules")
+_APPEND_ONLY = tables(kind for kind in _BEFORE_SYNC if kind.append_only)
 _REPLACE_KEPT = "NOT EXISTS (SELECT 1 FROM sync_applying WHERE mode = 'replace kept')"
 
 

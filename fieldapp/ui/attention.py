@@ -14,17 +14,13 @@ from typing import Any
 
 from fieldapp.domain.errors import KnownError
 from fieldapp.domain.formats import day_text, month_text, time_text
+from fieldapp.domain.kinds import KINDS
 from fieldapp.domain.people import CaseId, NoteId, TripId
 from fieldapp.services.session import Session
 from sync.client.engine import replica_of
 
 Fields = list[tuple[str, str]]
-THINGS = {"visit_notes": "visit note", "trips": "trip", "cases": "family's case",
-          "mileage_months": "month of mileage", "addenda": "addendum",
-          "note_reviews": "review of a note", "drug_screen_revisions": "drug screen result",
-          "random_schedules": "random screen schedule", "consents": "consent",
-          "consent_ends": "revocation or end of a consent",
-          "disclosures": "record of a disclosure"}
+THINGS = {kind.table: kind.thing for kind in KINDS}
 
 
 @dataclass(frozen=True)

@@ -14,21 +14,24 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
+from fieldapp.domain.kinds import KINDS, scope_sql
+
+
+def _local_tables() -> dict[str, str]:
+    """Each record table's key scope as SQL over its own row (aliased `r`), children before
+    parents (foreign keys): every kind's and, after a series' records, the laptop's table of
+    the series' heads (drug screens after their results)."""
+    scope_of: dict[str, str] = {}
+    for kind in reversed(KINDS):
+        scope_of[kind.table] = scope_sql(kind)
+        if kind.series_head is not None:
+            head, case_column = kind.series_head
+            scope_of[head] = f"r.{case_column}"
+    return scope_of
+
+
 # The key scope of each row, as SQL over the row's own table (aliased `r`).
-SCOPE_OF = {
-    "addenda": "(SELECT n.case_id FROM visit_notes n WHERE n.id = r.note_id)",
-    "note_reviews": "(SELECT n.case_id FROM visit_notes n WHERE n.id = r.note_id)",
-    "drug_screen_revisions": "(SELECT s.case_id FROM drug_screens s WHERE s.id = r.screen_id)",
-    "random_schedules": "r.case_id",
-    "consent_ends": "r.case_id",
-    "consents": "r.case_id",
-    "disclosures": "r.case_id",
-    "visit_notes": "r.case_id",
-    "drug_screens": "r.case_id",
-    "trips": "'ledger:' || r.worker_id",
-    "mileage_months": "'ledger:' || r.worker_id",
-    "cases": "r.id",
-}
+SCOPE_OF = _local_tables()
 # Children before parents (foreign keys).
 ORDER = tuple(SCOPE_OF)
 

@@ -25,25 +25,23 @@ from pydantic import ValidationError
 from fieldapp.crypto.aead import Binding, DataKey, SealBroken
 from fieldapp.crypto.identity import b64, unb64
 from fieldapp.domain.errors import RecordTampered
+from fieldapp.domain.kinds import BY_TABLE, KINDS
 from fieldapp.domain.visits import Review, settled_status
 from fieldapp.storage.note_store import review_capacity
-from fieldapp.storage.sealed import Body, SealedTable, open_row, seal_body
+from fieldapp.storage.sealed import SEALED_COLUMNS, Body, SealedTable, open_row, seal_body
 from fieldapp.storage.settings_store import load_settings
 from sync import protocol as wire
 
 CONFLICTS = "sync_conflicts"
 # A pulled document names the local table it belongs to; these never change after insertion.
-APPEND_ONLY = {"addenda", "note_reviews", "drug_screen_revisions", "random_schedules",
-               "consents", "consent_ends", "disclosures"}
+APPEND_ONLY = frozenset(kind.table for kind in KINDS if kind.append_only)
 # The inbox reason of a document that does not belong to the scope it came under.
 MISPLACED = "misplaced: "
-# Plain columns the laptop keeps for itself and never sends.
-LOCAL_ONLY = {"id", "revision", "key_id", "sealed"}
-WRITER_FIELD = {"visit_notes": "author", "addenda": "author", "note_reviews": "reviewer",
-                "drug_screen_revisions": "recorded_by", "random_schedules": "created_by",
-                "trips": "worker_id", "mileage_months": "worker_id",
-                "consents": "recorded_by", "consent_ends": "recorded_by",
-                "disclosures": "disclosed_by"}
+# Plain columns the laptop keeps for itself and never sends: the sealed table's own.
+LOCAL_ONLY = SEALED_COLUMNS
+# Whose each record is (the person who wrote it), from its kind's declaration; cases and mileage
+# months, which name no single writer, are judged in `_mine`.
+WRITER_FIELD = {kind.table: kind.writer for kind in KINDS if kind.writer is not None}
 
 
 @dataclass
@@ -821,7 +819,9 @@ class Replica:
             return str(row[rule.case_field])
         if rule.parent is not None:
             return self._scope(rule.parent[0], str(row[rule.parent[1]]))
-        assert rule.series is not None  # a drug screen: its case is the screen's
-        head = self.db.execute("SELECT case_id FROM drug_screens WHERE id = ?",
+        kind = BY_TABLE[tbl]
+        assert rule.series is not None and kind.series_head is not None  # a drug screen's
+        table, case_column = kind.series_head  # case is its screen's
+        head = self.db.execute(f"SELECT {case_column} FROM {table} WHERE id = ?",  # noqa: S608
                                [row[rule.series]]).fetchone()
         return None if head is None else str(head[0])

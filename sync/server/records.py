@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from fieldapp.domain.kinds import KINDS
 from fieldapp.domain.mileage import split_at_cap
 from fieldapp.domain.people import Role
 from sync import protocol as wire
@@ -56,15 +57,11 @@ SCHEMA = (
 COUNT_USAGE = ("INSERT INTO usage SELECT author, sum(coalesce(length(sealed), 0)) FROM "
                "record_history WHERE NOT EXISTS (SELECT 1 FROM usage) GROUP BY author")
 
-MUTABLE = {"cases", "visit_notes", "trips"}
-APPEND_ONLY = {"addenda", "note_reviews", "drug_screen_revisions", "random_schedules",
-               "consents", "consent_ends", "disclosures"}
-DELETABLE = {"visit_notes", "trips"}
+# Each kind's rules, from its declaration (`fieldapp.domain.kinds`).
+APPEND_ONLY = frozenset(kind.table for kind in KINDS if kind.append_only)
+DELETABLE = frozenset(kind.table for kind in KINDS if kind.deletable)
 # Who may write each table: the plain field naming the writer must be the caller.
-WRITER_FIELD = {"visit_notes": "author", "addenda": "author", "note_reviews": "reviewer",
-                "drug_screen_revisions": "recorded_by", "random_schedules": "created_by",
-                "trips": "worker_id", "consents": "recorded_by", "consent_ends": "recorded_by",
-                "disclosures": "disclosed_by"}
+WRITER_FIELD = {kind.table: kind.writer for kind in KINDS if kind.writer is not None}
 LOCKED_MONTH = ("submitted", "approved")
 
 
