@@ -19,7 +19,9 @@ from fieldapp.domain.errors import KnownError, NotPermitted, RuleViolation
 from fieldapp.domain.mileage import month_key
 from fieldapp.domain.people import Actor, CaseId, Role, UserId
 
-LONGEST_PERIOD_DAYS = 3 * 366 + 1
+# An export covers at most three years: an accounting of disclosures reaches back three years
+# (42 CFR 2.24(a)), to the same day of the month (a 29 February start: to 1 March).
+LONGEST_PERIOD_YEARS = 3
 
 # How a long export reports and is stopped: progress(done, total) and cancelled() -> stop now.
 Progress = Callable[[int, int], None]
@@ -105,11 +107,19 @@ class ExportRequest:
         return f"{self.kind}-{self.scope}-{period}.{self.fmt}"
 
 
+def years_after(day: date, years: int) -> date:
+    """The same day `years` later; 1 March for a 29 February that year lacks."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
 def check_request(request: ExportRequest) -> None:
     problems = []
     if request.last_day < request.first_day:
         problems.append("The period must end on or after the day it starts.")
-    elif (request.last_day - request.first_day).days > LONGEST_PERIOD_DAYS:
+    elif request.last_day > years_after(request.first_day, LONGEST_PERIOD_YEARS):
         problems.append("Export at most three years at a time.")
     if request.scope is ScopeKind.WORKER and not request.worker_id:
         problems.append("Choose the worker.")

@@ -8,17 +8,22 @@ from datetime import date, timedelta
 import pytest
 
 from fieldapp.domain.errors import RuleViolation
-from fieldapp.domain.exports import LONGEST_PERIOD_DAYS, ReportKind, ScopeKind
+from fieldapp.domain.exports import ReportKind, ScopeKind
 from tests.domain.test_export_rules import request
 
 FIRST = date(2024, 1, 1)
 
 
-def test_the_longest_period_is_accepted_and_one_day_more_is_refused() -> None:
-    longest = FIRST + timedelta(days=LONGEST_PERIOD_DAYS)
-    assert request(ScopeKind.TEAM, first=FIRST, last=longest).last_day == longest
+@pytest.mark.parametrize(("first", "longest"), [
+    (FIRST, date(2027, 1, 1)),                 # a leap day among the three years
+    (date(2025, 3, 1), date(2028, 3, 1)),      # and at the end of them
+    (date(2024, 2, 29), date(2027, 3, 1)),     # from a leap day: the day after 28 February
+])
+def test_three_years_to_the_day_are_accepted_and_one_day_more_is_refused(
+        first: date, longest: date) -> None:
+    assert request(ScopeKind.TEAM, first=first, last=longest).last_day == longest
     with pytest.raises(RuleViolation) as refused:
-        request(ScopeKind.TEAM, first=FIRST, last=longest + timedelta(days=1))
+        request(ScopeKind.TEAM, first=first, last=longest + timedelta(days=1))
     assert refused.value.message == "Export at most three years at a time."
 
 
