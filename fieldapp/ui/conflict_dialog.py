@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from fieldapp.domain.errors import KnownError
-from fieldapp.ui.attention import AttentionItem, Fields, read_attention
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.sync_controller import SyncController
 from fieldapp.ui.tables import name_parts, table
 from fieldapp.ui.trip_dialog import ConfirmDialog, plain_name
 from fieldapp.ui.widgets import fit_to_screen, heading, message_label, paragraph, set_error
+from sync.client.attention import AttentionItem, Fields, read_attention
 from sync.client.engine import replica_of
 
 KINDS = {"conflict": "Changed in two places", "kept": "Kept for you to review",

@@ -18,9 +18,9 @@ import sqlite_utils
 from fieldapp.domain.kinds import BY_TABLE, KINDS, RecordKind, made_in, scope_sql, tables
 from fieldapp.storage.migrations import STEPS, migrate
 from fieldapp.storage.sealed import SEALED_COLUMNS
-from fieldapp.ui.attention import THINGS
 from sync import protocol as wire
 from sync.client import forget, replica
+from sync.client.attention import THINGS
 from sync.server import records as server_rules
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,8 +17,8 @@ from fieldapp.domain.cases import Case
 from fieldapp.domain.people import CaseId
 from fieldapp.domain.visits import NoteStatus
 from fieldapp.services.session import Session
-from fieldapp.ui.attention import read_attention
 from sync import protocol as wire
+from sync.client.attention import read_attention
 from tests.services.records_helpers import MONTH, make_trip, visit_details
 from tests.sync.conftest import SyncServer, sync
 from tests.sync.insider import (

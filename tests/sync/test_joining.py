@@ -23,7 +23,7 @@ from fieldapp.domain.visits import NoteStatus
 from fieldapp.services import enrolment
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
-from fieldapp.ui.attention import read_attention
+from sync.client.attention import read_attention
 from tests.conftest import PASSPHRASE, FakeClock
 from tests.services.records_helpers import MONTH, make_trip, visit_details
 from tests.sync.conftest import SyncServer, sync
