@@ -19,7 +19,7 @@ from fieldapp.domain.kinds import BY_TABLE, KINDS, RecordKind, made_in, scope_sq
 from fieldapp.storage.migrations import STEPS, migrate
 from fieldapp.storage.sealed import SEALED_COLUMNS
 from sync import protocol as wire
-from sync.client import forget, replica
+from sync.client import forget, local
 from sync.client.attention import THINGS
 from sync.server import records as server_rules
 
@@ -152,11 +152,11 @@ def test_each_kind_is_made_by_a_schema_step_that_exists() -> None:
 
 def test_the_laptop_and_the_server_judge_writers_and_changes_alike() -> None:
     writers = {k.table: k.writer for k in KINDS if k.writer is not None}
-    assert server_rules.WRITER_FIELD == writers == replica.WRITER_FIELD
-    assert server_rules.APPEND_ONLY == replica.APPEND_ONLY == \
+    assert server_rules.WRITER_FIELD == writers == local.WRITER_FIELD
+    assert server_rules.APPEND_ONLY == local.APPEND_ONLY == \
         {k.table for k in KINDS if k.append_only}
     assert {k.table for k in KINDS if k.deletable} == server_rules.DELETABLE
-    assert replica.LOCAL_ONLY == SEALED_COLUMNS
+    assert local.LOCAL_ONLY == SEALED_COLUMNS
 
 
 def test_forgetting_a_scope_reaches_every_record_table(laptop: sqlite_utils.Database) -> None:

@@ -19,7 +19,7 @@ import httpx
 from fieldapp.services import case_keys, enrolment
 from fieldapp.services.session import Session
 from sync import protocol as wire
-from sync.client.replica import payload_hash, seal_for_wire
+from sync.client.sealing import payload_hash, seal_for_wire
 
 # Written by every push by design: the op's stored answer and the audit of the push.
 BOOKKEEPING = {"ops", "audit", "attempts", "usage"}

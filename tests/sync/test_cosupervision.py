@@ -20,7 +20,8 @@ from fieldapp.services.session import Session
 from fieldapp.storage.settings_store import load_settings, save_settings
 from fieldapp.storage.vault import Vault
 from sync import protocol as wire
-from sync.client.replica import KeyRing, Replica, seal_for_wire
+from sync.client.replica import KeyRing, Replica
+from sync.client.sealing import seal_for_wire
 from sync.server.store import ServerStore
 from tests.conftest import FakeClock
 from tests.services.records_helpers import (

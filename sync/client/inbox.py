@@ -1,0 +1,273 @@
+"""Pull: apply the server's documents, or keep them in the inbox until they can be (no key yet,
+local changes to settle first, not where they claim to belong).
+
+Thread rule: the vault's thread; every public method is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from fieldapp.crypto.aead import SealBroken
+from fieldapp.domain.visits import Review, settled_status
+from fieldapp.storage.note_store import review_capacity
+from fieldapp.storage.sealed import Body, SealedTable, seal_body
+from fieldapp.storage.settings_store import load_settings
+from sync import protocol as wire
+from sync.client.local import APPEND_ONLY, LOCAL_ONLY, MISPLACED, LocalRecords
+from sync.client.sealing import KeyRing, open_from_wire
+
+
+class Inbox(LocalRecords):
+    """Applies pulled documents."""
+
+    def missing_keys(self, docs: Iterable[wire.Doc], keys: KeyRing) -> set[str]:
+        return {d.scope for d in docs if d.key_version is not None
+                and keys.get(d.scope, d.key_version) is None}
+
+    def apply_page(self, page: wire.Page, keys: KeyRing) -> int:
+        """Apply a page and move the checkpoint, together; returns documents applied."""
+        applied = 0
+        with self.db.atomic(), self._applying():
+            touched: set[str] = set()
+            for doc in page.docs:
+                applied += self._take(doc, keys, touched)
+            self._derive_note_status(touched)
+            self._set_state("checkpoint", str(page.next))
+        return applied
+
+    def retry_inbox(self, keys: KeyRing) -> int:
+        """Apply documents that waited for a key or for a person's decision."""
+        applied = 0
+        with self.db.atomic(), self._applying():
+            docs = [(wire.Doc.model_validate_json(r[0]), str(r[1])) for r in self.db.execute(
+                "SELECT doc, reason FROM sync_inbox ORDER BY seq").fetchall()]
+            touched: set[str] = set()
+            for doc, reason in docs:
+                self.db.execute("DELETE FROM sync_inbox WHERE tbl = ? AND record_id = ?",
+                                [doc.table, doc.record_id])
+                # A refused change's record returns to the server's version even where this
+                # laptop already counts that revision as held (its own change never landed).
+                applied += self._take(doc, keys, touched, restore=reason == "refused")
+            self._derive_note_status(touched)
+        return applied
+
+    def cases_waiting_for_keys(self) -> int:
+        """Cases the server sent this laptop that cannot be opened yet: no member who holds
+        the case's key has wrapped it for this user (that member's next sync does)."""
+        return int(self.db.execute("SELECT count(*) FROM sync_inbox WHERE reason = 'key' AND "
+                                   "tbl = 'cases'").fetchone()[0])
+
+    def inbox_keys(self) -> set[str]:
+        return {r[0] for r in self.db.execute(
+            "SELECT DISTINCT json_extract(doc, '$.scope') FROM sync_inbox WHERE reason = 'key'")}
+
+    def _take(self, doc: wire.Doc, keys: KeyRing, touched: set[str], *,
+              restore: bool = False) -> int:
+        """Apply one pulled document if it is new here (or, with `restore`, whatever this
+        laptop holds); 1 if it was applied."""
+        early = None if restore else self._before_taking(doc)
+        if early is not None:
+            return early
+        why = self._misplaced(doc)
+        if why is not None:
+            # A record that names another case (or ledger) than the one it came under is
+            # never filed anywhere: it waits aside, shown to the person.
+            self._to_inbox(doc, f"{MISPLACED}{why}")
+            return 0
+        if self._blocked(doc.table, doc.record_id):
+            refused = restore or self.db.execute(
+                "SELECT 1 FROM outbox WHERE tbl = ? AND record_id = ? AND state IN "
+                "('rejected', 'quarantined')", [doc.table, doc.record_id]).fetchone()
+            self._to_inbox(doc, "refused" if refused else "local changes")
+            return 0
+        body = self._open(doc, keys)
+        if body is None and not doc.deleted:
+            return 0
+        if not self._land(doc, body):
+            return 0
+        self._mark_synced(doc.table, doc.record_id, doc.scope, doc.rev, deleted=doc.deleted)
+        if doc.table == "visit_notes":
+            touched.add(doc.record_id)
+        elif doc.table in ("addenda", "note_reviews"):
+            touched.add(str(doc.plain.get("note_id")))
+        return 1
+
+    def _before_taking(self, doc: wire.Doc) -> int | None:
+        """Documents settled without opening them: echoes, allocations, rollbacks."""
+        synced = self._synced(doc.table, doc.record_id)
+        if synced is not None and synced[1] == doc.rev and bool(synced[2]) == doc.deleted:
+            return 0  # this laptop's own change coming back, or one it already holds
+        if doc.table == wire.ALLOCATIONS:
+            self._allocation(doc)
+            self._mark_synced(doc.table, doc.record_id, doc.scope, doc.rev, deleted=False)
+            return 1
+        if doc.table not in wire.SYNCED_TABLES:
+            return 0
+        if synced is not None and doc.rev < synced[1] and self._mine(doc.table, doc.record_id):
+            # The server holds an older version than this laptop had confirmed (restored from
+            # a backup): send ours again over what it has rather than go back in time.
+            self._mark_synced(doc.table, doc.record_id, doc.scope, doc.rev, deleted=doc.deleted)
+            self._touch(doc.table, doc.record_id)
+            return 0
+        return None
+
+    def _misplaced(self, doc: wire.Doc) -> str | None:
+        """Why `doc` does not belong to the scope it came under, judged by the same rule the
+        server applies (`wire.misplaced`) against what this laptop holds."""
+        def parent(table: str, record_id: str) -> str | None:
+            row = self._row(table, record_id)
+            if row is not None and row.get("case_id") is not None:
+                return str(row["case_id"])
+            synced = self._synced(table, record_id)
+            return synced[0] if synced else None
+
+        def series(_: str, screen_id: str) -> str | None:
+            row = self.db.execute("SELECT case_id FROM drug_screens WHERE id = ?",
+                                  [screen_id]).fetchone()
+            return None if row is None else str(row[0])
+
+        return wire.misplaced(doc.table, doc.record_id, doc.plain, doc.scope,
+                              parent_scope=parent, series_scope=series, parent_required=False)
+
+    def set_aside(self) -> list[dict[str, Any]]:
+        """Documents from the server that name another case or ledger than the one they came
+        under: never filed, kept for a person (and the program) to see."""
+        return [{"table": t, "record_id": r, "reason": why.removeprefix(MISPLACED),
+                 "scope": json.loads(doc).get("scope")}
+                for t, r, why, doc in self.db.execute(
+                    "SELECT tbl, record_id, reason, doc FROM sync_inbox WHERE reason LIKE ? "
+                    "ORDER BY seq", [f"{MISPLACED}%"]).fetchall()]
+
+    def _open(self, doc: wire.Doc, keys: KeyRing) -> Body | None:
+        """The document's body, or None (and the document waits in the inbox)."""
+        if doc.deleted:
+            return None
+        key = keys.get(doc.scope, doc.key_version or 0)
+        if key is None:
+            self._to_inbox(doc, "key")
+            return None
+        try:
+            return open_from_wire(key, doc)
+        except (SealBroken, ValueError, UnicodeDecodeError):
+            self._to_inbox(doc, "unreadable")
+            return None
+
+    def _land(self, doc: wire.Doc, body: Body | None) -> bool:
+        """Write one document; a row the local rules refuse waits in the inbox instead."""
+        self.db.execute("SAVEPOINT doc")
+        try:
+            if body is None:
+                self._remove_local(doc.table, doc.record_id)
+            else:
+                self._apply_body(doc, doc.plain, body)
+        except (sqlite3.Error, KeyError, TypeError, ValueError) as exc:
+            self.db.execute("ROLLBACK TO doc")
+            self.db.execute("RELEASE doc")
+            self._to_inbox(doc, f"not applicable: {type(exc).__name__}")
+            return False
+        self.db.execute("RELEASE doc")
+        return True
+
+    def _apply_body(self, doc: wire.Doc, plain: Mapping[str, Any], body: Body, *,
+                    replace_locked: bool = False) -> None:
+        tbl, record_id = doc.table, doc.record_id
+        if tbl == "note_reviews" and "capacity" in plain:
+            # The capacity a review counts in is the one the server gave its reviewer, never
+            # what the reviewer's laptop wrote in the sealed body.
+            body = {k: v for k, v in body.items() if k != "capacity"}
+            if plain["capacity"] is not None:
+                body["capacity"] = plain["capacity"]
+        if tbl not in self._columns:  # read once, not per document (PRAGMA table_info)
+            self._columns[tbl] = {c.name for c in self.db.table(tbl).columns} - LOCAL_ONLY
+        columns = self._columns[tbl]
+        values = {k: v for k, v in plain.items() if k in columns}
+        row = self._row(tbl, record_id)
+        table = SealedTable(self.db, self.key, tbl)
+        if tbl in APPEND_ONLY:
+            if row is not None and not replace_locked:
+                return
+            revision = int(plain.get("revision") or 1)
+            if tbl == "drug_screen_revisions":
+                # The head first: a revision's screen_id references drug_screens (foreign keys
+                # are on), so a screen new to this laptop could otherwise never land.
+                self._screen_head(doc.scope, str(plain["screen_id"]), revision, body,
+                                  same_revision=replace_locked)
+            if row is None:
+                table.insert(record_id=record_id, body=body, plain=values, revision=revision)
+            else:
+                sealed = seal_body(self.key, table=tbl, record_id=record_id, revision=revision,
+                                   body=body)
+                values.update(revision=revision, key_id=self.key.key_id, sealed=sealed)
+                assignments = ", ".join(f"[{k}] = ?" for k in values)
+                self.db.execute(f"UPDATE [{tbl}] SET {assignments} WHERE id = ?",  # noqa: S608
+                                [*values.values(), record_id])
+            return
+        if tbl == "visit_notes" and row is not None and row["status"] != "draft" \
+                and not replace_locked:
+            return  # a signed note never changes: what came is what this laptop has
+        if row is None:
+            table.insert(record_id=record_id, body=body, plain=values)
+        else:
+            revision = int(row["revision"]) + 1
+            sealed = seal_body(self.key, table=tbl, record_id=record_id, revision=revision,
+                               body=body)
+            values.update(revision=revision, key_id=self.key.key_id, sealed=sealed)
+            assignments = ", ".join(f"[{k}] = ?" for k in values)
+            self.db.execute(f"UPDATE [{tbl}] SET {assignments} WHERE id = ?",  # noqa: S608
+                            [*values.values(), record_id])
+
+    def _screen_head(self, case_id: str, screen_id: str, revision: int, body: Body, *,
+                     same_revision: bool = False) -> None:
+        head = self.db.execute("SELECT current_revision FROM drug_screens WHERE id = ?",
+                               [screen_id]).fetchone()
+        if head is None:
+            self.db.execute("INSERT INTO drug_screens VALUES (?, ?, ?, ?, ?, ?)",
+                            [screen_id, case_id, body["collected_at"], body["reason"], revision,
+                             self.now])
+        elif revision > int(head[0]) or (same_revision and revision == int(head[0])):
+            self.db.execute("UPDATE drug_screens SET collected_at = ?, reason = ?, "
+                            "current_revision = ?, updated_at = ? WHERE id = ?",
+                            [body["collected_at"], body["reason"], revision, self.now,
+                             screen_id])
+
+    def _allocation(self, doc: wire.Doc) -> None:
+        worker, month = str(doc.plain.get("worker_id")), str(doc.plain.get("month"))
+        trips = json.loads(str(doc.plain.get("trips") or "{}"))
+        self.db.execute("DELETE FROM mileage_allocations WHERE worker_id = ? AND month = ?",
+                        [worker, month])
+        self.db.conn.executemany("INSERT INTO mileage_allocations VALUES (?, ?, ?, ?)",
+                            [(worker, month, trip, str(miles)) for trip, miles in trips.items()])
+
+    def _derive_note_status(self, note_ids: set[str]) -> None:
+        """A signed note's status follows its latest review or the author's later addendum; under
+        co-supervision (the program's settings, as stored here) a co-signature completes it only
+        once both the intact and the SUD supervisor have co-signed since the author's last
+        change (visits.settled_status, the rule the laptop that reviewed applied)."""
+        if not note_ids:
+            return
+        settings = load_settings(self.db)
+        reviews_table = SealedTable(self.db, self.key, "note_reviews")
+        for note_id in note_ids:
+            row = self.db.execute("SELECT status, author FROM visit_notes WHERE id = ?",
+                                  [note_id]).fetchone()
+            if row is None or row[0] == "draft":
+                continue
+            reviews = [Review(reviewer=o.row["reviewer"],
+                              at=datetime.fromisoformat(o.row["reviewed_at"]),
+                              cosigned=bool(o.row["cosigned"]),
+                              capacity=review_capacity(o.body or {}))
+                       for o in reviews_table.select("note_id = ?", [note_id],
+                                                     order="reviewed_at, rowid")]
+            changes = [datetime.fromisoformat(at) for (at,) in self.db.execute(
+                "SELECT created_at FROM addenda WHERE note_id = ? AND author = ?",
+                [note_id, row[1]]).fetchall()]
+            status = str(settled_status(reviews, author_changes=changes, settings=settings))
+            if status != row[0]:
+                self.db.execute("UPDATE visit_notes SET status = ?, updated_at = ? WHERE id = ?",
+                                [status, self.now, note_id])
+
