@@ -5,8 +5,8 @@ A 1 ms QTimer ticks on the UI thread; the longest gap between two ticks is the l
 window could not repaint or answer a key. Measured, on a profile of 100,000 sealed records:
 unlocking (Argon2id on the worker), loading Today and the caseload, and saving notes.
 Peak memory: afterwards a fresh process (this script with `--memory-of DIR`) starts the app's own
-window on that profile as fieldapp/ui/run.py does (QApplication, Fusion, DbWorker, Session,
-TaskRunner, MainWindow), types the passphrase into the unlock page and presses Unlock, waits for
+window on that profile as fieldapp/ui/run.py does (QApplication, Fusion, then `build_window` of
+fieldapp/ui/compose.py), types the passphrase into the unlock page and presses Unlock, waits for
 Today, then opens the Caseload tab and waits for it; it reports the resident memory high-water
 mark (VmHWM, /proc/self/status) at the unlock page and at the end. Measured in its own process
 because filling 100,000 records here takes far more memory than the app ever does.
@@ -95,18 +95,15 @@ def _status_mb(key: str) -> float:
 def memory_of(root: Path) -> None:
     """In a fresh process: the app's window on the profile at `root`, unlocked through its
     unlock page, Today and then the Caseload tab loaded; prints the memory figures as JSON."""
-    from fieldapp.ui.main_window import MainWindow  # noqa: PLC0415 - only in this process
+    from fieldapp.ui.compose import build_window  # noqa: PLC0415 - only in this process
     from fieldapp.ui.palette import follow_color_scheme  # noqa: PLC0415
 
     bench = _records_bench()
     app = QApplication([])
     app.setStyle("Fusion")
     follow_color_scheme(app)
-    worker = DbWorker()
-    session = Session(ProfilePaths(root), clock=bench.clock)
-    runner = TaskRunner(worker)
-    window = MainWindow(session, runner, profile_exists=True,
-                        check=session.profile.check_passphrase, clock=bench.clock)
+    composed = build_window(ProfilePaths(root), clock=bench.clock)
+    window, runner = composed.window, composed.runner
     window.show()
 
     def settle(done: Callable[[], bool]) -> None:
@@ -127,8 +124,7 @@ def memory_of(root: Path) -> None:
                       "now_mb": _status_mb("VmRSS"),
                       "caseload_rows": workspace.caseload.model.rowCount()}))
     window.close()
-    worker.call(session.lock)
-    worker.shutdown()
+    composed.shut_down()
 
 
 def main() -> None:

@@ -57,18 +57,17 @@ from fieldapp.services import demo, enrolment
 from fieldapp.services.casework import CaseService
 from fieldapp.services.consents import ConsentService, record_disclosures
 from fieldapp.services.session import Session
-from fieldapp.services.worker import DbWorker
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.settings_store import load_settings, save_settings
 from fieldapp.ui import export_dialog
+from fieldapp.ui.compose import Composed, build_window
 from fieldapp.ui.export_dialog import ExportDialog
 from fieldapp.ui.family_dialog import reveal
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.palette import ENV_VAR, follow_color_scheme
 from fieldapp.ui.run import demo_profile
 from fieldapp.ui.sync_controller import SyncOptions
-from fieldapp.ui.tasks import TaskRunner
 from fieldapp.ui.workspace_view import WorkspaceView
 from sync.client.engine import SyncEngine
 
@@ -118,18 +117,13 @@ def shot(widget: QWidget, name: str) -> None:
     print("saved", name)
 
 
-def window_for(root: Path, *, sync_options: SyncOptions | None = None
-               ) -> tuple[MainWindow, TaskRunner]:
+def window_for(root: Path, *, sync_options: SyncOptions | None = None) -> Composed:
     """The main window as `fieldapp` opens it: sized to the screen by the app itself."""
     paths = ProfilePaths(root)
-    worker = DbWorker()
-    session = Session(paths, clock=tour_clock)
-    runner = TaskRunner(worker)
-    window = MainWindow(session, runner, profile_exists=session.profile.exists(),
-                        check=session.profile.check_passphrase, clock=tour_clock,
-                        demo_paths=demo_profile(paths), sync_options=sync_options, home=paths)
-    window.show()
-    return window, runner
+    composed = build_window(paths, clock=tour_clock, demo_paths=demo_profile(paths), home=paths,
+                            sync_options=sync_options)
+    composed.window.show()
+    return composed
 
 
 def first_run(window: MainWindow) -> None:
@@ -829,7 +823,8 @@ def tour(*, dark: bool, scale: float) -> None:
     """Jordan's first run, server and sync, then the demos of the coordinator, the supervisor
     and the intact worker, then the profile chooser. With `dark` or `scale`: the coordinator's
     demo Today only."""
-    window, runner = window_for(TOUR_DIR / "profile", sync_options=TOUR_SYNC)
+    composed = window_for(TOUR_DIR / "profile", sync_options=TOUR_SYNC)
+    window = composed.window
     if dark or scale != 1.0:
         window.open_demo()
         wait(lambda: window.workspace is not None, 60)
@@ -849,8 +844,7 @@ def tour(*, dark: bool, scale: float) -> None:
         intact_worker_tour(window)
         profiles_tour(window)
         window.close()
-    runner.worker.call(window.current_session().lock)
-    runner.worker.shutdown()
+    composed.shut_down()
 
 if __name__ == "__main__":
     main()

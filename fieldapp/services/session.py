@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from fieldapp.domain.clock import Clock, system_clock
-from fieldapp.domain.errors import BackupUnusable, DatabaseUnusable, RuleViolation, VaultLocked
+from fieldapp.domain.errors import BackupUnusable, DatabaseUnusable, VaultLocked
 from fieldapp.domain.people import Actor, CaseId, Role, UserId, new_id
 from fieldapp.services.casework import CaseService
 from fieldapp.services.directory import OWNER_KIND
@@ -23,12 +23,11 @@ from fieldapp.services.today import TodaySummary, today_summary
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.backups import BackupInfo, read_info
 from fieldapp.storage.paths import ProfilePaths
+from fieldapp.storage.profile_settings import AUTO_LOCK_MINUTES
 from fieldapp.storage.records import RecordStore
 from fieldapp.storage.vault import Profile, Vault
 
 log = logging.getLogger(__name__)
-
-DEFAULT_AUTO_LOCK_MINUTES = 15
 
 
 class Session:
@@ -69,19 +68,14 @@ class Session:
         log.info("profile created")
 
     def auto_lock_minutes(self) -> int:
-        """Minutes of inactivity before the app locks itself (default 15)."""
+        """Minutes of inactivity before the app locks itself (`AUTO_LOCK_MINUTES`)."""
         db, _ = self.vault().open_parts()
-        row = db.execute("SELECT value FROM vault_meta WHERE name = 'auto_lock_minutes'"
-                         ).fetchone()
-        return int(row[0]) if row else DEFAULT_AUTO_LOCK_MINUTES
+        return AUTO_LOCK_MINUTES.read(db)
 
     def set_auto_lock_minutes(self, minutes: int) -> None:
-        if not 1 <= minutes <= 240:
-            raise RuleViolation("Choose between 1 minute and 4 hours.")
+        """`RuleViolation` outside the declared limits; nothing is kept then."""
         db, _ = self.vault().open_parts()
-        with db.atomic():
-            db.table("vault_meta").upsert({"name": "auto_lock_minutes", "value": str(minutes)},
-                                          pk="name")
+        AUTO_LOCK_MINUTES.write(db, minutes)
 
     def owner_name(self) -> str:
         """The profile owner's name as they typed it ('' if none was given)."""

@@ -14,6 +14,7 @@ from fieldapp.domain.people import Role
 from fieldapp.services import demo
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfileEntry, ProfilePaths, list_profiles, new_profile
+from fieldapp.storage.profile_settings import AUTO_LOCK_MINUTES
 from fieldapp.ui import shortcuts
 from fieldapp.ui.autolock import InactivityWatch
 from fieldapp.ui.context import UiContext
@@ -37,7 +38,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, session: Session, runner: TaskRunner, *, profile_exists: bool,
                  check: Callable[[str], list[str]], clock: Clock,
-                 demo_paths: ProfilePaths | None = None, check_ms: int = 5000,
+                 check_ms: int, demo_paths: ProfilePaths | None = None,
                  sync_options: SyncOptions | None = None, home: ProfilePaths | None = None
                  ) -> None:
         super().__init__()
@@ -51,7 +52,8 @@ class MainWindow(QMainWindow):
         self.keyboard_help: KeyboardHelp | None = None
         self.sync: SyncController | None = None
         self._sync_options = sync_options or SyncOptions()
-        self.watch = InactivityWatch(clock, minutes=15, check_ms=check_ms, parent=self)
+        self.watch = InactivityWatch(clock, minutes=AUTO_LOCK_MINUTES.default,
+                                     check_ms=check_ms, parent=self)
         self.watch.idle.connect(self._auto_lock)
         self.pages = QStackedWidget()
         self.setCentralWidget(self.pages)

@@ -16,15 +16,12 @@ from fieldapp import __version__
 from fieldapp.domain.clock import Clock, system_clock
 from fieldapp.domain.formats import set_style
 from fieldapp.domain.people import Role
-from fieldapp.services.session import Session
-from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.ui.collector import GarbageCollector
+from fieldapp.ui.compose import build_window
 from fieldapp.ui.date_style import date_style
 from fieldapp.ui.export_runner import ExportRunner
-from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.palette import follow_color_scheme
-from fieldapp.ui.tasks import TaskRunner
 
 # bench/startup.py sets it: once the first page (the unlock page, for an existing profile) has
 # been painted, its class name is printed and the app quits. Unset, nothing of the probe runs.
@@ -52,12 +49,9 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: Role | No
     GarbageCollector(app)  # cyclic garbage is freed on this thread, never on a worker
     # Before any page or worker exists: every screen and PDF writes dates as this locale does.
     set_style(date_style(QLocale.system()))
-    worker = DbWorker()
-    session = Session(paths, clock=clock)
-    runner = TaskRunner(worker)
-    window = MainWindow(session, runner, profile_exists=session.profile.exists(),
-                        check=session.profile.check_passphrase, clock=clock,
-                        demo_paths=demo_profile(home or paths), home=home or paths)
+    composed = build_window(paths, clock=clock, demo_paths=demo_profile(home or paths),
+                            home=home or paths)
+    window = composed.window
     _show_unexpected_errors(window, paths)
     _close_on_terminate(app, window)
     window.show()
@@ -69,8 +63,7 @@ def run_gui(paths: ProfilePaths, *, clock: Clock = system_clock, demo: Role | No
         return app.exec()
     finally:
         ExportRunner.stop_all()  # a cancelled export ends at its next page or row
-        worker.call(window.current_session().lock)
-        worker.shutdown()
+        composed.shut_down()
 
 
 def _close_on_terminate(app: QApplication, window: QWidget) -> None:

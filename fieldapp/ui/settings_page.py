@@ -21,6 +21,7 @@ from fieldapp.domain.errors import KnownError
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.services import enrolment
 from fieldapp.services.session import Session
+from fieldapp.storage.profile_settings import AUTO_LOCK_MINUTES
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.enrol_dialog import EnrolDialog
 from fieldapp.ui.review_dialogs import moment_text
@@ -57,7 +58,7 @@ class SettingsPage(QWidget):
         super().__init__()
         self._ctx = ctx
         self.auto_lock = QSpinBox()
-        self.auto_lock.setRange(1, 240)
+        self.auto_lock.setRange(AUTO_LOCK_MINUTES.lowest, AUTO_LOCK_MINUTES.highest)
         self.auto_lock.setSuffix(" minutes")
         self.auto_lock.setAccessibleName("Lock after this many minutes without use")
         self.program = message_label("Program settings", lines=10)

@@ -13,6 +13,7 @@ from fieldapp.services import demo as demo_data
 from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
+from fieldapp.ui.compose import Composed, build_window
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.tasks import TaskRunner
@@ -24,28 +25,28 @@ WindowFactory = Callable[[], MainWindow]
 @pytest.fixture
 def make_window(qtbot: QtBot, paths: ProfilePaths, clock: FakeClock
                 ) -> Iterator[WindowFactory]:
-    """Build the window as `run_gui` does; on teardown lock the profile and stop the worker."""
-    workers: list[tuple[DbWorker, Session]] = []
+    """Build the window as `run_gui` does (`build_window`); the inactivity watch looks at the
+    clock every 50 ms. On teardown lock the profile and stop the worker."""
+    made: list[Composed] = []
 
     def make() -> MainWindow:
-        worker = DbWorker()
-        session = Session(paths, clock=clock)
-        runner = TaskRunner(worker)
-        window = MainWindow(session, runner, profile_exists=session.profile.exists(),
-                            check=session.profile.check_passphrase, clock=clock,
-                            demo_paths=ProfilePaths(paths.root.with_name("demo")), check_ms=50)
-        window._test_runner = runner  # type: ignore[attr-defined] - keeps it alive with the window
+        composed = build_window(paths, clock=clock, check_ms=50,
+                                demo_paths=ProfilePaths(paths.root.with_name("demo")))
+        window = composed.window
+        window._test_runner = composed.runner  # type: ignore[attr-defined] - tests' handle
         qtbot.addWidget(window)
         window.show()
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow)  # shortcuts reach only the active window
-        workers.append((worker, session))
+        made.append(composed)
         return window
 
     yield make
-    for worker, session in workers:
-        worker.call(session.lock)
-        worker.shutdown()
+    for composed in made:
+        # The profile the window was built on, as before `build_window`: a demo a test opened
+        # is not locked (its backup would only slow the suite), so not `composed.shut_down()`.
+        composed.worker.call(composed.session.lock)
+        composed.worker.shutdown()
 
 
 ContextFactory = Callable[..., UiContext]

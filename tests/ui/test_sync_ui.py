@@ -23,12 +23,11 @@ from pytestqt.qtbot import QtBot
 
 from fieldapp.services import enrolment
 from fieldapp.services.session import Session
-from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
+from fieldapp.ui.compose import Composed, build_window
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.sync_controller import SyncController, SyncOptions
 from fieldapp.ui.sync_status import NOT_CONNECTED
-from fieldapp.ui.tasks import TaskRunner
 from sync.server.store import ServerStore
 from tests.conftest import PASSPHRASE, FakeClock
 from tests.services.records_helpers import make_trip, visit_details
@@ -60,32 +59,26 @@ def sync_server(tmp_path: Path) -> Iterator[SyncServer]:
 def open_app(qtbot: QtBot, clock: FakeClock) -> Iterator[AppFactory]:
     """The window as `run_gui` builds it, on an existing profile folder, unlocked by typing the
     passphrase. Teardown closes it (which stops and joins the sync thread), then locks."""
-    made: list[tuple[MainWindow, DbWorker]] = []
+    made: list[Composed] = []
 
     def make(paths: ProfilePaths, options: SyncOptions = QUIET) -> MainWindow:
-        worker = DbWorker()
-        session = Session(paths, clock=clock)
-        runner = TaskRunner(worker)
-        window = MainWindow(session, runner, profile_exists=session.profile.exists(),
-                            check=session.profile.check_passphrase, clock=clock, check_ms=50,
-                            sync_options=options)
-        window._test_runner = runner  # type: ignore[attr-defined] - lives as long as the window
+        composed = build_window(paths, clock=clock, check_ms=50, sync_options=options)
+        window = composed.window
         qtbot.addWidget(window)
-        made.append((window, worker))
+        made.append(composed)
         window.show()
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)
-        if session.profile.exists():
+        if composed.session.profile.exists():
             try_unlock(qtbot, window, PASSPHRASE)
             qtbot.waitUntil(lambda: window.sync is not None
                             and window.sync.state.enrolled is not None, timeout=WAIT)
         return window
 
     yield make
-    for window, worker in made:
-        window.close()
-        worker.call(window.current_session().lock)
-        worker.shutdown()
+    for composed in made:
+        composed.window.close()
+        composed.shut_down()
 
 
 def paths_of(session: Session) -> ProfilePaths:
