@@ -200,12 +200,7 @@ class Inbox(LocalRecords):
             if row is None:
                 table.insert(record_id=record_id, body=body, plain=values, revision=revision)
             else:
-                sealed = seal_body(self.key, table=tbl, record_id=record_id, revision=revision,
-                                   body=body)
-                values.update(revision=revision, key_id=self.key.key_id, sealed=sealed)
-                assignments = ", ".join(f"[{k}] = ?" for k in values)
-                self.db.execute(f"UPDATE [{tbl}] SET {assignments} WHERE id = ?",  # noqa: S608
-                                [*values.values(), record_id])
+                self._reseal(tbl, record_id, revision, body, values)
             return
         if tbl == "visit_notes" and row is not None and row["status"] != "draft" \
                 and not replace_locked:
@@ -213,13 +208,17 @@ class Inbox(LocalRecords):
         if row is None:
             table.insert(record_id=record_id, body=body, plain=values)
         else:
-            revision = int(row["revision"]) + 1
-            sealed = seal_body(self.key, table=tbl, record_id=record_id, revision=revision,
-                               body=body)
-            values.update(revision=revision, key_id=self.key.key_id, sealed=sealed)
-            assignments = ", ".join(f"[{k}] = ?" for k in values)
-            self.db.execute(f"UPDATE [{tbl}] SET {assignments} WHERE id = ?",  # noqa: S608
-                            [*values.values(), record_id])
+            self._reseal(tbl, record_id, int(row["revision"]) + 1, body, values)
+
+    def _reseal(self, tbl: str, record_id: str, revision: int, body: Body,
+                plain: dict[str, Any]) -> None:
+        """Replace a row's plain columns and its sealed body, sealed at `revision`."""
+        sealed = seal_body(self.key, table=tbl, record_id=record_id, revision=revision,
+                           body=body)
+        values = {**plain, "revision": revision, "key_id": self.key.key_id, "sealed": sealed}
+        assignments = ", ".join(f"[{k}] = ?" for k in values)
+        self.db.execute(f"UPDATE [{tbl}] SET {assignments} WHERE id = ?",  # noqa: S608
+                        [*values.values(), record_id])
 
     def _screen_head(self, case_id: str, screen_id: str, revision: int, body: Body, *,
                      same_revision: bool = False) -> None:
