@@ -21,9 +21,11 @@ from fieldapp.domain.disclosure import Disclosure
 from fieldapp.domain.people import CaseId, ConsentId
 from fieldapp.services.consents import AccountingService, ConsentService
 from fieldapp.services.directory import directory
+from fieldapp.services.workspace import Workspace
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
-from fieldapp.ui.review_dialogs import day_text, moment_text, push_button, raise_unless_known
+from fieldapp.ui.ops import query
+from fieldapp.ui.review_dialogs import day_text, moment_text, push_button
 from fieldapp.ui.tables import table
 from fieldapp.ui.widgets import message_label, set_error
 
@@ -131,10 +133,9 @@ class AccountingView(QWidget):
     def refresh(self) -> None:
         if self._loading:
             return
-        session, case_id, person = self._ctx.session, self.case_id, self.chosen_person()
+        case_id, person = self.case_id, self.chosen_person()
 
-        def load() -> _Loaded:
-            ws = session.workspace()
+        def load(ws: Workspace) -> _Loaded:
             found = AccountingService(ws).for_case(case_id, person=person or None)
             names, zone, consents = directory(ws), ws.settings.zone, ConsentService(ws)
             signed = {v.consent.id: v.consent.signed_on for v in consents.for_case(case_id)}
@@ -143,7 +144,7 @@ class AccountingView(QWidget):
                                  for d in found],
                            people=consents.people(case_id), person=person)
 
-        self._ctx.runner.run(load, on_success=self._show, on_error=self._failed)
+        query(self._ctx, load, owner=self).done(self._show).shown_in(self.status).run()
 
     def _show(self, loaded: _Loaded) -> None:
         named = sorted({p for r in loaded.rows for p in r.disclosure.people})
@@ -179,9 +180,6 @@ class AccountingView(QWidget):
             self.person.setCurrentIndex(max(0, self.person.findData(current)))
         finally:
             self._loading = False
-
-    def _failed(self, error: BaseException) -> None:
-        raise_unless_known(error, self.status)
 
 
 def basis_text(disclosure: Disclosure, signed: Mapping[ConsentId, date]) -> str:

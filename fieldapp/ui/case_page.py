@@ -15,10 +15,11 @@ from PySide6.QtWidgets import (
 
 from fieldapp.domain.cases import Case
 from fieldapp.domain.people import CaseId
-from fieldapp.services.timeline import CaseTimeline, Entry
+from fieldapp.services.timeline import CaseTimeline, Entry, case_timeline
 from fieldapp.ui import shortcuts
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.ops import follow_changes, query
 from fieldapp.ui.tables import day_text, table
 from fieldapp.ui.widgets import fit_to_screen, heading, message_label, paragraph
 
@@ -88,10 +89,11 @@ class CasePage(QDialog):
         self.consents_button.clicked.connect(lambda: self.open_consents.emit(self.case_id))
         self.view.activated.connect(lambda _: self._open())
         self.close_button.clicked.connect(self.close)
+        follow_changes(ctx, self, self.refresh)
 
     def refresh(self) -> None:
-        self._ctx.runner.run(lambda: self._ctx.session.timeline(self.case_id),
-                             on_success=self._show)
+        case_id = self.case_id
+        query(self._ctx, lambda ws: case_timeline(ws, case_id), owner=self).done(self._show).run()
 
     def _show(self, timeline: CaseTimeline) -> None:
         case = timeline.case

@@ -14,10 +14,12 @@ from PySide6.QtWidgets import (
 
 from fieldapp.domain.cases import Case, CaseStatus
 from fieldapp.domain.people import CaseId, Role
-from fieldapp.services.casework import CaseloadRow
+from fieldapp.services.casework import CaseloadRow, CaseService
+from fieldapp.services.session import Session
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.family_dialog import FamilyDialog
 from fieldapp.ui.models import SORT_ROLE, Column, RowsModel
+from fieldapp.ui.ops import follow_changes, on_profile
 from fieldapp.ui.tables import day_sort, day_text, table
 from fieldapp.ui.widgets import heading, labelled, message_label
 from sync.client.engine import replica_of
@@ -121,6 +123,7 @@ class CaseloadPage(QWidget):
         actions.addWidget(self.export_button)
         layout.addLayout(actions)
         self._connect()
+        follow_changes(ctx, self, self.refresh)
 
     def _connect(self) -> None:
         self.export_button.clicked.connect(lambda: self.export_requested.emit("visit-log"))
@@ -133,20 +136,24 @@ class CaseloadPage(QWidget):
         self.edit_button.clicked.connect(self._edit)
 
     def refresh(self) -> None:
-        session = self._ctx.session
+        # The family just saved goes with the answer asked for after the save (a refresh for
+        # a change made anywhere may be on its way too, and selects nothing).
+        show_after, self._show_after = self._show_after, None
 
-        def read() -> tuple[list[CaseloadRow], int, str]:
-            return (session.cases().caseload(), replica_of(session).cases_waiting_for_keys(),
-                    session.actor().user_id)
-        self._ctx.runner.run(read, on_success=self._show)
+        def read(session: Session) -> tuple[list[CaseloadRow], int, str]:
+            ws = session.workspace()
+            return (CaseService(ws).caseload(), replica_of(session).cases_waiting_for_keys(),
+                    ws.actor.user_id)
+        on_profile(self._ctx.runner, self._ctx.session, read, owner=self) \
+            .done(lambda found: self._show(found, show_after)).run()
 
-    def _show(self, found: tuple[list[CaseloadRow], int, str]) -> None:
+    def _show(self, found: tuple[list[CaseloadRow], int, str], show_after: str | None = None
+              ) -> None:
         rows, self._waiting, self._me = found
         self.model.set_rows(rows)
         self._filter()
-        if self._show_after is not None:
-            self._select(self._show_after)
-            self._show_after = None
+        if show_after is not None:
+            self._select(show_after)
 
     def _filter(self) -> None:
         self.proxy.set_filter(text=self.search.text(), status=self.status.currentText())

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-import shiboken6
 from PySide6.QtCore import QItemSelection, QSize
 from PySide6.QtWidgets import (
     QDialog,
@@ -21,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fieldapp.domain.errors import KnownError
 from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.ops import on_profile
 from fieldapp.ui.sync_controller import SyncController
 from fieldapp.ui.tables import name_parts, table
 from fieldapp.ui.trip_dialog import ConfirmDialog, plain_name
@@ -122,9 +121,8 @@ class AttentionDialog(QDialog):
     # -- showing -----------------------------------------------------------------------------
 
     def reload(self) -> None:
-        session = self._ctx.session
-        self._ctx.runner.run(lambda: read_attention(session), on_success=self._loaded,
-                             on_error=self._failed)
+        on_profile(self._ctx.runner, self._ctx.session, read_attention, owner=self) \
+            .done(self._loaded).shown_in(self.message, after_failure=self._idle).run()
 
     def _after_sync(self, _: object) -> None:
         self.reload()
@@ -227,13 +225,13 @@ class AttentionDialog(QDialog):
         self.confirm_dialog = ConfirmDialog.ask(title, text, action, self, then)
 
     def _write(self, change: Callable[..., None], done: str, *, sync: bool = False) -> None:
-        session = self._ctx.session
         self._working = True
         self._show_item(self.current())
         set_error(self.message, "")
-        self._ctx.runner.run(lambda: change(replica_of(session)),
-                             on_success=lambda _: self._written(done, sync),
-                             on_error=self._failed, owner=self)
+        on_profile(self._ctx.runner, self._ctx.session, lambda s: change(replica_of(s)),
+                   owner=self, changes=True) \
+            .done(lambda _: self._written(done, sync)) \
+            .shown_in(self.message, after_failure=self._idle).run()
 
     def _written(self, done: str, sync: bool) -> None:
         self._working = False
@@ -243,14 +241,9 @@ class AttentionDialog(QDialog):
             self._controller.sync_now()
         self.reload()
 
-    def _failed(self, error: BaseException) -> None:
-        if not isinstance(error, KnownError):
-            raise error
-        if not shiboken6.isValid(self):
-            return
+    def _idle(self) -> None:
         self._working = False
         self._show_item(self.current())
-        set_error(self.message, error.message)
 
 
 def side_by_side(mine: Fields | None, theirs: Fields | None, left: str, right: str) -> str:

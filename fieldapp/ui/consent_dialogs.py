@@ -33,13 +33,14 @@ from fieldapp.domain.consent import (
     Recipient,
     RecipientKind,
 )
-from fieldapp.domain.errors import KnownError
 from fieldapp.domain.people import CaseId, ConsentId, UserId, new_id
 from fieldapp.services.consents import ConsentService, ConsentView
+from fieldapp.services.workspace import Workspace
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.ops import change, query
 from fieldapp.ui.panel_model import name_with_inner
-from fieldapp.ui.review_dialogs import day_text, push_button, raise_unless_known
+from fieldapp.ui.review_dialogs import day_text, push_button
 from fieldapp.ui.tables import table
 from fieldapp.ui.widgets import message_label, paragraph, set_error
 
@@ -212,14 +213,14 @@ class RecordConsentDialog(QDialog):
         self.setMinimumWidth(760)
 
     def _load(self) -> None:
-        session, case_id = self._ctx.session, self._case_id
+        case_id = self._case_id
 
-        def load() -> _Setup:
-            ws = session.workspace()
+        def load(ws: Workspace) -> _Setup:
             return _Setup(program=ws.settings.program_name, today=ws.today(),
                           people=ConsentService(ws).people(case_id))
 
-        self._ctx.runner.run(load, on_success=self._loaded, on_error=self._failed)
+        query(self._ctx, load, owner=self).done(self._loaded) \
+            .shown_in(self.message, after_failure=self._enable).run()
 
     def _loaded(self, setup: _Setup) -> None:
         self.setEnabled(True)
@@ -285,20 +286,19 @@ class RecordConsentDialog(QDialog):
                                     "then tick the box under it.")
             self.statement_on_form.setFocus()
             return
-        consent, session = self.consent(), self._ctx.session
+        consent = self.consent()
         self.save_button.setEnabled(False)  # also what stops a second click saving twice
         set_error(self.message, "")
-        self._ctx.runner.run(lambda: ConsentService(session.workspace()).record(consent),
-                             on_success=self._saved, on_error=self._failed, owner=self)
+        change(self._ctx, lambda ws: ConsentService(ws).record(consent), owner=self) \
+            .done(self._saved).shown_in(self.message, after_failure=self._enable).run()
 
     def _saved(self, consent: Consent) -> None:
         self.recorded.emit(consent)
         self.accept()
 
-    def _failed(self, error: BaseException) -> None:
+    def _enable(self) -> None:
         self.setEnabled(True)
         self.save_button.setEnabled(True)
-        raise_unless_known(error, self.message)
 
 
 class EndConsentDialog(QDialog):
@@ -385,20 +385,17 @@ class EndConsentDialog(QDialog):
 
     def _end(self) -> None:
         consent_id, kind, on = self._view.consent.id, self._kind, day_of(self.on)
-        how, session = self.how.text().strip(), self._ctx.session
+        how = self.how.text().strip()
         self.end_button.setEnabled(False)
         set_error(self.message, "")
-        self._ctx.runner.run(
-            lambda: ConsentService(session.workspace()).end(consent_id, kind=kind, on=on,
-                                                            how=how),
-            on_success=self._saved, on_error=self._failed, owner=self)
+        change(self._ctx, lambda ws: ConsentService(ws).end(consent_id, kind=kind, on=on,
+                                                            how=how), owner=self) \
+            .done(self._saved).shown_in(self.message, after_failure=self._try_again).run()
 
     def _saved(self, end: ConsentEnd) -> None:
         self.ended.emit(end)
         self.accept()
 
-    def _failed(self, error: BaseException) -> None:
+    def _try_again(self) -> None:
         self.end_button.setEnabled(True)
-        if isinstance(error, KnownError):
-            self.how.setFocus()
-        raise_unless_known(error, self.message)
+        self.how.setFocus()

@@ -24,11 +24,13 @@ from fieldapp.domain.consent import ConsentState, EndKind, summary
 from fieldapp.domain.people import CaseId
 from fieldapp.services.consents import ConsentService, ConsentView
 from fieldapp.services.directory import Directory, directory
+from fieldapp.services.workspace import Workspace
 from fieldapp.ui.accounting_view import AccountingView, wrap_columns
 from fieldapp.ui.consent_dialogs import EndConsentDialog, RecordConsentDialog
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, Index, RowsModel
-from fieldapp.ui.review_dialogs import day_text, moment_text, push_button, raise_unless_known
+from fieldapp.ui.ops import follow_changes, query
+from fieldapp.ui.review_dialogs import day_text, moment_text, push_button
 from fieldapp.ui.tables import name_parts, table
 from fieldapp.ui.widgets import fit_to_screen, heading, message_label, set_error
 
@@ -151,6 +153,7 @@ class ConsentsWindow(QDialog):
         self.view.selectionModel().currentRowChanged.connect(
             lambda *_: self._update_buttons())
         self._update_buttons()
+        follow_changes(ctx, self, self.refresh)
         self.refresh()
 
     def _consents_tab(self) -> QWidget:
@@ -179,18 +182,20 @@ class ConsentsWindow(QDialog):
         return page
 
     def refresh(self) -> None:
-        session, case_id = self._ctx.session, self.case_id
+        # What the last change here said goes with the answer asked for after it (a refresh
+        # for a change made anywhere may be on its way too, and says nothing).
+        case_id, said, self._said = self.case_id, self._said, ""
 
-        def load() -> _Loaded:
-            ws = session.workspace()
+        def load(ws: Workspace) -> _Loaded:
             return _Loaded(family=ws.stores().cases.get(case_id).family_name,
                            views=ConsentService(ws).for_case(case_id), zone=ws.settings.zone,
                            today=ws.today(), names=directory(ws))
 
-        self._ctx.runner.run(load, on_success=self._show, on_error=self._failed)
+        query(self._ctx, load, owner=self).done(lambda loaded: self._show(loaded, said)) \
+            .shown_in(self.status).run()
         self.accounting.refresh()
 
-    def _show(self, loaded: _Loaded) -> None:
+    def _show(self, loaded: _Loaded, said: str = "") -> None:
         self._loaded = loaded
         title = f"{loaded.family} family: consents and disclosures"
         self.setWindowTitle(title)
@@ -200,7 +205,6 @@ class ConsentsWindow(QDialog):
         self.model.set_rows(loaded.views)
         self.view.setVisible(bool(loaded.views))
         set_error(self.status, "")
-        said, self._said = self._said, ""
         if not loaded.views:
             self.status.setText(EMPTY)
         else:
@@ -265,9 +269,6 @@ class ConsentsWindow(QDialog):
         self._said = said
         self.changed.emit()
         self.refresh()
-
-    def _failed(self, error: BaseException) -> None:
-        raise_unless_known(error, self.status)
 
 
 class ConsentDetailsDialog(QDialog):

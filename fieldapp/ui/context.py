@@ -12,8 +12,10 @@ from fieldapp.ui.tasks import TaskRunner
 @dataclass(frozen=True)
 class UiContext:
     """Attributes:
-    session: the open profile; call it only inside `runner.run(...)` (the database worker).
-    runner: runs service calls off the UI thread and returns results by signal.
+    session: the open profile; reach it only through `fieldapp.ui.ops` (a query or a change,
+        run on the database worker).
+    runner: runs that work off the UI thread, returns results in order, and announces every
+        change (`records_changed`).
     clock: the app's clock (a test moves it by hand).
     """
 

@@ -47,6 +47,7 @@ from fieldapp.ui.context import UiContext
 from fieldapp.ui.disclosure_terms import DisclosureTerms
 from fieldapp.ui.export_runner import ExportRunner
 from fieldapp.ui.models import CheckListModel
+from fieldapp.ui.ops import query
 from fieldapp.ui.review_dialogs import push_button
 from fieldapp.ui.tables import name_parts
 from fieldapp.ui.widgets import heading, message_label, paragraph, set_error
@@ -124,8 +125,8 @@ class ExportDialog(QDialog):
             self.terms_box.preset(Recipient(name=person, kind=RecipientKind.PATIENT),
                                   purpose="the person asked for the list of disclosures")
         self._wire()
-        ctx.runner.run(lambda: export_choices(ctx.session.workspace()), on_success=self._offer,
-                       on_error=self._failed, owner=self)
+        query(ctx, export_choices, owner=self).done(self._offer).shown_in(
+            self.message, after_failure=lambda: self.export_button.setEnabled(False)).run()
 
     def _build(self, kind: ReportKind) -> None:
         self.report = QComboBox()
@@ -377,12 +378,6 @@ class ExportDialog(QDialog):
     def _stopped(self, message: str) -> None:
         self._running(False)
         set_error(self.message, message)
-
-    def _failed(self, error: BaseException) -> None:
-        if not isinstance(error, KnownError):
-            raise error
-        set_error(self.message, error.message)
-        self.export_button.setEnabled(False)
 
     def done(self, result: int) -> None:
         """Closing the dialog (Esc, Close, the window's X, or a lock) stops a running export."""

@@ -46,7 +46,8 @@ class ExportRunner(QObject):
     Signals:
         progressed(str, int, int): what is happening, done, total (emitted on the export
             thread; queued to the UI thread).
-        finished(object): the `Exported` file, after its audit entry was written.
+        finished(object): the `Exported` file, after its audit entry was written (and the
+            task runner's `records_changed`: a disclosure is a record).
         failed(str): a plain message; nothing was left behind.
         cancelled: the person stopped it; nothing was written.
     """
@@ -65,6 +66,8 @@ class ExportRunner(QObject):
         self._ctx = ctx
         self._cancel = threading.Event()
         self._thread: _Thread | None = None
+        # A bound slot: queued to this runner's thread (the UI thread), as pages expect.
+        self.finished.connect(self._announce)
 
     @property
     def running(self) -> bool:
@@ -78,6 +81,9 @@ class ExportRunner(QObject):
         self._thread.finished.connect(lambda: ExportRunner._live.discard(self))
         ExportRunner._live.add(self)
         self._thread.start()
+
+    def _announce(self, _: object) -> None:
+        self._ctx.runner.records_changed.emit()
 
     def cancel(self) -> None:
         self._cancel.set()

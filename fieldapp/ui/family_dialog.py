@@ -31,10 +31,13 @@ from PySide6.QtWidgets import (
 
 from fieldapp.domain.cases import Case, CaseStatus, Person
 from fieldapp.domain.people import CaseId, Role, UserId, new_id
+from fieldapp.services.casework import CaseService
 from fieldapp.services.directory import StaffMember, team_members
+from fieldapp.services.workspace import Workspace
 from fieldapp.ui.consent_dialogs import buddy_label, date_edit, day_of, line, strip
 from fieldapp.ui.context import UiContext
-from fieldapp.ui.review_dialogs import push_button, raise_unless_known
+from fieldapp.ui.ops import change, query
+from fieldapp.ui.review_dialogs import push_button
 from fieldapp.ui.trip_dialog import ConfirmDialog, ask_to_discard, name_inner_editors
 from fieldapp.ui.widgets import fit_to_screen, message_label, paragraph, set_error
 
@@ -54,18 +57,12 @@ class FamilySetup:
     case: Case | None
 
 
-def load_setup(ctx: UiContext, case_id: CaseId | None) -> Callable[[], FamilySetup]:
+def load_setup(ws: Workspace, case_id: CaseId | None) -> FamilySetup:
     """The worker's half of opening the dialog."""
-    session = ctx.session
-
-    def load() -> FamilySetup:
-        ws = session.workspace()
-        case = session.cases().get(case_id) if case_id is not None else None
-        return FamilySetup(me=ws.actor.user_id, role=ws.actor.role, today=ws.today(),
-                           visits_per_week=ws.settings.visits_per_week,
-                           team=team_members(ws), case=case)
-
-    return load
+    case = CaseService(ws).get(case_id) if case_id is not None else None
+    return FamilySetup(me=ws.actor.user_id, role=ws.actor.role, today=ws.today(),
+                       visits_per_week=ws.settings.visits_per_week,
+                       team=team_members(ws), case=case)
 
 
 class PersonRow(QWidget):
@@ -291,8 +288,8 @@ class FamilyDialog(QDialog):
         fit_to_screen(self, QSize(820, 700))
         self.setEnabled(False)
         self.message.setText("Loading…")
-        ctx.runner.run(load_setup(ctx, case_id), on_success=self._loaded,
-                       on_error=self._load_failed, owner=self)
+        query(ctx, lambda ws: load_setup(ws, case_id), owner=self).done(self._loaded) \
+            .shown_in(self.message, after_failure=self._load_failed).run()
 
     def _build(self) -> None:
         self.family_name = line("Family name", "For example: Alder")
@@ -507,10 +504,9 @@ class FamilyDialog(QDialog):
             self.team_note.setText(NO_TEAM)
             self.team_note.show()
 
-    def _load_failed(self, error: BaseException) -> None:
+    def _load_failed(self) -> None:
         self.setEnabled(True)
         self.save_button.setEnabled(False)
-        raise_unless_known(error, self.message)
 
     def _form_state(self) -> tuple[object, ...]:
         """What the fields say, to tell whether closing would throw something away."""
@@ -567,32 +563,31 @@ class FamilyDialog(QDialog):
     def _write(self) -> None:
         if self._working or self._closed():
             return
-        build, session, new = self.case_builder(), self._ctx.session, self._case_id is None
+        build, new = self.case_builder(), self._case_id is None
         confirm = not self.confirm.isHidden() and self.confirm.isChecked()
         self._working = True
         self.save_button.setEnabled(False)
         self.cancel_button.setEnabled(False)  # the save goes ahead; closing now would hide it
         set_error(self.message, "")
 
-        def write() -> Case:
-            cases = session.cases()
+        def write(ws: Workspace) -> Case:
+            cases = CaseService(ws)
             return cases.open_case(build()) if new else cases.update_case(build(),
                                                                           confirm=confirm)
 
-        self._ctx.runner.run(write, on_success=self._saved, on_error=self._save_failed,
-                             owner=self)
+        change(self._ctx, write, owner=self).done(self._saved) \
+            .shown_in(self.message, after_failure=self._save_failed).run()
 
     def _saved(self, case: Case) -> None:
         self._working = False
         self.saved.emit(case)
         self.accept()
 
-    def _save_failed(self, error: BaseException) -> None:
+    def _save_failed(self) -> None:
         self._working = False
         self.save_button.setEnabled(True)
         self.cancel_button.setEnabled(True)
         self.save_button.setDefault(True)  # disabling it handed the default on
-        raise_unless_known(error, self.message)
 
     def _closed(self) -> bool:
         """True once the dialog is done or deleted: late answers are dropped."""

@@ -19,6 +19,7 @@ from fieldapp.ui import shortcuts
 from fieldapp.ui.autolock import InactivityWatch
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.keyboard_help import KeyboardHelp
+from fieldapp.ui.ops import on_files, on_profile
 from fieldapp.ui.passphrase_dialog import ChangePassphraseDialog
 from fieldapp.ui.profile_pages import CreateProfilePage, UnlockPage
 from fieldapp.ui.sync_controller import SyncController, SyncOptions
@@ -74,7 +75,8 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentWidget(self.create_page)
             self.create_page.name.setFocus()
             root = self._home.root
-            self._runner.run(lambda: list_profiles(root), on_success=self._offer_others)
+            on_files(self._runner, lambda: list_profiles(root), owner=self) \
+                .done(self._offer_others).run()
 
     def _menus(self) -> None:
         self.lock_action = self._action("&Lock", shortcuts.LOCK, self.lock)
@@ -153,9 +155,9 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.unlock_page)
         session, clock = self._session, self._clock
         self.unlock_page.error.setText("Opening the demo…")
-        self._runner.run(lambda: demo.open_or_make(session, role=role, clock=clock),
-                         on_success=lambda _: self._demo_opened(),
-                         on_error=self.unlock_page.show_error)
+        on_profile(self._runner, session, lambda s: demo.open_or_make(s, role=role, clock=clock),
+                   owner=self).done(lambda _: self._demo_opened()) \
+            .failed(self.unlock_page.show_error).run()
 
     def _demo_opened(self) -> None:
         self.unlock_page.error.setText("")  # said while it opened; wrong once it is locked
@@ -210,7 +212,8 @@ class MainWindow(QMainWindow):
         self.watch.stop()
         self.lock_action.setEnabled(False)
         self.workspace.close_windows()  # editors queue their last save before the lock
-        self._runner.run(self._session.lock, on_success=lambda _: self._show_unlock())
+        on_profile(self._runner, self._session, lambda s: s.lock(), owner=self) \
+            .done(lambda _: self._show_unlock()).run()
 
     def change_passphrase(self) -> None:
         """Open the change-passphrase dialog (window-modal, without blocking the event loop)."""
@@ -224,9 +227,8 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _open_workspace(self) -> None:
-        self._runner.run(lambda: (self._session.actor().role,
-                                  self._session.auto_lock_minutes()),
-                         on_success=self._build_workspace)
+        on_profile(self._runner, self._session, lambda s: (s.actor().role, s.auto_lock_minutes()),
+                   owner=self).done(self._build_workspace).run()
 
     def _build_workspace(self, facts: tuple[Role, int]) -> None:
         role, minutes = facts

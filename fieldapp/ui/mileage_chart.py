@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-import shiboken6
 from PySide6.QtCharts import (
     QBarCategoryAxis,
     QBarSet,
@@ -21,12 +20,13 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from fieldapp.domain import formats
-from fieldapp.domain.errors import KnownError
 from fieldapp.domain.formats import month_name, month_text
 from fieldapp.domain.mileage import MileageMonth, MonthStatus, month_key
 from fieldapp.services.mileage import MileageService
+from fieldapp.services.workspace import Workspace
 from fieldapp.ui.context import UiContext
-from fieldapp.ui.widgets import message_label, set_error
+from fieldapp.ui.ops import query
+from fieldapp.ui.widgets import message_label
 
 MONTHS = 12
 TICK = 50  # miles between the value axis lines
@@ -163,23 +163,22 @@ class MileageChart(QWidget):
     def refresh(self) -> None:
         """Read the twelve months ending with this month, in one worker call."""
         self._request += 1
-        request, session = self._request, self._ctx.session
+        request = self._request
 
-        def read() -> ChartData:
-            workspace = session.workspace()
+        def read(workspace: Workspace) -> ChartData:
             service = MileageService(workspace)
             end = month_key(workspace.today())
             return ChartData(months=tuple(service.month(m) for m in last_months(end)))
 
-        self._ctx.runner.run(read, on_success=lambda data: self._show(request, data),
-                             on_error=self._failed)
+        query(self._ctx, read, owner=self).done(lambda data: self._show(request, data)) \
+            .shown_in(self.error, after_failure=self.error.show).run()
 
     def categories(self) -> list[str]:
         return list(self.x_axis.categories())
 
     def _show(self, request: int, data: ChartData) -> None:
-        if not shiboken6.isValid(self) or request != self._request:
-            return  # the chart is gone, or a newer refresh is on its way
+        if request != self._request:
+            return  # a newer refresh is on its way
         self.data = data
         self.error.hide()
         months = data.months
@@ -201,14 +200,6 @@ class MileageChart(QWidget):
         self.y_axis.setTickCount(ceiling // TICK + 1 if ceiling <= 10 * TICK else 6)
         self.view.setAccessibleDescription(describe(months))
         self.loaded.emit()
-
-    def _failed(self, error: BaseException) -> None:
-        if not isinstance(error, KnownError):
-            raise error
-        if not shiboken6.isValid(self):
-            return
-        self.error.show()
-        set_error(self.error, error.message)
 
 
 def describe(months: tuple[MileageMonth, ...]) -> str:

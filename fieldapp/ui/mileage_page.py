@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -22,12 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fieldapp.domain.errors import KnownError, NotPermitted
+from fieldapp.domain.errors import NotPermitted
 from fieldapp.domain.mileage import EDITABLE, Allocation, MileageMonth, MonthStatus, Trip, month_key
 from fieldapp.domain.people import CaseId
 from fieldapp.services import enrolment
 from fieldapp.services.casework import CaseService
 from fieldapp.services.mileage import MileageService
+from fieldapp.services.session import Session
+from fieldapp.services.workspace import Workspace
 from fieldapp.ui import shortcuts
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.mileage_chart import (
@@ -41,6 +42,7 @@ from fieldapp.ui.mileage_chart import (
     used_text,
 )
 from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.ops import change, follow_changes, on_profile, query
 from fieldapp.ui.trip_dialog import CaseChoice, ConfirmDialog, TripDialog, plain_name
 from fieldapp.ui.widgets import heading, message_label, set_error
 
@@ -114,6 +116,7 @@ class MileagePage(QWidget):
         self._build()
         self._wire()
         self._update_buttons()
+        follow_changes(ctx, self, self.refresh)
 
     def _columns(self) -> list[Column[Allocation]]:
         def case_name(a: Allocation) -> str:
@@ -229,9 +232,9 @@ class MileagePage(QWidget):
     def refresh(self) -> None:
         """Read the month shown (this month at first) and the chart, off the UI thread."""
         self._request += 1
-        request, month, session = self._request, self._month, self._ctx.session
+        request, month = self._request, self._month
 
-        def read() -> MonthData:
+        def read(session: Session) -> MonthData:
             workspace = session.workspace()
             ledger = MileageService(workspace).month(month or month_key(workspace.today()))
             reason = MileageService(workspace).return_reason(ledger.month) \
@@ -246,8 +249,9 @@ class MileagePage(QWidget):
                              cases=tuple(sorted(cases, key=lambda c: c.family_name)),
                              connected=enrolment.enrolment_of(session) is not None)
 
-        self._ctx.runner.run(read, on_success=lambda data: self._show(request, data),
-                             on_error=self._failed)
+        on_profile(self._ctx.runner, self._ctx.session, read, owner=self) \
+            .done(lambda data: self._show(request, data)) \
+            .shown_in(self.message, after_failure=self._idle).run()
         self.chart.refresh()
 
     def show_month(self, month: str | None) -> None:
@@ -260,8 +264,8 @@ class MileagePage(QWidget):
             self.show_month(shift_month(self.data.ledger.month, delta))
 
     def _show(self, request: int, data: MonthData) -> None:
-        if not shiboken6.isValid(self) or request != self._request:
-            return  # the page is gone (locked), or the person moved on to another month
+        if request != self._request:
+            return  # the person moved on to another month
         self.data = data
         ledger = data.ledger
         self._month = ledger.month
@@ -343,13 +347,12 @@ class MileagePage(QWidget):
             return
         allocation = self.selected()
         assert allocation is not None
-        trip_id, session = allocation.trip.id, self._ctx.session
-        self._ctx.runner.run(lambda: session.mileage().trip(trip_id),
-                             on_success=self._edit_with_revision, on_error=self._failed)
+        trip_id = allocation.trip.id
+        query(self._ctx, lambda ws: MileageService(ws).trip(trip_id), owner=self) \
+            .done(self._edit_with_revision) \
+            .shown_in(self.message, after_failure=self._idle).run()
 
     def _edit_with_revision(self, found: tuple[Trip, int]) -> None:
-        if not shiboken6.isValid(self):
-            return
         trip, revision = found
         self._open_dialog(day=trip.trip_date, trip=trip, revision=revision)
 
@@ -376,9 +379,8 @@ class MileagePage(QWidget):
             f"Remove the trip on {day_text(trip.trip_date)} from {trip.origin} to "
             f"{trip.destination} ({miles_text(trip.total_miles)} miles)? This cannot be undone.",
             "&Remove trip")
-        session = self._ctx.session
         dialog.accepted.connect(lambda: self._write(
-            lambda: session.mileage().remove_trip(trip.id), "Trip removed."))
+            lambda ws: MileageService(ws).remove_trip(trip.id), "Trip removed."))
 
     def submit_month(self) -> None:
         if self._refused(needs_trip=False):
@@ -389,11 +391,11 @@ class MileagePage(QWidget):
         early = data.ledger.month == month_key(data.today)
         dialog = self._confirm(f"Submit {name} before it ends" if early else f"Submit {name}",
                                submit_question(data), "Submit &now")  # not Alt+S again
-        month, session = data.ledger.month, self._ctx.session
+        month = data.ledger.month
         done = f"{name} submitted." if data.connected else \
             f"{name} submitted; it goes to your supervisor at the next sync."
         dialog.accepted.connect(lambda: self._write(
-            lambda: session.mileage().submit(month), done))
+            lambda ws: MileageService(ws).submit(month), done))
 
     def _confirm(self, title: str, text: str, action: str) -> ConfirmDialog:
         dialog = ConfirmDialog(title, text, action, self)
@@ -402,26 +404,19 @@ class MileagePage(QWidget):
         dialog.open()
         return dialog
 
-    def _write(self, fn: Callable[[], object], done: str) -> None:
+    def _write(self, fn: Callable[[Workspace], object], done: str) -> None:
         self._working = True
         self._update_buttons()
         set_error(self.message, "")
-        self._ctx.runner.run(fn, on_success=lambda _: self._after_change(done),
-                             on_error=self._failed)
+        change(self._ctx, fn, owner=self).done(lambda _: self._after_change(done)) \
+            .shown_in(self.message, after_failure=self._idle).run()
 
     def _after_change(self, done: str) -> None:
-        if not shiboken6.isValid(self):
-            return
         self._working = False
         set_error(self.message, "")
         self.message.setText(done)
         self.refresh()
 
-    def _failed(self, error: BaseException) -> None:
-        if not isinstance(error, KnownError):
-            raise error
-        if not shiboken6.isValid(self):
-            return
+    def _idle(self) -> None:
         self._working = False
         self._update_buttons()
-        set_error(self.message, error.message)

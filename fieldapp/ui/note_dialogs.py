@@ -31,12 +31,13 @@ from PySide6.QtWidgets import (
 )
 
 from fieldapp.domain import visits
-from fieldapp.domain.errors import KnownError
 from fieldapp.domain.formats import moment_text
 from fieldapp.domain.people import NoteId, UserId
 from fieldapp.domain.visits import ContactType, NoteStatus, Place, VisitDetails, VisitNote
 from fieldapp.services.directory import Directory
+from fieldapp.services.notes import NoteService
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.ops import Op, change
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
 STATUS_TEXT = {
@@ -59,7 +60,7 @@ def who(user_id: UserId, me: UserId, people: Directory) -> str:
     return "you" if user_id == me else people.name(user_id)
 
 
-RunFn = Callable[..., None]
+RunFn = Callable[[Op[Any]], None]  # sends an operation; the note editor counts its own
 # Where the form says what stops signing: one place per row of fields, top to bottom, and
 # which `VisitDetails` fields share a row's place.
 PROBLEM_PLACES = {"times": "Visit date and times", "people_present": "People present",
@@ -444,9 +445,9 @@ class AddendumDialog(QDialog):
 
     def __init__(self, ctx: UiContext, note_id: NoteId, parent: QWidget | None = None, *,
                  run: RunFn | None = None) -> None:
-        """`run` submits the service call (default `ctx.runner.run`; the editor counts it)."""
+        """`run` sends the operation (default `Op.run`; the editor counts it)."""
         super().__init__(parent)
-        self._run: RunFn = run or ctx.runner.run
+        self._run: RunFn = run or Op.run
         self.setWindowTitle("Add addendum")
         self.setAccessibleName("Add addendum")
         self.setMinimumWidth(520)
@@ -489,9 +490,10 @@ class AddendumDialog(QDialog):
         self._working = True
         self._update()
         self.message.setText("Adding…")
-        session, note_id = self._ctx.session, self._note_id
-        self._run(lambda: session.notes().add_addendum(note_id, reason=reason, text=text),
-                  on_success=self._done, on_error=self._failed)
+        note_id = self._note_id
+        self._run(change(self._ctx, lambda ws: NoteService(ws).add_addendum(
+            note_id, reason=reason, text=text), owner=self).done(self._done)
+            .shown_in(self.message, after_failure=self._idle))
 
     def _done(self, note: VisitNote) -> None:
         self._working = False
@@ -501,10 +503,7 @@ class AddendumDialog(QDialog):
         self.accept()
         self.added.emit(note)
 
-    def _failed(self, error: BaseException) -> None:
+    def _idle(self) -> None:
         self._working = False
         self._update()
-        if not isinstance(error, KnownError):
-            raise error
-        set_error(self.message, error.message)
 

@@ -28,6 +28,7 @@ from fieldapp.domain.visits import NoteStatus, VisitDetails, VisitNote
 from fieldapp.services.casework import CaseService
 from fieldapp.services.directory import Directory, directory
 from fieldapp.services.notes import NoteService
+from fieldapp.services.workspace import Workspace
 from fieldapp.ui import shortcuts
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.note_dialogs import (
@@ -41,6 +42,7 @@ from fieldapp.ui.note_dialogs import (
     when,
     who,
 )
+from fieldapp.ui.ops import Op, change, query
 from fieldapp.ui.widgets import fit_to_screen, heading, message_label, paragraph, set_error
 
 USUAL_SIZE = QSize(780, 860)  # on a smaller screen less: the form scrolls, the buttons stay
@@ -178,8 +180,8 @@ class NoteEditor(QDialog):
         shortcuts.bind(shortcuts.SAVE_NOTE, self, self.save_now)
         shortcuts.bind(shortcuts.SIGN_NOTE, self, self.sign)
         self.status.setText("Opening…")
-        self._run(lambda: self._open(note_id), on_success=self._show_opened,
-                  on_error=self._failed)
+        self._run(query(ctx, lambda ws: self._open(ws, note_id), owner=self)
+                  .done(self._show_opened).shown_in(self.error, after_failure=self._quiet))
 
     def _build(self) -> None:
         self.title = heading("Visit note")
@@ -224,8 +226,8 @@ class NoteEditor(QDialog):
         """The note as last saved, signed or loaded (None until the first save)."""
         return self._note
 
-    def _open(self, note_id: NoteId | None) -> _Opened:  # the database worker
-        workspace = self._ctx.session.workspace()
+    def _open(self, workspace: Workspace, note_id: NoteId | None
+              ) -> _Opened:  # the database worker
         note = NoteService(workspace).get(note_id) if note_id else None
         case = CaseService(workspace).get(note.case_id if note else self._case_id)
         return _Opened(settings=workspace.settings, actor=workspace.actor,
@@ -288,11 +290,12 @@ class NoteEditor(QDialog):
         details = self.form.details()
         self._dirty, self._started = False, True
         self.status.setText("Saving…")
-        self._run(lambda: self._write(details), on_success=self._saved,
-                  on_error=self._save_failed)
+        self._run(change(self._ctx, lambda ws: self._write(ws, details), owner=self)
+                  .done(self._saved).failed(self._save_failed))
 
-    def _write(self, details: VisitDetails) -> VisitNote:  # the database worker
-        notes, ref = self._ctx.session.notes(), self._ref
+    def _write(self, workspace: Workspace, details: VisitDetails
+               ) -> VisitNote:  # the database worker
+        notes, ref = NoteService(workspace), self._ref
         if ref.note_id is None:
             note = notes.start_draft(self._case_id, details)
         else:
@@ -311,9 +314,7 @@ class NoteEditor(QDialog):
             self.status.setText(f"Draft saved {self._now():%H:%M}")
         self.saved.emit(note.id)
 
-    def _save_failed(self, error: BaseException) -> None:
-        if not isinstance(error, KnownError):
-            raise error
+    def _save_failed(self, error: KnownError) -> None:
         self._dirty, self._blocked = True, True
         self._waiters.clear()
         text = f"Not saved: {error.message} What you typed is still here."
@@ -323,22 +324,13 @@ class NoteEditor(QDialog):
         set_error(self.error, text)
         self.status.setText("Not saved")
 
-    def _run(self, fn: Callable[[], Any], *, on_success: Callable[[Any], None],
-             on_error: Callable[[BaseException], None]) -> None:
-        """Run on the worker, counting the editor's jobs; waiters run when none is left."""
+    def _run(self, op: Op[Any]) -> None:
+        """Send `op`, counting the editor's jobs; waiters run when none is left."""
         self._tasks += 1
+        op.arrived(self._one_less).settled(self._settle).run()
 
-        def ok(result: Any) -> None:
-            self._tasks -= 1
-            on_success(result)
-            self._settle()
-
-        def failed(error: BaseException) -> None:
-            self._tasks -= 1
-            on_error(error)
-            self._settle()
-
-        self._ctx.runner.run(fn, on_success=ok, on_error=failed)
+    def _one_less(self) -> None:
+        self._tasks -= 1
 
     def _when_saved(self, then: Callable[[], None]) -> None:
         """Save what is unsaved; call `then` once every job of this editor has finished."""
@@ -355,10 +347,7 @@ class NoteEditor(QDialog):
             for waiter in waiters:
                 self._when_saved(waiter)
 
-    def _failed(self, error: BaseException) -> None:
-        if not isinstance(error, KnownError):
-            raise error
-        set_error(self.error, error.message)
+    def _quiet(self) -> None:
         self.status.setText("")
 
     def reject(self) -> None:
@@ -391,11 +380,12 @@ class NoteEditor(QDialog):
             return
         note = self._note
         self.status.setText("Checking the day's other visits…")
-        self._run(lambda: self._overlapping(note), on_success=self._ask_about_overlaps,
-                  on_error=self._failed)
+        self._run(query(self._ctx, lambda ws: self._overlapping(ws, note), owner=self)
+                  .done(self._ask_about_overlaps)
+                  .shown_in(self.error, after_failure=self._quiet))
 
-    def _overlapping(self, note: VisitNote) -> list[tuple[VisitNote, str]]:  # the database worker
-        workspace = self._ctx.session.workspace()
+    def _overlapping(self, workspace: Workspace, note: VisitNote
+                     ) -> list[tuple[VisitNote, str]]:  # the database worker
         day = NoteService(workspace).my_signed_notes_on(note.details.visit_date)
         cases = CaseService(workspace)
         return [(other, cases.get(other.case_id).family_name)
@@ -461,8 +451,8 @@ class NoteEditor(QDialog):
             return
         note_id = self._note.id
         self.status.setText("Signing…")
-        self._run(lambda: self._ctx.session.notes().sign(note_id), on_success=self._signed,
-                  on_error=self._failed)
+        self._run(change(self._ctx, lambda ws: NoteService(ws).sign(note_id), owner=self)
+                  .done(self._signed).shown_in(self.error, after_failure=self._quiet))
 
     def _signed(self, note: VisitNote) -> None:
         self._note, self._editable, self._dirty = note, False, False

@@ -6,16 +6,10 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
 
-from fieldapp.domain.errors import KnownError
 from fieldapp.services.session import Session
+from fieldapp.ui.ops import on_profile
 from fieldapp.ui.tasks import TaskRunner
-from fieldapp.ui.widgets import (
-    labelled,
-    message_label,
-    passphrase_field,
-    set_error,
-    show_toggle,
-)
+from fieldapp.ui.widgets import labelled, message_label, passphrase_field, show_toggle
 
 
 class ChangePassphraseDialog(QDialog):
@@ -71,12 +65,10 @@ class ChangePassphraseDialog(QDialog):
         old, new = self.current.text(), self.new.text()
         self.change_button.setEnabled(False)
         self.message.setText("Changing the passphrase…")
-        self._runner.run(lambda: self._session.change_passphrase(old, new),
-                         on_success=lambda _: self.accept(), on_error=self._failed)
+        on_profile(self._runner, self._session, lambda s: s.change_passphrase(old, new),
+                   owner=self).done(lambda _: self.accept()) \
+            .shown_in(self.message, after_failure=self._try_again).run()
 
-    def _failed(self, error: BaseException) -> None:
+    def _try_again(self) -> None:
         self._working = False
-        if not isinstance(error, KnownError):
-            raise error
-        set_error(self.message, error.message)
         self.change_button.setEnabled(True)

@@ -30,6 +30,7 @@ from fieldapp.domain.people import Role
 from fieldapp.services.session import Session
 from fieldapp.storage.backups import BackupInfo
 from fieldapp.storage.paths import ProfileEntry, list_profiles, profile_slug
+from fieldapp.ui.ops import on_files, on_profile
 from fieldapp.ui.remove_profile_dialog import RemoveProfileDialog
 from fieldapp.ui.tasks import TaskRunner
 from fieldapp.ui.widgets import (
@@ -193,9 +194,9 @@ class CreateProfilePage(QWidget):
         self.create_button.setEnabled(False)
         set_error(self.error, "")
         self.guidance.setText("Creating the encrypted profile…")
-        self._runner.run(lambda: session.create(passphrase, name=name, role=role),
-                         on_success=lambda _: self._done(session), on_error=self._failed,
-                         owner=self)
+        on_profile(self._runner, session, lambda s: s.create(passphrase, name=name, role=role),
+                   owner=self).done(lambda _: self._done(session)) \
+            .shown_in(self.error, after_failure=self._idle).run()
 
     def _done(self, session: Session) -> None:
         self._session = session
@@ -204,11 +205,8 @@ class CreateProfilePage(QWidget):
         self.confirm.clear()
         self.created.emit()
 
-    def _failed(self, error: BaseException) -> None:
+    def _idle(self) -> None:
         self._working = False
-        if not isinstance(error, KnownError):
-            raise error
-        set_error(self.error, error.message)
         self._update()
 
 
@@ -284,11 +282,11 @@ class UnlockPage(QWidget):
         """
         self.passphrase.clear()
         self.passphrase.setFocus()
-        self._runner.run(self._session.profile.unlock_wait, on_success=self._start_wait)
+        on_profile(self._runner, self._session, lambda s: s.profile.unlock_wait(), owner=self) \
+            .done(self._start_wait).run()
         home = self._home
-        self._runner.run(lambda: list_profiles(home),
-                         on_success=lambda found: self._show_profiles(found, choose=choose),
-                         owner=self)
+        on_files(self._runner, lambda: list_profiles(home), owner=self) \
+            .done(lambda found: self._show_profiles(found, choose=choose)).run()
 
     def _show_profiles(self, found: list[ProfileEntry], *, choose: bool = False) -> None:
         mine = self._session.profile.paths
@@ -335,7 +333,8 @@ class UnlockPage(QWidget):
         set_error(self.error, "")
         self.error.setText(message)
         home = self._home
-        self._runner.run(lambda: list_profiles(home), on_success=self._show_profiles)
+        on_files(self._runner, lambda: list_profiles(home), owner=self) \
+            .done(self._show_profiles).run()
 
     def wait_left(self) -> float:
         """Seconds before the next attempt is accepted, as this page counts them down."""
@@ -351,8 +350,8 @@ class UnlockPage(QWidget):
         self.unlock_button.setEnabled(False)
         set_error(self.error, "")
         self.error.setText("Opening…")
-        self._runner.run(lambda: self._session.unlock(passphrase),
-                         on_success=self._done, on_error=self._failed)
+        on_profile(self._runner, self._session, lambda s: s.unlock(passphrase), owner=self) \
+            .done(self._done).failed(self._refused, after_failure=self._ready).run()
 
     def _done(self, _: object) -> None:
         self._working = False
@@ -362,13 +361,16 @@ class UnlockPage(QWidget):
         self.unlock_button.setEnabled(True)
         self.unlocked.emit()
 
-    def show_error(self, error: BaseException) -> None:
+    def show_error(self, error: KnownError) -> None:
         """Show a failure that happened on this page's behalf (such as opening the demo)."""
-        self._failed(error)
+        self._ready()
+        self._refused(error)
 
-    def _failed(self, error: BaseException) -> None:
+    def _ready(self) -> None:
         self._working = False
         self.unlock_button.setEnabled(True)
+
+    def _refused(self, error: KnownError) -> None:
         if isinstance(error, WrongPassphrase):
             self.passphrase.selectAll()
             set_error(self.error, error.message)
@@ -377,11 +379,10 @@ class UnlockPage(QWidget):
             self._start_wait(error.seconds_left)
         elif isinstance(error, DatabaseUnusable):
             set_error(self.error, error.message)
-            self._runner.run(self._session.backups, on_success=self._offer_restore)
-        elif isinstance(error, KnownError):
-            set_error(self.error, error.message)
+            on_profile(self._runner, self._session, lambda s: s.backups(), owner=self) \
+                .done(self._offer_restore).run()
         else:
-            raise error
+            set_error(self.error, error.message)
 
     def _offer_restore(self, found: list[BackupInfo]) -> None:
         self._backups = found
@@ -405,8 +406,9 @@ class UnlockPage(QWidget):
             return
         self._working = True
         passphrase = self.passphrase.text()
-        self._runner.run(lambda: self._session.restore(passphrase, backups[0]),
-                         on_success=self._done, on_error=self._failed)
+        on_profile(self._runner, self._session, lambda s: s.restore(passphrase, backups[0]),
+                   owner=self).done(self._done) \
+            .failed(self._refused, after_failure=self._ready).run()
 
     def _start_wait(self, seconds: object, *, keep_message: bool = False) -> None:
         wait = float(seconds) if isinstance(seconds, int | float) else 0.0

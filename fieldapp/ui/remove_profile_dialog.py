@@ -15,11 +15,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fieldapp.domain.errors import KnownError
 from fieldapp.storage.paths import ProfileEntry
 from fieldapp.storage.profile_removal import RemovalFacts, removal_facts, remove_profile
+from fieldapp.ui.ops import on_files
 from fieldapp.ui.tasks import TaskRunner
-from fieldapp.ui.widgets import labelled, message_label, set_error
+from fieldapp.ui.widgets import labelled, message_label
 
 
 class RemoveProfileDialog(QDialog):
@@ -76,8 +76,8 @@ class RemoveProfileDialog(QDialog):
         entry = self.chosen()
         self.confirm.clear()
         self.loss.setText("Checking what this profile holds…")
-        self._runner.run(lambda: removal_facts(entry.paths),
-                         on_success=lambda facts: self._show_facts(entry, facts), owner=self)
+        on_files(self._runner, lambda: removal_facts(entry.paths), owner=self) \
+            .done(lambda facts: self._show_facts(entry, facts)).run()
 
     def _show_facts(self, entry: ProfileEntry, facts: RemovalFacts) -> None:
         if entry is self.chosen():  # the person may have chosen another one meanwhile
@@ -95,9 +95,9 @@ class RemoveProfileDialog(QDialog):
         self._working = True
         self._update()
         entry, open_one = self.chosen(), self._open_one
-        self._runner.run(lambda: remove_profile(entry.paths, open_one=open_one),
-                         on_success=lambda gone: self._done(entry, bool(gone)),
-                         on_error=self._failed, owner=self)
+        on_files(self._runner, lambda: remove_profile(entry.paths, open_one=open_one),
+                 owner=self).done(lambda gone: self._done(entry, bool(gone))) \
+            .shown_in(self.message, after_failure=self._idle).run()
 
     def _done(self, entry: ProfileEntry, gone: bool) -> None:
         self._working = False
@@ -107,11 +107,8 @@ class RemoveProfileDialog(QDialog):
             "other files, which were left in place.")
         self.accept()
 
-    def _failed(self, error: BaseException) -> None:
+    def _idle(self) -> None:
         self._working = False
-        if not isinstance(error, KnownError):
-            raise error
-        set_error(self.message, error.message)
         self._update()
 
 

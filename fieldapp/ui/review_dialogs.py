@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from datetime import date, tzinfo
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 )
 
 from fieldapp.domain import formats
-from fieldapp.domain.errors import KnownError
 from fieldapp.domain.formats import time_text
 from fieldapp.domain.mileage import Allocation, MileageMonth
 from fieldapp.domain.people import CaseId
@@ -27,9 +26,14 @@ from fieldapp.domain.schedule import RandomSchedule
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import NoteStatus, VisitNote, cosignatures, missing_cosigners
 from fieldapp.services.directory import Directory
+from fieldapp.services.mileage import MileageService
+from fieldapp.services.notes import NoteService
+from fieldapp.services.screens import ScreenService
+from fieldapp.services.workspace import Workspace
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.mileage_chart import miles_text
 from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.ops import change
 from fieldapp.ui.tables import name_parts, table
 from fieldapp.ui.trip_dialog import ConfirmDialog
 from fieldapp.ui.widgets import (
@@ -60,15 +64,9 @@ def push_button(text: str, name: str = "") -> QPushButton:
     return button
 
 
-def raise_unless_known(error: BaseException, label: Any) -> None:
-    """Show a `KnownError` in `label`; anything else is a bug and goes on up."""
-    if not isinstance(error, KnownError):
-        raise error
-    set_error(label, error.message)
-
-
 class CommentDialog(QDialog):
-    """Ask for the words that go with a return, then run `action(words)` on the worker.
+    """Ask for the words that go with a return, then run `action(workspace, words)` on the
+    worker (a change).
 
     Empty words are refused here, before anything is sent.
 
@@ -79,7 +77,8 @@ class CommentDialog(QDialog):
     submitted = Signal(object)
 
     def __init__(self, ctx: UiContext, *, title: str, prompt: str, label: str, button: str,
-                 empty: str, action: Callable[[str], object], parent: QWidget | None = None
+                 empty: str, action: Callable[[Workspace, str], object],
+                 parent: QWidget | None = None
                  ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
@@ -112,16 +111,13 @@ class CommentDialog(QDialog):
         self.ok_button.setEnabled(False)  # also what stops a second click sending it twice
         set_error(self.message, "")
         action = self._action
-        self._ctx.runner.run(lambda: action(words), on_success=self._succeeded,
-                on_error=self._failed, owner=self)
+        change(self._ctx, lambda ws: action(ws, words), owner=self).done(self._succeeded) \
+            .shown_in(self.message, after_failure=lambda: self.ok_button.setEnabled(True)).run()
 
     def _succeeded(self, result: object) -> None:
         self.submitted.emit(result)
         self.accept()
 
-    def _failed(self, error: BaseException) -> None:
-        self.ok_button.setEnabled(True)
-        raise_unless_known(error, self.message)
 
 
 class ReviewDialog(QDialog):
@@ -150,10 +146,10 @@ class ReviewDialog(QDialog):
         self.buttons.addButton(self.return_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.rejected.connect(self.reject)
 
-    def _run(self, fn: Callable[[], object], done: str) -> None:
+    def _run(self, fn: Callable[[Workspace], object], done: str) -> None:
         self._set_enabled(False)  # also what stops a second click deciding twice
-        self._ctx.runner.run(fn, on_success=lambda _: self._finish(done),
-                on_error=self._failed, owner=self)
+        change(self._ctx, fn, owner=self).done(lambda _: self._finish(done)) \
+            .shown_in(self.message, after_failure=lambda: self._set_enabled(True)).run()
 
     def _open_comment(self, dialog: CommentDialog, done: str) -> None:
         dialog.submitted.connect(lambda _: self._finish(done))
@@ -164,10 +160,6 @@ class ReviewDialog(QDialog):
     def _finish(self, done: str) -> None:
         self.reviewed.emit(done)
         self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self._set_enabled(True)
-        raise_unless_known(error, self.message)
 
     def _set_enabled(self, enabled: bool) -> None:
         self.approve_button.setEnabled(enabled)
@@ -212,17 +204,18 @@ class NoteReviewDialog(ReviewDialog):
             "author's addendum.", "&Co-sign", self, self._do_cosign)
 
     def _do_cosign(self) -> None:
-        note_id, notes = self.note.id, self._ctx.session.notes
-        self._run(lambda: notes().cosign(note_id), f"Co-signed {self._what}.")
+        note_id = self.note.id
+        self._run(lambda ws: NoteService(ws).cosign(note_id), f"Co-signed {self._what}.")
 
     def _ask(self) -> None:
-        note_id, notes = self.note.id, self._ctx.session.notes
+        note_id = self.note.id
         self._open_comment(CommentDialog(
             self._ctx, title="Return the note", label="&Comment for the author",
             prompt="Say what needs correcting. The author answers with an addendum; the "
                    "note itself stays as it was signed.",
             button="&Return note", empty="Say what needs correcting before returning the note.",
-            action=lambda words: notes().return_note(note_id, comment=words), parent=self),
+            action=lambda ws, words: NoteService(ws).return_note(note_id, comment=words),
+            parent=self),
             f"Returned {self._what} to its author.")
 
 
@@ -330,17 +323,18 @@ class MonthReviewDialog(ReviewDialog):
                                               "Approve &now", self, self._do_approve)
 
     def _do_approve(self) -> None:
-        worker, key, mileage = self.month.worker_id, self.month.month, self._ctx.session.mileage
-        self._run(lambda: mileage().approve(worker, key), f"Approved {self._what}.")
+        worker, key = self.month.worker_id, self.month.month
+        self._run(lambda ws: MileageService(ws).approve(worker, key), f"Approved {self._what}.")
 
     def _ask(self) -> None:
-        worker, key, mileage = self.month.worker_id, self.month.month, self._ctx.session.mileage
+        worker, key = self.month.worker_id, self.month.month
         self._open_comment(CommentDialog(
             self._ctx, title="Return the month", label="&Reason for the worker",
             prompt="Say what the worker should correct; they can change the month's trips and "
                    "submit it again.",
             button="Return &month", empty="Say why the month is returned.",
-            action=lambda words: mileage().return_month(worker, key, reason=words), parent=self),
+            action=lambda ws, words: MileageService(ws).return_month(worker, key, reason=words),
+            parent=self),
             f"Returned {self._what} to the worker.")
 
 
@@ -389,10 +383,11 @@ class DrawScheduleDialog(QDialog):
 
     def _draw(self) -> None:
         self.draw_button.setEnabled(False)
-        case_id, (first, last), screens = self._case_id, self._period, self._ctx.session.screens
-        self._ctx.runner.run(lambda: screens().draw_schedule(case_id, first_day=first,
-                                                                 last_day=last),
-                on_success=self._show, on_error=self._failed, owner=self)
+        case_id, (first, last) = self._case_id, self._period
+        change(self._ctx, lambda ws: ScreenService(ws).draw_schedule(
+            case_id, first_day=first, last_day=last), owner=self).done(self._show) \
+            .shown_in(self.message, after_failure=lambda: self.draw_button.setEnabled(True)) \
+            .run()
 
     def _show(self, schedule: RandomSchedule) -> None:
         self.draw_button.hide()
@@ -403,6 +398,3 @@ class DrawScheduleDialog(QDialog):
         self.close_button.setFocus()
         self.drawn.emit(schedule)
 
-    def _failed(self, error: BaseException) -> None:
-        self.draw_button.setEnabled(True)
-        raise_unless_known(error, self.message)

@@ -38,8 +38,11 @@ from fieldapp.domain.screens import (
     unconfirmed,
 )
 from fieldapp.domain.settings import ProgramSettings
+from fieldapp.services.casework import CaseService
 from fieldapp.services.screens import ScreenService
+from fieldapp.services.workspace import Workspace
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.ops import change, query
 from fieldapp.ui.panel_model import (
     RESULT,
     AskDialog,
@@ -211,19 +214,18 @@ class ScreenForm(QDialog):
     # Loading and showing
 
     def _load(self) -> None:
-        session, case_id, screen_id, new = (self._ctx.session, self._case_id, self._screen_id,
-                                            self._is_new)
+        case_id, screen_id, new = self._case_id, self._screen_id, self._is_new
 
-        def load() -> _Loaded:
-            case = session.cases().get(case_id)
-            settings = session.workspace().settings
+        def load(ws: Workspace) -> _Loaded:
+            case = CaseService(ws).get(case_id)
             if new:
-                return _Loaded(case, settings, [], {})
-            history = session.screens().history(screen_id)
-            return _Loaded(case, settings, history,
-                           session.screens().revision_times(screen_id))
+                return _Loaded(case, ws.settings, [], {})
+            screens = ScreenService(ws)
+            return _Loaded(case, ws.settings, screens.history(screen_id),
+                           screens.revision_times(screen_id))
 
-        self._ctx.runner.run(load, on_success=self._loaded, on_error=self._failed)
+        query(self._ctx, load, owner=self).done(self._loaded) \
+            .failed(self._refused, after_failure=self._idle).run()
 
     def _loaded(self, loaded: _Loaded) -> None:
         self._settings = loaded.settings
@@ -475,19 +477,18 @@ class ScreenForm(QDialog):
         """Run one screen service call on the worker, once at a time."""
         if self._working:
             return
-        session = self._ctx.session
         self._working = True
         set_error(self.message, "")
         self.message.setText(text)
         self._update_buttons()
-        self._ctx.runner.run(lambda: call(session.screens()), on_success=done,
-                             on_error=self._failed)
+        change(self._ctx, lambda ws: call(ScreenService(ws)), owner=self).done(done) \
+            .failed(self._refused, after_failure=self._idle).run()
 
-    def _failed(self, error: BaseException) -> None:
+    def _idle(self) -> None:
         self._working = False
         self._update_buttons()
-        if not isinstance(error, KnownError):
-            raise error
+
+    def _refused(self, error: KnownError) -> None:
         set_error(self.message, error.message)
         for dialog in self._open_dialogs():
             dialog.show_error(error.message)

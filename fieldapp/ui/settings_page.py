@@ -17,13 +17,13 @@ from PySide6.QtWidgets import (
 )
 
 from fieldapp import __version__
-from fieldapp.domain.errors import KnownError
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.services import enrolment
 from fieldapp.services.session import Session
 from fieldapp.storage.profile_settings import AUTO_LOCK_MINUTES
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.enrol_dialog import EnrolDialog
+from fieldapp.ui.ops import on_profile
 from fieldapp.ui.review_dialogs import moment_text
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
@@ -137,16 +137,7 @@ class SettingsPage(QWidget):
         dialog.open()
 
     def refresh(self) -> None:
-        self._ctx.runner.run(self._read, on_success=self._show)
-
-    def _read(self) -> SettingsFacts:
-        session = self._ctx.session
-        backups = session.backups()
-        return SettingsFacts(program=session.workspace().settings,
-                             auto_lock=session.auto_lock_minutes(),
-                             last_backup=backups[0].created_at if backups else None,
-                             folder=str(session.profile.paths.root), owner=session.owner_name(),
-                             role=str(session.actor().role), server=_server_text(session))
+        on_profile(self._ctx.runner, self._ctx.session, _read, owner=self).done(self._show).run()
 
     def _show(self, facts: SettingsFacts) -> None:
         p = facts.program
@@ -173,15 +164,16 @@ class SettingsPage(QWidget):
 
     def _save_auto_lock(self) -> None:
         minutes = self.auto_lock.value()
-        self._ctx.runner.run(lambda: self._ctx.session.set_auto_lock_minutes(minutes),
-                             on_success=lambda _: self.auto_lock_changed.emit(minutes),
-                             on_error=self._failed)
+        on_profile(self._ctx.runner, self._ctx.session,
+                   lambda s: s.set_auto_lock_minutes(minutes), owner=self) \
+            .done(lambda _: self.auto_lock_changed.emit(minutes)) \
+            .shown_in(self.status, after_failure=self._idle).run()
 
     def _backup(self) -> None:
         self.backup_button.setEnabled(False)
         self.status.setText("Backing up…")
-        self._ctx.runner.run(self._ctx.session.backup_now, on_success=self._backed_up,
-                             on_error=self._failed)
+        on_profile(self._ctx.runner, self._ctx.session, lambda s: s.backup_now(), owner=self) \
+            .done(self._backed_up).shown_in(self.status, after_failure=self._idle).run()
 
     def _backed_up(self, _: object) -> None:
         self.backup_button.setEnabled(True)
@@ -189,11 +181,18 @@ class SettingsPage(QWidget):
         self.status.setText("Backup written.")
         self.refresh()
 
-    def _failed(self, error: BaseException) -> None:
+    def _idle(self) -> None:
         self.backup_button.setEnabled(True)
-        if not isinstance(error, KnownError):
-            raise error
-        set_error(self.status, error.message)
+
+
+def _read(session: Session) -> SettingsFacts:
+    """What the page shows (the database worker)."""
+    backups = session.backups()
+    return SettingsFacts(program=session.workspace().settings,
+                         auto_lock=session.auto_lock_minutes(),
+                         last_backup=backups[0].created_at if backups else None,
+                         folder=str(session.profile.paths.root), owner=session.owner_name(),
+                         role=str(session.actor().role), server=_server_text(session))
 
 
 def _server_text(session: Session) -> str:

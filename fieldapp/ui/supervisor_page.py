@@ -24,14 +24,17 @@ from fieldapp.domain.people import CaseId, UserId
 from fieldapp.domain.schedule import RandomSchedule
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import VisitNote
-from fieldapp.services.casework import CaseloadRow
+from fieldapp.services.casework import CaseloadRow, CaseService
 from fieldapp.services.directory import Directory, directory
-from fieldapp.services.mileage import MonthRefused
-from fieldapp.services.session import Session
-from fieldapp.services.today import MonthAwaiting, TodaySummary
+from fieldapp.services.mileage import MileageService, MonthRefused
+from fieldapp.services.notes import NoteService
+from fieldapp.services.screens import ScreenService
+from fieldapp.services.today import MonthAwaiting, TodaySummary, today_summary
+from fieldapp.services.workspace import Workspace
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.mileage_chart import miles_text
 from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.ops import change, follow_changes, query
 from fieldapp.ui.review_dialogs import (
     DrawScheduleDialog,
     MonthReviewDialog,
@@ -42,7 +45,6 @@ from fieldapp.ui.review_dialogs import (
     moment_text,
     month_text,
     push_button,
-    raise_unless_known,
 )
 from fieldapp.ui.tables import day_text as caseload_day_text
 from fieldapp.ui.tables import table
@@ -76,15 +78,15 @@ class SupervisorData:
 NOBODY = Directory(names={}, team=frozenset())  # before the first read: ids as they are
 
 
-def read_supervisor_data(session: Session, chosen: CaseId | None) -> SupervisorData:
+def read_supervisor_data(workspace: Workspace, chosen: CaseId | None) -> SupervisorData:
     """Everything the page shows, `chosen`'s schedules included. Thread rule: the worker."""
-    caseload = session.cases().caseload()
+    caseload = CaseService(workspace).caseload()
     ids = [row.case.id for row in sorted(caseload, key=lambda r: r.case.family_name)]
     case_id = chosen if chosen in ids else (ids[0] if ids else None)
-    return SupervisorData(caseload=caseload, summary=session.today(),
-                          settings=session.workspace().settings, chosen=case_id,
-                          schedules=session.screens().schedules(case_id) if case_id else [],
-                          people=directory(session.workspace()))
+    return SupervisorData(caseload=caseload, summary=today_summary(workspace),
+                          settings=workspace.settings, chosen=case_id,
+                          schedules=ScreenService(workspace).schedules(case_id) if case_id
+                          else [], people=directory(workspace))
 
 
 class _TableSection(QWidget, Generic[T]):
@@ -155,9 +157,6 @@ class _TableSection(QWidget, Generic[T]):
     def _say(self, text: str) -> None:
         set_error(self.message, "")
         self.message.setText(text)
-
-    def _failed(self, error: BaseException) -> None:
-        raise_unless_known(error, self.message)
 
 
 class TeamSection(_TableSection[CaseloadRow]):
@@ -240,9 +239,9 @@ class CosignSection(_TableSection[VisitNote]):
         note = self.current()
         if note is None:
             return
-        note_id, notes = note.id, self._ctx.session.notes
-        self._ctx.runner.run(lambda: notes().get(note_id), on_success=self._show_review,
-                on_error=self._failed, owner=self)
+        note_id = note.id
+        query(self._ctx, lambda ws: NoteService(ws).get(note_id), owner=self) \
+            .done(self._show_review).shown_in(self.message).run()
 
     def _show_review(self, note: VisitNote) -> None:
         assert self._settings is not None
@@ -306,10 +305,10 @@ class MileageSection(_TableSection[MonthAwaiting]):
 
     def _approve(self, months: list[MonthAwaiting]) -> None:
         self.approve_button.setEnabled(False)  # also what stops a second click approving twice
-        keys, mileage = [(m.worker_id, m.month) for m in months], self._ctx.session.mileage
-        self._ctx.runner.run(lambda: mileage().approve_each(keys),
-                             on_success=lambda refused: self._approved(months, refused),
-                             on_error=self._failed, owner=self)
+        keys = [(m.worker_id, m.month) for m in months]
+        change(self._ctx, lambda ws: MileageService(ws).approve_each(keys), owner=self) \
+            .done(lambda refused: self._approved(months, refused)) \
+            .shown_in(self.message, after_failure=self._enable).run()
 
     def _approved(self, months: list[MonthAwaiting], refused: list[MonthRefused]) -> None:
         text = approval_outcome(months, refused, self._people)
@@ -319,18 +318,14 @@ class MileageSection(_TableSection[MonthAwaiting]):
             self._say(text)
         self.changed.emit()
 
-    def _failed(self, error: BaseException) -> None:
-        self._enable()
-        super()._failed(error)
-
     def open_review(self) -> None:
         month = self.current()
         if month is None:
             return
-        key, worker, mileage = month.month, month.worker_id, self._ctx.session.mileage
-        self._ctx.runner.run(lambda: mileage().month(key, worker_id=worker),
-                on_success=lambda found: self._show_review(found, month),
-                on_error=self._failed, owner=self)
+        key, worker = month.month, month.worker_id
+        query(self._ctx, lambda ws: MileageService(ws).month(key, worker_id=worker), owner=self) \
+            .done(lambda found: self._show_review(found, month)) \
+            .shown_in(self.message, after_failure=self._enable).run()
 
     def _show_review(self, month: Any, awaiting: MonthAwaiting) -> None:
         self.review_dialog = self.open_review_dialog(MonthReviewDialog(
@@ -436,10 +431,8 @@ class ScreensSection(_TableSection[RandomSchedule]):
             self.set_rows([])
             self.loaded.emit()
             return
-        screens = self._ctx.session.screens
-        self._ctx.runner.run(lambda: screens().schedules(case_id),
-                             on_success=lambda found: self._show(case_id, found),
-                             on_error=self._failed, owner=self)
+        query(self._ctx, lambda ws: ScreenService(ws).schedules(case_id), owner=self) \
+            .done(lambda found: self._show(case_id, found)).shown_in(self.message).run()
 
     def _show(self, case_id: CaseId | None, found: list[RandomSchedule]) -> None:
         if case_id == self.case.currentData():  # else a newer choice is on its way
@@ -502,6 +495,7 @@ class SupervisorPage(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.cosign.changed.connect(self.refresh)
         self.mileage.changed.connect(self.refresh)
+        follow_changes(ctx, self, self.refresh)
 
     def show_part(self, part: str) -> None:
         """Bring a kind of work forward: "cosign" (notes to co-sign) or "mileage" (months to
@@ -515,10 +509,10 @@ class SupervisorPage(QWidget):
 
     def refresh(self) -> None:
         """Read the caseload and today's waiting work again, off the UI thread."""
-        session, chosen = self._ctx.session, self.screens.case.currentData()
+        chosen = self.screens.case.currentData()
         self.refresh_button.setEnabled(False)
-        self._ctx.runner.run(lambda: read_supervisor_data(session, chosen),
-                on_success=self._show, on_error=self._failed, owner=self)
+        query(self._ctx, lambda ws: read_supervisor_data(ws, chosen), owner=self) \
+            .done(self._show).shown_in(self.error, after_failure=self._not_read).run()
 
     def _show(self, data: SupervisorData) -> None:
         self.refresh_button.setEnabled(True)
@@ -533,7 +527,6 @@ class SupervisorPage(QWidget):
         self.tabs.setTabText(2, f"Mileage to appro&ve ({len(summary.months_awaiting)})")
         self.loaded.emit()
 
-    def _failed(self, error: BaseException) -> None:
+    def _not_read(self) -> None:
         self.refresh_button.setEnabled(True)
         self.error.show()
-        raise_unless_known(error, self.error)

@@ -51,6 +51,7 @@ class _Pending:
     on_success: SuccessFn
     on_error: ErrorFn | None
     owner: QObject | None
+    changes: bool
 
 
 class TaskRunner(QObject):
@@ -62,9 +63,13 @@ class TaskRunner(QObject):
 
     Signals:
         busy_changed(bool): True while any task is pending, False when all have been delivered.
+        records_changed: a task run with `changes=True` succeeded: what pages show may be out
+            of date. Emitted on the UI thread just before its `on_success`, and also when
+            the answer is dropped for a closed window (the change itself was committed).
     """
 
     busy_changed = Signal(bool)
+    records_changed = Signal()
 
     def __init__(self, worker: DbWorker, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -84,17 +89,19 @@ class TaskRunner(QObject):
         return bool(self._pending)
 
     def run(self, fn: Callable[[], T], *, on_success: Callable[[T], None],
-            on_error: ErrorFn | None = None, owner: QObject | None = None) -> None:
+            on_error: ErrorFn | None = None, owner: QObject | None = None,
+            changes: bool = False) -> None:
         """Run `fn` off the UI thread; then `on_success(result)` or `on_error(exc)` on it.
 
         The answer is dropped if `owner` (by default the object a bound `on_success` belongs
         to) was deleted meanwhile: the window closed or the profile locked. The work itself was
-        done and committed; a bug in it is still raised.
+        done and committed; a bug in it is still raised. `changes`: `fn` writes records, so
+        `records_changed` follows its success.
         """
         if owner is None and isinstance(getattr(on_success, "__self__", None), QObject):
             owner = on_success.__self__  # type: ignore[attr-defined]
         self._pending.append(
-            _Pending(self._worker.submit(_Job(fn)), fn, on_success, on_error, owner))
+            _Pending(self._worker.submit(_Job(fn)), fn, on_success, on_error, owner, changes))
         if len(self._pending) == 1:
             self.busy_changed.emit(True)
             self._timer.start()
@@ -112,6 +119,10 @@ class TaskRunner(QObject):
 
     def _finish(self, task: _Pending) -> None:
         error = task.future.exception()
+        if task.changes and error is None:
+            # Before the caller's own follow-up, so that what it shows (a saved family
+            # selected, a sentence) is the last word, not a page's general refresh.
+            self.records_changed.emit()
         if task.owner is not None and not shiboken6.isValid(task.owner):
             log.debug("result for a closed window dropped")
             if error is not None and not isinstance(error, KnownError):

@@ -21,10 +21,11 @@ from fieldapp.domain.people import CaseId
 from fieldapp.domain.radar import Opens, RadarItem, Severity
 from fieldapp.domain.visits import VisitNote
 from fieldapp.services.casework import CaseloadRow
-from fieldapp.services.today import MonthAwaiting, RandomScreenDue, TodaySummary
+from fieldapp.services.today import MonthAwaiting, RandomScreenDue, TodaySummary, today_summary
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.mileage_chart import miles_text, used_text
 from fieldapp.ui.models import Column, RowsModel
+from fieldapp.ui.ops import follow_changes, query
 from fieldapp.ui.review_dialogs import day_text as full_day_text
 from fieldapp.ui.review_dialogs import month_text
 from fieldapp.ui.tables import day_text, table
@@ -172,9 +173,10 @@ class TodayPage(QWidget):
         self.radar_view.selectionModel().currentRowChanged.connect(
             lambda *_: self._enable_open_item())
         self._summary: TodaySummary | None = None
+        follow_changes(self._ctx, self, self.refresh)
 
     def refresh(self) -> None:
-        self._ctx.runner.run(self._ctx.session.today, on_success=self._show)
+        query(self._ctx, today_summary, owner=self).done(self._show).run()
 
     def _show(self, summary: TodaySummary) -> None:
         self._summary = summary

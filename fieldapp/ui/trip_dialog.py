@@ -28,8 +28,10 @@ from PySide6.QtWidgets import (
 from fieldapp.domain.errors import KnownError, RuleViolation
 from fieldapp.domain.mileage import Preview, Trip, check_trip, month_key
 from fieldapp.domain.people import CaseId, TripId, UserId, new_id
+from fieldapp.services.mileage import MileageService
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.mileage_chart import miles_text, month_label
+from fieldapp.ui.ops import change, query
 from fieldapp.ui.widgets import labelled, message_label, paragraph, set_error
 
 PREVIEW_DELAY_MS = 200
@@ -350,10 +352,9 @@ class TripDialog(QDialog):
                                    "this trip leaves of the month's allowance.")
             set_warning(self.warning, "")
             return
-        session = self._ctx.session
-        self._ctx.runner.run(lambda: session.mileage().preview(trip),
-                             on_success=lambda p: self._show_preview(request, trip, p),
-                             on_error=self._preview_failed)
+        query(self._ctx, lambda ws: MileageService(ws).preview(trip), owner=self) \
+            .done(lambda p: self._show_preview(request, trip, p)) \
+            .failed(self._preview_failed).run()
 
     def _show_preview(self, request: int, trip: Trip, preview: Preview) -> None:
         if self._closed() or request != self._request:
@@ -379,9 +380,7 @@ class TripDialog(QDialog):
         set_warning(self.warning, "\n".join(warnings))
         self.previewed.emit(preview)
 
-    def _preview_failed(self, error: BaseException) -> None:
-        if not isinstance(error, KnownError):
-            raise error
+    def _preview_failed(self, error: KnownError) -> None:
         if not self._closed():
             self.allowance.setText(f"No preview: {error.message}")
 
@@ -392,14 +391,10 @@ class TripDialog(QDialog):
         self.save_button.setEnabled(False)
         self.cancel_button.setEnabled(False)  # the save goes ahead; closing now would hide it
         set_error(self.error, "")
-        trip, revision, session = self.trip(), self._revision, self._ctx.session
-        if self._trip is None:
-            self._ctx.runner.run(lambda: session.mileage().add_trip(trip),
-                                 on_success=self._saved, on_error=self._save_failed)
-        else:
-            self._ctx.runner.run(
-                lambda: session.mileage().edit_trip(trip, expected_revision=revision),
-                on_success=self._saved, on_error=self._save_failed)
+        trip, revision, new = self.trip(), self._revision, self._trip is None
+        change(self._ctx, lambda ws: MileageService(ws).add_trip(trip) if new else
+               MileageService(ws).edit_trip(trip, expected_revision=revision), owner=self) \
+            .done(self._saved).failed(self._save_failed, after_failure=self._stop_working).run()
 
     def _saved(self, trip: Trip) -> None:
         self._working = False
@@ -408,10 +403,10 @@ class TripDialog(QDialog):
         self.saved.emit(trip)
         self.accept()
 
-    def _save_failed(self, error: BaseException) -> None:
+    def _stop_working(self) -> None:
         self._working = False
-        if not isinstance(error, KnownError):
-            raise error
+
+    def _save_failed(self, error: KnownError) -> None:
         if not self._closed():
             self.save_button.setEnabled(True)
             self.cancel_button.setEnabled(True)
