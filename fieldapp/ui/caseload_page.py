@@ -123,7 +123,7 @@ class CaseloadPage(QWidget):
         actions.addWidget(self.export_button)
         layout.addLayout(actions)
         self._connect()
-        follow_changes(ctx, self, self.refresh)
+        self._follower = follow_changes(ctx, self, self.refresh)
 
     def _connect(self) -> None:
         self.export_button.clicked.connect(lambda: self.export_requested.emit("visit-log"))
@@ -214,7 +214,7 @@ class CaseloadPage(QWidget):
 
     def _family_saved(self, case: object) -> None:
         self._show_after = str(getattr(case, "id", ""))
-        self.refresh()
+        self._follower.reload()
 
     def _select(self, case_id: str) -> None:
         """Select the family `case_id`, clearing a search that hides it."""

@@ -153,7 +153,7 @@ class ConsentsWindow(QDialog):
         self.view.selectionModel().currentRowChanged.connect(
             lambda *_: self._update_buttons())
         self._update_buttons()
-        follow_changes(ctx, self, self.refresh)
+        self._follower = follow_changes(ctx, self, self.refresh)
         self.refresh()
 
     def _consents_tab(self) -> QWidget:
@@ -268,7 +268,7 @@ class ConsentsWindow(QDialog):
     def _done(self, said: str) -> None:
         self._said = said
         self.changed.emit()
-        self.refresh()
+        self._follower.reload()
 
 
 class ConsentDetailsDialog(QDialog):

@@ -116,7 +116,7 @@ class MileagePage(QWidget):
         self._build()
         self._wire()
         self._update_buttons()
-        follow_changes(ctx, self, self.refresh)
+        self._follower = follow_changes(ctx, self, self.refresh)
 
     def _columns(self) -> list[Column[Allocation]]:
         def case_name(a: Allocation) -> str:
@@ -415,7 +415,7 @@ class MileagePage(QWidget):
         self._working = False
         set_error(self.message, "")
         self.message.setText(done)
-        self.refresh()
+        self._follower.reload()
 
     def _idle(self) -> None:
         self._working = False

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
 from fieldapp.domain.errors import KnownError
@@ -143,14 +143,15 @@ def on_files(runner: TaskRunner, work: Callable[[], T], *, owner: QObject) -> Op
     return Op(runner, work, owner=owner, changes=False)
 
 
-class _Follower(QObject):
+class Follower(QObject):
     """A page's ear for `records_changed`: its child, so it goes when the page goes.
 
-    A page the person is working in (on screen, in the active window) reads again at once. One
-    behind another window (a dialog, a note autosaving as it is typed) or on another tab is
-    marked out of date; it reads when it is on screen in the active window again and nothing
-    is in flight (so the catch-up never overtakes an answer on its way), or when its tab is
-    shown (the tab's own refresh).
+    After a change the page reads again once: at the next turn of the event loop if it is on
+    screen in the active window and nothing is in flight (so a read never overtakes an answer
+    on its way), otherwise when it is there again (a page behind a dialog or a note autosaving
+    as it is typed, or on another tab, whose showing reads it anyway). A page that reads
+    itself after its own change does so through `reload`, which settles the change: one read
+    per change, never two (a second `loaded` used to arrive after the person's next action).
     """
 
     def __init__(self, runner: TaskRunner, page: QWidget, refresh: Callable[[], Any]) -> None:
@@ -160,10 +161,11 @@ class _Follower(QObject):
         self._watched: QWidget | None = None
         runner.busy_changed.connect(self._busy_changed)
 
+    def reload(self) -> None:
+        """Read now: the page's own read after its own change (or any other reason)."""
+        self._read()
+
     def changed(self) -> None:
-        if self._in_sight():
-            self._read()
-            return
         self._stale = True
         window = self._page.window()  # a page is put in its window after it is made
         if window is not self._watched:
@@ -171,6 +173,8 @@ class _Follower(QObject):
                 self._watched.removeEventFilter(self)
             window.installEventFilter(self)
             self._watched = window
+        # After the change's own answer has been handled, which may read already (`reload`).
+        QTimer.singleShot(0, self, self._catch_up)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.WindowActivate:
@@ -193,6 +197,9 @@ class _Follower(QObject):
         self._refresh()
 
 
-def follow_changes(ctx: UiContext, page: QWidget, refresh: Callable[[], Any]) -> None:
-    """Call `refresh()` after every change anywhere, once `page` is where the person works."""
-    ctx.runner.records_changed.connect(_Follower(ctx.runner, page, refresh).changed)
+def follow_changes(ctx: UiContext, page: QWidget, refresh: Callable[[], Any]) -> Follower:
+    """Call `refresh()` once after every change anywhere, once `page` is where the person
+    works; a page that reads itself after a change of its own calls the follower's `reload`."""
+    follower = Follower(ctx.runner, page, refresh)
+    ctx.runner.records_changed.connect(follower.changed)
+    return follower

@@ -493,9 +493,9 @@ class SupervisorPage(QWidget):
         layout.addWidget(self.tabs, 1)
         self.error.hide()
         self.refresh_button.clicked.connect(self.refresh)
-        self.cosign.changed.connect(self.refresh)
-        self.mileage.changed.connect(self.refresh)
-        follow_changes(ctx, self, self.refresh)
+        self._follower = follow_changes(ctx, self, self.refresh)
+        self.cosign.changed.connect(self._follower.reload)
+        self.mileage.changed.connect(self._follower.reload)
 
     def show_part(self, part: str) -> None:
         """Bring a kind of work forward: "cosign" (notes to co-sign) or "mileage" (months to

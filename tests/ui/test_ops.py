@@ -19,7 +19,7 @@ from fieldapp.services.casework import CaseService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.workspace import Workspace
 from fieldapp.ui.context import UiContext
-from fieldapp.ui.ops import change, on_files, on_profile, query
+from fieldapp.ui.ops import change, follow_changes, on_files, on_profile, query
 from fieldapp.ui.today_page import TodayPage
 from tests.services.records_helpers import visit_details
 from tests.ui.conftest import ContextFactory
@@ -295,3 +295,31 @@ def test_a_page_behind_another_window_reads_when_its_window_is_active_again(
     assert page.drafts_model.rowCount() == before, "read again behind another window"
     page.activateWindow()
     qtbot.waitUntil(lambda: page.drafts_model.rowCount() == before + 1, timeout=5_000)
+
+
+def test_a_page_that_reads_after_its_own_change_reads_once(
+        qtbot: QtBot, make_context: ContextFactory) -> None:
+    """A page on screen makes a change and reads itself again after it (`reload`): one read,
+    not one for the change and one for itself. The second read once arrived after the person's
+    next click and answered for it (a supervisor's second approval)."""
+    ctx = make_context(demo=True)
+    page = TodayPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow, timeout=5_000)
+    reads: list[None] = []
+    follower = follow_changes(ctx, page, lambda: reads.append(None))
+
+    def write(ws: Workspace) -> object:
+        case_id = CaseService(ws).caseload()[0].case.id
+        return NoteService(ws).start_draft(case_id, visit_details())
+
+    change(ctx, write, owner=page).done(lambda _: follower.reload()).run()
+    _settle(qtbot, ctx)
+    qtbot.wait(50)
+    assert reads == [None]
+    change(ctx, write, owner=page).run()  # a change it does not answer itself: read once too
+    _settle(qtbot, ctx)
+    qtbot.wait(50)
+    assert reads == [None, None]
