@@ -38,9 +38,8 @@ from fieldapp.services.session import Session
 from fieldapp.services.worker import DbWorker
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.resources import part2_notice, passphrase_blocklist
-from fieldapp.ui.main_window import MainWindow
+from fieldapp.ui.compose import build_window
 from fieldapp.ui.pdf import html_to_pdf
-from fieldapp.ui.tasks import TaskRunner
 
 BODY = {"narrative": "Self-test visit: nothing real.", "miles": "12.5", "present": ["nobody"]}
 # The platform plugin each system's desktop needs (beside offscreen, which this run uses).
@@ -141,10 +140,8 @@ def _qt() -> str:
 def _window(paths: ProfilePaths, passphrase: str) -> str:
     """The main window on the profile just made: unlocked as a person would, then every page
     of the workspace shown and drawn once (widgets, fonts, the mileage chart's QtCharts)."""
-    worker = DbWorker(synchronous=True)
-    session = Session(paths, clock=system_clock)
-    window = MainWindow(session, TaskRunner(worker), profile_exists=session.profile.exists(),
-                        check=session.profile.check_passphrase, clock=system_clock)
+    composed = build_window(paths, clock=system_clock, worker=DbWorker(synchronous=True))
+    window = composed.window
     try:
         window.show()
         page = window.unlock_page
@@ -164,8 +161,7 @@ def _window(paths: ProfilePaths, passphrase: str) -> str:
         return f"main window unlocked; pages drawn: {', '.join(drawn)}"
     finally:
         window.close()
-        worker.call(window.current_session().lock)
-        worker.shutdown()
+        composed.shut_down()
         window.deleteLater()
 
 
