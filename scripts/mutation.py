@@ -48,6 +48,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "fieldapp/domain/due.py": ("tests/domain/test_visit_overlap.py",),
     "fieldapp/domain/errors.py": (),
     "fieldapp/domain/exports.py": ("tests/domain/test_export_rules.py",),
+    "fieldapp/domain/kinds.py": (),
     "fieldapp/domain/mileage.py": ("tests/sync/test_outcomes.py",),
     "fieldapp/domain/passphrase.py": (),
     "fieldapp/domain/people.py": (),
@@ -60,7 +61,10 @@ MODULES: dict[str, tuple[str, ...]] = {
     "fieldapp/domain/visits.py": (),
     "fieldapp/services/exports/basis.py": ("tests/services/test_disclosures.py",
                                            "tests/services/test_export_basis_boundaries.py"),
-    "sync/server/records.py": ("tests/server/test_records_rules.py",),
+    "sync/server/app.py": ("tests/server/test_app_rules.py",),
+    "sync/server/limits.py": ("tests/server/test_app_rules.py",),
+    "sync/server/records.py": ("tests/server/test_records_rules.py",
+                               "tests/server/test_records_defaults.py"),
 }
 
 # mutmut's exit codes that mean a test noticed the mutant (a failure, a hang or a crash).
