@@ -128,6 +128,8 @@ def scope_sql(kind: RecordKind, row: str = "r") -> str:
         up = row + "p"
         return (f"(SELECT {scope_sql(BY_TABLE[table], up)} FROM {table} {up} "  # noqa: S608
                 f"WHERE {up}.id = {row}.{field})")  # names declared above, never input
-    assert rule.series is not None and kind.series_head is not None, kind.table
+    if rule.series is None or kind.series_head is None:
+        raise ValueError(f"{kind.table}: its scope rule names no scope (and a series needs "
+                         "the laptop's table of its heads)")
     head, case_column = kind.series_head
     return f"(SELECT h.{case_column} FROM {head} h WHERE h.id = {row}.{rule.series})"  # noqa: S608

@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from fieldapp.domain.kinds import BY_TABLE, KINDS, RecordKind, made_in, scope_sql, tables
+from fieldapp.domain.kinds import (
+    BY_TABLE,
+    KINDS,
+    RecordKind,
+    ScopeRule,
+    made_in,
+    scope_sql,
+    tables,
+)
 from fieldapp.storage.migrations import STEPS, migrate
 from fieldapp.storage.sealed import SEALED_COLUMNS
 from sync import protocol as wire
@@ -198,3 +206,25 @@ def test_a_records_scope_is_found_through_its_parent_and_series() -> None:
 
 def test_people_see_each_kind_by_its_declared_name() -> None:
     assert {k.table: k.thing for k in KINDS} == THINGS
+
+
+def test_a_scope_is_found_through_a_parent_that_has_a_parent() -> None:
+    """A kind whose parent is itself a child (a reply to an addendum, say) reaches the case
+    through both: each level of the SQL names its own row."""
+    reply = RecordKind("addendum_replies", "reply", ScopeRule(parent=("addenda", "addendum_id")),
+                       "0002_field_records")
+    db = _schema()
+    db.execute("CREATE TABLE addendum_replies (id TEXT PRIMARY KEY, addendum_id TEXT)")
+    _insert(db, "cases", {"id": "c-1"})
+    _insert(db, "visit_notes", {"id": "n-1", "case_id": "c-1"})
+    _insert(db, "addenda", {"id": "a-1", "note_id": "n-1"})
+    _insert(db, "addendum_replies", {"id": "x-1", "addendum_id": "a-1"})
+    row = db.execute(f"SELECT {scope_sql(reply)} FROM addendum_replies r").fetchone()  # noqa: S608
+    assert row[0] == "c-1"
+
+
+@pytest.mark.parametrize("rule", [ScopeRule(), ScopeRule(series="screen_id")],
+                         ids=["no rule", "a series without its heads' table"])
+def test_a_kind_whose_rule_names_no_scope_is_refused(rule: ScopeRule) -> None:
+    with pytest.raises(ValueError, match="names no scope"):
+        scope_sql(RecordKind("orphans", "orphan", rule, "0002_field_records"))
