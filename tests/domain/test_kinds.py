@@ -226,5 +226,7 @@ def test_a_scope_is_found_through_a_parent_that_has_a_parent() -> None:
 @pytest.mark.parametrize("rule", [ScopeRule(), ScopeRule(series="screen_id")],
                          ids=["no rule", "a series without its heads' table"])
 def test_a_kind_whose_rule_names_no_scope_is_refused(rule: ScopeRule) -> None:
-    with pytest.raises(ValueError, match="names no scope"):
+    with pytest.raises(ValueError) as refused:
         scope_sql(RecordKind("orphans", "orphan", rule, "0002_field_records"))
+    assert str(refused.value) == ("orphans: its scope rule names no scope (and a series needs "
+                                  "the laptop's table of its heads)")
