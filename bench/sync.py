@@ -59,11 +59,11 @@ from fieldapp.domain.cases import Case, Person
 from fieldapp.domain.mileage import Trip
 from fieldapp.domain.people import CaseId, NoteId, ScreenId, TripId, UserId, new_id
 from fieldapp.domain.screens import DrugScreen, ScreenReason, SubstanceResult
-from fieldapp.services import enrolment
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from sync import protocol as wire
 from sync.client.engine import SyncEngine, SyncReport
+from sync.client.enrol import enrol
 from sync.server.store import ServerStore
 
 PASSPHRASE = "benchmark passphrase of some length"
@@ -194,8 +194,8 @@ class Program:
             store.close()
         session = Session(ProfilePaths(self.tmp / name), clock=clock)
         session.create(PASSPHRASE)
-        enrolment.enrol(session, server_url=self.url, code=code, passphrase=PASSPHRASE,
-                        device_name=name)
+        enrol(session, server_url=self.url, code=code, passphrase=PASSPHRASE,
+              device_name=name)
         return session
 
 

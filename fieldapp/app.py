@@ -203,19 +203,19 @@ def _backup(args: argparse.Namespace, session: Session) -> int:
 
 
 def _server_command(args: argparse.Namespace, session: Session) -> int:
-    from fieldapp.services import enrolment  # noqa: PLC0415 - network code only when asked
+    from sync.client.enrol import check_in, enrol  # noqa: PLC0415 - network code only when asked
 
     passphrase = _passphrase(args.passphrase_stdin)
     session.unlock(passphrase)
     try:
         if args.command == "enrol":
-            done = enrolment.enrol(session, server_url=args.server, code=args.code,
-                                   passphrase=passphrase, device_name=args.device_name,
-                                   verify=args.ca or True)
+            done = enrol(session, server_url=args.server, code=args.code,
+                         passphrase=passphrase, device_name=args.device_name,
+                         verify=args.ca or True)
             print(f"Enrolled as {done.name} ({done.role}), device {done.device_id}."
                   + (" Your key was recovered from the server." if done.recovered_key else ""))
         else:
-            me = enrolment.check_in(session)
+            me = check_in(session)
             print(f"The server knows this device as {me['name']} ({me['role']}).")
     finally:
         session.lock()

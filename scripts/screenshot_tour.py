@@ -53,7 +53,7 @@ from fieldapp.domain.people import (
 )
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.domain.visits import NoteStatus, VisitDetails
-from fieldapp.services import demo, enrolment
+from fieldapp.services import demo
 from fieldapp.services.casework import CaseService
 from fieldapp.services.consents import ConsentService, record_disclosures
 from fieldapp.services.session import Session
@@ -70,6 +70,7 @@ from fieldapp.ui.run import demo_profile
 from fieldapp.ui.sync_controller import SyncOptions
 from fieldapp.ui.workspace_view import WorkspaceView
 from sync.client.engine import SyncEngine
+from sync.client.enrol import enrol
 
 APP: QApplication
 OUT = Path()
@@ -646,7 +647,7 @@ def other_laptop(tmp: Path, name: str, url: str, code: str) -> Session:
     """Another laptop, enrolled and synced in this process (the supervisor's, Jordan's spare)."""
     session = Session(ProfilePaths(tmp / name), clock=tour_clock)
     session.create(PASSPHRASE)
-    enrolment.enrol(session, server_url=url, code=code, passphrase=PASSPHRASE, device_name=name)
+    enrol(session, server_url=url, code=code, passphrase=PASSPHRASE, device_name=name)
     SyncEngine(session).sync()
     return session
 

@@ -1,25 +1,23 @@
-"""Joining a program's server: enrolment with a one-time code, check-in, and the wipe order.
+"""Joining a program's server, the part on this laptop: the key pair, keeping the enrolment
+and the records written before it, the program's rules, the wipe order, and the errors a call
+to the server ends in. The calls themselves are sync.client's (`sync/client/enrol.py`).
 
-Thread rule: the database worker (or the command line's only thread); network calls block.
+Thread rule: the database worker (or the command line's only thread).
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 from fieldapp.crypto.identity import Identity, b64, unb64, unwrap_from_server, wrap_for_server
 from fieldapp.domain.audit import Action
 from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KnownError, RuleViolation
-from fieldapp.domain.people import Role, UserId
 from fieldapp.domain.settings import ProgramSettings
-from fieldapp.domain.visits import SupervisorCapacity
-from fieldapp.services.directory import StaffMember, remember_staff
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.reattribute import reattribute
@@ -29,7 +27,6 @@ log = logging.getLogger(__name__)
 
 ENROLMENT_KIND = "enrolment"
 IDENTITY_KIND = "identity"
-TIMEOUT = httpx.Timeout(10.0)
 
 
 class ServerUnreachable(KnownError):
@@ -69,18 +66,28 @@ class Enrolment:
     # next sync, where the server judges each against the caseload
 
 
-def enrol(session: Session, *, server_url: str, code: str, passphrase: str,
-          device_name: str, verify: bool | str = True,
-          transport: httpx.BaseTransport | None = None) -> Enrolment:
-    """Enrol this open profile with a code; the user's key pair is made here or recovered."""
+def applicant(session: Session) -> Identity:
+    """The key pair this open profile enrols with: its own, or a new one (kept only once the
+    server accepts it). Refused when the profile is already enrolled."""
     if _find(session, ENROLMENT_KIND) is not None:
         raise RuleViolation("This profile is already enrolled with a server.")
-    identity = _identity(session) or Identity.generate()
-    body = {"code": code.strip(), "device_name": device_name,
+    return _identity(session) or Identity.generate()
+
+
+def enrol_request(identity: Identity, *, code: str, passphrase: str, device_name: str
+                  ) -> dict[str, Any]:
+    """What enrolling sends: the one-time code, the public key, and the private key wrapped by
+    the passphrase (so a replacement laptop can recover it; the server never sees it)."""
+    return {"code": code.strip(), "device_name": device_name,
             "public_key": identity.public_key,
             "wrapped_private_key": wrap_for_server(identity, passphrase)}
-    answer = _call(server_url, "POST", "/v1/enrol", json=body, verify=verify,
-                   transport=transport)
+
+
+def store_enrolment(session: Session, answer: dict[str, Any], *, identity: Identity,
+                    passphrase: str, server_url: str, verify: bool | str) -> Enrolment:
+    """Keep what the server answered an enrolment: the device's credential, the user's key pair
+    (recovered with the passphrase when the user already had one), who the profile belongs
+    to, the program's rules; the records written before joining become the user's."""
     recovered = False
     material = answer.get("key_material")
     if material and material["public_key"] != identity.public_key:
@@ -114,25 +121,24 @@ def enrol(session: Session, *, server_url: str, code: str, passphrase: str,
                      adopted=adopted.total)
 
 
-def check_in(session: Session, *, transport: httpx.BaseTransport | None = None
-             ) -> dict[str, Any]:
-    """Ask the server who we are, and refresh the program's rules and the team's names; a
-    revoked device wipes its profile and says so."""
-    enrolment = _find(session, ENROLMENT_KIND)
-    if enrolment is None:
+def require_enrolment(session: Session) -> dict[str, Any]:
+    """The stored credential and server address; refused when the profile is not enrolled."""
+    found = _find(session, ENROLMENT_KIND)
+    if found is None:
         raise RuleViolation("This profile is not enrolled with a server yet.")
-    try:
-        me: dict[str, Any] = request(enrolment, "GET", "/v1/me", transport=transport)
-        adopt_program(session, request(enrolment, "GET", "/v1/program", transport=transport))
-        if me.get("role") != Role.ADMIN:  # an administrator has no team to name in reports
-            team = request(enrolment, "GET", "/v1/team", transport=transport)
-            remember_staff(session.workspace(), _staff(team))
-    except DeviceRevoked:
-        paths = session.profile.paths
+    return found
+
+
+def obey_wipe(session: Session, *, db: Callable[[Callable[[], None]], Any] | None = None
+              ) -> None:
+    """The wipe order of a revoked device: lock the profile (through `db`, the vault's thread,
+    when called from another), then remove every file of it."""
+    paths = session.profile.paths
+    if db is None:
         session.lock()
-        wipe(paths)
-        raise
-    return me
+    else:
+        db(session.lock)
+    wipe(paths)
 
 
 def wipe(paths: ProfilePaths) -> None:
@@ -156,17 +162,6 @@ def adopt_program(session: Session, program: dict[str, Any]) -> ProgramSettings:
     return settings
 
 
-def _staff(answer: Any) -> list[StaffMember]:
-    """The server's team list (sync/protocol.py StaffInfo, read here without the wire models)."""
-    try:
-        return [StaffMember(user_id=UserId(str(p["id"])), name=str(p["name"]),
-                            role=Role(p["role"]),
-                            supervises=SupervisorCapacity(p["supervises"])
-                            if p.get("supervises") else None) for p in answer]
-    except (TypeError, KeyError, ValueError) as exc:
-        raise ServerUnreachable("The server's answer was not understood.") from exc
-
-
 def identity_of(session: Session) -> Identity | None:
     return _identity(session)
 
@@ -174,14 +169,6 @@ def identity_of(session: Session) -> Identity | None:
 def enrolment_of(session: Session) -> dict[str, Any] | None:
     """The stored credential and server address (sealed in the vault), if enrolled."""
     return _find(session, ENROLMENT_KIND)
-
-
-def request(enrolled: dict[str, Any], method: str, path: str, *,
-            json: dict[str, Any] | None = None,
-            transport: httpx.BaseTransport | None = None) -> Any:
-    """An authenticated call to the enrolled server."""
-    return _call(enrolled["server_url"], method, path, json=json, verify=enrolled["verify"],
-                 token=enrolled["device_token"], transport=transport)
 
 
 def _identity(session: Session) -> Identity | None:
@@ -194,26 +181,3 @@ def _find(session: Session, kind: str) -> dict[str, Any] | None:
         if opened.row["kind"] == kind and opened.body is not None:
             return opened.body
     return None
-
-
-def _call(server_url: str, method: str, path: str, *, verify: bool | str,
-          json: dict[str, Any] | None = None, token: str | None = None,
-          transport: httpx.BaseTransport | None = None) -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        with httpx.Client(base_url=server_url, timeout=TIMEOUT, verify=verify,
-                          transport=transport) as client:
-            response = client.request(method, path, json=json, headers=headers)
-        answer = None if response.status_code == 204 else response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise ServerUnreachable(f"The server at {server_url} could not be reached or did not "
-                                "answer as a FieldApp server; nothing was changed.") from exc
-    if response.status_code >= 400:
-        if not isinstance(answer, dict):
-            raise ServerUnreachable("The server's answer was not understood.")
-        if answer.get("wipe"):
-            raise DeviceRevoked("This laptop's access was revoked by the program. Its FieldApp "
-                                "data has been removed from it.")
-        message = answer.get("message") or f"The server refused ({response.status_code})."
-        raise ServerRefused(str(message), status=response.status_code)
-    return answer

@@ -15,9 +15,10 @@ from PySide6.QtWidgets import (
 )
 
 from fieldapp.domain.errors import KnownError
-from fieldapp.services import enrolment
+from fieldapp.services.enrolment import Enrolment
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.widgets import labelled, message_label, paragraph, passphrase_field, set_error
+from sync.client.enrol import enrol
 
 
 class EnrolDialog(QDialog):
@@ -78,12 +79,11 @@ class EnrolDialog(QDialog):
         self.message.setText("Connecting…")
         session = self._ctx.session
         self._ctx.runner.run(
-            lambda: enrolment.enrol(session, server_url=server, code=code,
-                                    passphrase=passphrase,
-                                    device_name=platform.node() or "laptop"),
+            lambda: enrol(session, server_url=server, code=code, passphrase=passphrase,
+                          device_name=platform.node() or "laptop"),
             on_success=self._done, on_error=self._failed)
 
-    def _done(self, done: enrolment.Enrolment) -> None:
+    def _done(self, done: Enrolment) -> None:
         self._working = False
         self.passphrase.clear()
         said = f"Connected as {done.name} ({done.role})."

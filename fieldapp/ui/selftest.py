@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 from PySide6.QtCore import (
     QLibraryInfo,
     QMessageLogContext,
@@ -40,6 +39,7 @@ from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.resources import part2_notice, passphrase_blocklist
 from fieldapp.ui.compose import build_window
 from fieldapp.ui.pdf import html_to_pdf
+from sync.client.http import authorities
 
 BODY = {"narrative": "Self-test visit: nothing real.", "miles": "12.5", "present": ["nobody"]}
 # The platform plugin each system's desktop needs (beside offscreen, which this run uses).
@@ -113,11 +113,10 @@ def _vault(paths: ProfilePaths, passphrase: str) -> str:
 
 def _tls() -> str:
     """The context enrolment and sync use for https:// (httpx with certifi's CA bundle)."""
-    context = httpx.create_ssl_context()
-    authorities = context.cert_store_stats()["x509_ca"]
-    if not authorities:
+    loaded = authorities()
+    if not loaded:
         raise RuntimeError("no certificate authorities loaded (certifi's bundle is missing)")
-    return f"{authorities} certificate authorities loaded"
+    return f"{loaded} certificate authorities loaded"
 
 
 def _qt() -> str:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-import httpx
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtNetwork import QNetworkInformation
 
@@ -34,8 +33,8 @@ from sync.client.engine import (
     SyncEngine,
     SyncReport,
     status_of,
-    tls_context,
 )
+from sync.client.http import probe
 from sync.client.replica import Replica
 
 log = logging.getLogger(__name__)
@@ -291,7 +290,9 @@ class SyncController(QObject):
         enrolled = self._db(lambda: enrolment.enrolment_of(session))
         if enrolled is None:
             raise NotEnrolled("This profile is not connected to a server.")
-        self._probe(str(enrolled["server_url"]), enrolled["verify"])
+        # A cheap look before the real work: is the server there at all?
+        probe(str(enrolled["server_url"]), verify=enrolled["verify"],
+              timeout=self.options.probe_seconds)
         engine = SyncEngine(session, db=self._db, timeout=self.options.request_seconds,
                             sleep=lambda seconds: _pause(job.cancel, seconds),
                             max_ops=self.options.batch_ops)
@@ -299,18 +300,6 @@ class SyncController(QObject):
         def progress(step: Progress) -> None:
             self.progressed.emit(step.phase, step.done, step.total)
         return engine.sync(progress=progress, cancel=job.cancel)
-
-    def _probe(self, server_url: str, verify: bool | str) -> None:
-        """A cheap look before the real work: is the server there at all?"""
-        try:
-            answer = httpx.get(f"{server_url.rstrip('/')}/health", verify=tls_context(verify),
-                               timeout=self.options.probe_seconds)
-        except httpx.HTTPError as exc:
-            raise ServerUnreachable("The server could not be reached. Everything is kept on "
-                                    "this computer and goes up when it can.") from exc
-        if answer.status_code != 200:
-            raise ServerUnreachable(f"The server is not ready ({answer.status_code}). "
-                                    "Everything is kept on this computer.")
 
     def _db(self, fn: Callable[[], T]) -> T:
         """One database step on the vault's thread; refused once the controller stopped (the

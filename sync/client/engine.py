@@ -9,9 +9,10 @@ The order of a sync (CouchDB's replicator and Anki's USNs are the models):
 5. verify: compare an order-independent digest with the server's; on a mismatch send again what
    the server lacks and pull everything again (local changes waiting to go up are kept).
 
-Network failures and 5xx answers are retried with exponential backoff and jitter, the same
-ops with the same ids; a refusal (4xx) is not. Cancelling stops between steps, and every step
-is one transaction, so a cancelled or killed sync loses nothing and doubles nothing.
+Every call goes through the one client (`sync/client/http.py`): network failures and 5xx
+answers are retried with exponential backoff and jitter, the same ops with the same ids; a
+refusal (4xx) is not. Cancelling stops between steps, and every step is one transaction, so a
+cancelled or killed sync loses nothing and doubles nothing.
 
 Thread rule: `sync()` runs on any thread except the UI's; every database step goes through
 `db`, which runs it on the vault's thread.
@@ -23,50 +24,47 @@ import json as jsonlib
 import logging
 import os
 import random
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-import httpx
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from fieldapp.crypto.identity import b64
 from fieldapp.domain.audit import Action
 from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KnownError, RuleViolation
-from fieldapp.domain.people import UserId
 from fieldapp.services import case_keys, enrolment
 from fieldapp.services.case_keys import KEY_KIND
-from fieldapp.services.directory import StaffMember, remember_staff
-from fieldapp.services.enrolment import (
-    DeviceRevoked,
-    RequestTooLarge,
-    ServerRefused,
-    ServerUnreachable,
-)
+from fieldapp.services.enrolment import ServerRefused
 from fieldapp.services.session import Session
 from sync import protocol as wire
+from sync.client.enrol import JSON_OBJECT, TEAM, remember_team, wiped_if_revoked
 from sync.client.forget import forget_elsewhere
+from sync.client.http import (
+    KEPT_FOR_LATER,
+    RETRIED,
+    Backoff,
+    Transport,
+    enrolled_client,
+)
 from sync.client.replica import KeyRing, Replica, Settled
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 DbCall = Callable[[Callable[[], Any]], Any]
 
-# The shapes of answers that have no model of their own: checked like every other answer, so a
-# 200 that is not the protocol (a captive portal, a broken proxy) is retried and then reported as
-# the server not answering properly, instead of failing somewhere inside the sync.
-PROGRAM = TypeAdapter(dict[str, Any])
+# The shapes of answers that have no model of their own (the program's rules and the team are
+# check-in's, sync/client/enrol.py): checked like every other answer, so a 200 that is not the
+# protocol (a captive portal, a broken proxy) is retried and then reported as the server not
+# answering properly, instead of failing somewhere inside the sync.
 WRAPPED_KEYS = TypeAdapter(list[wire.WrappedKey])
 MEMBERS = TypeAdapter(list[wire.Member])
-TEAM = TypeAdapter(list[wire.StaffInfo])
 NO_CONTENT = TypeAdapter(None)
 # sync_state: scopes whose first key was made here and is not on the server yet (JSON list).
 OWED_KEYS = "owed_keys"
@@ -104,36 +102,16 @@ class SyncReport:
     finished_at: str = ""
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Retry timing: `base` * 2**attempt seconds, capped, with full jitter."""
-
-    attempts: int = 5
-    base: float = 0.25
-    cap: float = 8.0
-
-    def delay(self, attempt: int, rng: Callable[[], float]) -> float:
-        return float(rng() * min(self.cap, self.base * 2 ** attempt))
-
-
 def direct(fn: Callable[[], T]) -> T:
     return fn()
-
-
-@lru_cache(maxsize=4)
-def tls_context(verify: bool | str) -> ssl.SSLContext:
-    """The TLS settings for `verify` (True: the system's CAs; a path: that CA), made once per
-    process: loading the CA bundle takes ~25 ms, a quarter of a sync with nothing to do, and
-    httpx loads it for every client it makes, even for plain HTTP."""
-    return httpx.create_ssl_context(verify=verify)
 
 
 class SyncEngine:
     """Thread rule: see the module; one sync at a time per profile."""
 
     def __init__(self, session: Session, *, db: DbCall = direct,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 10.0,
-                 backoff: Backoff = Backoff(), sleep: Callable[[float], None] = time.sleep,
+                 transport: Transport | None = None, timeout: float = 10.0,
+                 backoff: Backoff = RETRIED, sleep: Callable[[float], None] = time.sleep,
                  rng: Callable[[], float] = random.random,
                  max_ops: int = wire.MAX_BATCH_OPS, page: int = wire.MAX_PAGE) -> None:
         self._session, self._db = session, db
@@ -161,15 +139,15 @@ class SyncEngine:
             raise NotEnrolled("This profile is not connected to a server; everything stays on "
                               "this computer.")
         report = SyncReport()
-        headers = {"Authorization": f"Bearer {enrolled['device_token']}"}
-        with httpx.Client(base_url=enrolled["server_url"], headers=headers,
-                          timeout=httpx.Timeout(self._timeout),
-                          verify=tls_context(enrolled["verify"]),
-                          transport=self._transport) as client:
-            self._client, self._cancel = client, cancel
+        self._cancel = cancel
+        with wiped_if_revoked(self._session, db=self._db), enrolled_client(
+                enrolled, timeout=self._timeout, backoff=self._backoff, sleep=self._sleep,
+                rng=self._rng, transport=self._transport, unreachable=KEPT_FOR_LATER,
+                before_each=self._check_cancel) as server:
+            self._server = server
             self._visible: set[str] | None = None  # the scopes the server last said
             self._user_id = str(enrolled["user"]["id"])
-            program = self._call("GET", "/v1/program", model=PROGRAM)
+            program = self._server.call("GET", "/v1/program", model=JSON_OBJECT)
             try:
                 self._db(lambda: enrolment.adopt_program(self._session, program))
             except RuleViolation as exc:  # the server's rules, not this laptop's, are at fault
@@ -204,8 +182,8 @@ class SyncEngine:
             ops = self._db(lambda: self._replica().freeze(keys, max_ops=self._max_ops))
             if not ops:
                 return
-            result = self._call("POST", "/v1/sync/push", model=wire.PushResult,
-                                json=wire.Push(ops=ops).model_dump(mode="json"))
+            result = self._server.call("POST", "/v1/sync/push", model=wire.PushResult,
+                                       json=wire.Push(ops=ops).model_dump(mode="json"))
             answers = result.answers
             theirs = [a.theirs for a in answers if a.theirs is not None]
             self._fetch_keys(self._db(partial(self._missing, theirs, keys)), keys)
@@ -225,8 +203,8 @@ class SyncEngine:
         while True:
             self._check_cancel()
             since = self._db(lambda: self._replica().checkpoint())
-            page = self._call("GET", "/v1/sync/pull", model=wire.Page,
-                              params={"since": since, "limit": self._page})
+            page = self._server.call("GET", "/v1/sync/pull", model=wire.Page,
+                                     params={"since": since, "limit": self._page})
             needs.update(page.needs_keys)
             self._fetch_keys(self._db(partial(self._missing, page.docs, keys)), keys)
             report.pulled += self._db(partial(self._apply, page, keys))
@@ -274,19 +252,19 @@ class SyncEngine:
                 ) -> None:
         self._check_cancel()
         progress(Progress("checking", 0, 0))
-        server = self._call("GET", "/v1/sync/digest", model=wire.Digest)
+        server = self._server.call("GET", "/v1/sync/digest", model=wire.Digest)
         mine = self._db(lambda: self._replica().digest(self._visible))
         if mine == server:
             report.verified = True
             return
         log.warning("sync: digest differs (%d here, %d on the server); repairing", mine.count,
                     server.count)
-        manifest = self._call("GET", "/v1/sync/manifest", model=wire.Manifest)
+        manifest = self._server.call("GET", "/v1/sync/manifest", model=wire.Manifest)
         report.repaired = self._db(
             lambda: self._replica().repair(manifest.entries, self._visible))
         self._push(keys, report, progress)
         self._pull(keys, report, progress)
-        server = self._call("GET", "/v1/sync/digest", model=wire.Digest)
+        server = self._server.call("GET", "/v1/sync/digest", model=wire.Digest)
         report.verified = self._db(lambda: self._replica().digest(self._visible)) == server
 
     # -- keys --------------------------------------------------------------------------------
@@ -319,7 +297,8 @@ class SyncEngine:
         known = True
         for scope in sorted(scopes):
             try:
-                items = self._call("GET", f"/v1/cases/{scope}/keys", model=WRAPPED_KEYS)
+                items = self._server.call("GET", f"/v1/cases/{scope}/keys",
+                                          model=WRAPPED_KEYS)
             except ServerRefused:
                 if not missing_ok:
                     continue
@@ -338,12 +317,12 @@ class SyncEngine:
         held = {v: k for (s, v), k in keys.keys.items() if s == scope}
         if not held:
             return
-        members = self._call("GET", f"/v1/cases/{scope}/members", model=MEMBERS)
+        members = self._server.call("GET", f"/v1/cases/{scope}/members", model=MEMBERS)
         upload = case_keys.sealed_copies(scope, held, [(m.user_id, m.public_key)
                                                        for m in members])
         if upload:
-            self._call("PUT", f"/v1/cases/{scope}/keys", model=NO_CONTENT,
-                       json={"keys": upload})
+            self._server.call("PUT", f"/v1/cases/{scope}/keys", model=NO_CONTENT,
+                              json={"keys": upload})
         self._db(partial(self._owe, scope, owed=False))
 
     def _share_owed(self, keys: KeyRing) -> None:
@@ -393,58 +372,6 @@ class SyncEngine:
 
     # -- the wire ----------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *,
-              model: type[M] | TypeAdapter[Any] | None = None, json: Any = None,
-              params: dict[str, Any] | None = None) -> Any:
-        """One request, retried on network failures, 5xx, 408 (an upload the server stopped
-        waiting for) and unreadable answers only; a 413 is a refusal (`RequestTooLarge`)."""
-        last: Exception | None = None
-        for attempt in range(self._backoff.attempts):
-            self._check_cancel()
-            if attempt:
-                self._sleep(self._backoff.delay(attempt, self._rng))
-            try:
-                response = self._client.request(method, path, json=json, params=params)
-            except httpx.TransportError as exc:
-                last = exc
-                continue
-            if response.status_code >= 500:
-                last = ServerUnreachable(f"The server had a problem ({response.status_code}).")
-                continue
-            if response.status_code == HTTPStatus.REQUEST_TIMEOUT:  # the upload was too slow
-                last = ServerUnreachable("The server stopped waiting for this laptop's upload.")
-                continue
-            if response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
-                raise _too_large(response)  # the server's Problem or a proxy's own page
-            try:
-                body = None if response.status_code == 204 else response.json()
-                if response.status_code < 400 and model is not None:
-                    if isinstance(model, TypeAdapter):
-                        return model.validate_python(body)
-                    return model.model_validate(body)
-            except (ValueError, ValidationError) as exc:
-                last = exc
-                continue
-            if response.status_code >= 400:
-                self._refused(response.status_code, body)
-            return body
-        raise ServerUnreachable("The server could not be reached or did not answer properly; "
-                                "everything is kept on this computer and will be sent later."
-                                ) from last
-
-    def _refused(self, status: int, body: Any) -> None:
-        if isinstance(body, dict) and body.get("wipe"):
-            paths = self._session.profile.paths
-
-            def lock() -> None:
-                self._session.lock()
-            self._db(lock)
-            enrolment.wipe(paths)
-            raise DeviceRevoked("This laptop's access was revoked by the program. Its FieldApp "
-                                "data has been removed from it.")
-        message = body.get("message") if isinstance(body, dict) else None
-        raise ServerRefused(str(message or f"The server refused ({status})."), status=status)
-
     def _check_cancel(self) -> None:
         if self._cancel.is_set():
             raise SyncCancelled("Sync was stopped. Everything is kept; the rest goes next time.")
@@ -469,39 +396,17 @@ class SyncEngine:
         """The team's names, kept for reports; a server older than this laptop (no such
         route) leaves the names as they were rather than stopping every sync."""
         try:
-            team = self._call("GET", "/v1/team", model=TEAM)
+            team = self._server.call("GET", "/v1/team", model=TEAM)
         except ServerRefused as exc:
             if exc.status != HTTPStatus.NOT_FOUND:
                 raise
             log.info("the server does not list teams yet; names in reports stay as they were")
             return
-        self._db(partial(self._remember_team, team))
-
-    def _remember_team(self, team: list[wire.StaffInfo]) -> bool:
-        """Keep the team's names for reports and the supervisors' capacities (sealed); writes
-        only when the list changed."""
-        return remember_staff(self._session.workspace(), [
-            StaffMember(user_id=UserId(p.id), name=p.name, role=p.role, supervises=p.supervises)
-            for p in team])
+        self._db(partial(remember_team, self._session, team))
 
     def _counts(self) -> tuple[int, int, int]:
         replica = self._replica()
         return replica.waiting(), len(replica.conflicts()), len(replica.problems())
-
-
-def _too_large(response: httpx.Response) -> RequestTooLarge:
-    """A 413 in plain words: not "unreachable" (sending it again cannot help), and what to do."""
-    try:
-        said = response.json().get("message")
-    except (ValueError, AttributeError):
-        said = None  # a proxy's HTML page (nginx: "413 Request Entity Too Large")
-    where = f"The server said: {said}" if isinstance(said, str) and said else (
-        "Something between this laptop and the server (a proxy) refused it as too large.")
-    return RequestTooLarge(
-        f"The server would not take this much at once. {where} Nothing is lost: it stays on "
-        f"this laptop. Tell the program's IT: the server must accept uploads of up to "
-        f"{wire.MAX_PUSH_BYTES / 1e6:.1f} MB (the server guide, \"Running behind a proxy\").",
-        status=response.status_code)
 
 
 def status_of(session: Session) -> dict[str, Any]:

@@ -27,12 +27,12 @@ from typing import Any
 import httpx
 import pytest
 
-from fieldapp.services import enrolment
 from fieldapp.services.enrolment import RequestTooLarge, ServerUnreachable
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from sync import protocol as wire
 from sync.client.engine import status_of
+from sync.client.enrol import enrol
 from sync.client.replica import Replica
 from sync.server.cli import build_parser
 from tests.conftest import PASSPHRASE, stop_process
@@ -209,8 +209,8 @@ def laptop(server: RunningServer, nginx: Nginx, tmp_path: Path
         session = Session(ProfilePaths(tmp_path / user_id))
         opened.append(session)
         session.create(PASSPHRASE)
-        enrolment.enrol(session, server_url=nginx.url, code=server.new_code(user_id),
-                        passphrase=PASSPHRASE, device_name=f"{user_id}-laptop")
+        enrol(session, server_url=nginx.url, code=server.new_code(user_id),
+              passphrase=PASSPHRASE, device_name=f"{user_id}-laptop")
         return session
     yield enrolled
     for session in opened:

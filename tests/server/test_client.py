@@ -20,6 +20,8 @@ from fieldapp.domain.errors import WrongPassphrase
 from fieldapp.services import case_keys, enrolment
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
+from sync.client import keys
+from sync.client.enrol import check_in, enrol
 from tests.conftest import PASSPHRASE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +50,8 @@ class Program:
 
     def enrolled(self, name: str, user: str) -> Session:
         session = self.profile(name)
-        enrolment.enrol(session, server_url=self.url, code=self.code(user),
-                        passphrase=PASSPHRASE, device_name=name)
+        enrol(session, server_url=self.url, code=self.code(user),
+              passphrase=PASSPHRASE, device_name=name)
         return session
 
 
@@ -106,8 +108,8 @@ def test_recovery_needs_the_right_passphrase(program: Program) -> None:
     other = Session(ProfilePaths(program.tmp / "laptop-b"))
     other.create("a different long passphrase here")
     with pytest.raises(WrongPassphrase):
-        enrolment.enrol(other, server_url=program.url, code=program.code("rc3"),
-                        passphrase="a different long passphrase here", device_name="b")
+        enrol(other, server_url=program.url, code=program.code("rc3"),
+              passphrase="a different long passphrase here", device_name="b")
     assert enrolment.enrolment_of(other) is None, "nothing is stored when recovery fails"
     other.lock()
 
@@ -116,8 +118,8 @@ def test_case_keys_follow_assignment(program: Program) -> None:
     supervisor = program.enrolled("sup-laptop", "sup1")
     worker = program.enrolled("rc1-keys", "rc1")
     newcomer = program.enrolled("rc3-keys", "rc3")
-    assert case_keys.share(supervisor, "c1") == 1
-    key_v1 = case_keys.fetch(worker, "c1")[1]
+    assert keys.share(supervisor, "c1") == 1
+    key_v1 = keys.fetch(worker, "c1")[1]
     assert case_keys.case_keys(supervisor)[("c1", 1)] == key_v1
     # The server holds only sealed copies: the key itself is in none of its files.
     needle = base64.urlsafe_b64encode(key_v1)
@@ -126,12 +128,12 @@ def test_case_keys_follow_assignment(program: Program) -> None:
     # Reassigning: the new coordinator gets the family's history (version 1) and, since the
     # old coordinator left, a new version that only the current members receive.
     program.admin("case-assign", "c1", "--coordinator", "rc3")
-    assert case_keys.share(supervisor, "c1", rotate=True) == 2
-    got = case_keys.fetch(newcomer, "c1")
+    assert keys.share(supervisor, "c1", rotate=True) == 2
+    got = keys.fetch(newcomer, "c1")
     assert got[1] == key_v1 and got[2] != key_v1
     # The removed worker no longer sees the case, nor the key written afterwards.
     with pytest.raises(enrolment.ServerRefused, match="No such case"):
-        case_keys.fetch(worker, "c1")
+        keys.fetch(worker, "c1")
     assert ("c1", 2) not in case_keys.case_keys(worker)
     for session in (supervisor, worker, newcomer):
         session.lock()
@@ -141,11 +143,11 @@ def test_a_revoked_device_wipes_itself(program: Program) -> None:
     session = program.enrolled("stolen-laptop", "rc1")
     device = enrolment.enrolment_of(session)
     assert device is not None
-    assert enrolment.check_in(session)["id"] == "rc1"
+    assert check_in(session)["id"] == "rc1"
     program.admin("revoke", device["device_id"])
     root = session.profile.paths.root
     with pytest.raises(enrolment.DeviceRevoked):
-        enrolment.check_in(session)
+        check_in(session)
     assert not root.exists()
 
 
@@ -153,8 +155,8 @@ def test_an_unreachable_server_is_plain_words(tmp_path: Path) -> None:
     session = Session(ProfilePaths(tmp_path / "p"))
     session.create(PASSPHRASE)
     with pytest.raises(enrolment.ServerUnreachable, match="could not be reached"):
-        enrolment.enrol(session, server_url="http://127.0.0.1:9", code="abcdefgh-1",
-                        passphrase=PASSPHRASE, device_name="x")
+        enrol(session, server_url="http://127.0.0.1:9", code="abcdefgh-1",
+              passphrase=PASSPHRASE, device_name="x")
     assert enrolment.enrolment_of(session) is None
     session.lock()
 
@@ -166,7 +168,7 @@ def test_the_programs_rules_flow_down(program: Program) -> None:
     rules = session.workspace().settings
     assert (rules.mileage_cap, rules.visits_per_week) == (120, 3)
     program.admin("init", "--name", "Millbrook IFR", "--settings", '{"mileage_cap": "140"}')
-    enrolment.check_in(session)
+    check_in(session)
     assert session.workspace().settings.mileage_cap == 140
     session.lock()
 

@@ -26,10 +26,11 @@ from typing import Any
 import httpx
 import pytest
 
-from fieldapp.services import enrolment
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
-from sync.client.engine import Backoff, SyncEngine, SyncReport
+from sync.client.engine import SyncEngine, SyncReport
+from sync.client.enrol import enrol
+from sync.client.http import Backoff
 from sync.server.store import ServerStore
 from tests.conftest import PASSPHRASE, FakeClock, stop_process
 
@@ -88,8 +89,8 @@ class SyncServer:
         """A new profile on its own folder, enrolled as `user_id` (through `url` if given)."""
         session = Session(ProfilePaths(self.tmp / name), clock=clock or FakeClock())
         session.create(PASSPHRASE)
-        enrolment.enrol(session, server_url=url or self.url, code=self.code(user_id),
-                        passphrase=PASSPHRASE, device_name=name)
+        enrol(session, server_url=url or self.url, code=self.code(user_id),
+              passphrase=PASSPHRASE, device_name=name)
         self.sessions.append(session)
         return session
 

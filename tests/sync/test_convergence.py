@@ -35,6 +35,7 @@ from fieldapp.services import enrolment
 from fieldapp.services.session import Session
 from sync import protocol as wire
 from sync.client.engine import replica_of
+from sync.client.http import enrolled_client
 from tests.conftest import FakeClock
 from tests.services.records_helpers import drug_screen, make_trip, visit_details
 from tests.sync.conftest import SyncServer, sync
@@ -384,8 +385,8 @@ def check_converged(world: World, model: Model) -> None:
     for name, session in world.devices.items():
         replica = replica_of(session)
         assert replica.waiting() == 0, name
-        on_server = wire.Digest.model_validate(enrolment.request(
-            enrolment.enrolment_of(session) or {}, "GET", "/v1/sync/digest"))
+        with enrolled_client(enrolment.enrolment_of(session) or {}) as server:
+            on_server = server.call("GET", "/v1/sync/digest", model=wire.Digest)
         assert replica.digest() == on_server, f"{name} differs from the server"
     for note_id in model.notes:
         agree(world, model, ("visit_notes", note_id), DEVICES,

@@ -31,7 +31,8 @@ from fieldapp.services import enrolment
 from fieldapp.services.enrolment import ServerUnreachable
 from fieldapp.services.session import Session
 from sync import protocol as wire
-from sync.client.engine import Backoff, SyncReport, replica_of
+from sync.client.engine import SyncReport, replica_of
+from sync.client.http import Backoff
 from sync.server.store import ServerStore
 from tests.services.records_helpers import MONTH, TODAY, drug_screen, make_trip, visit_details
 from tests.sync.conftest import SyncServer, engine, prepare, serve, sync

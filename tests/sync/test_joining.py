@@ -20,10 +20,11 @@ from fieldapp.domain.cases import Case
 from fieldapp.domain.errors import NotPermitted
 from fieldapp.domain.people import Role
 from fieldapp.domain.visits import NoteStatus
-from fieldapp.services import enrolment
+from fieldapp.services.enrolment import Enrolment
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from sync.client.attention import read_attention
+from sync.client.enrol import enrol
 from tests.conftest import PASSPHRASE, FakeClock
 from tests.services.records_helpers import MONTH, make_trip, visit_details
 from tests.sync.conftest import SyncServer, sync
@@ -40,9 +41,9 @@ def offline_profile(sync_server: SyncServer, name: str, role: Role = Role.RECOVE
     return session
 
 
-def join(sync_server: SyncServer, session: Session, user_id: str) -> enrolment.Enrolment:
-    return enrolment.enrol(session, server_url=sync_server.url, code=sync_server.code(user_id),
-                           passphrase=PASSPHRASE, device_name=f"{user_id}-laptop")
+def join(sync_server: SyncServer, session: Session, user_id: str) -> Enrolment:
+    return enrol(session, server_url=sync_server.url, code=sync_server.code(user_id),
+                 passphrase=PASSPHRASE, device_name=f"{user_id}-laptop")
 
 
 def offline_work(session: Session) -> tuple[Case, str]:

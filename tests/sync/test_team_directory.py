@@ -2,7 +2,7 @@
 names the people of the caller's team (and lists its workers), a sync that brings the same list
 writes nothing, a change on the server is taken at the next sync, the names are kept sealed (never
 in the clear in any file of the profile), and an unreadable list is retried, refused plainly and
-changes nothing. `fieldapp server check-in` (enrolment.check_in) refreshes the names too.
+changes nothing. `fieldapp server check-in` (sync.client.enrol.check_in) refreshes the names too.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from fieldapp.domain.people import UserId
-from fieldapp.services import enrolment
 from fieldapp.services.directory import STAFF_KIND, Directory, directory
 from fieldapp.services.enrolment import ServerUnreachable
 from fieldapp.services.session import Session
-from sync.client.engine import Backoff
+from sync.client.enrol import check_in
+from sync.client.http import Backoff
 from sync.server.store import ServerStore
 from tests.scanning import found_in
 from tests.sync.conftest import USERS, SyncServer, engine, sync
@@ -137,16 +137,16 @@ def test_a_server_older_than_the_laptop_still_syncs(sync_server: SyncServer) -> 
 def test_check_in_names_the_team_and_skips_it_for_an_administrator(
         sync_server: SyncServer) -> None:
     worker = sync_server.device("iw-laptop", "iw1")
-    assert enrolment.check_in(worker)["id"] == "iw1"
+    assert check_in(worker)["id"] == "iw1"
     assert dict(names_of(worker).names) == NORTH
     before = staff_rows(worker)
-    enrolment.check_in(worker)
+    check_in(worker)
     assert staff_rows(worker) == before
 
     # An administrator has no team to name (the server refuses them the list): check-in still
     # works and keeps no names.
     add_user(sync_server, "adm", "Ada Admin", "admin", None)
     admin = sync_server.device("adm-laptop", "adm")
-    assert enrolment.check_in(admin)["role"] == "admin"
+    assert check_in(admin)["role"] == "admin"
     assert staff_rows(admin) == []
     assert SOUTH_NAMES and not set(SOUTH_NAMES) & set(names_of(worker).names.values())

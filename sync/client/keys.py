@@ -1,0 +1,64 @@
+"""Sharing a case's content key with its members, and fetching my sealed copies, on request.
+
+The sync engine does the same as part of every sync (`SyncEngine._share`, `_fetch_keys`); these
+are the steps on their own, for a supervisor's "share the key again" and the tests. What a key is
+and how it is sealed is the service's (`fieldapp/services/case_keys.py`).
+
+Thread rule: the database worker (or the command line's only thread); the calls block.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fieldapp.crypto.identity import b64
+from fieldapp.domain.errors import RuleViolation
+from fieldapp.services import enrolment
+from fieldapp.services.case_keys import KEY_KIND, case_keys, sealed_copies
+from fieldapp.services.session import Session
+from sync.client.http import Transport, enrolled_client
+
+
+def share(session: Session, case_id: str, *, rotate: bool = False,
+          transport: Transport | None = None) -> int:
+    """Seal every version of the case's key (plus a new one with `rotate`, or the first one)
+    to each current member and upload; returns the newest version."""
+    keys = {v: k for (c, v), k in case_keys(session).items() if c == case_id}
+    keys.update(fetch(session, case_id, transport=transport))
+    if rotate or not keys:
+        version = max(keys, default=0) + 1
+        keys[version] = os.urandom(32)
+        session.records().add(kind=KEY_KIND, body={"case_id": case_id, "version": version,
+                                                   "key": b64(keys[version])})
+    with enrolled_client(enrolment.require_enrolment(session), transport=transport) as server:
+        members = server.call("GET", f"/v1/cases/{case_id}/members")
+        missing = [m["user_id"] for m in members if not m["public_key"]]
+        if missing:
+            raise RuleViolation(f"{', '.join(missing)} has not enrolled a device yet; share "
+                                "the key again once they have.")
+        upload = sealed_copies(case_id, keys,
+                               [(m["user_id"], m["public_key"]) for m in members])
+        server.call("PUT", f"/v1/cases/{case_id}/keys", json={"keys": upload})
+    return max(keys)
+
+
+def fetch(session: Session, case_id: str, *, transport: Transport | None = None
+          ) -> dict[int, bytes]:
+    """Download and open the case's keys sealed to this user; remember them in the vault."""
+    enrolled = enrolment.require_enrolment(session)
+    identity = enrolment.identity_of(session)
+    me = enrolled["user"]["id"]
+    if identity is None:
+        raise RuleViolation("This profile has no key pair yet; enrol it first.")
+    held = {v for (c, v) in case_keys(session) if c == case_id}
+    opened: dict[int, bytes] = {}
+    with enrolled_client(enrolled, transport=transport) as server:
+        sealed = server.call("GET", f"/v1/cases/{case_id}/keys")
+    for item in sealed:
+        version = int(item["version"])
+        opened[version] = identity.open_key(item["wrapped_key"], case_id=case_id,
+                                            version=version, user_id=me)
+        if version not in held:
+            session.records().add(kind=KEY_KIND, body={"case_id": case_id, "version": version,
+                                                       "key": b64(opened[version])})
+    return opened
