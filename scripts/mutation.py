@@ -61,6 +61,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "fieldapp/domain/visits.py": (),
     "fieldapp/services/exports/basis.py": ("tests/services/test_disclosures.py",
                                            "tests/services/test_export_basis_boundaries.py"),
+    "sync/client/http.py": ("tests/sync/test_server_client.py",),
     "sync/server/app.py": ("tests/server/test_app_rules.py",),
     "sync/server/limits.py": ("tests/server/test_app_rules.py",),
     "sync/server/records.py": ("tests/server/test_records_rules.py",
