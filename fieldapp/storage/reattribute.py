@@ -27,12 +27,9 @@ from typing import Any
 import sqlite_utils
 
 from fieldapp.crypto.aead import DataKey
+from fieldapp.domain.kinds import KINDS, tables
 from fieldapp.storage.sealed import SEALED_COLUMNS, open_row, seal_body
 
-# Tables that are the profile's own bookkeeping, not records a person wrote.
-_NOT_RECORDS = frozenset({"vault_meta", "audit_log", "outbox", "synced", "sync_state",
-                          "sync_inbox", "sync_conflicts", "sync_applying", "settings",
-                          "records", "schema_migrations"})
 _MONTHS = "mileage_months"
 
 
@@ -62,8 +59,10 @@ def reattribute(db: sqlite_utils.Database, key: DataKey, *, old: str, new: str
 
 
 def _record_tables(db: sqlite_utils.Database) -> list[str]:
-    return [name for name in db.table_names()
-            if name not in _NOT_RECORDS and not name.startswith("sqlite_")]
+    """Every kind's table (`fieldapp.domain.kinds`) and the laptop's tables of series heads
+    (drug screens): the profile's records, none of its bookkeeping."""
+    heads = [kind.series_head[0] for kind in KINDS if kind.series_head is not None]
+    return [name for name in (*tables(KINDS), *heads) if db[name].exists()]
 
 
 def _rewrite_table(db: sqlite_utils.Database, key: DataKey, table: str, *, old: str,
