@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import sqlite_utils
+
+from fieldapp.crypto.aead import DataKey
 from fieldapp.domain.errors import RuleViolation
 from fieldapp.domain.people import CaseId, NoteId, UserId, new_id
 from fieldapp.domain.visits import (
@@ -24,9 +27,11 @@ from fieldapp.domain.visits import (
     SupervisorCapacity,
     VisitDetails,
     VisitNote,
+    settled_status,
 )
 from fieldapp.storage import codec
 from fieldapp.storage.sealed import Body, Opened, SealedTable
+from fieldapp.storage.settings_store import load_settings
 
 
 class NoteStore:
@@ -168,6 +173,38 @@ def _details(row: dict[str, Any], body: Body) -> VisitDetails:
         safety_concerns=bool(body["safety_concerns"]),
         safety_description=body["safety_description"], narrative=body["narrative"],
         next_steps=body["next_steps"], next_visit_date=codec.to_day(row["next_visit_date"]))
+
+
+def settle_note_status(db: sqlite_utils.Database, key: DataKey, note_ids: set[str], *,
+                       now: str) -> None:
+    """After reviews or addenda arrived from elsewhere (sync): a signed note's status follows
+    its latest review or its author's later addendum; under co-supervision (the program's
+    settings, as stored here) a co-signature completes it only once both the intact and the
+    SUD supervisor have co-signed since the author's last change (`visits.settled_status`, the
+    rule the reviewing laptop applied). Thread rule: the database worker, in the caller's
+    transaction."""
+    if not note_ids:
+        return
+    settings = load_settings(db)
+    reviews_table = SealedTable(db, key, "note_reviews")
+    for note_id in note_ids:
+        row = db.execute("SELECT status, author FROM visit_notes WHERE id = ?",
+                         [note_id]).fetchone()
+        if row is None or row[0] == "draft":
+            continue
+        reviews = [Review(reviewer=o.row["reviewer"],
+                          at=datetime.fromisoformat(o.row["reviewed_at"]),
+                          cosigned=bool(o.row["cosigned"]),
+                          capacity=review_capacity(o.body or {}))
+                   for o in reviews_table.select("note_id = ?", [note_id],
+                                                 order="reviewed_at, rowid")]
+        changes = [datetime.fromisoformat(at) for (at,) in db.execute(
+            "SELECT created_at FROM addenda WHERE note_id = ? AND author = ?",
+            [note_id, row[1]]).fetchall()]
+        status = str(settled_status(reviews, author_changes=changes, settings=settings))
+        if status != row[0]:
+            db.execute("UPDATE visit_notes SET status = ?, updated_at = ? WHERE id = ?",
+                       [status, now, note_id])
 
 
 def review_capacity(body: Body) -> SupervisorCapacity | None:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlite_utils
+
 from fieldapp.domain.errors import RecordNotFound
 from fieldapp.domain.people import CaseId, ScreenId, UserId, new_id
 from fieldapp.domain.schedule import SAMPLE, DrawnSchedule, RandomSchedule
@@ -125,6 +127,23 @@ class ScreenStore:
         if not rows:
             raise RecordNotFound(f"No drug screen {screen_id} exists in this profile.")
         return rows[0]
+
+
+def land_screen_head(db: sqlite_utils.Database, *, screen_id: str, case_id: str, revision: int,
+                     body: Body, now: str, same_revision: bool = False) -> None:
+    """A screen's head as a revision from elsewhere brings it (sync): made for a screen new to
+    this laptop, moved on by a later revision, or by the same one when it replaces this
+    laptop's (`same_revision`). Thread rule: the database worker, in the caller's
+    transaction."""
+    head = db.execute("SELECT current_revision FROM drug_screens WHERE id = ?",
+                      [screen_id]).fetchone()
+    if head is None:
+        db.execute("INSERT INTO drug_screens VALUES (?, ?, ?, ?, ?, ?)",
+                   [screen_id, case_id, body["collected_at"], body["reason"], revision, now])
+    elif revision > int(head[0]) or (same_revision and revision == int(head[0])):
+        db.execute("UPDATE drug_screens SET collected_at = ?, reason = ?, current_revision = ?, "
+                   "updated_at = ? WHERE id = ?",
+                   [body["collected_at"], body["reason"], revision, now, screen_id])
 
 
 def _body(s: DrugScreen) -> Body:

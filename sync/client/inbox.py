@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from fieldapp.crypto.aead import SealBroken
-from fieldapp.domain.visits import Review, settled_status
-from fieldapp.storage.note_store import review_capacity
+from fieldapp.storage.note_store import settle_note_status
+from fieldapp.storage.screen_store import land_screen_head
 from fieldapp.storage.sealed import Body, SealedTable, seal_body
-from fieldapp.storage.settings_store import load_settings
 from sync import protocol as wire
 from sync.client.local import APPEND_ONLY, LOCAL_ONLY, MISPLACED, LocalRecords
 from sync.client.sealing import KeyRing, open_from_wire
@@ -36,7 +34,7 @@ class Inbox(LocalRecords):
             touched: set[str] = set()
             for doc in page.docs:
                 applied += self._take(doc, keys, touched)
-            self._derive_note_status(touched)
+            settle_note_status(self.db, self.key, touched, now=self.now)
             self._set_state("checkpoint", str(page.next))
         return applied
 
@@ -53,7 +51,7 @@ class Inbox(LocalRecords):
                 # A refused change's record returns to the server's version even where this
                 # laptop already counts that revision as held (its own change never landed).
                 applied += self._take(doc, keys, touched, restore=reason == "refused")
-            self._derive_note_status(touched)
+            settle_note_status(self.db, self.key, touched, now=self.now)
         return applied
 
     def cases_waiting_for_keys(self) -> int:
@@ -195,8 +193,9 @@ class Inbox(LocalRecords):
             if tbl == "drug_screen_revisions":
                 # The head first: a revision's screen_id references drug_screens (foreign keys
                 # are on), so a screen new to this laptop could otherwise never land.
-                self._screen_head(doc.scope, str(plain["screen_id"]), revision, body,
-                                  same_revision=replace_locked)
+                land_screen_head(self.db, screen_id=str(plain["screen_id"]),
+                                 case_id=doc.scope, revision=revision, body=body, now=self.now,
+                                 same_revision=replace_locked)
             if row is None:
                 table.insert(record_id=record_id, body=body, plain=values, revision=revision)
             else:
@@ -220,20 +219,6 @@ class Inbox(LocalRecords):
         self.db.execute(f"UPDATE [{tbl}] SET {assignments} WHERE id = ?",  # noqa: S608
                         [*values.values(), record_id])
 
-    def _screen_head(self, case_id: str, screen_id: str, revision: int, body: Body, *,
-                     same_revision: bool = False) -> None:
-        head = self.db.execute("SELECT current_revision FROM drug_screens WHERE id = ?",
-                               [screen_id]).fetchone()
-        if head is None:
-            self.db.execute("INSERT INTO drug_screens VALUES (?, ?, ?, ?, ?, ?)",
-                            [screen_id, case_id, body["collected_at"], body["reason"], revision,
-                             self.now])
-        elif revision > int(head[0]) or (same_revision and revision == int(head[0])):
-            self.db.execute("UPDATE drug_screens SET collected_at = ?, reason = ?, "
-                            "current_revision = ?, updated_at = ? WHERE id = ?",
-                            [body["collected_at"], body["reason"], revision, self.now,
-                             screen_id])
-
     def _allocation(self, doc: wire.Doc) -> None:
         worker, month = str(doc.plain.get("worker_id")), str(doc.plain.get("month"))
         trips = json.loads(str(doc.plain.get("trips") or "{}"))
@@ -241,32 +226,3 @@ class Inbox(LocalRecords):
                         [worker, month])
         self.db.conn.executemany("INSERT INTO mileage_allocations VALUES (?, ?, ?, ?)",
                             [(worker, month, trip, str(miles)) for trip, miles in trips.items()])
-
-    def _derive_note_status(self, note_ids: set[str]) -> None:
-        """A signed note's status follows its latest review or the author's later addendum; under
-        co-supervision (the program's settings, as stored here) a co-signature completes it only
-        once both the intact and the SUD supervisor have co-signed since the author's last
-        change (visits.settled_status, the rule the laptop that reviewed applied)."""
-        if not note_ids:
-            return
-        settings = load_settings(self.db)
-        reviews_table = SealedTable(self.db, self.key, "note_reviews")
-        for note_id in note_ids:
-            row = self.db.execute("SELECT status, author FROM visit_notes WHERE id = ?",
-                                  [note_id]).fetchone()
-            if row is None or row[0] == "draft":
-                continue
-            reviews = [Review(reviewer=o.row["reviewer"],
-                              at=datetime.fromisoformat(o.row["reviewed_at"]),
-                              cosigned=bool(o.row["cosigned"]),
-                              capacity=review_capacity(o.body or {}))
-                       for o in reviews_table.select("note_id = ?", [note_id],
-                                                     order="reviewed_at, rowid")]
-            changes = [datetime.fromisoformat(at) for (at,) in self.db.execute(
-                "SELECT created_at FROM addenda WHERE note_id = ? AND author = ?",
-                [note_id, row[1]]).fetchall()]
-            status = str(settled_status(reviews, author_changes=changes, settings=settings))
-            if status != row[0]:
-                self.db.execute("UPDATE visit_notes SET status = ?, updated_at = ? WHERE id = ?",
-                                [status, self.now, note_id])
-

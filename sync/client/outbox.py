@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from fieldapp.domain.errors import RecordTampered
+from fieldapp.storage.note_store import settle_note_status
 from fieldapp.storage.sealed import open_row
 from sync import protocol as wire
 from sync.client.conflicts import Conflicts
@@ -230,7 +231,8 @@ class Outbox(Conflicts):
                 with self._applying(mode):
                     self._apply_body(theirs, theirs_side["plain"], theirs_side["body"],
                                      replace_locked=mine_locked)
-                    self._derive_note_status({record_id} if tbl == "visit_notes" else set())
+                    settled = {record_id} if tbl == "visit_notes" else set()
+                    settle_note_status(self.db, self.key, settled, now=self.now)
             return
         self._keep_aside(tbl, record_id, reason=verdict.reason or "", theirs=theirs_side,
                          state="open")
