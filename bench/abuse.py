@@ -36,7 +36,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,9 +45,8 @@ import httpx
 from _results import report
 
 from sync import protocol as wire
-from sync.server.store import ServerStore
+from tests import real_server
 
-CLI = "from sync.server.cli import main; raise SystemExit(main())"
 MIB = 1 << 20
 # The big body: 50 MiB of JSON that parses (a push of 1.8 million small objects), as a body
 # meant to cost a server that reads it first would be.
@@ -61,50 +59,23 @@ POLL_S, POLL_TIMEOUT_S = 0.05, 2.0
 MEMORY_TARGET_MB, HEALTH_TARGET_MS = 200, 1000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+PROGRAM = real_server.Program(teams={"t1": "North team"}, settings={"mileage_cap": "150"},
+                              people={"rc1": ("Rosa Coordinator", "recovery coordinator", "t1")})
 
 
 def prepare(data_dir: Path) -> str:
     """The program, a team and one worker; returns an enrolment code for the worker."""
-    store = ServerStore(data_dir)
-    now = datetime.now(UTC)
-    try:
-        store.init_program("Riverbend Family Recovery", {"mileage_cap": "150"})
-        store.add_team("t1", "North team")
-        store.add_user("rc1", "Rosa Coordinator", "recovery coordinator", "t1",
-                       now=now.isoformat())
-        return store.create_code("rc1", now=now)
-    finally:
-        store.close()
+    PROGRAM.set_up_in_process(data_dir)
+    return real_server.enrolment_code(data_dir, "rc1")
 
 
 @contextmanager
 def server_process(data_dir: Path, log: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """`fieldapp-server serve` with its defaults on a free loopback port; always stopped."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", CLI, "--data", str(data_dir), "serve", "--host", "127.0.0.1",
-             "--port", str(port)], stdout=out, stderr=out, cwd=ROOT, env=env)
-    STARTED.append(process)
-    try:
-        deadline = time.monotonic() + 30
-        while health(port) is None:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start: {log.read_text()}")
-            time.sleep(0.05)
-        yield port, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with real_server.serving(real_server.RealServer, data_dir, stdout=log, timeout=30,
+                             stop_timeout=15) as server:
+        STARTED.append(server.process)
+        yield server.port, server.process
 
 
 def memory_mb(pid: int, key: str) -> float:

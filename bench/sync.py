@@ -1,9 +1,9 @@
 """Sync figures: a first sync of 10,000 records, a sync with nothing to do, and a baseline.
 
 Against a real `fieldapp-server serve` process on 127.0.0.1 (its data folder prepared in-process
-with `ServerStore`, as tests/sync/conftest.py does) and real profiles enrolled with one-time
-codes. A supervisor sets up 30 cases and syncs; the worker takes them down, then writes 10,000
-records offline through the services (in big transactions, the real record types, in the
+and the process run by tests/real_server.py, as for tests/sync) and real profiles enrolled with
+one-time codes. A supervisor sets up 30 cases and syncs; the worker takes them down, then writes
+10,000 records offline through the services (in big transactions, the real record types, in the
 proportions of bench/records.py: 60% visit notes, mostly signed, 2% addenda, 19% drug-screen
 revisions with a tenth of them corrections, 19% trips, and each past month's mileage submitted).
 Measured:
@@ -32,16 +32,14 @@ import os
 import platform
 import pstats
 import random
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -64,16 +62,16 @@ from fieldapp.storage.paths import ProfilePaths
 from sync import protocol as wire
 from sync.client.engine import SyncEngine, SyncReport
 from sync.client.enrol import enrol
-from sync.server.store import ServerStore
+from tests import real_server
 
 PASSPHRASE = "benchmark passphrase of some length"
 NOW = datetime(2026, 11, 24, 18, tzinfo=UTC)  # noon in the program's zone (America/Chicago)
 TODAY = date(2026, 11, 24)
 CASES, EMPTY_RUNS = 30, 20
-USERS = {"rc1": ("Rosa Coordinator", "recovery coordinator"),
-         "iw1": ("Ian Worker", "intact worker"),
-         "sup1": ("Sam Supervisor", "supervisor")}
-CLI = "from sync.server.cli import main; raise SystemExit(main())"
+PROGRAM = real_server.Program(teams={"t1": "North team"}, settings={"mileage_cap": "150"}, people={
+    "rc1": ("Rosa Coordinator", "recovery coordinator", "t1"),
+    "iw1": ("Ian Worker", "intact worker", "t1"),
+    "sup1": ("Sam Supervisor", "supervisor", "t1")})
 
 
 def clock() -> datetime:
@@ -92,57 +90,21 @@ def _records_bench() -> ModuleType:
 # -- the server ------------------------------------------------------------------------------
 
 def prepare(data_dir: Path) -> None:
-    store = ServerStore(data_dir)
-    now = datetime.now(UTC).isoformat()
-    try:
-        store.init_program("Riverbend Family Recovery", {"mileage_cap": "150"})
-        store.add_team("t1", "North team")
-        for user_id, (name, role) in USERS.items():
-            store.add_user(user_id, name, role, "t1", now=now)
-    finally:
-        store.close()
+    PROGRAM.set_up_in_process(data_dir)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(url: str, alive: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if not alive():
-            raise SystemExit("the server exited; see its log")
-        with suppress(httpx.TransportError):
-            if httpx.get(f"{url}/health", timeout=1, trust_env=False).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise SystemExit("the server did not start")
+def installed() -> tuple[str, ...]:
+    """The venv's `fieldapp-server` script, as a program runs it; the source if there is none."""
+    script = Path(sys.executable).parent / "fieldapp-server"
+    return (str(script),) if script.exists() else real_server.FROM_SOURCE
 
 
 @contextmanager
 def server_process(data_dir: Path, log: Path) -> Iterator[tuple[str, int]]:
     """`fieldapp-server --data DIR serve` on a free loopback port: its URL and process id."""
-    port = free_port()
-    script = Path(sys.executable).parent / "fieldapp-server"
-    command = [str(script)] if script.exists() else [sys.executable, "-c", CLI]
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*command, "--data", str(data_dir), "serve", "--host", "127.0.0.1", "--port",
-             str(port), "--enrol-limit", "1000"], stdout=out, stderr=out, cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, lambda: process.poll() is None)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with real_server.serving(real_server.RealServer, data_dir, stdout=log, timeout=30,
+                             command=installed(), extra_args=("--enrol-limit", "1000")) as server:
+        yield server.base_url, server.process.pid
 
 
 @contextmanager
@@ -161,16 +123,19 @@ def server_in_process(data_dir: Path, profiles: list[cProfile.Profile]
         profiles.append(profiler)
         profiler.enable()
 
-    port = free_port()
+    port = real_server.free_port()
+    url = f"http://127.0.0.1:{port}"
     server = uvicorn.Server(uvicorn.Config(
         create_app(data_dir, enrol_limit=1000), host="127.0.0.1", port=port,
         log_level="warning", access_log=False))
     threading.setprofile(start_profiling)  # request threads start lazily, so left on
     thread = threading.Thread(target=server.run, name="bench-server")
     thread.start()
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, thread.is_alive)
+        with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
+            real_server.wait_for_health(
+                client, exited=lambda: None if thread.is_alive() else "stopped",
+                logs=lambda: "see the output above", timeout=30)
         yield url, 0
     finally:
         threading.setprofile(None)
@@ -187,11 +152,7 @@ class Program:
     tmp: Path
 
     def device(self, name: str, user_id: str) -> Session:
-        store = ServerStore(self.data_dir)
-        try:
-            code = store.create_code(user_id, now=datetime.now(UTC))
-        finally:
-            store.close()
+        code = real_server.enrolment_code(self.data_dir, user_id)
         session = Session(ProfilePaths(self.tmp / name), clock=clock)
         session.create(PASSPHRASE)
         enrol(session, server_url=self.url, code=code, passphrase=PASSPHRASE,
@@ -373,7 +334,7 @@ def run(args: argparse.Namespace, tmp: Path) -> Figures:
             figures.empty.append(timed_sync(SyncEngine(worker), server_pid))
             assert figures.empty[-1].report.pushed == 0, figures.empty[-1].report
             assert figures.empty[-1].report.pulled == 0, figures.empty[-1].report
-        store = sqlite3.connect(f"file:{data_dir / 'server.sqlite3'}?mode=ro", uri=True)
+        store = real_server.read_only(data_dir)
         try:
             figures.server_records = int(store.execute(
                 "SELECT count(*) FROM records WHERE author = 'rc1'").fetchone()[0])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import os
-import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.vault import Profile, Vault
 from fieldapp.ui.collector import collect_due
+from tests.real_server import stop_process
+
+__all__ = ["stop_process"]  # tests import it from here too
 
 PASSPHRASE = "copper kettle under the blue bridge"
 OTHER_PASSPHRASE = "seven quiet herons over the marsh"
@@ -33,18 +35,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-def stop_process(process: subprocess.Popen[bytes] | subprocess.Popen[str],
-                 timeout: float = 10) -> None:
-    """Ask a process started by a test to stop (SIGTERM); kill it if it has not in `timeout`."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
 
 
 @pytest.fixture

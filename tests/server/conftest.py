@@ -10,30 +10,34 @@ more needs a second server).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import sqlite3
 import ssl
 import subprocess
-import sys
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import stop_process
+from tests.real_server import (
+    CLI,
+    PROGRAM_NAME,
+    ROOT,
+    OpenCase,
+    Program,
+    RealServer,
+    free_port,
+    read_only,
+    run_cli,
+    serving,
+    wait_until_healthy,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM_NAME = "Riverbend Family Recovery"
-CLI = "from sync.server.cli import main; raise SystemExit(main())"
-START_TIMEOUT = 20.0
-STOP_TIMEOUT = 10.0
+# Tests import these from here too.
+__all__ = ["CLI", "PROGRAM_NAME", "ROOT", "free_port", "run_cli", "wait_until_healthy"]
 
 TEAMS = {"t1": "North team", "t2": "South team"}
 USERS = {  # id: (name, role, team)
@@ -44,46 +48,14 @@ USERS = {  # id: (name, role, team)
     "sup2": ("Sue Supervisor", "supervisor", "t2"),
     "adm": ("Ada Admin", "admin", None),
 }
-
-
-def _env() -> dict[str, str]:
-    """The child's environment: ours, unbuffered, and no proxy that could take a request away."""
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def run_cli(data_dir: Path, *args: str, check: bool = True
-            ) -> subprocess.CompletedProcess[str]:
-    """`fieldapp-server --data DATA_DIR ARGS...` as a separate process, as an administrator runs
-    it; with `check`, a non-zero exit fails the test with the command's own words."""
-    result = subprocess.run([sys.executable, "-c", CLI, "--data", str(data_dir), *args],
-                            capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=60,
-                            check=False)
-    if check and result.returncode != 0:
-        pytest.fail(f"fieldapp-server {' '.join(args)} exited {result.returncode}: "
-                    f"{result.stdout}{result.stderr}")
-    return result
+PROGRAM = Program(teams=TEAMS, people=USERS, cases={
+    "c1": OpenCase("t1", coordinator="rc1", intact_worker="iw1"),
+    "c2": OpenCase("t2", coordinator="rc2")})
 
 
 def prepare_program(data_dir: Path) -> None:
     """Set up the program, its teams, people and two cases with the admin command line."""
-    run_cli(data_dir, "init", "--name", PROGRAM_NAME)
-    for team_id, name in TEAMS.items():
-        run_cli(data_dir, "team-add", team_id, "--name", name)
-    for user_id, (name, role, team) in USERS.items():
-        run_cli(data_dir, "user-add", user_id, "--name", name, "--role", role,
-                *(("--team", team) if team else ()))
-    run_cli(data_dir, "case-add", "c1", "--team", "t1", "--coordinator", "rc1",
-            "--intact-worker", "iw1")
-    run_cli(data_dir, "case-add", "c2", "--team", "t2", "--coordinator", "rc2")
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    PROGRAM.set_up_by_command_line(data_dir)
 
 
 def db_snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -92,8 +64,7 @@ def db_snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
     Left out is the bookkeeping every request may touch by design: the failed-attempt counters
     (`attempts`) and each device's `last_seen`.
     """
-    uri = f"file:{data_dir / 'server.sqlite3'}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True)
+    conn = read_only(data_dir)
     try:
         tables = [row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
@@ -111,21 +82,10 @@ def db_snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @dataclass
-class RunningServer:
+class RunningServer(RealServer):
     """A `fieldapp-server serve` process and the ways a test talks to it."""
 
-    base_url: str
-    data_dir: Path
-    stdout_path: Path
-    stderr_path: Path
-    process: subprocess.Popen[bytes]
-    verify: ssl.SSLContext | bool = True
     codes: list[str] = field(default_factory=list)  # every code handed out, for secrecy scans
-
-    def client(self) -> httpx.Client:
-        """An httpx client bound to this server (and nowhere else: no proxies from the env)."""
-        return httpx.Client(base_url=self.base_url, verify=self.verify, trust_env=False,
-                            timeout=10.0)
 
     def request(self, method: str, path: str, *, token: str | None = None,
                 json: Any = None) -> httpx.Response:
@@ -172,15 +132,6 @@ class RunningServer:
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         return db_snapshot(self.data_dir)
 
-    def logs(self) -> str:
-        """What the server process has written to stdout and stderr so far."""
-        return (self.stdout_path.read_text(errors="replace")
-                + self.stderr_path.read_text(errors="replace"))
-
-    def stop(self) -> None:
-        """Ask the server to stop (SIGTERM), then kill it if it has not within bounded time."""
-        stop_process(self.process, STOP_TIMEOUT)
-
 
 @contextmanager
 def running_server(data_dir: Path, log_dir: Path, *, cert: Path | None = None,
@@ -189,49 +140,10 @@ def running_server(data_dir: Path, log_dir: Path, *, cert: Path | None = None,
     """Start `serve` on a free loopback port (HTTPS with `cert` and `key`; `extra_args` are
     more flags of `serve`), wait until /health answers, and always stop the process
     afterwards. Its output goes to files in `log_dir`."""
-    port = free_port()
-    tls = ("--cert", str(cert), "--key", str(key)) if cert and key else ()
-    scheme = "https" if tls else "http"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    stdout_path, stderr_path = log_dir / "server.stdout", log_dir / "server.stderr"
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-c", CLI, "--data", str(data_dir), "serve", "--host", "127.0.0.1",
-             "--port", str(port), *tls, *extra_args], stdout=out, stderr=err, cwd=ROOT,
-            env=_env())
-    server = RunningServer(f"{scheme}://127.0.0.1:{port}", data_dir, stdout_path, stderr_path,
-                           process, verify)
-    try:
-        wait_until_healthy(server)
+    with serving(RunningServer, data_dir, stdout=log_dir / "server.stdout",
+                 stderr=log_dir / "server.stderr", cert=cert, key=key, verify=verify,
+                 extra_args=extra_args) as server:
         yield server
-    finally:
-        server.stop()
-
-
-class Answering(Protocol):
-    """A process a test started that answers HTTP: the server, or a proxy in front of it."""
-
-    process: subprocess.Popen[bytes]
-
-    def client(self) -> httpx.Client: ...
-
-    def logs(self) -> str: ...
-
-
-def wait_until_healthy(peer: Answering, *, what: str = "the server",
-                       timeout: float = START_TIMEOUT) -> None:
-    """Until `peer` answers /health with 200; the test fails with its logs if it exits first
-    or does not answer within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    with peer.client() as client:
-        while time.monotonic() < deadline:
-            if peer.process.poll() is not None:
-                pytest.fail(f"{what} exited {peer.process.returncode}: {peer.logs()}")
-            with suppress(httpx.TransportError):
-                if client.get("/health").status_code == 200:
-                    return
-            time.sleep(0.05)
-    pytest.fail(f"{what} did not answer /health within {timeout} s: {peer.logs()}")
 
 
 @contextmanager

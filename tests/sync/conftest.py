@@ -10,20 +10,13 @@ its own process.
 
 from __future__ import annotations
 
-import os
-import socket
-import sqlite3
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from fieldapp.services.session import Session
@@ -31,11 +24,19 @@ from fieldapp.storage.paths import ProfilePaths
 from sync.client.engine import SyncEngine, SyncReport
 from sync.client.enrol import enrol
 from sync.client.http import Backoff
-from sync.server.store import ServerStore
-from tests.conftest import PASSPHRASE, FakeClock, stop_process
+from tests.conftest import PASSPHRASE, FakeClock
+from tests.real_server import (
+    ROOT,
+    OpenCase,
+    Program,
+    RealServer,
+    enrolment_code,
+    read_only,
+    serving,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = "from sync.server.cli import main; raise SystemExit(main())"
+__all__ = ["ROOT"]  # tests import it from here too
+
 USERS = {
     "rc1": ("Rosa Coordinator", "recovery coordinator", "t1"),
     "iw1": ("Ian Worker", "intact worker", "t1"),
@@ -43,28 +44,14 @@ USERS = {
     "rc2": ("Ruth Coordinator", "recovery coordinator", "t2"),
     "sup2": ("Sue Supervisor", "supervisor", "t2"),
 }
+PROGRAM = Program(teams={"t1": "North team", "t2": "South team"}, people=USERS,
+                  cases={"c1": OpenCase("t1", coordinator="rc1", intact_worker="iw1")},
+                  settings={"mileage_cap": "150"})
 FAST = Backoff(attempts=4, base=0.01, cap=0.05)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def prepare(data_dir: Path) -> None:
-    store = ServerStore(data_dir)
-    now = datetime.now(UTC)
-    try:
-        store.init_program("Riverbend Family Recovery", {"mileage_cap": "150"})
-        store.add_team("t1", "North team")
-        store.add_team("t2", "South team")
-        for user_id, (name, role, team) in USERS.items():
-            store.add_user(user_id, name, role, team, now=now.isoformat())
-        store.add_case("c1", team_id="t1", coordinator_id="rc1", intact_worker_id="iw1",
-                       now=now.isoformat())
-    finally:
-        store.close()
+    PROGRAM.set_up_in_process(data_dir)
 
 
 @dataclass
@@ -78,11 +65,7 @@ class SyncServer:
     sessions: list[Session] = field(default_factory=list)
 
     def code(self, user_id: str) -> str:
-        store = ServerStore(self.data_dir)
-        try:
-            return store.create_code(user_id, now=datetime.now(UTC))
-        finally:
-            store.close()
+        return enrolment_code(self.data_dir, user_id)
 
     def device(self, name: str, user_id: str, *, clock: FakeClock | None = None,
                url: str | None = None) -> Session:
@@ -101,7 +84,7 @@ class SyncServer:
         return session
 
     def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
-        conn = sqlite3.connect(f"file:{self.data_dir / 'server.sqlite3'}?mode=ro", uri=True)
+        conn = read_only(self.data_dir)
         try:
             return conn.execute(query, params).fetchall()
         finally:
@@ -120,29 +103,11 @@ def sync(session: Session, **kwargs: Any) -> SyncReport:
 @contextmanager
 def serve(data_dir: Path, log_dir: Path, port: int | None = None) -> Iterator[
         tuple[str, subprocess.Popen[bytes]]]:
-    port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with (log_dir / "server.log").open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", CLI, "--data", str(data_dir), "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--enrol-limit", "1000"], stdout=out, stderr=out, cwd=ROOT,
-            env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited: {(log_dir / 'server.log').read_text()}")
-            with suppress(httpx.TransportError):
-                if httpx.get(f"{url}/health", timeout=1, trust_env=False).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail("server did not start")
-            time.sleep(0.05)
-        yield url, process
-    finally:
-        stop_process(process)
+    """`serve` on `data_dir` (at `port`, or a free one), enrolment unlimited; its URL and
+    process. Its output goes to `log_dir`/server.log."""
+    with serving(RealServer, data_dir, stdout=log_dir / "server.log", port=port,
+                 extra_args=("--enrol-limit", "1000")) as server:
+        yield server.base_url, server.process
 
 
 @contextmanager
