@@ -57,6 +57,10 @@ from fieldapp.domain.cases import Case, Person
 from fieldapp.domain.mileage import Trip
 from fieldapp.domain.people import CaseId, NoteId, ScreenId, TripId, UserId, new_id
 from fieldapp.domain.screens import DrugScreen, ScreenReason, SubstanceResult
+from fieldapp.services.casework import CaseService
+from fieldapp.services.mileage import MileageService
+from fieldapp.services.notes import NoteService
+from fieldapp.services.screens import ScreenService
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from sync import protocol as wire
@@ -170,7 +174,7 @@ def open_cases(supervisor: Session) -> list[CaseId]:
                     address=f"{100 + i} Elm Street, Springfield", coordinator_id=UserId("rc1"),
                     intact_worker_id=UserId("iw1"), supervisor_ids=(UserId("sup1"),),
                     start_date=TODAY - timedelta(days=760), visits_per_week=2)
-        cases.append(supervisor.cases().open_case(case).id)
+        cases.append(CaseService(supervisor.workspace()).open_case(case).id)
     return cases
 
 
@@ -182,8 +186,9 @@ def fill(worker: Session, cases: list[CaseId], records: int, rng: random.Random)
     n_notes, n_addenda, n_revisions = int(records * 0.60), int(records * 0.02), \
         int(records * 0.19)
     n_trips = records - n_notes - n_addenda - n_revisions - len(months)
-    notes, screens, mileage = worker.notes(), worker.screens(), worker.mileage()
-    panel = worker.workspace().settings.panel
+    ws = worker.workspace()
+    notes, screens, mileage = NoteService(ws), ScreenService(ws), MileageService(ws)
+    panel = ws.settings.panel
     db, _ = worker.vault().open_parts()
     with db.atomic():  # one transaction; each service call inside is its own savepoint
         signed: list[NoteId] = []

@@ -36,7 +36,10 @@ from _results import report
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from fieldapp.services.casework import CaseService
+from fieldapp.services.notes import NoteService
 from fieldapp.services.session import Session
+from fieldapp.services.today import today_summary
 from fieldapp.services.worker import DbWorker
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.paths import ProfilePaths
@@ -158,12 +161,13 @@ def main() -> None:
         rows.append(("unlock (Argon2id + open)",
                      meter.measure(app, run(lambda: session.unlock(bench.PASSPHRASE)))))
         today.refresh()
-        rows.append(("load Today", meter.measure(app, run(session.today))))
+        rows.append(("load Today",
+                     meter.measure(app, run(lambda: today_summary(session.workspace())))))
         rows.append(("load the caseload (30 families)",
-                     meter.measure(app, run(lambda: session.cases().caseload()))))
+                     meter.measure(app, run(lambda: CaseService(session.workspace()).caseload()))))
         detail = bench.details(random.Random(2), bench.TODAY)
         rows.append(("save 50 new notes, one by one", meter.measure(app, run(
-            lambda: [session.notes().start_draft(mine[i % len(mine)], detail)
+            lambda: [NoteService(session.workspace()).start_draft(mine[i % len(mine)], detail)
                      for i in range(50)]))))
         rows.append(("lock (backup of the whole profile + WAL truncate)",
                      meter.measure(app, run(session.lock))))

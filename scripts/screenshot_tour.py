@@ -56,7 +56,10 @@ from fieldapp.domain.visits import NoteStatus, VisitDetails
 from fieldapp.services import demo
 from fieldapp.services.casework import CaseService
 from fieldapp.services.consents import ConsentService, record_disclosures
+from fieldapp.services.mileage import MileageService
+from fieldapp.services.notes import NoteService
 from fieldapp.services.session import Session
+from fieldapp.services.timeline import case_timeline
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.settings_store import load_settings, save_settings
@@ -200,8 +203,8 @@ def screens(window: MainWindow) -> None:
     ws = window.workspace
     assert ws is not None
     timeline = window._runner.worker.call(
-        lambda: window.current_session().timeline(
-            window.current_session().cases().caseload()[0].case.id))
+        lambda: case_timeline(window.current_session().workspace(), CaseService(
+            window.current_session().workspace()).caseload()[0].case.id))
     positive = next((e for e in timeline.entries if e.screen_id), None)
     if positive is not None and positive.screen_id:
         ws.open_screen(timeline.case.id, positive.screen_id)
@@ -297,7 +300,7 @@ def consents_tour(window: MainWindow) -> None:
     """A family's consents, the record-consent dialog filled in, the accounting tab."""
     ws = window.workspace
     assert ws is not None
-    case = in_app(window, lambda s: s.cases().caseload()[0].case)
+    case = in_app(window, lambda s: CaseService(s.workspace()).caseload()[0].case)
     assert isinstance(case, Case)
     in_app(window, lambda s: demo_consents(s, case))
     consents = ws.open_consents(case.id)  # what the family page's button opens
@@ -504,8 +507,9 @@ def cosupervision_tour(window: MainWindow) -> None:
         with ws.db.atomic():
             save_settings(ws.db, replace(load_settings(ws.db), cosupervision_required=True),
                           now=ws.now().isoformat())
-        oldest = session.notes().with_status(NoteStatus.SIGNED)[0]
-        session.notes().cosign(oldest.id)
+        notes = NoteService(session.workspace())  # after the rule changed: it reads it anew
+        oldest = notes.with_status(NoteStatus.SIGNED)[0]
+        notes.cosign(oldest.id)
 
     in_app(window, require_both)
     ws = window.workspace
@@ -555,7 +559,7 @@ def disclosure_tour(window: MainWindow, folder: Path) -> None:
     treatment centre the consent does not name: refused."""
     ws = window.workspace
     assert ws is not None
-    case = in_app(window, lambda s: s.cases().caseload()[0].case)
+    case = in_app(window, lambda s: CaseService(s.workspace()).caseload()[0].case)
     assert isinstance(case, Case)
 
     def consent(session: Session) -> None:
@@ -692,7 +696,7 @@ def sync_tour(window: MainWindow, url: str, data: Path, code: Callable[[str], st
     ws, status = window.workspace, window.sync_status
     assert ws is not None and window.sync is not None
     supervisor = other_laptop(tmp, "supervisor-laptop", url, code("sup-sam"))
-    family = supervisor.cases().open_case(Case(
+    family = CaseService(supervisor.workspace()).open_case(Case(
         id=CaseId(new_id()), family_name="Alder",
         parents=(Person(name="Dana Alder", relationship="mother"),),
         children=(Person(name="Eli Alder", relationship="son", details="age 6"),),
@@ -704,10 +708,11 @@ def sync_tour(window: MainWindow, url: str, data: Path, code: Callable[[str], st
     wait(lambda: ws.caseload.model.rowCount() > 0)
     shot(window, "26-synced")
 
-    note = in_app(window, lambda s: s.notes().start_draft(family.id, visit(
+    note = in_app(window, lambda s: NoteService(s.workspace()).start_draft(family.id, visit(
         "Met Dana at home; she attended two meetings this week.")))
     for number in range(11):
-        in_app(window, lambda s, n=number: s.mileage().add_trip(trip(2 + n % 3, "Alder home")))
+        in_app(window, lambda s, n=number: MileageService(s.workspace()).add_trip(
+            trip(2 + n % 3, "Alder home")))
     gate, held = threading.Event(), threading.Event()
     worker = window._runner.worker
 
@@ -727,17 +732,18 @@ def sync_tour(window: MainWindow, url: str, data: Path, code: Callable[[str], st
     # Jordan's spare laptop changes the same draft and submits the month while this one,
     # offline, changes the draft too and logs one more trip.
     spare = other_laptop(tmp, "spare-laptop", url, code("rc-jordan"))
-    draft = spare.notes().get(note.id)
-    spare.notes().save_draft(draft.id, visit(
+    draft = NoteService(spare.workspace()).get(note.id)
+    NoteService(spare.workspace()).save_draft(draft.id, visit(
         "Met Dana at home; she attended two meetings. Eli was at school."),
         expected_revision=draft.revision)
-    spare.mileage().submit(program_today().strftime("%Y-%m"))
+    MileageService(spare.workspace()).submit(program_today().strftime("%Y-%m"))
     SyncEngine(spare).sync()
-    here = in_app(window, lambda s: s.notes().get(note.id))
-    in_app(window, lambda s: s.notes().save_draft(here.id, visit(
+    here = in_app(window, lambda s: NoteService(s.workspace()).get(note.id))
+    in_app(window, lambda s: NoteService(s.workspace()).save_draft(here.id, visit(
         "Met Dana at home; she attended two meetings and starts a new job Monday."),
         expected_revision=here.revision))
-    in_app(window, lambda s: s.mileage().add_trip(trip(9, "Springfield court")))
+    in_app(window, lambda s: MileageService(s.workspace()).add_trip(
+        trip(9, "Springfield court")))
     sync_now(window)
     wait(status.attention.isVisible)
     status.open_attention()

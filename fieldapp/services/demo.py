@@ -40,6 +40,7 @@ from fieldapp.services.session import Session
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.settings_store import load_settings, save_settings
+from fieldapp.storage.vault import Vault
 
 DEMO_PASSPHRASE = "open the demo caseload please"  # noqa: S105 - shown on screen by design
 WORKER = UserId("demo-coordinator")
@@ -159,25 +160,27 @@ def fill_demo(session: Session, *, clock: Clock, seed: int = 7) -> None:
     """Fill an open, empty profile of the demo team with the whole demo program (whoever owns
     the profile: a worker's own pages show only what is theirs). One transaction: one commit
     to disk rather than a thousand, so the demo opens in a second."""
-    worker = _ws(session, clock, WORKER, Role.RECOVERY_COORDINATOR)
+    vault = session.vault()
+    worker = _ws(vault, clock, WORKER, Role.RECOVERY_COORDINATOR)
     with worker.db.atomic():
-        _fill(session, clock, worker, seed)
+        _fill(vault, clock, worker, seed)
 
 
-def _fill(session: Session, clock: Clock, worker: Workspace, seed: int) -> None:
+def _fill(vault: Vault, clock: Clock, worker: Workspace, seed: int) -> None:
+    """The demo written by each of its people in turn: a workspace each, over one vault."""
     rng = random.Random(seed)
-    intact = _ws(session, clock, INTACT_WORKER, Role.INTACT_WORKER)
+    intact = _ws(vault, clock, INTACT_WORKER, Role.INTACT_WORKER)
     now = clock()
     today = worker.today()
     # First, so the supervisor's co-signatures record which supervisor gave them.
     remember_staff(worker, STAFF)
-    cases = [_open_case(session, clock, i, family, today) for i, family in enumerate(_FAMILIES)]
+    cases = [_open_case(vault, clock, i, family, today) for i, family in enumerate(_FAMILIES)]
     behind = frozenset(case.id for index, case in enumerate(cases) if index % 4 == 0)
     for user, style in _STYLES.items():
         theirs = [case for case in cases if case.assigned_to(user)]
         visits = plan_visits(theirs, style=style, rng=random.Random(f"{seed}:visits:{user}"),
                              today=today, behind=behind)
-        _write_visits(session, clock, user, visits, style=style, rng=rng, today=today)
+        _write_visits(vault, clock, user, visits, style=style, rng=rng, today=today)
     for index, case in enumerate(cases):  # the intact worker collects every other random one
         _screens((worker, intact if index % 2 and case.assigned_to(INTACT_WORKER) else worker),
                  case, rng, now)
@@ -185,20 +188,20 @@ def _fill(session: Session, clock: Clock, worker: Workspace, seed: int) -> None:
            tenths=(40, 140))
     _trips(intact, [c for c in cases if c.assigned_to(INTACT_WORKER)],
            random.Random(f"{seed}:trips:{INTACT_WORKER}"), today, every=4, tenths=(50, 170))
-    _schedule_randoms(session, clock, cases[:4], today)
+    _schedule_randoms(vault, clock, cases[:4], today)
     db = worker.db
     save_settings(db, replace(load_settings(db), program_name=PROGRAM), now=iso(now))
-    fill_compliance(session, clock=clock, worker=WORKER, cases=cases, program=PROGRAM)
+    fill_compliance(vault, clock=clock, worker=WORKER, cases=cases, program=PROGRAM)
 
 
-def _ws(session: Session, clock: Clock, user: UserId, role: Role, at: datetime | None = None
+def _ws(vault: Vault, clock: Clock, user: UserId, role: Role, at: datetime | None = None
         ) -> Workspace:
     fixed = at
-    return Workspace(session.vault(), actor=Actor(user_id=user, role=role),
+    return Workspace(vault, actor=Actor(user_id=user, role=role),
                      clock=(lambda: fixed) if fixed else clock)
 
 
-def _open_case(session: Session, clock: Clock, index: int,
+def _open_case(vault: Vault, clock: Clock, index: int,
                family: tuple[str, str, list[str], str], today: date) -> Case:
     name, parent, children, address = family
     case = Case(id=CaseId(new_id()), family_name=name,
@@ -212,37 +215,37 @@ def _open_case(session: Session, clock: Clock, index: int,
                 status=CaseStatus.AFTERCARE if index == AFTERCARE else CaseStatus.OPEN,
                 start_date=today - timedelta(days=40 + 19 * index),
                 visits_per_week=1 if index == AFTERCARE else 2)
-    return CaseService(_ws(session, clock, SUPERVISOR, Role.SUPERVISOR)).open_case(case)
+    return CaseService(_ws(vault, clock, SUPERVISOR, Role.SUPERVISOR)).open_case(case)
 
 
-def _write_visits(session: Session, clock: Clock, user: UserId, visits: list[PlannedVisit], *,
+def _write_visits(vault: Vault, clock: Clock, user: UserId, visits: list[PlannedVisit], *,
                   style: VisitStyle, rng: random.Random, today: date) -> None:
     """Each day's notes, written and signed that evening after the last visit; the last three
     days' are still drafts, and the supervisor has not yet reviewed those of the two before."""
-    zone = _ws(session, clock, user, _ROLE_OF[user]).settings.zone
+    zone = _ws(vault, clock, user, _ROLE_OF[user]).settings.zone
     last_out = {day: max(v.time_out for v in visits if v.day == day)
                 for day in {v.day for v in visits}}
     for visit in visits:
         signed = datetime.combine(visit.day, last_out[visit.day], tzinfo=zone)
         at = (signed + timedelta(minutes=40)).astimezone(UTC)
-        notes = NoteService(_ws(session, clock, user, _ROLE_OF[user], at))
+        notes = NoteService(_ws(vault, clock, user, _ROLE_OF[user], at))
         note = notes.start_draft(visit.case.id, visit_details(visit, style=style, rng=rng))
         if visit.day < today - timedelta(days=3):
             notes.sign(note.id)
             if visit.day < today - timedelta(days=5):
-                _review(session, clock, note.id, rng, at)
+                _review(vault, clock, note.id, rng, at)
 
 
-def _review(session: Session, clock: Clock, note_id: NoteId, rng: random.Random,
+def _review(vault: Vault, clock: Clock, note_id: NoteId, rng: random.Random,
             at: datetime) -> None:
     roll = rng.random()
     # Most notes are co-signed the next day; a few are returned, a few wait.
     if roll < 0.9:
-        reviewer = NoteService(_ws(session, clock, SUPERVISOR, Role.SUPERVISOR,
+        reviewer = NoteService(_ws(vault, clock, SUPERVISOR, Role.SUPERVISOR,
                                    at + timedelta(days=1)))
         reviewer.cosign(note_id)
     elif roll < 0.95:
-        NoteService(_ws(session, clock, SUPERVISOR, Role.SUPERVISOR, at + timedelta(days=1))
+        NoteService(_ws(vault, clock, SUPERVISOR, Role.SUPERVISOR, at + timedelta(days=1))
                     ).return_note(note_id, comment="Please add who else was in the home.")
 
 
@@ -290,9 +293,9 @@ def _trips(worker: Workspace, cases: list[Case], rng: random.Random, today: date
             service.submit(month)
 
 
-def _schedule_randoms(session: Session, clock: Clock, cases: list[Case], today: date) -> None:
+def _schedule_randoms(vault: Vault, clock: Clock, cases: list[Case], today: date) -> None:
     # Drawn by the supervisor in advance: yesterday, for a period that starts today.
-    supervisor = ScreenService(_ws(session, clock, SUPERVISOR, Role.SUPERVISOR,
+    supervisor = ScreenService(_ws(vault, clock, SUPERVISOR, Role.SUPERVISOR,
                                    clock() - timedelta(days=1)))
     for case in cases:
         supervisor.draw_schedule(case.id, first_day=today, last_day=today + timedelta(days=27))

@@ -28,8 +28,8 @@ from fieldapp.domain.validity import ValidityReadings
 from fieldapp.services.consents import ConsentService
 from fieldapp.services.exports import job
 from fieldapp.services.screens import ScreenService
-from fieldapp.services.session import Session
 from fieldapp.services.workspace import Workspace
+from fieldapp.storage.vault import Vault
 
 COURT = Recipient(name="Millbrook County Circuit Court, Juvenile Division",
                   kind=RecipientKind.COURT)
@@ -39,11 +39,11 @@ DCFS = Recipient(name="Department of Children and Family Services",
 COURT_PURPOSE = "Progress reports for the permanency hearing"
 
 
-def fill_compliance(session: Session, *, clock: Clock, worker: UserId, cases: list[Case],
+def fill_compliance(vault: Vault, *, clock: Clock, worker: UserId, cases: list[Case],
                     program: str) -> None:
     """Consents for the first three families, a disclosure to the court six days ago, and
     three screens worth a second look."""
-    ws = _as(session, worker, clock)
+    ws = _as(vault, worker, clock)
     today = ws.today()
     registry = ConsentService(ws)
     alder, brennan, castillo = cases[:3]
@@ -70,12 +70,12 @@ def fill_compliance(session: Session, *, clock: Clock, worker: UserId, cases: li
     registry.end(revoked.id, kind=EndKind.REVOKED, on=today - timedelta(days=10),
                  how="Signed note handed to the coordinator at a home visit")
     _screens(ws, alder, brennan, castillo)
-    _disclose_to_court(session, clock, worker, alder, days_ago=6)
+    _disclose_to_court(vault, clock, worker, alder, days_ago=6)
 
 
-def _as(session: Session, user: UserId, clock: Clock, *, days_ago: int = 0) -> Workspace:
+def _as(vault: Vault, user: UserId, clock: Clock, *, days_ago: int = 0) -> Workspace:
     moment = clock() - timedelta(days=days_ago)
-    return Workspace(session.vault(), actor=Actor(user_id=user, role=Role.RECOVERY_COORDINATOR),
+    return Workspace(vault, actor=Actor(user_id=user, role=Role.RECOVERY_COORDINATOR),
                      clock=lambda: moment)
 
 
@@ -122,11 +122,11 @@ def _screens(ws: Workspace, alder: Case, brennan: Case, castillo: Case) -> None:
                                collected_at=told + timedelta(hours=8)))
 
 
-def _disclose_to_court(session: Session, clock: Clock, worker: UserId, case: Case, *,
+def _disclose_to_court(vault: Vault, clock: Clock, worker: UserId, case: Case, *,
                        days_ago: int) -> None:
     """A real export (CSV, under the parent's consent) made and handed over `days_ago` days
     ago; the file itself is not kept on the demo laptop."""
-    ws = _as(session, worker, clock, days_ago=days_ago)
+    ws = _as(vault, worker, clock, days_ago=days_ago)
     today = ws.today()
     request = ExportRequest(kind=ReportKind.SCREENS, scope=ScopeKind.CASES,
                             first_day=today - timedelta(days=90), last_day=today,

@@ -1,5 +1,10 @@
 """The profile session: create, unlock, lock, change passphrase, back up and restore.
 
+A session offers the profile itself (whose it is, its own sealed records, its auto-lock) and
+the open vault as a `Workspace`; the use cases are services over that workspace
+(`NoteService(session.workspace())`, `today_summary(session.workspace())`), never shortcuts
+here (tests/services/test_session.py keeps it so).
+
 Thread rule: every method runs on the database worker (`DbWorker`); the UI reaches them through
 its task runner, the command line calls them directly on its only thread.
 """
@@ -12,14 +17,8 @@ from pathlib import Path
 
 from fieldapp.domain.clock import Clock, system_clock
 from fieldapp.domain.errors import BackupUnusable, DatabaseUnusable, VaultLocked
-from fieldapp.domain.people import Actor, CaseId, Role, UserId, new_id
-from fieldapp.services.casework import CaseService
+from fieldapp.domain.people import Actor, Role, UserId, new_id
 from fieldapp.services.directory import OWNER_KIND
-from fieldapp.services.mileage import MileageService
-from fieldapp.services.notes import NoteService
-from fieldapp.services.screens import ScreenService
-from fieldapp.services.timeline import CaseTimeline, case_timeline
-from fieldapp.services.today import TodaySummary, today_summary
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.backups import BackupInfo, read_info
 from fieldapp.storage.paths import ProfilePaths
@@ -52,6 +51,8 @@ class Session:
         return self._vault
 
     def records(self) -> RecordStore:
+        """The profile's own sealed records: the owner's name, and what joining a server keeps
+        (key pair, device credential, case keys). Needs no actor, unlike `workspace()`."""
         return RecordStore(self.vault(), clock=self._clock)
 
     def create(self, passphrase: str, *, context_words: Iterable[str] = (),
@@ -95,25 +96,8 @@ class Session:
         return Actor(user_id=UserId(meta["user_id"]), role=Role(meta["role"]))
 
     def workspace(self) -> Workspace:
+        """The open vault as its owner sees it: what every use case is built on."""
         return Workspace(self.vault(), actor=self.actor(), clock=self._clock)
-
-    def cases(self) -> CaseService:
-        return CaseService(self.workspace())
-
-    def notes(self) -> NoteService:
-        return NoteService(self.workspace())
-
-    def screens(self) -> ScreenService:
-        return ScreenService(self.workspace())
-
-    def mileage(self) -> MileageService:
-        return MileageService(self.workspace())
-
-    def today(self) -> TodaySummary:
-        return today_summary(self.workspace())
-
-    def timeline(self, case_id: CaseId) -> CaseTimeline:
-        return case_timeline(self.workspace(), case_id)
 
     def unlock(self, passphrase: str) -> None:
         self._vault = self.profile.unlock(passphrase)

@@ -16,7 +16,11 @@ from fieldapp.domain.errors import KnownError
 from fieldapp.domain.formats import day_text, month_text, time_text
 from fieldapp.domain.kinds import KINDS
 from fieldapp.domain.people import CaseId, NoteId, TripId
+from fieldapp.services.casework import CaseService
+from fieldapp.services.mileage import MileageService
+from fieldapp.services.notes import NoteService
 from fieldapp.services.session import Session
+from fieldapp.services.workspace import Workspace
 from sync.client.engine import replica_of
 
 Fields = list[tuple[str, str]]
@@ -51,34 +55,34 @@ class AttentionItem:
 
 def read_attention(session: Session) -> list[AttentionItem]:
     """Open conflicts, kept copies and refused changes, oldest first (database worker)."""
-    replica = replica_of(session)
+    replica, ws = replica_of(session), session.workspace()
     items = []
     for conflict in replica.conflicts():
         sides = replica.conflict_sides(str(conflict["id"]))
         table = str(sides["table"])
         mine = _flat(sides["mine"])
         if mine is None and sides["state"] == "kept":
-            mine = _local(session, table, str(sides["record_id"]))  # mine stood: it is here
+            mine = _local(ws, table, str(sides["record_id"]))  # mine stood: it is here
         theirs = _flat(sides["theirs"])
         items.append(AttentionItem(
             kind="conflict" if sides["state"] == "open" else "kept", key=str(sides["id"]),
             table=table, thing=THINGS.get(table, "record"),
-            title=_title(session, table, mine or theirs or {}, str(sides["record_id"])),
+            title=_title(ws, table, mine or theirs or {}, str(sides["record_id"])),
             reason=str(sides["reason"]), mine=_fields(table, mine),
             theirs=_fields(table, theirs)))
     for problem in replica.problems():
         table, record_id = str(problem["table"]), str(problem["record_id"])
-        mine = _local(session, table, record_id)
+        mine = _local(ws, table, record_id)
         items.append(AttentionItem(
             kind="refused", key=str(problem["op_id"]), table=table,
-            thing=THINGS.get(table, "record"), title=_title(session, table, mine or {}, record_id),
+            thing=THINGS.get(table, "record"), title=_title(ws, table, mine or {}, record_id),
             reason=str(problem["reason"]), mine=_fields(table, mine), theirs=None))
     for doc in replica.set_aside():
         table = str(doc["table"])
         thing = THINGS.get(table, "record")
         items.append(AttentionItem(
             kind="set aside", key=f"{table}/{doc['record_id']}", table=table, thing=thing,
-            title=f"A {thing} sent under the case{_family(session, doc['scope'])}",
+            title=f"A {thing} sent under the case{_family(ws, doc['scope'])}",
             reason=f"{doc['reason']} It was not filed anywhere.", mine=None, theirs=None))
     return items
 
@@ -91,11 +95,11 @@ def _flat(side: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {**dict(side.get("plain") or {}), **dict(side.get("body") or {})}
 
 
-def _local(session: Session, table: str, record_id: str) -> dict[str, Any] | None:
+def _local(ws: Workspace, table: str, record_id: str) -> dict[str, Any] | None:
     """The record as it is on this laptop now, through the services."""
     try:
         if table == "visit_notes":
-            note = session.notes().get(NoteId(record_id))
+            note = NoteService(ws).get(NoteId(record_id))
             d = note.details
             return {"case_id": note.case_id, "visit_date": d.visit_date.isoformat(),
                     "time_in": _clock(d.time_in), "time_out": _clock(d.time_out),
@@ -103,12 +107,12 @@ def _local(session: Session, table: str, record_id: str) -> dict[str, Any] | Non
                     "status": str(note.status), "narrative": d.narrative,
                     "next_steps": d.next_steps}
         if table == "trips":
-            trip, _ = session.mileage().trip(TripId(record_id))
+            trip, _ = MileageService(ws).trip(TripId(record_id))
             return {"trip_date": trip.trip_date.isoformat(), "origin": trip.origin,
                     "destination": trip.destination, "miles": str(trip.miles),
                     "round_trip": trip.round_trip, "purpose": trip.purpose}
         if table == "cases":
-            case = session.cases().get(CaseId(record_id))
+            case = CaseService(ws).get(CaseId(record_id))
             return {"family_name": case.family_name, "address": case.address,
                     "coordinator_id": case.coordinator_id,
                     "intact_worker_id": case.intact_worker_id, "status": str(case.status)}
@@ -132,18 +136,18 @@ def day_words(value: object) -> str:
     return day_text(day)
 
 
-def _title(session: Session, table: str, fields: Mapping[str, Any], record_id: str) -> str:
+def _title(ws: Workspace, table: str, fields: Mapping[str, Any], record_id: str) -> str:
     if not fields and table in ("visit_notes", "trips"):
         return f"A {THINGS[table]} no longer on this laptop"
     if table == "visit_notes":
-        family = _family(session, fields.get("case_id"))
+        family = _family(ws, fields.get("case_id"))
         return f"Visit note of {day_words(fields.get('visit_date'))}{family}".strip()
     if table == "trips":
         where = " → ".join(str(fields[k]) for k in ("origin", "destination") if fields.get(k))
         return f"Trip of {day_words(fields.get('trip_date'))}{': ' + where if where else ''}"
     if table == "cases":
         name = fields.get("family_name") or \
-            _family(session, record_id).removeprefix(", ").removesuffix(" family")
+            _family(ws, record_id).removeprefix(", ").removesuffix(" family")
         return f"Case of the {name} family" if name else "A family's case"
     if table == "mileage_months":
         return f"Mileage for {_month(record_id.rpartition('|')[2])}"
@@ -158,11 +162,11 @@ def _month(value: object) -> str:
         return str(value or "")
 
 
-def _family(session: Session, case_id: object) -> str:
+def _family(ws: Workspace, case_id: object) -> str:
     if not case_id:
         return ""
     try:
-        return f", {session.cases().get(CaseId(str(case_id))).family_name} family"
+        return f", {CaseService(ws).get(CaseId(str(case_id))).family_name} family"
     except KnownError:
         return ""
 

@@ -37,7 +37,7 @@ from sync.client.replica import Replica
 from sync.server.cli import build_parser
 from tests.conftest import PASSPHRASE, stop_process
 from tests.server.conftest import ROOT, RunningServer, free_port, wait_until_healthy
-from tests.services.records_helpers import visit_details
+from tests.services.records_helpers import services_of, visit_details
 from tests.sync.conftest import engine, sync
 from tests.sync.test_end_to_end import family
 
@@ -287,10 +287,11 @@ def test_the_laptop_says_plainly_that_nginx_refused_and_does_not_retry(
     be): a refusal in plain words, sent once, nothing lost; then batches of the normal size
     (near 2 MB each) all go through nginx."""
     supervisor, worker = laptop("sup1"), laptop("rc1")
-    case = supervisor.cases().open_case(family())
+    case = services_of(supervisor).cases.open_case(family())
     assert sync(supervisor).verified and sync(worker).verified  # small bodies pass
     for n in range(34):  # about 240 kB sealed each, 8.2 MB in all: over the guide's 7 MiB
-        worker.notes().start_draft(case.id, visit_details(narrative=f"{n:02} " + "w" * 180_000))
+        services_of(worker).notes.start_draft(
+            case.id, visit_details(narrative=f"{n:02} " + "w" * 180_000))
     waiting = status_of(worker)["waiting"]
     monkeypatch.setattr(Replica, "freeze", partialmethod(Replica.freeze, max_bytes=10**8))
     sent: list[int] = []

@@ -32,6 +32,7 @@ from fieldapp.services.casework import CaseService
 from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.screens import ScreenService
+from fieldapp.services.session import Session
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.vault import Vault
 from tests.conftest import FakeClock
@@ -62,7 +63,17 @@ class Services:
 
 
 def services(vault: Vault, clock: FakeClock, actor: Actor) -> Services:
-    ws = Workspace(vault, actor=actor, clock=clock)
+    return _over(Workspace(vault, actor=actor, clock=clock))
+
+
+def services_of(session: Session) -> Services:
+    """Every service over an open profile's workspace, as its owner: a fresh workspace at each
+    call, so who the profile belongs to and the program's rules are read again (after joining
+    a server or a sync, for instance)."""
+    return _over(session.workspace())
+
+
+def _over(ws: Workspace) -> Services:
     return Services(ws=ws, cases=CaseService(ws), notes=NoteService(ws),
                     screens=ScreenService(ws), mileage=MileageService(ws))
 

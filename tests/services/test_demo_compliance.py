@@ -19,6 +19,7 @@ from fieldapp.services.today import today_summary
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.paths import ProfilePaths
 from tests.conftest import PASSPHRASE, FakeClock
+from tests.services.records_helpers import services_of
 
 
 def test_the_demo_shows_consents_disclosures_and_questionable_screens(tmp_path: Path) -> None:
@@ -27,7 +28,7 @@ def test_the_demo_shows_consents_disclosures_and_questionable_screens(tmp_path: 
     session.create(PASSPHRASE, role=Role.RECOVERY_COORDINATOR, user_id=demo.WORKER)
     demo.fill_demo(session, clock=clock)
     ws = session.workspace()
-    alder, brennan, castillo = [row.case for row in session.cases().caseload()
+    alder, brennan, castillo = [row.case for row in services_of(session).cases.caseload()
                                 if row.case.family_name in ("Alder", "Brennan", "Castillo")]
     registry = ConsentService(ws)
     states = {c.family_name: [str(v.state) for v in registry.for_case(c.id)]
@@ -47,7 +48,7 @@ def test_the_demo_shows_consents_disclosures_and_questionable_screens(tmp_path: 
                                                         role=Role.SUPERVISOR), clock=clock)
     assert AccountingService(supervisor).for_case(alder.id) == [disclosed]
 
-    screens = {c.family_name: session.screens().for_case(c.id)[-1]
+    screens = {c.family_name: services_of(session).screens.for_case(c.id)[-1]
                for c in (alder, brennan, castillo)}
     dilute = screens["Alder"]
     assert (dilute.validity, measured_validity(dilute)) == (Validity.VALID, Validity.DILUTE)

@@ -23,6 +23,7 @@ from fieldapp.services.today import today_summary
 from fieldapp.services.workspace import Workspace
 from fieldapp.storage.paths import ProfilePaths
 from tests.conftest import FakeClock
+from tests.services.records_helpers import services_of
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 ROLES = (Role.RECOVERY_COORDINATOR, Role.INTACT_WORKER, Role.SUPERVISOR)
@@ -49,7 +50,7 @@ def every_note(session: Session) -> list[VisitNote]:
 def visits(session: Session) -> list[Visit]:
     """(family, worker, day, time in, time out) of every visit; the family's name where it is
     on the profile owner's caseload."""
-    families = {row.case.id: row.case.family_name for row in session.cases().caseload()}
+    families = {row.case.id: row.case.family_name for row in services_of(session).cases.caseload()}
     return sorted((families.get(n.case_id, ""), n.author, n.details.visit_date,
                    n.details.time_in, n.details.time_out) for n in every_note(session))
 
@@ -84,7 +85,7 @@ def test_the_intact_worker_demo_is_their_own_work_on_the_shared_families(tmp_pat
     assert session.profile.paths.root.name == "fieldapp-demo-intact-worker"
     ws = session.workspace()
     assert ws.actor == Actor(user_id=demo.INTACT_WORKER, role=Role.INTACT_WORKER)
-    caseload = [row.case for row in session.cases().caseload()]
+    caseload = [row.case for row in services_of(session).cases.caseload()]
     assert len(caseload) == 11, "every family but the one in aftercare"
     assert all(c.intact_worker_id == demo.INTACT_WORKER and c.coordinator_id == demo.WORKER
                for c in caseload)
@@ -96,9 +97,9 @@ def test_the_intact_worker_demo_is_their_own_work_on_the_shared_families(tmp_pat
     assert {s for n in mine for s in n.details.services} == {"safety check", "parenting support"}
     shared = {n.case_id for n in every_note(session) if n.author == demo.WORKER}
     assert {n.case_id for n in mine} <= shared, "the coordinator's families too"
-    screens = [s for c in caseload for s in session.screens().for_case(c.id)]
+    screens = [s for c in caseload for s in services_of(session).screens.for_case(c.id)]
     assert {s.recorded_by for s in screens} == {demo.WORKER, demo.INTACT_WORKER}
-    mileage = session.mileage()
+    mileage = services_of(session).mileage
     assert summary.mileage.allocations, "trips this month"
     october = mileage.month("2026-10")
     assert october.status is MonthStatus.SUBMITTED

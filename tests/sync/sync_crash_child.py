@@ -52,7 +52,7 @@ from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from sync.client.engine import Progress, SyncEngine
 from tests.conftest import PASSPHRASE, FakeClock
-from tests.services.records_helpers import drug_screen, make_trip, visit_details
+from tests.services.records_helpers import drug_screen, make_trip, services_of, visit_details
 from tests.sync.conftest import FAST, ROOT
 
 # Writes before each sync after the first: every sync of the loop has something to push.
@@ -111,7 +111,8 @@ class Writer:
     def note(self) -> None:
         text = self.text()
         say(f"begin note {text}")
-        note = self.session.notes().start_draft(self.case_id, visit_details(narrative=text))
+        note = services_of(self.session).notes.start_draft(self.case_id,
+                                                           visit_details(narrative=text))
         self.drafts[note.id] = note.revision
         say(f"note {note.id} {text}")
         if self.rng.random() < 0.5:
@@ -120,14 +121,14 @@ class Writer:
     def edit(self) -> None:
         note_id, text = self.rng.choice(sorted(self.drafts)), self.text()
         say(f"begin edit {note_id} {text}")
-        note = self.session.notes().save_draft(NoteId(note_id), visit_details(narrative=text),
-                                               expected_revision=self.drafts[note_id])
+        note = services_of(self.session).notes.save_draft(
+            NoteId(note_id), visit_details(narrative=text), expected_revision=self.drafts[note_id])
         self.drafts[note_id] = note.revision
         say(f"edited {note_id} {text}")
 
     def sign(self, note_id: str) -> None:
         say(f"begin sign {note_id}")
-        self.session.notes().sign(NoteId(note_id))
+        services_of(self.session).notes.sign(NoteId(note_id))
         del self.drafts[note_id]
         self.signed.append(note_id)
         say(f"signed {note_id}")
@@ -135,15 +136,15 @@ class Writer:
     def addendum(self) -> None:
         note_id = self.rng.choice(self.signed)
         say(f"begin addendum {note_id}")
-        note = self.session.notes().add_addendum(NoteId(note_id), reason="late detail",
-                                                 text=f"Addendum {self.text()}.")
+        note = services_of(self.session).notes.add_addendum(NoteId(note_id), reason="late detail",
+                                                            text=f"Addendum {self.text()}.")
         say(f"addendum {note_id} {note.addenda[-1].id}")
 
     def trip(self) -> None:
         trip_id = f"{self.tag}-trip-{self.count}"
         self.count += 1
         say(f"begin trip {trip_id}")
-        self.session.mileage().add_trip(make_trip(
+        services_of(self.session).mileage.add_trip(make_trip(
             id=TripId(trip_id), case_id=self.case_id, round_trip=False,
             trip_date=date(2026, 11, self.rng.randint(1, 23)),
             miles=Decimal(self.rng.randint(1, 40))))
@@ -153,7 +154,7 @@ class Writer:
         screen_id = f"{self.tag}-screen-{self.count}"
         self.count += 1
         say(f"begin screen {screen_id}")
-        self.session.screens().record(drug_screen(self.case_id, id=ScreenId(screen_id)))
+        services_of(self.session).screens.record(drug_screen(self.case_id, id=ScreenId(screen_id)))
         say(f"screen {screen_id}")
 
 

@@ -17,7 +17,7 @@ from fieldapp.domain.people import ConsentId, UserId, new_id
 from fieldapp.services.consents import AccountingService, ConsentService
 from fieldapp.services.exports import job
 from fieldapp.services.session import Session
-from tests.services.records_helpers import TODAY, visit_details
+from tests.services.records_helpers import TODAY, services_of, visit_details
 from tests.sync.conftest import SyncServer, sync
 from tests.sync.test_end_to_end import family
 
@@ -39,7 +39,7 @@ def test_a_revocation_on_one_laptop_stops_an_export_on_another(
         sync_server: SyncServer, tmp_path: Path) -> None:
     supervisor = sync_server.device("sup-laptop", "sup1")
     worker = sync_server.device("rc-laptop", "rc1")
-    case = supervisor.cases().open_case(family())
+    case = services_of(supervisor).cases.open_case(family())
     sync(supervisor)
     sync(worker)
 
@@ -51,8 +51,8 @@ def test_a_revocation_on_one_laptop_stops_an_export_on_another(
         recipients=(COURT,), purpose="permanency hearing", expires_on=TODAY + timedelta(days=60),
         signed_by="Alder parent", signed_on=TODAY, recorded_by=UserId("x"),
         recorded_at=datetime(2026, 1, 1, tzinfo=UTC)))
-    note = worker.notes().start_draft(case.id, visit_details())
-    worker.notes().sign(note.id)
+    note = services_of(worker).notes.start_draft(case.id, visit_details())
+    services_of(worker).notes.sign(note.id)
     assert sync(worker).verified
 
     # The supervisor's laptop gets the consent and discloses under it.

@@ -17,7 +17,7 @@ from fieldapp.services.session import Session
 from sync.client.engine import replica_of
 from tests.domain.consent_helpers import COURT, PURPOSE, make_consent, make_disclosure
 from tests.scanning import found_in
-from tests.services.records_helpers import TODAY
+from tests.services.records_helpers import TODAY, services_of
 from tests.sync.conftest import SyncServer, sync
 from tests.sync.test_end_to_end import family
 
@@ -30,7 +30,7 @@ def program(sync_server: SyncServer, *names: tuple[str, str]) -> list[Session]:
     (the supervisor syncs again so each member gets the case key)."""
     supervisor = sync_server.device("sup", "sup1")
     others = [sync_server.device(name, user) for name, user in names]
-    supervisor.cases().open_case(family(CASE))
+    services_of(supervisor).cases.open_case(family(CASE))
     sync(supervisor)
     for laptop in others:
         sync(laptop)
@@ -100,8 +100,8 @@ def test_someone_no_longer_on_the_case_cannot_push_a_consent_and_the_laptop_forg
     consents(leaving).record(make_consent(case_id=CASE))
     sync(leaving)
     # The supervisor takes the intact worker off the case while they record another offline.
-    supervisor.cases().update_case(replace(supervisor.cases().get(CASE),
-                                           intact_worker_id=None))
+    services_of(supervisor).cases.update_case(replace(services_of(supervisor).cases.get(CASE),
+                                                      intact_worker_id=None))
     sync(supervisor)
     late = consents(leaving).record(make_consent(case_id=CASE, purpose="Treatment plan"))
     first = sync(leaving)

@@ -37,7 +37,7 @@ from sync import protocol as wire
 from sync.client.engine import replica_of
 from sync.client.http import enrolled_client
 from tests.conftest import FakeClock
-from tests.services.records_helpers import drug_screen, make_trip, visit_details
+from tests.services.records_helpers import drug_screen, make_trip, services_of, visit_details
 from tests.sync.conftest import SyncServer, sync
 from tests.sync.test_end_to_end import family
 
@@ -129,7 +129,7 @@ class World:
         self.server, self.clock = server, FakeClock()
         self.devices = {name: server.device(name, USER[name], clock=self.clock)
                         for name in DEVICES}
-        self.devices["sup1"].cases().open_case(family(CASE))
+        services_of(self.devices["sup1"]).cases.open_case(family(CASE))
         for name in ("sup1", *WRITERS, "sup1", *WRITERS):  # the case key reaches everyone
             sync(self.devices[name])
         self.examples = 0
@@ -153,7 +153,8 @@ class World:
 
     def _draft(self, model: Model, device: str) -> None:
         text = model.text("narrative")
-        note = self.devices[device].notes().start_draft(CASE, visit_details(narrative=text))
+        note = services_of(self.devices[device]).notes.start_draft(
+            CASE, visit_details(narrative=text))
         model.notes.append(note.id)
         model.typed[("note", note.id)].add((USER[device], text))
 
@@ -171,7 +172,7 @@ class World:
     def _edit(self, model: Model, device: str, index: int) -> None:
         note_id = model.chosen(self._notes_on(model, device, mine=True,
                                               statuses=(NoteStatus.DRAFT,)), index)
-        notes = self.devices[device].notes()
+        notes = services_of(self.devices[device]).notes
         note = notes.get(note_id)
         text = model.text("narrative")
         notes.save_draft(note_id, replace(note.details, narrative=text),
@@ -182,38 +183,39 @@ class World:
     def _delete(self, model: Model, device: str, index: int) -> None:
         note_id = model.chosen(self._notes_on(model, device, mine=True,
                                               statuses=(NoteStatus.DRAFT,)), index)
-        notes = self.devices[device].notes()
+        notes = services_of(self.devices[device]).notes
         narrative = notes.get(note_id).details.narrative
         notes.delete_draft(note_id)
         model.replaced.add(("note", note_id, narrative))
 
     def _sign(self, model: Model, device: str, index: int) -> None:
-        self.devices[device].notes().sign(model.chosen(self._notes_on(
+        services_of(self.devices[device]).notes.sign(model.chosen(self._notes_on(
             model, device, mine=True, statuses=(NoteStatus.DRAFT,)), index))
 
     def _addendum(self, model: Model, device: str, index: int) -> None:
         note_id = model.chosen(self._notes_on(model, device, statuses=LOCKED), index)
         text = model.text("addendum")
-        self.devices[device].notes().add_addendum(note_id, reason="clarification", text=text)
+        services_of(self.devices[device]).notes.add_addendum(note_id, reason="clarification",
+                                                             text=text)
         model.addenda.append((USER[device], note_id, text))
 
     def _cosign(self, model: Model, index: int) -> None:
-        self.devices["sup1"].notes().cosign(model.chosen(self._notes_on(
+        services_of(self.devices["sup1"]).notes.cosign(model.chosen(self._notes_on(
             model, "sup1", statuses=(NoteStatus.SIGNED,)), index))
 
     def _return(self, model: Model, index: int) -> None:
-        self.devices["sup1"].notes().return_note(model.chosen(self._notes_on(
+        services_of(self.devices["sup1"]).notes.return_note(model.chosen(self._notes_on(
             model, "sup1", statuses=(NoteStatus.SIGNED,)), index),
             comment="Say who drove the family.")
 
     def _screen(self, model: Model, device: str) -> None:
         text = model.text("screen comment")
-        screen = self.devices[device].screens().record(drug_screen(CASE, comments=text))
+        screen = services_of(self.devices[device]).screens.record(drug_screen(CASE, comments=text))
         model.screens.append(screen.id)
         model.typed[("screen", screen.id)].add((USER[device], text))
 
     def _correct(self, model: Model, device: str, index: int) -> None:
-        screens = self.devices[device].screens()
+        screens = services_of(self.devices[device]).screens
         screen_id = model.chosen([i for i in model.screens
                                   if self.screen_view(self.devices[device], i)], index)
         text = model.text("screen comment")
@@ -227,14 +229,14 @@ class World:
 
     def _trip(self, model: Model, device: str, day: int, driven: int) -> None:
         year, month = (int(p) for p in model.month.split("-"))
-        trip = self.devices[device].mileage().add_trip(make_trip(
+        trip = services_of(self.devices[device]).mileage.add_trip(make_trip(
             trip_date=date(year, month, day), miles=Decimal(driven), round_trip=False))
         model.trips.append(trip.id)
         model.typed[("trip", trip.id)].add(("rc1", str(trip.total_miles)))
 
     def _edit_trip(self, model: Model, device: str, index: int, driven: int) -> None:
         trip_id = model.chosen(self._trips_on(model, device), index)
-        mileage = self.devices[device].mileage()
+        mileage = services_of(self.devices[device]).mileage
         trip, revision = mileage.trip(trip_id)
         edited = mileage.edit_trip(replace(trip, miles=Decimal(driven)),
                                    expected_revision=revision)
@@ -243,20 +245,20 @@ class World:
 
     def _remove_trip(self, model: Model, device: str, index: int) -> None:
         trip_id = model.chosen(self._trips_on(model, device), index)
-        mileage = self.devices[device].mileage()
+        mileage = services_of(self.devices[device]).mileage
         trip, _ = mileage.trip(trip_id)
         mileage.remove_trip(trip_id)
         model.replaced.add(("trip", trip_id, str(trip.total_miles)))
 
     def _submit(self, model: Model, device: str) -> None:
-        self.devices[device].mileage().submit(model.month)
+        services_of(self.devices[device]).mileage.submit(model.month)
 
     def _approve(self, model: Model) -> None:
-        self.devices["sup1"].mileage().approve(UserId("rc1"), model.month)
+        services_of(self.devices["sup1"]).mileage.approve(UserId("rc1"), model.month)
 
     def _return_month(self, model: Model) -> None:
-        self.devices["sup1"].mileage().return_month(UserId("rc1"), model.month,
-                                                    reason="Add the purpose of each trip.")
+        services_of(self.devices["sup1"]).mileage.return_month(
+            UserId("rc1"), model.month, reason="Add the purpose of each trip.")
 
     def _sync(self, model: Model, device: str) -> None:
         sync(self.devices[device])
@@ -291,10 +293,10 @@ class World:
         session = self.devices[device]
         try:
             if table == "visit_notes":
-                narrative = session.notes().get(NoteId(record_id)).details.narrative
+                narrative = services_of(session).notes.get(NoteId(record_id)).details.narrative
                 model.replaced.add(("note", record_id, narrative))
             elif table == "trips":
-                trip, _ = session.mileage().trip(TripId(record_id))
+                trip, _ = services_of(session).mileage.trip(TripId(record_id))
                 model.replaced.add(("trip", record_id, str(trip.total_miles)))
         except RecordNotFound:
             pass
@@ -303,7 +305,7 @@ class World:
 
     def note_view(self, session: Session, note_id: NoteId) -> tuple[Any, ...] | None:
         try:
-            note = session.notes().get(note_id)
+            note = services_of(session).notes.get(note_id)
         except RecordNotFound:
             return None
         return (note.status, note.details.narrative, note.signature,
@@ -312,18 +314,19 @@ class World:
 
     def screen_view(self, session: Session, screen_id: ScreenId) -> list[tuple[int, str]] | None:
         try:
-            return [(s.revision, s.comments) for s in session.screens().history(screen_id)]
+            return [(s.revision, s.comments)
+                    for s in services_of(session).screens.history(screen_id)]
         except RecordNotFound:
             return None
 
     def trip_view(self, session: Session, month: str, trip_id: TripId
                   ) -> tuple[Any, ...] | None:
-        ledger = session.mileage().month(month, worker_id=UserId("rc1"))
+        ledger = services_of(session).mileage.month(month, worker_id=UserId("rc1"))
         return next(((a.trip.trip_date, a.trip.total_miles, a.reimbursable)
                      for a in ledger.allocations if a.trip.id == trip_id), None)
 
     def month_status(self, session: Session, month: str) -> str:
-        return str(session.mileage().month(month, worker_id=UserId("rc1")).status)
+        return str(services_of(session).mileage.month(month, worker_id=UserId("rc1")).status)
 
     def allocations_on(self, session: Session, month: str) -> dict[str, Decimal]:
         db, _ = session.vault().open_parts()
@@ -352,11 +355,12 @@ class World:
     def _local(self, session: Session, kind: str, record_id: str) -> Iterator[str]:
         try:
             if kind == "note":
-                yield session.notes().get(NoteId(record_id)).details.narrative
+                yield services_of(session).notes.get(NoteId(record_id)).details.narrative
             elif kind == "trip":
-                yield str(session.mileage().trip(TripId(record_id))[0].total_miles)
+                yield str(services_of(session).mileage.trip(TripId(record_id))[0].total_miles)
             else:
-                yield from (s.comments for s in session.screens().history(ScreenId(record_id)))
+                yield from (s.comments for s in
+                            services_of(session).screens.history(ScreenId(record_id)))
         except RecordNotFound:
             return
 
@@ -431,7 +435,7 @@ def check_nothing_lost(world: World, model: Model) -> None:
 
 def _addendum_texts(session: Session, note_id: NoteId) -> set[str]:
     try:
-        return {a.text for a in session.notes().get(note_id).addenda}
+        return {a.text for a in services_of(session).notes.get(note_id).addenda}
     except RecordNotFound:
         return set()
 
@@ -457,7 +461,8 @@ def check_mileage(world: World, model: Model) -> None:
     split = {k: Decimal(v) for k, v in json.loads(allocation["trips"]).items()}
     assert split == expected
     assert Decimal(allocation["reimbursable"]) == sum(expected.values(), Decimal(0))
-    supervisor = world.devices["sup1"].mileage().month(model.month, worker_id=UserId("rc1"))
+    supervisor = services_of(world.devices["sup1"]).mileage.month(model.month,
+                                                                  worker_id=UserId("rc1"))
     assert {str(a.trip.id): a.trip.total_miles.quantize(TENTH)
             for a in supervisor.allocations} == {key[2]: m for key, m in trips}
     for name in (*DRIVERS, "sup1"):
@@ -547,9 +552,9 @@ def test_a_note_signed_on_one_laptop_while_its_draft_was_deleted_on_the_other_st
     [note_id] = model.notes
     check_converged(world, model)
     check_nothing_lost(world, model)
-    seen = world.devices["sup1"].notes().get(note_id)
+    seen = services_of(world.devices["sup1"]).notes.get(note_id)
     assert seen.status is NoteStatus.SIGNED
-    assert seen.details == world.devices["rc1-b"].notes().get(note_id).details
+    assert seen.details == services_of(world.devices["rc1-b"]).notes.get(note_id).details
 
 
 def test_one_screen_corrected_on_two_laptops_converges(world: World) -> None:

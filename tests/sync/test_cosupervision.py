@@ -29,6 +29,7 @@ from tests.services.records_helpers import (
     WORKER,
     open_case,
     services,
+    services_of,
     visit_details,
 )
 from tests.sync.conftest import SyncServer, sync
@@ -129,7 +130,7 @@ def co_supervised(sync_server: SyncServer) -> tuple[Session, Session, Session, C
         store.close()
     intact = sync_server.device("sup-laptop", "sup1")
     worker = sync_server.device("rc-laptop", "rc1")
-    case = intact.cases().open_case(replace(family(), supervisor_ids=(
+    case = services_of(intact).cases.open_case(replace(family(), supervisor_ids=(
         UserId("sup1"), UserId("sup1s"))))
     assert sync(intact).verified
     sud = sync_server.device("sud-laptop", "sup1s")
@@ -141,21 +142,22 @@ def test_end_to_end_the_intact_and_the_sud_supervisor_co_sign(sync_server: SyncS
     intact, worker, sud, case = co_supervised(sync_server)
     assert intact.workspace().settings.cosupervision_required
 
-    note = worker.notes().sign(worker.notes().start_draft(case.id, visit_details()).id)
+    note = services_of(worker).notes.sign(
+        services_of(worker).notes.start_draft(case.id, visit_details()).id)
     sync(worker)
     sync(intact)
-    assert intact.notes().cosign(note.id).status is NoteStatus.SIGNED
+    assert services_of(intact).notes.cosign(note.id).status is NoteStatus.SIGNED
     sync(intact)
     sync(worker)
-    assert status(worker.notes(), note.id) is NoteStatus.SIGNED
+    assert status(services_of(worker).notes, note.id) is NoteStatus.SIGNED
 
     sync(sud)
-    assert sud.notes().cosign(note.id).status is NoteStatus.COSIGNED
+    assert services_of(sud).notes.cosign(note.id).status is NoteStatus.COSIGNED
     sync(sud)
     sync(worker)
     sync(intact)
-    assert status(worker.notes(), note.id) is status(intact.notes(), note.id) \
-        is NoteStatus.COSIGNED
+    assert status(services_of(worker).notes, note.id) \
+        is status(services_of(intact).notes, note.id) is NoteStatus.COSIGNED
 
 
 def status(notes: NoteService, note_id: NoteId) -> NoteStatus:
@@ -165,13 +167,15 @@ def status(notes: NoteService, note_id: NoteId) -> NoteStatus:
 def test_both_supervisors_co_signing_offline_end_with_a_co_signed_note_everywhere(
         sync_server: SyncServer) -> None:
     intact, worker, sud, case = co_supervised(sync_server)
-    note = worker.notes().sign(worker.notes().start_draft(case.id, visit_details()).id)
+    note = services_of(worker).notes.sign(
+        services_of(worker).notes.start_draft(case.id, visit_details()).id)
     sync(worker)
     sync(intact)
     sync(sud)
     # Both co-sign while offline: each laptop sees only its own co-signature.
-    assert intact.notes().cosign(note.id).status is NoteStatus.SIGNED
-    assert sud.notes().cosign(note.id).status is NoteStatus.SIGNED
+    assert services_of(intact).notes.cosign(note.id).status is NoteStatus.SIGNED
+    assert services_of(sud).notes.cosign(note.id).status is NoteStatus.SIGNED
     for session in (intact, sud, intact, worker):
         assert sync(session).verified
-    assert {status(s.notes(), note.id) for s in (intact, sud, worker)} == {NoteStatus.COSIGNED}
+    assert {status(services_of(s).notes, note.id)
+            for s in (intact, sud, worker)} == {NoteStatus.COSIGNED}

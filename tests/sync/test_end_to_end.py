@@ -10,7 +10,7 @@ from fieldapp.domain.people import CaseId, UserId, new_id
 from fieldapp.domain.visits import NoteStatus
 from fieldapp.services.session import Session
 from tests.scanning import found_in
-from tests.services.records_helpers import TODAY, drug_screen, make_trip, visit_details
+from tests.services.records_helpers import TODAY, drug_screen, make_trip, services_of, visit_details
 from tests.sync.conftest import SyncServer, sync
 
 
@@ -33,38 +33,39 @@ def test_visits_reach_the_supervisor_and_the_cosign_comes_back(sync_server: Sync
                                                                 ) -> None:
     supervisor = sync_server.device("sup-laptop", "sup1")
     worker = sync_server.device("rc-laptop", "rc1")
-    case = supervisor.cases().open_case(family())
+    case = services_of(supervisor).cases.open_case(family())
     first = sync(supervisor)
     assert first.outcomes == {"applied": 1} and first.verified
 
     report = sync(worker)
     assert report.verified
-    assert [r.case.family_name for r in worker.cases().caseload()] == ["Alder"]
+    assert [r.case.family_name for r in services_of(worker).cases.caseload()] == ["Alder"]
 
     # Offline all day: two visits, one signed, a trip.
-    signed = worker.notes().start_draft(case.id, visit_details())
-    worker.notes().sign(signed.id)
-    draft = worker.notes().start_draft(case.id, visit_details(narrative="Second visit."))
-    worker.mileage().add_trip(make_trip(case_id=case.id, miles=Decimal("12.5"), round_trip=False))
+    signed = services_of(worker).notes.start_draft(case.id, visit_details())
+    services_of(worker).notes.sign(signed.id)
+    draft = services_of(worker).notes.start_draft(case.id, visit_details(narrative="Second visit."))
+    services_of(worker).mileage.add_trip(make_trip(case_id=case.id, miles=Decimal("12.5"),
+                                                   round_trip=False))
     assert sync(worker).verified
 
     sync(supervisor)
-    seen = supervisor.notes().get(signed.id)
-    assert seen.status is NoteStatus.SIGNED and seen.details == worker.notes().get(
+    seen = services_of(supervisor).notes.get(signed.id)
+    assert seen.status is NoteStatus.SIGNED and seen.details == services_of(worker).notes.get(
         signed.id).details
-    supervisor.notes().cosign(signed.id)
+    services_of(supervisor).notes.cosign(signed.id)
     assert sync(supervisor).verified
 
     sync(worker)
-    assert worker.notes().get(signed.id).status is NoteStatus.COSIGNED
-    assert worker.notes().get(draft.id).status is NoteStatus.DRAFT
+    assert services_of(worker).notes.get(signed.id).status is NoteStatus.COSIGNED
+    assert services_of(worker).notes.get(draft.id).status is NoteStatus.DRAFT
 
     # A replacement laptop gets everything after enrolment.
     spare = sync_server.device("rc-spare", "rc1")
     assert sync(spare).verified
-    assert spare.notes().get(signed.id).status is NoteStatus.COSIGNED
-    assert spare.notes().get(draft.id).details.narrative == "Second visit."
-    month = spare.mileage().month(TODAY.strftime("%Y-%m"))
+    assert services_of(spare).notes.get(signed.id).status is NoteStatus.COSIGNED
+    assert services_of(spare).notes.get(draft.id).details.narrative == "Second visit."
+    month = services_of(spare).mileage.month(TODAY.strftime("%Y-%m"))
     assert month.total == Decimal("12.5")
     for session in (worker, supervisor, spare):
         assert table_count(session, "visit_notes") == 2
@@ -77,7 +78,7 @@ def test_the_server_holds_no_family_content_in_any_file(sync_server: SyncServer)
     its WAL, or its logs: the bodies travelled sealed under case keys it does not hold."""
     supervisor = sync_server.device("sup-laptop", "sup1")
     worker = sync_server.device("rc-laptop", "rc1")
-    case = supervisor.cases().open_case(family(name="Quennell"))
+    case = services_of(supervisor).cases.open_case(family(name="Quennell"))
     sync(supervisor)
     sync(supervisor)
     sync(worker)
@@ -85,14 +86,14 @@ def test_the_server_holds_no_family_content_in_any_file(sync_server: SyncServer)
                "Talked through the relapse plan with Quennell",
                "Riverside methadone clinic", "pharmacy pickup for the new prescription",
                "sample warm, observed by the aunt"]
-    note = worker.notes().start_draft(case.id, visit_details(narrative=secrets[2]))
-    worker.notes().sign(note.id)
-    worker.notes().add_addendum(note.id, reason="detail", text=secrets[4])
-    worker.mileage().add_trip(make_trip(case_id=case.id, destination=secrets[3]))
-    worker.screens().record(drug_screen(case.id, comments=secrets[5]))
+    note = services_of(worker).notes.start_draft(case.id, visit_details(narrative=secrets[2]))
+    services_of(worker).notes.sign(note.id)
+    services_of(worker).notes.add_addendum(note.id, reason="detail", text=secrets[4])
+    services_of(worker).mileage.add_trip(make_trip(case_id=case.id, destination=secrets[3]))
+    services_of(worker).screens.record(drug_screen(case.id, comments=secrets[5]))
     sync(worker)
     sync(supervisor)
-    assert supervisor.notes().get(note.id).details.narrative == secrets[2]
+    assert services_of(supervisor).notes.get(note.id).details.narrative == secrets[2]
     files = [p for p in sync_server.tmp.rglob("*") if p.is_file() and (
         sync_server.tmp / "server" in p.parents or p.parent == sync_server.tmp / "logs")]
     assert any(p.name == "server.sqlite3" for p in files)

@@ -34,7 +34,14 @@ from sync import protocol as wire
 from sync.client.engine import SyncReport, replica_of
 from sync.client.http import Backoff
 from sync.server.store import ServerStore
-from tests.services.records_helpers import MONTH, TODAY, drug_screen, make_trip, visit_details
+from tests.services.records_helpers import (
+    MONTH,
+    TODAY,
+    drug_screen,
+    make_trip,
+    services_of,
+    visit_details,
+)
 from tests.sync.conftest import SyncServer, engine, prepare, serve, sync
 from tests.sync.faultproxy import Fault, FaultProxy, Rule
 
@@ -128,7 +135,7 @@ def field(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Field]:
             sup = server.device("sup-laptop", "sup1", url=proxy.url)
             rc = server.device("rc-laptop", "rc1", url=proxy.url)
             # The worker's mileage ledger gets its key now, so every test meets the same steps.
-            rc.mileage().add_trip(make_trip(miles=Decimal(1), round_trip=False))
+            services_of(rc).mileage.add_trip(make_trip(miles=Decimal(1), round_trip=False))
             assert sync(rc).verified and sync(sup).verified
             yield Field(server, proxy, sup, rc, direct)
         finally:
@@ -163,25 +170,26 @@ def offline_day(field: Field, tag: str) -> Work:
     writes two visits (one signed with an addendum, one draft saved twice), records a screen
     and two trips, while the supervisor sets up case B for the worker and draws a schedule."""
     sup, rc = field.sup, field.rc
-    case_a = sup.cases().open_case(family(f"Ash {tag}"))
+    case_a = services_of(sup).cases.open_case(family(f"Ash {tag}"))
     assert sync(sup).verified and sync(rc).verified
     audit_from = field.server.sql("SELECT coalesce(max(seq), 0) FROM audit")[0][0]
 
-    signed = rc.notes().start_draft(case_a.id, visit_details(narrative=f"Signed visit {tag}."))
-    rc.notes().sign(signed.id)
-    rc.notes().add_addendum(signed.id, reason="late detail", text=f"Addendum {tag}.")
-    draft = rc.notes().start_draft(case_a.id, visit_details(narrative="First words."))
-    draft = rc.notes().save_draft(draft.id, visit_details(narrative=f"Draft visit {tag}."),
-                                  expected_revision=draft.revision)
-    screen = rc.screens().record(drug_screen(case_a.id, person=f"Ash {tag} parent"))
-    trips = (rc.mileage().add_trip(make_trip(case_id=case_a.id, miles=Decimal("12.5"))),
-             rc.mileage().add_trip(make_trip(case_id=case_a.id, miles=Decimal("7.25"),
-                                             round_trip=False)))
-    case_b = sup.cases().open_case(family(f"Birch {tag}"))
-    sup.screens().draw_schedule(case_a.id, first_day=date(2026, 12, 1),
-                                last_day=date(2026, 12, 31))
-    return Work(case_a, case_b, rc.notes().get(signed.id), rc.notes().get(draft.id), screen,
-                trips, audit_from)
+    signed = services_of(rc).notes.start_draft(case_a.id,
+                                               visit_details(narrative=f"Signed visit {tag}."))
+    services_of(rc).notes.sign(signed.id)
+    services_of(rc).notes.add_addendum(signed.id, reason="late detail", text=f"Addendum {tag}.")
+    draft = services_of(rc).notes.start_draft(case_a.id, visit_details(narrative="First words."))
+    draft = services_of(rc).notes.save_draft(
+        draft.id, visit_details(narrative=f"Draft visit {tag}."), expected_revision=draft.revision)
+    screen = services_of(rc).screens.record(drug_screen(case_a.id, person=f"Ash {tag} parent"))
+    trips = (services_of(rc).mileage.add_trip(make_trip(case_id=case_a.id, miles=Decimal("12.5"))),
+             services_of(rc).mileage.add_trip(make_trip(case_id=case_a.id, miles=Decimal("7.25"),
+                                                        round_trip=False)))
+    case_b = services_of(sup).cases.open_case(family(f"Birch {tag}"))
+    services_of(sup).screens.draw_schedule(case_a.id, first_day=date(2026, 12, 1),
+                                           last_day=date(2026, 12, 31))
+    return Work(case_a, case_b, services_of(rc).notes.get(signed.id),
+                services_of(rc).notes.get(draft.id), screen, trips, audit_from)
 
 
 def run_into(field: Field, *rules: Rule) -> dict[str, SyncReport | ServerUnreachable]:
@@ -263,19 +271,19 @@ def assert_converged(field: Field, work: Work) -> None:
     for who in ("sup", "rc"):
         assert replica_of(field.session(who)).digest() == server_digest(field, who), who
     sup, rc = field.sup, field.rc
-    seen = sup.notes().get(work.signed.id)
+    seen = services_of(sup).notes.get(work.signed.id)
     assert seen.details.narrative == work.signed.details.narrative
     assert [a.text for a in seen.addenda] == [a.text for a in work.signed.addenda]
-    assert sup.notes().get(work.draft.id).details == work.draft.details
-    assert sup.screens().current(work.screen.id).results == work.screen.results
-    month = sup.mileage().month(MONTH, worker_id=UserId("rc1"))
+    assert services_of(sup).notes.get(work.draft.id).details == work.draft.details
+    assert services_of(sup).screens.current(work.screen.id).results == work.screen.results
+    month = services_of(sup).mileage.month(MONTH, worker_id=UserId("rc1"))
     miles = {a.trip.id: a.trip.total_miles for a in month.allocations}
     assert [miles.get(t.id) for t in work.trips] == [t.total_miles for t in work.trips]
-    caseload = {row.case.id for row in rc.cases().caseload()}
+    caseload = {row.case.id for row in services_of(rc).cases.caseload()}
     assert {work.case_a.id, work.case_b.id} <= caseload
-    assert len(rc.screens().schedules(work.case_a.id)) == 1
+    assert len(services_of(rc).screens.schedules(work.case_a.id)) == 1
     # The worker's own words are untouched on the worker's laptop too.
-    assert rc.notes().get(work.draft.id).details == work.draft.details
+    assert services_of(rc).notes.get(work.draft.id).details == work.draft.details
 
 
 def pushes_answered_as_duplicates(field: Field, work: Work) -> int:
@@ -373,16 +381,16 @@ def local_rows(session: Session, *, frozen_ok: bool) -> dict[str, list[tuple[Any
 
 def prepare_for(net: Field, step: str, tag: str) -> tuple[str, Case]:
     """Arrange that only `step` of the next sync has anything to do; returns whose sync it is."""
-    case = net.sup.cases().open_case(family(f"Elm {tag}"))
+    case = services_of(net.sup).cases.open_case(family(f"Elm {tag}"))
     assert sync(net.sup).verified and sync(net.rc).verified
     if step == "get keys":  # a case set up offline: its key is asked for before the push
-        net.sup.cases().open_case(family(f"Fir {tag}"))
+        services_of(net.sup).cases.open_case(family(f"Fir {tag}"))
         return "sup", case
     if step in ("program", "push"):
-        net.rc.notes().start_draft(case.id, visit_details(narrative=f"Kept {tag}."))
+        services_of(net.rc).notes.start_draft(case.id, visit_details(narrative=f"Kept {tag}."))
     elif step == "pull":
-        net.sup.screens().draw_schedule(case.id, first_day=date(2027, 1, 1),
-                                        last_day=date(2027, 1, 31))
+        services_of(net.sup).screens.draw_schedule(case.id, first_day=date(2027, 1, 1),
+                                                   last_day=date(2027, 1, 31))
         assert sync(net.sup).verified
     return "rc", case
 
@@ -427,7 +435,7 @@ def test_a_first_key_that_never_reached_the_server_is_shared_by_a_later_sync(net
     finally:
         store.close()
     worker = net.server.device("rc3-laptop", "rc3", url=net.proxy.url)
-    trip = worker.mileage().add_trip(make_trip(miles=Decimal(20), round_trip=False))
+    trip = services_of(worker).mileage.add_trip(make_trip(miles=Decimal(20), round_trip=False))
     net.proxy.script(Rule(Fault.DROP_REQUEST, "PUT", "/v1/cases/ledger:rc3", "/keys",
                           device=token_of(worker), times=ATTEMPTS))
     with pytest.raises(ServerUnreachable):
@@ -438,7 +446,7 @@ def test_a_first_key_that_never_reached_the_server_is_shared_by_a_later_sync(net
     net.proxy.clear()
     assert sync(worker).verified and sync(net.sup).verified
     # The supervisor can read the trip: the key made on the worker's laptop reached the server.
-    month = net.sup.mileage().month(MONTH, worker_id=UserId("rc3"))
+    month = services_of(net.sup).mileage.month(MONTH, worker_id=UserId("rc3"))
     assert [(a.trip.id, a.trip.total_miles) for a in month.allocations] == [(trip.id, Decimal(20))]
     assert net.server.sql("SELECT user_id FROM case_keys WHERE case_id = 'ledger:rc3' ORDER BY "
                           "user_id") == [("rc3",), ("sup1",)]

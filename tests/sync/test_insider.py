@@ -19,7 +19,7 @@ from fieldapp.domain.visits import NoteStatus
 from fieldapp.services.session import Session
 from sync import protocol as wire
 from sync.client.attention import read_attention
-from tests.services.records_helpers import MONTH, make_trip, visit_details
+from tests.services.records_helpers import MONTH, make_trip, services_of, visit_details
 from tests.sync.conftest import SyncServer, sync
 from tests.sync.insider import (
     Insider,
@@ -38,14 +38,15 @@ def two_families(sync_server: SyncServer) -> tuple[Session, Session, Session, Ca
     sup1 = sync_server.device("sup1-laptop", "sup1")
     rc1 = sync_server.device("rc1-laptop", "rc1")
     iw1 = sync_server.device("iw1-laptop", "iw1")
-    a = sup1.cases().open_case(family(name="Alder"))
-    b = sup1.cases().open_case(replace(family(name="Birch"), coordinator_id=None))
+    a = services_of(sup1).cases.open_case(family(name="Alder"))
+    b = services_of(sup1).cases.open_case(replace(family(name="Birch"), coordinator_id=None))
     assert sync(sup1).verified
     assert sync(rc1).verified and sync(iw1).verified
-    rc1.notes().sign(rc1.notes().start_draft(a.id, visit_details()).id)
-    iw1.notes().sign(iw1.notes().start_draft(b.id, visit_details()).id)
-    rc1.mileage().add_trip(make_trip(case_id=a.id, miles=Decimal("12.5"), round_trip=False))
-    rc1.mileage().submit(MONTH)
+    services_of(rc1).notes.sign(services_of(rc1).notes.start_draft(a.id, visit_details()).id)
+    services_of(iw1).notes.sign(services_of(iw1).notes.start_draft(b.id, visit_details()).id)
+    services_of(rc1).mileage.add_trip(make_trip(case_id=a.id, miles=Decimal("12.5"),
+                                                round_trip=False))
+    services_of(rc1).mileage.submit(MONTH)
     for session in (rc1, iw1, sup1, rc1, iw1):
         assert sync(session).verified
     return sup1, rc1, iw1, a, b
@@ -77,7 +78,7 @@ def case_plain(case_id: str) -> dict[str, Any]:
 
 
 def a_signed_note(session: Session, case_id: CaseId) -> str:
-    return str(session.notes().for_case(case_id)[0].id)
+    return str(services_of(session).notes.for_case(case_id)[0].id)
 
 
 # -- 1. a supervisor takes over another team's worker's mileage ledger -------------------------
@@ -150,8 +151,8 @@ def test_a_note_and_an_addendum_naming_a_case_off_the_caseload_are_refused(
     assert [x.outcome for x in answers] == ["rejected", "rejected"], answers
     assert "another case" in str(answers[0].reason)
     untouched.check("rc1")
-    assert [n.id for n in sup1.notes().for_case(b.id)] == [n.id for n in iw1.notes().for_case(
-        b.id)]
+    assert [n.id for n in services_of(sup1).notes.for_case(b.id)] == [
+        n.id for n in services_of(iw1).notes.for_case(b.id)]
 
 
 def test_a_laptop_sets_aside_a_document_that_names_another_case(sync_server: SyncServer
@@ -174,10 +175,11 @@ def test_a_laptop_sets_aside_a_document_that_names_another_case(sync_server: Syn
 def test_an_intact_supervisor_cannot_co_sign_as_the_sud_supervisor(sync_server: SyncServer
                                                                      ) -> None:
     intact, worker, sud, case = co_supervised(sync_server)
-    note = worker.notes().sign(worker.notes().start_draft(case.id, visit_details()).id)
+    note = services_of(worker).notes.sign(
+        services_of(worker).notes.start_draft(case.id, visit_details()).id)
     sync(worker)
     sync(intact)
-    assert intact.notes().cosign(note.id).status is NoteStatus.SIGNED
+    assert services_of(intact).notes.cosign(note.id).status is NoteStatus.SIGNED
     assert sync(intact).verified
 
     mallory = Insider(intact)
@@ -196,11 +198,11 @@ def test_an_intact_supervisor_cannot_co_sign_as_the_sud_supervisor(sync_server: 
 
     for session in (worker, sud, intact):
         assert sync(session).verified
-        assert session.notes().get(note.id).status is NoteStatus.SIGNED
-    assert sud.notes().cosign(note.id).status is NoteStatus.COSIGNED
+        assert services_of(session).notes.get(note.id).status is NoteStatus.SIGNED
+    assert services_of(sud).notes.cosign(note.id).status is NoteStatus.COSIGNED
     sync(sud)
     sync(worker)
-    assert worker.notes().get(note.id).status is NoteStatus.COSIGNED
+    assert services_of(worker).notes.get(note.id).status is NoteStatus.COSIGNED
 
 
 # -- 4. abuse limits in the records themselves ---------------------------------------------------
@@ -273,12 +275,13 @@ def test_a_supervisor_without_a_team_is_refused_plainly(sync_server: SyncServer)
 def test_case_changes_by_sync_are_audited_with_actor_device_and_subject(
         sync_server: SyncServer) -> None:
     sup1 = sync_server.device("sup1-laptop", "sup1")
-    case = sup1.cases().open_case(family())
+    case = services_of(sup1).cases.open_case(family())
     sync(sup1)
-    sup1.cases().update_case(replace(sup1.cases().get(case.id), intact_worker_id=None))
+    services_of(sup1).cases.update_case(replace(services_of(sup1).cases.get(case.id),
+                                                intact_worker_id=None))
     sync(sup1)
-    sup1.cases().update_case(replace(sup1.cases().get(case.id), status=type(case.status)(
-        "closed")))
+    services_of(sup1).cases.update_case(replace(services_of(sup1).cases.get(case.id),
+                                                status=type(case.status)("closed")))
     sync(sup1)
     device = sync_server.sql("SELECT id FROM devices WHERE user_id = 'sup1'")[0][0]
     rows = sync_server.sql("SELECT actor, action, subject, details FROM audit WHERE action "

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from fieldapp.services.session import Session
 from sync import protocol as wire
 from sync.client.engine import replica_of
-from tests.services.records_helpers import drug_screen
+from tests.services.records_helpers import drug_screen, services_of
 from tests.sync.conftest import SyncServer, sync
 from tests.sync.insider import Insider, laptop_records
 from tests.sync.test_insider import two_families
@@ -44,7 +44,7 @@ class World:
     def __init__(self, sync_server: SyncServer) -> None:
         self.server = sync_server
         self.sup1, rc1, self.iw1, a, b = two_families(sync_server)
-        self.iw1.screens().record(drug_screen(b.id))
+        services_of(self.iw1).screens.record(drug_screen(b.id))
         for session in (self.iw1, self.sup1, rc1):
             assert sync(session).verified
         self.mallory = Insider(rc1)
@@ -55,7 +55,7 @@ class World:
         self.screens = [s for (s,) in self.sql(
             "SELECT json_extract(plain, '$.screen_id') FROM records WHERE "
             "tbl = 'drug_screen_revisions'")]
-        self.own_note = str(rc1.notes().for_case(a.id)[0].id)
+        self.own_note = str(services_of(rc1).notes.for_case(a.id)[0].id)
         self.honest_rows = self.honest_on_server()
         self.keys = self.sql("SELECT * FROM case_keys ORDER BY case_id, version, user_id")
         self.laptops = {name: self.honest_on_laptop(s) for name, s in self.honest.items()}

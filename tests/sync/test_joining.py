@@ -22,11 +22,12 @@ from fieldapp.domain.people import Role
 from fieldapp.domain.visits import NoteStatus
 from fieldapp.services.enrolment import Enrolment
 from fieldapp.services.session import Session
+from fieldapp.services.today import today_summary
 from fieldapp.storage.paths import ProfilePaths
 from sync.client.attention import read_attention
 from sync.client.enrol import enrol
 from tests.conftest import PASSPHRASE, FakeClock
-from tests.services.records_helpers import MONTH, make_trip, visit_details
+from tests.services.records_helpers import MONTH, make_trip, services_of, visit_details
 from tests.sync.conftest import SyncServer, sync
 from tests.sync.insider import Insider, audit_actions
 from tests.sync.test_end_to_end import family
@@ -48,13 +49,13 @@ def join(sync_server: SyncServer, session: Session, user_id: str) -> Enrolment:
 
 def offline_work(session: Session) -> tuple[Case, str]:
     """A family met in the field, a signed note, trips over the cap and the month submitted."""
-    case = session.cases().open_case(family("field-family", name="Hazel"))
-    note = session.notes().start_draft(case.id, visit_details())
-    session.notes().sign(note.id)
+    case = services_of(session).cases.open_case(family("field-family", name="Hazel"))
+    note = services_of(session).notes.start_draft(case.id, visit_details())
+    services_of(session).notes.sign(note.id)
     for day in (3, 4):
-        session.mileage().add_trip(make_trip(trip_date=make_trip().trip_date.replace(day=day),
-                                             miles=Decimal(45), case_id=case.id))
-    session.mileage().submit(MONTH)
+        services_of(session).mileage.add_trip(make_trip(trip_date=make_trip().trip_date.replace(day=day),
+                                                        miles=Decimal(45), case_id=case.id))
+    services_of(session).mileage.submit(MONTH)
     return case, note.id
 
 
@@ -86,7 +87,7 @@ def test_work_done_before_joining_becomes_the_users_and_reaches_the_server(
         'INSERT INTO "audit_log" '}
     assert rows(rosa, "SELECT actor, details FROM audit_log WHERE action LIKE 'records%'")[0][
         0] == "rc1"
-    assert rosa.notes().get(note_id).details.narrative  # still opens: sealed as it was
+    assert services_of(rosa).notes.get(note_id).details.narrative  # still opens: sealed as it was
 
     assert sync(rosa).verified
     assert read_attention(rosa) == []
@@ -97,10 +98,11 @@ def test_work_done_before_joining_becomes_the_users_and_reaches_the_server(
 
     # The supervisor receives the family (its key from Rosa's laptop), the note and the month.
     assert sync(sup1).verified
-    seen = sup1.cases().get(case.id)
+    seen = services_of(sup1).cases.get(case.id)
     assert seen.awaiting_confirmation and seen.referred_by == "rc1"
-    assert sup1.notes().get(note_id).status is NoteStatus.SIGNED
-    assert [(m.worker_id, m.month) for m in sup1.today().months_awaiting] == [("rc1", MONTH)]
+    assert services_of(sup1).notes.get(note_id).status is NoteStatus.SIGNED
+    assert [(m.worker_id, m.month) for m in today_summary(sup1.workspace()).months_awaiting] \
+        == [("rc1", MONTH)]
 
 
 def test_a_supervisor_confirms_a_referral_and_assigns_the_intact_worker(
@@ -108,18 +110,18 @@ def test_a_supervisor_confirms_a_referral_and_assigns_the_intact_worker(
     sup1 = sync_server.device("sup1-laptop", "sup1")
     rc1 = sync_server.device("rc1-laptop", "rc1")
     iw1 = sync_server.device("iw1-laptop", "iw1")
-    case = rc1.cases().open_case(family("walk-in", name="Juniper"))
+    case = services_of(rc1).cases.open_case(family("walk-in", name="Juniper"))
     assert case.referred_by == "rc1" and case.intact_worker_id is None
     assert sync(rc1).verified and sync(sup1).verified
 
     # An edit that is not a decision leaves it waiting; confirming ends the wait.
-    held = sup1.cases().get(case.id)
-    edited = sup1.cases().update_case(replace(held, address="14 Elm Street"))
+    held = services_of(sup1).cases.get(case.id)
+    edited = services_of(sup1).cases.update_case(replace(held, address="14 Elm Street"))
     assert edited.awaiting_confirmation
     assert sync(sup1).verified
     assert sync_server.sql("SELECT referred_by FROM cases WHERE id = ?", case.id) == [("rc1",)]
-    confirmed = sup1.cases().update_case(
-        replace(sup1.cases().get(case.id), intact_worker_id="iw1"), confirm=True)
+    confirmed = services_of(sup1).cases.update_case(
+        replace(services_of(sup1).cases.get(case.id), intact_worker_id="iw1"), confirm=True)
     assert not confirmed.awaiting_confirmation
     assert sync(sup1).verified
     assert sync_server.sql("SELECT referred_by, intact_worker_id FROM cases WHERE id = ?",
@@ -127,19 +129,20 @@ def test_a_supervisor_confirms_a_referral_and_assigns_the_intact_worker(
     assert ("sup1", "case confirmed", case.id) in audit_actions(sync_server.data_dir)
 
     assert sync(rc1).verified and sync(sup1).verified and sync(iw1).verified
-    assert not rc1.cases().get(case.id).awaiting_confirmation
-    assert iw1.cases().get(case.id).family_name == "Juniper"
+    assert not services_of(rc1).cases.get(case.id).awaiting_confirmation
+    assert services_of(iw1).cases.get(case.id).family_name == "Juniper"
 
 
 def test_a_worker_can_no_longer_change_a_confirmed_family(sync_server: SyncServer) -> None:
     sup1 = sync_server.device("sup1-laptop", "sup1")
     rc1 = sync_server.device("rc1-laptop", "rc1")
-    case = rc1.cases().open_case(family("walk-in", name="Juniper"))
+    case = services_of(rc1).cases.open_case(family("walk-in", name="Juniper"))
     assert sync(rc1).verified and sync(sup1).verified
-    sup1.cases().update_case(sup1.cases().get(case.id), confirm=True)
+    services_of(sup1).cases.update_case(services_of(sup1).cases.get(case.id), confirm=True)
     assert sync(sup1).verified and sync(rc1).verified
     with pytest.raises(NotPermitted):
-        rc1.cases().update_case(replace(rc1.cases().get(case.id), address="elsewhere"))
+        services_of(rc1).cases.update_case(replace(services_of(rc1).cases.get(case.id),
+                                                   address="elsewhere"))
 
 
 def case_plain(user: str, *, coordinator: str | None, intact: str | None = None,
@@ -198,13 +201,13 @@ def test_what_does_not_fit_the_caseload_is_shown_and_kept(sync_server: SyncServe
     """A family id the server already holds in another team: refused, shown under Needs
     attention with the note that depends on it, and kept on the laptop."""
     sup2 = sync_server.device("sup2-laptop", "sup2")
-    theirs = sup2.cases().open_case(replace(family("taken-id", name="Other"),
-                                            coordinator_id=None, intact_worker_id=None,
-                                            supervisor_ids=()))
+    theirs = services_of(sup2).cases.open_case(replace(family("taken-id", name="Other"),
+                                                       coordinator_id=None, intact_worker_id=None,
+                                                       supervisor_ids=()))
     assert sync(sup2).verified
     rosa = offline_profile(sync_server, "rosa")
-    mine = rosa.cases().open_case(family(theirs.id, name="Hazel"))
-    rosa.notes().sign(rosa.notes().start_draft(mine.id, visit_details()).id)
+    mine = services_of(rosa).cases.open_case(family(theirs.id, name="Hazel"))
+    services_of(rosa).notes.sign(services_of(rosa).notes.start_draft(mine.id, visit_details()).id)
     join(sync_server, rosa, "rc1")
 
     sync(rosa)
@@ -213,7 +216,7 @@ def test_what_does_not_fit_the_caseload_is_shown_and_kept(sync_server: SyncServe
     assert sync_server.sql("SELECT team_id FROM cases WHERE id = ?", theirs.id) == [("t2",)]
     sync(rosa)  # a second sync does not forget them either
     assert rows(rosa, "SELECT count(*) FROM visit_notes") == [(1,)]
-    assert rosa.cases().get(mine.id).family_name == "Hazel"
+    assert services_of(rosa).cases.get(mine.id).family_name == "Hazel"
 
 
 def test_a_profile_enrols_only_once(sync_server: SyncServer) -> None:

@@ -24,7 +24,7 @@ from fieldapp.storage.settings_store import load_settings
 from sync.client.engine import replica_of
 from sync.server.store import ServerStore
 from tests.conftest import PASSPHRASE, FakeClock
-from tests.services.records_helpers import drug_screen, make_trip, visit_details
+from tests.services.records_helpers import drug_screen, make_trip, services_of, visit_details
 from tests.sync.conftest import ROOT, SyncServer, serve, sync
 from tests.sync.test_end_to_end import family
 
@@ -38,7 +38,7 @@ def laptops(sync_server: SyncServer) -> tuple[Session, Session, Session]:
     coordinator has enrolled (in the app, the supervisor's next automatic sync does it)."""
     supervisor = sync_server.device("sup", "sup1")
     first, second = sync_server.device("rc-a", "rc1"), sync_server.device("rc-b", "rc1")
-    supervisor.cases().open_case(family("fam-1"))
+    services_of(supervisor).cases.open_case(family("fam-1"))
     sync(supervisor)
     sync(first)
     sync(second)
@@ -47,10 +47,10 @@ def laptops(sync_server: SyncServer) -> tuple[Session, Session, Session]:
 
 def shared_draft(first: Session, second: Session) -> tuple[VisitNote, int]:
     """A draft started on the first laptop and synced to both; its revision on the second."""
-    note = first.notes().start_draft("fam-1", visit_details(narrative="Base."))
+    note = services_of(first).notes.start_draft("fam-1", visit_details(narrative="Base."))
     sync(first)
     sync(second)
-    return note, second.notes().get(note.id).revision
+    return note, services_of(second).notes.get(note.id).revision
 
 
 def conflicts(session: Session, *states: str) -> list[dict[str, object]]:
@@ -60,14 +60,15 @@ def conflicts(session: Session, *states: str) -> list[dict[str, object]]:
 def test_a_draft_edited_on_two_laptops_keeps_both_until_the_author_chooses(
         sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
-    note = first.notes().start_draft("fam-1", visit_details(narrative="Started at the office."))
+    note = services_of(first).notes.start_draft(
+        "fam-1", visit_details(narrative="Started at the office."))
     sync(first)
     sync(second)
-    here = second.notes().get(note.id)
-    first.notes().save_draft(note.id, visit_details(narrative="Version from laptop A."),
-                             expected_revision=first.notes().get(note.id).revision)
-    second.notes().save_draft(note.id, visit_details(narrative="Version from laptop B."),
-                              expected_revision=here.revision)
+    here = services_of(second).notes.get(note.id)
+    services_of(first).notes.save_draft(note.id, visit_details(narrative="Version from laptop A."),
+                                        expected_revision=services_of(first).notes.get(note.id).revision)
+    services_of(second).notes.save_draft(note.id, visit_details(narrative="Version from laptop B."),
+                                         expected_revision=here.revision)
     sync(first)
     report = sync(second)
     assert report.outcomes == {"conflict": 1} and report.conflicts == 1
@@ -77,27 +78,28 @@ def test_a_draft_edited_on_two_laptops_keeps_both_until_the_author_chooses(
     assert sides["theirs"]["body"]["narrative"] == "Version from laptop A."
     # The server kept both: the head, and the losing side as a conflict copy.
     assert sync_server.sql("SELECT count(*) FROM conflict_copies") == [(1,)]
-    assert second.notes().get(note.id).details.narrative == "Version from laptop B."
+    assert services_of(second).notes.get(note.id).details.narrative == "Version from laptop B."
 
     replica_of(second).resolve(str(conflict["id"]), "mine")
     assert sync(second).outcomes == {"applied": 1}
     sync(first)
     for laptop in (first, second):
-        assert laptop.notes().get(note.id).details.narrative == "Version from laptop B."
+        assert services_of(laptop).notes.get(note.id).details.narrative == "Version from laptop B."
         assert not conflicts(laptop, "open")
 
 
 def test_keep_theirs_takes_the_other_version_and_sends_nothing(sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
     note, revision = shared_draft(first, second)
-    first.notes().save_draft(note.id, visit_details(narrative="A."),
-                             expected_revision=first.notes().get(note.id).revision)
-    second.notes().save_draft(note.id, visit_details(narrative="B."), expected_revision=revision)
+    services_of(first).notes.save_draft(note.id, visit_details(narrative="A."),
+                                        expected_revision=services_of(first).notes.get(note.id).revision)
+    services_of(second).notes.save_draft(note.id, visit_details(narrative="B."),
+                                         expected_revision=revision)
     sync(first)
     sync(second)
     [conflict] = conflicts(second, "open")
     replica_of(second).resolve(str(conflict["id"]), "theirs")
-    assert second.notes().get(note.id).details.narrative == "A."
+    assert services_of(second).notes.get(note.id).details.narrative == "A."
     assert sync(second).pushed == 0
     assert conflicts(second, "resolved")[0]["resolution"] == "theirs"
 
@@ -106,12 +108,12 @@ def test_a_signature_stands_and_the_concurrent_draft_is_kept_for_the_author(
         sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
     note, revision = shared_draft(first, second)
-    first.notes().sign(note.id)
-    second.notes().save_draft(note.id, visit_details(narrative="Typed on B after lunch."),
-                              expected_revision=revision)
+    services_of(first).notes.sign(note.id)
+    services_of(second).notes.save_draft(
+        note.id, visit_details(narrative="Typed on B after lunch."), expected_revision=revision)
     sync(first)
     sync(second)
-    signed = second.notes().get(note.id)
+    signed = services_of(second).notes.get(note.id)
     assert signed.status is NoteStatus.SIGNED and signed.details.narrative == "Base."
     [kept] = conflicts(second, "kept")
     sides = replica_of(second).conflict_sides(str(kept["id"]))
@@ -122,41 +124,42 @@ def test_signing_over_a_changed_draft_keeps_the_draft_it_replaced(
         sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
     note, revision = shared_draft(first, second)
-    second.notes().save_draft(note.id, visit_details(narrative="Changed on B."),
-                              expected_revision=revision)
+    services_of(second).notes.save_draft(note.id, visit_details(narrative="Changed on B."),
+                                         expected_revision=revision)
     sync(second)
-    first.notes().sign(note.id)  # signed offline over the base version
+    services_of(first).notes.sign(note.id)  # signed offline over the base version
     report = sync(first)
     assert report.outcomes == {"conflict": 1}
-    assert first.notes().get(note.id).status is NoteStatus.SIGNED
+    assert services_of(first).notes.get(note.id).status is NoteStatus.SIGNED
     [kept] = conflicts(first, "kept")
     assert replica_of(first).conflict_sides(str(kept["id"]))["theirs"]["body"][
         "narrative"] == "Changed on B."
     sync(second)
-    assert second.notes().get(note.id).status is NoteStatus.SIGNED
-    assert second.notes().get(note.id).details.narrative == "Base."
+    assert services_of(second).notes.get(note.id).status is NoteStatus.SIGNED
+    assert services_of(second).notes.get(note.id).details.narrative == "Base."
 
 
 def test_a_return_and_an_addendum_both_survive(sync_server: SyncServer) -> None:
     sup_clock, rc_clock = FakeClock(), FakeClock()
     supervisor = sync_server.device("sup", "sup1", clock=sup_clock)
     worker = sync_server.device("rc", "rc1", clock=rc_clock)
-    supervisor.cases().open_case(family("fam-1"))
+    services_of(supervisor).cases.open_case(family("fam-1"))
     sync(supervisor)
     sync(worker)
-    note = worker.notes().start_draft("fam-1", visit_details())
-    worker.notes().sign(note.id)
+    note = services_of(worker).notes.start_draft("fam-1", visit_details())
+    services_of(worker).notes.sign(note.id)
     sync(worker)
     sync(supervisor)
     sup_clock.advance(60)
-    supervisor.notes().return_note(note.id, comment="Who else was present?")
+    services_of(supervisor).notes.return_note(note.id, comment="Who else was present?")
     rc_clock.advance(120)
-    worker.notes().add_addendum(note.id, reason="late detail", text="The aunt arrived at 3.")
+    services_of(worker).notes.add_addendum(note.id, reason="late detail",
+                                           text="The aunt arrived at 3.")
     sync(supervisor)
     sync(worker)
     sync(supervisor)
     for session in (worker, supervisor):
-        seen = session.notes().get(note.id)
+        seen = services_of(session).notes.get(note.id)
         assert [a.text for a in seen.addenda] == ["The aunt arrived at 3."]
         assert [r.comment for r in seen.reviews] == ["Who else was present?"]
         # The author's addendum came after the return: the note waits for co-signature again.
@@ -166,14 +169,14 @@ def test_a_return_and_an_addendum_both_survive(sync_server: SyncServer) -> None:
 def test_a_deleted_draft_is_not_revived_and_the_edit_is_kept(sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
     note, revision = shared_draft(first, second)
-    first.notes().delete_draft(note.id)
+    services_of(first).notes.delete_draft(note.id)
     sync(first)
-    second.notes().save_draft(note.id, visit_details(narrative="Edited on B."),
-                              expected_revision=revision)
+    services_of(second).notes.save_draft(note.id, visit_details(narrative="Edited on B."),
+                                         expected_revision=revision)
     report = sync(second)
     assert report.outcomes == {"gone": 1}
     with pytest.raises(KnownError):
-        second.notes().get(note.id)
+        services_of(second).notes.get(note.id)
     [kept] = conflicts(second, "kept")
     assert "deleted" in str(kept["reason"])
     assert sync_server.sql("SELECT deleted FROM records WHERE record_id = ?", note.id) == [(1,)]
@@ -182,12 +185,12 @@ def test_a_deleted_draft_is_not_revived_and_the_edit_is_kept(sync_server: SyncSe
 def test_a_trip_in_a_month_submitted_elsewhere_is_refused_and_shown(
         sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
-    first.mileage().add_trip(make_trip(miles=Decimal(10), round_trip=False))
+    services_of(first).mileage.add_trip(make_trip(miles=Decimal(10), round_trip=False))
     sync(first)
     sync(second)
-    first.mileage().submit(MONTH)
+    services_of(first).mileage.submit(MONTH)
     sync(first)
-    trip = second.mileage().add_trip(make_trip(miles=Decimal(7), round_trip=False))
+    trip = services_of(second).mileage.add_trip(make_trip(miles=Decimal(7), round_trip=False))
     report = sync(second)
     assert report.outcomes.get("rejected") == 1 and report.problems == 1
     [problem] = replica_of(second).problems()
@@ -195,12 +198,12 @@ def test_a_trip_in_a_month_submitted_elsewhere_is_refused_and_shown(
     assert sync(second).pushed == 0, "a refused change is not retried by itself"
     replica_of(second).dismiss_problem(str(problem["op_id"]))
     assert not replica_of(second).problems()
-    assert second.mileage().trip(trip.id)[0].miles == Decimal(7), "kept on the laptop"
+    assert services_of(second).mileage.trip(trip.id)[0].miles == Decimal(7), "kept on the laptop"
 
 
 def test_a_reused_op_id_with_another_payload_is_quarantined(sync_server: SyncServer) -> None:
     _, first, _ = laptops(sync_server)
-    first.notes().start_draft("fam-1", visit_details(narrative="Original."))
+    services_of(first).notes.start_draft("fam-1", visit_details(narrative="Original."))
     sync(first)
     [(op_id, payload)] = sync_server.sql(
         "SELECT op_id, plain FROM records WHERE tbl = 'visit_notes'")
@@ -220,15 +223,15 @@ def test_a_reused_op_id_with_another_payload_is_quarantined(sync_server: SyncSer
 def test_two_laptops_never_claim_more_than_the_cap_between_them(sync_server: SyncServer
                                                                  ) -> None:
     _, first, second = laptops(sync_server)
-    first.mileage().add_trip(make_trip(miles=Decimal(100), round_trip=False))
-    second.mileage().add_trip(make_trip(miles=Decimal(90), round_trip=False))
-    before = second.mileage().month(MONTH)
+    services_of(first).mileage.add_trip(make_trip(miles=Decimal(100), round_trip=False))
+    services_of(second).mileage.add_trip(make_trip(miles=Decimal(90), round_trip=False))
+    before = services_of(second).mileage.month(MONTH)
     assert before.provisional and before.reimbursable == Decimal(90)
     sync(first)
     sync(second)
     sync(first)
     for laptop in (first, second):
-        month = laptop.mileage().month(MONTH)
+        month = services_of(laptop).mileage.month(MONTH)
         assert not month.provisional
         assert month.total == Decimal(190) and month.reimbursable == Decimal(150)
     [(plain,)] = sync_server.sql(
@@ -238,7 +241,7 @@ def test_two_laptops_never_claim_more_than_the_cap_between_them(sync_server: Syn
 
 def test_a_revoked_laptop_carries_out_the_wipe_order(sync_server: SyncServer) -> None:
     worker = sync_server.device("rc", "rc1")
-    worker.notes()  # the profile is open and holds its records
+    services_of(worker)  # the profile is open and holds its records
     device_id = enrolment.enrolment_of(worker)["device_id"]  # type: ignore[index]
     store = ServerStore(sync_server.data_dir)
     try:
@@ -255,12 +258,14 @@ def test_a_server_restored_from_an_old_backup_gets_the_laptops_records_again(
         sync_server: SyncServer) -> None:
     supervisor, first, _ = laptops(sync_server)
     backup = sync_server.tmp / "server-backup"
-    note = first.notes().start_draft("fam-1", visit_details(narrative="Before the backup."))
+    note = services_of(first).notes.start_draft("fam-1",
+                                                visit_details(narrative="Before the backup."))
     sync(first)
     sync_server.process.terminate()
     sync_server.process.wait(timeout=10)
     shutil.copytree(sync_server.data_dir, backup)
-    later = first.notes().start_draft("fam-1", visit_details(narrative="After the backup."))
+    later = services_of(first).notes.start_draft("fam-1",
+                                                 visit_details(narrative="After the backup."))
     with serve(sync_server.data_dir, sync_server.tmp / "logs") as (url, _):
         sync_server.url = url
         _point_at(first, url)
@@ -273,8 +278,8 @@ def test_a_server_restored_from_an_old_backup_gets_the_laptops_records_again(
         report = sync(first)
         assert report.repaired >= 1 and report.verified
         sync(supervisor)
-        assert supervisor.notes().get(later.id).details.narrative == "After the backup."
-        assert supervisor.notes().get(note.id).details.narrative == "Before the backup."
+        assert services_of(supervisor).notes.get(later.id).details.narrative == "After the backup."
+        assert services_of(supervisor).notes.get(note.id).details.narrative == "Before the backup."
 
 
 def _point_at(session: Session, url: str) -> None:
@@ -288,7 +293,7 @@ def _point_at(session: Session, url: str) -> None:
 
 def test_fieldapp_sync_from_the_command_line(sync_server: SyncServer) -> None:
     worker = sync_server.device("rc-cli", "rc1")
-    worker.mileage().add_trip(make_trip(miles=Decimal(12), round_trip=False))
+    services_of(worker).mileage.add_trip(make_trip(miles=Decimal(12), round_trip=False))
     root = worker.profile.paths.root
     worker.lock()
     result = subprocess.run([sys.executable, "-m", "fieldapp", "--data-dir", str(root), "sync",
@@ -302,14 +307,15 @@ def test_fieldapp_sync_from_the_command_line(sync_server: SyncServer) -> None:
 def test_a_member_who_enrols_later_gets_the_key_at_the_next_sync_of_a_holder(
         sync_server: SyncServer) -> None:
     supervisor = sync_server.device("sup", "sup1")
-    supervisor.cases().open_case(family("fam-1"))
+    services_of(supervisor).cases.open_case(family("fam-1"))
     sync(supervisor)
     worker = sync_server.device("rc", "rc1")
     sync(worker)
-    assert worker.cases().caseload() == [], "no key yet: the case waits, sealed, in the inbox"
+    assert services_of(worker).cases.caseload() == [], \
+        "no key yet: the case waits, sealed, in the inbox"
     sync(supervisor)  # the server tells a holder that a member lacks the key
     sync(worker)
-    assert [r.case.id for r in worker.cases().caseload()] == ["fam-1"]
+    assert [r.case.id for r in services_of(worker).cases.caseload()] == ["fam-1"]
 
 
 def test_a_case_reassigned_away_leaves_the_laptop_and_the_newcomer_gets_it(
@@ -317,42 +323,45 @@ def test_a_case_reassigned_away_leaves_the_laptop_and_the_newcomer_gets_it(
     supervisor = sync_server.device("sup", "sup1")
     leaving, arriving = sync_server.device("iw", "iw1"), sync_server.device("rc", "rc1")
     case = family("fam-9")
-    supervisor.cases().open_case(case)
+    services_of(supervisor).cases.open_case(case)
     sync(supervisor)
     sync(leaving)
-    note = leaving.notes().start_draft("fam-9", visit_details(narrative="By the intact worker."))
-    leaving.notes().sign(note.id)
-    kept = leaving.notes().start_draft("fam-9", visit_details(narrative="Not sent yet."))
+    note = services_of(leaving).notes.start_draft(
+        "fam-9", visit_details(narrative="By the intact worker."))
+    services_of(leaving).notes.sign(note.id)
+    kept = services_of(leaving).notes.start_draft("fam-9", visit_details(narrative="Not sent yet."))
     sync(leaving)
-    leaving.notes().save_draft(kept.id, visit_details(narrative="Typed after the last sync."),
-                               expected_revision=leaving.notes().get(kept.id).revision)
+    services_of(leaving).notes.save_draft(
+        kept.id, visit_details(narrative="Typed after the last sync."),
+        expected_revision=services_of(leaving).notes.get(kept.id).revision)
     # The supervisor moves the family to another intact worker: none (rc1 stays coordinator).
-    supervisor.cases().update_case(replace(supervisor.cases().get(case.id),
-                                           intact_worker_id=None))
+    services_of(supervisor).cases.update_case(replace(services_of(supervisor).cases.get(case.id),
+                                                      intact_worker_id=None))
     sync(supervisor)
     first = sync(leaving)
     assert first.forgotten == [], "a change not on the server yet keeps the case here"
-    assert leaving.notes().get(kept.id).details.narrative == "Typed after the last sync."
+    assert services_of(leaving).notes.get(kept.id).details.narrative == "Typed after the last sync."
     assert first.outcomes.get("rejected") == 1  # no longer on the caseload: refused, shown
     [problem] = replica_of(leaving).problems()
     replica_of(leaving).dismiss_problem(str(problem["op_id"]))
     second = sync(leaving)
     assert second.forgotten == ["fam-9"]
-    assert leaving.cases().caseload() == []
+    assert services_of(leaving).cases.caseload() == []
     db, _ = leaving.vault().open_parts()
     for table in ("cases", "visit_notes", "synced"):
         assert db.execute(f"SELECT count(*) FROM [{table}] WHERE "  # noqa: S608
                           + ("id" if table == "cases" else "case_id" if table == "visit_notes"
                              else "scope") + " = 'fam-9'").fetchone()[0] == 0
     sync(arriving)
-    assert arriving.notes().get(note.id).details.narrative == "By the intact worker."
+    assert services_of(arriving).notes.get(note.id).details.narrative == "By the intact worker."
 
 
 def test_one_record_that_cannot_be_sent_does_not_hold_back_the_others(
         sync_server: SyncServer) -> None:
     _, first, _ = laptops(sync_server)
-    damaged = first.notes().start_draft("fam-1", visit_details(narrative="Damaged on disk."))
-    fine = first.notes().start_draft("fam-1", visit_details(narrative="Fine."))
+    damaged = services_of(first).notes.start_draft("fam-1",
+                                                   visit_details(narrative="Damaged on disk."))
+    fine = services_of(first).notes.start_draft("fam-1", visit_details(narrative="Fine."))
     db, _ = first.vault().open_parts()
     with db.atomic():  # a flipped byte in one sealed blob, as a failing disk would leave it
         blob = bytearray(db.execute("SELECT sealed FROM visit_notes WHERE id = ?",
@@ -371,18 +380,18 @@ def test_one_record_that_cannot_be_sent_does_not_hold_back_the_others(
 def test_one_screen_corrected_on_two_laptops_keeps_the_second_correction_aside(
         sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
-    screen = first.screens().record(drug_screen("fam-1"))
+    screen = services_of(first).screens.record(drug_screen("fam-1"))
     sync(first)
     sync(second)
-    first.screens().correct(screen.id, replace(screen, comments="Corrected on A."),
-                            reason="typo")
-    second.screens().correct(screen.id, replace(screen, comments="Corrected on B."),
-                             reason="typo")
+    services_of(first).screens.correct(screen.id, replace(screen, comments="Corrected on A."),
+                                       reason="typo")
+    services_of(second).screens.correct(screen.id, replace(screen, comments="Corrected on B."),
+                                        reason="typo")
     sync(first)
     report = sync(second)
     assert report.outcomes == {"conflict": 1}
     for laptop in (first, second):
-        assert laptop.screens().current(screen.id).comments == "Corrected on A."
+        assert services_of(laptop).screens.current(screen.id).comments == "Corrected on A."
     [kept] = conflicts(second, "kept")
     assert replica_of(second).conflict_sides(str(kept["id"]))["mine"]["body"][
         "comments"] == "Corrected on B."
@@ -392,22 +401,24 @@ def test_one_screen_corrected_on_two_laptops_keeps_the_second_correction_aside(
 def test_dismissing_a_refused_edit_returns_the_laptop_to_the_servers_version(
         sync_server: SyncServer) -> None:
     _, first, second = laptops(sync_server)
-    trip = first.mileage().add_trip(make_trip(miles=Decimal(10), round_trip=False))
+    trip = services_of(first).mileage.add_trip(make_trip(miles=Decimal(10), round_trip=False))
     sync(first)
     sync(second)
-    _, revision = second.mileage().trip(trip.id)
-    first.mileage().submit(MONTH)
+    _, revision = services_of(second).mileage.trip(trip.id)
+    services_of(first).mileage.submit(MONTH)
     sync(first)
-    second.mileage().edit_trip(replace(trip, miles=Decimal(12)), expected_revision=revision)
+    services_of(second).mileage.edit_trip(replace(trip, miles=Decimal(12)),
+                                          expected_revision=revision)
     assert sync(second).outcomes == {"rejected": 1}
-    assert second.mileage().trip(trip.id)[0].miles == Decimal(12), "kept while shown"
+    assert services_of(second).mileage.trip(trip.id)[0].miles == Decimal(12), "kept while shown"
     [problem] = replica_of(second).problems()
     replica_of(second).dismiss_problem(str(problem["op_id"]))
     report = sync(second)
     assert report.verified and report.pushed == 0
-    assert second.mileage().trip(trip.id)[0].miles == Decimal(10)
-    assert second.mileage().month(MONTH).status == first.mileage().month(MONTH).status
-    assert not second.mileage().month(MONTH).provisional
+    assert services_of(second).mileage.trip(trip.id)[0].miles == Decimal(10)
+    assert services_of(second).mileage.month(MONTH).status \
+        == services_of(first).mileage.month(MONTH).status
+    assert not services_of(second).mileage.month(MONTH).provisional
 
 
 def test_program_rules_the_laptop_cannot_use_change_nothing(sync_server: SyncServer) -> None:

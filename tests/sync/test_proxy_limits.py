@@ -23,7 +23,7 @@ from fieldapp.services.enrolment import RequestTooLarge, ServerRefused, ServerUn
 from sync import protocol as wire
 from sync.client.engine import status_of
 from sync.client.replica import Replica
-from tests.services.records_helpers import visit_details
+from tests.services.records_helpers import services_of, visit_details
 from tests.sync.conftest import SyncServer, engine, sync
 from tests.sync.test_end_to_end import family
 
@@ -109,10 +109,11 @@ def test_a_push_a_proxy_refuses_as_too_large_is_said_plainly_and_not_retried(
     with size_limiting_proxy(sync_server.url, max_body=64 * 1024) as proxy:
         supervisor = sync_server.device("sup-laptop", "sup1", url=proxy.url)
         worker = sync_server.device("rc-laptop", "rc1", url=proxy.url)
-        case = supervisor.cases().open_case(family())
+        case = services_of(supervisor).cases.open_case(family())
         assert sync(supervisor).verified and sync(worker).verified  # small bodies pass
         for n in range(40):  # about 160 kB sealed: more than the proxy's 64 kB
-            worker.notes().start_draft(case.id, visit_details(narrative=f"Visit {n}. " * 300))
+            services_of(worker).notes.start_draft(case.id,
+                                                  visit_details(narrative=f"Visit {n}. " * 300))
         waiting = status_of(worker)["waiting"]
         proxy.hits.clear()
 
@@ -139,10 +140,11 @@ def test_a_push_too_large_for_the_server_itself_is_refused_in_its_words(
     the server's own 413, a Problem, is passed on in its words, and not retried."""
     supervisor = sync_server.device("sup-laptop", "sup1")
     worker = sync_server.device("rc-laptop", "rc1")
-    case = supervisor.cases().open_case(family())
+    case = services_of(supervisor).cases.open_case(family())
     assert sync(supervisor).verified and sync(worker).verified
     for n in range(12):  # about 240 kB sealed each, 2.9 MB in all
-        worker.notes().start_draft(case.id, visit_details(narrative=f"{n:02} " + "w" * 180_000))
+        services_of(worker).notes.start_draft(
+            case.id, visit_details(narrative=f"{n:02} " + "w" * 180_000))
     waiting = status_of(worker)["waiting"]
     monkeypatch.setattr(Replica, "freeze", partialmethod(Replica.freeze, max_bytes=10**7))
     pushes = []

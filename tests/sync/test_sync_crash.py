@@ -52,6 +52,7 @@ from fieldapp.storage.schema_sync import CAPTURED
 from sync import protocol as wire
 from sync.client.engine import replica_of
 from tests.conftest import FakeClock
+from tests.services.records_helpers import services_of
 from tests.sync.conftest import SyncServer, sync
 from tests.sync.sync_crash_child import (
     Aim,
@@ -111,7 +112,7 @@ def local_records(db: sqlite_utils.Database) -> Local:
 
 
 def text_of(session: Session, note_id: str) -> str:
-    return session.notes().get(NoteId(note_id)).details.narrative
+    return services_of(session).notes.get(NoteId(note_id)).details.narrative
 
 
 def reconcile(session: Session, told: Transcript, local: Local, where: str) -> Model:
@@ -250,7 +251,7 @@ class Supervisor:
         next pulls bring these (each child's clock is 2 * round minutes on; this is 1 more)."""
         self.clock.now = FakeClock().now + timedelta(minutes=2 * round_ + 1)
         sync(self.session)
-        notes = self.session.notes()
+        notes = services_of(self.session).notes
         waiting = notes.with_status(NoteStatus.SIGNED)
         for note in self.rng.sample(waiting, min(3, len(waiting))):
             roll = self.rng.random()
@@ -263,8 +264,8 @@ class Supervisor:
             self.made["addenda" if roll >= 0.75 else "note_reviews"] += 1
         if round_ % 6 == 0:
             day = FakeClock().now.date() + timedelta(days=7 + round_)
-            self.session.screens().draw_schedule(self.case_id, first_day=day,
-                                                 last_day=day + timedelta(days=27))
+            services_of(self.session).screens.draw_schedule(self.case_id, first_day=day,
+                                                            last_day=day + timedelta(days=27))
             self.made["random_schedules"] += 1
         report = sync(self.session)
         assert report.verified and report.problems == 0 and report.conflicts == 0, report
@@ -294,28 +295,28 @@ def check_everything_arrived(server: SyncServer, worker: Session, supervisor: Su
             count + (len(model.addenda) if tbl == "addenda" else 0)), f"{where}: {tbl}"
     assert replica_of(worker).digest() == server_digest(worker), where
     for note_id, (signed, text) in model.notes.items():
-        mine = worker.notes().get(NoteId(note_id))
+        mine = services_of(worker).notes.get(NoteId(note_id))
         assert (mine.locked, mine.details.narrative) == (signed, text), f"{where}: {note_id}"
     report = sync(supervisor.session)
     assert report.verified and report.repaired == -1 and report.problems == 0, report
     assert replica_of(supervisor.session).digest() == server_digest(supervisor.session), where
     case_id, addenda = supervisor.case_id, {}
     for note_id in model.notes:
-        mine, theirs = worker.notes().get(NoteId(note_id)), supervisor.session.notes().get(
-            NoteId(note_id))
+        mine, theirs = (services_of(worker).notes.get(NoteId(note_id)),
+                        services_of(supervisor.session).notes.get(NoteId(note_id)))
         assert (theirs.details, theirs.status) == (mine.details, mine.status), (where, note_id)
         assert {a.id: a for a in theirs.addenda} == {a.id: a for a in mine.addenda}, (
             where, note_id)
         addenda.update({a.id: note_id for a in theirs.addenda if a.author == WORKER})
     assert addenda == model.addenda, where
-    screens = {s.id: s for s in supervisor.session.screens().for_case(case_id)}
-    assert screens == {s.id: s for s in worker.screens().for_case(case_id)}, where
+    screens = {s.id: s for s in services_of(supervisor.session).screens.for_case(case_id)}
+    assert screens == {s.id: s for s in services_of(worker).screens.for_case(case_id)}, where
     assert set(screens) == model.screens, where
-    assert supervisor.session.screens().schedules(case_id) == worker.screens().schedules(
-        case_id), where
-    month = supervisor.session.mileage().month(MONTH, worker_id=UserId(WORKER))
+    assert services_of(supervisor.session).screens.schedules(case_id) \
+        == services_of(worker).screens.schedules(case_id), where
+    month = services_of(supervisor.session).mileage.month(MONTH, worker_id=UserId(WORKER))
     assert {a.trip.id for a in month.allocations} == model.trips, where
-    assert month.total == worker.mileage().month(MONTH).total, where
+    assert month.total == services_of(worker).mileage.month(MONTH).total, where
     for (plain,) in server.sql("SELECT plain FROM records WHERE tbl = ?", wire.ALLOCATIONS):
         assert Decimal(json.loads(plain)["reimbursable"]) <= CAP, plain
 
@@ -342,7 +343,7 @@ def test_client_killed_mid_sync_loses_nothing_and_doubles_nothing(sync_server: S
     clock = FakeClock()
     laptop = sync_server.device("sup-laptop", SUPERVISOR, clock=clock)
     worker = sync_server.device(DEVICE, WORKER)
-    case = laptop.cases().open_case(family())
+    case = services_of(laptop).cases.open_case(family())
     sync(laptop)
     sync(worker)
     supervisor = Supervisor(laptop, clock, case.id, random.Random(f"{SEED}/supervisor"))

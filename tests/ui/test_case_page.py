@@ -16,6 +16,7 @@ from fieldapp.ui.context import UiContext
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.tables import table
 from fieldapp.ui.widgets import fit_to_screen
+from tests.services.records_helpers import services_of
 from tests.ui.conftest import ContextFactory
 
 LONG_STATUS = "dilute, measured invalid (disagree), unconfirmed, not for court, late for the " \
@@ -67,7 +68,7 @@ def test_every_word_of_the_timeline_is_readable(qtbot: QtBot,
                                                 make_context: ContextFactory) -> None:
     ctx = make_context(demo=True)
     alder = ctx.runner.worker.call(lambda: next(
-        r.case for r in ctx.session.cases().caseload() if r.case.family_name == "Alder"))
+        r.case for r in services_of(ctx.session).cases.caseload() if r.case.family_name == "Alder"))
     page = shown_page(qtbot, ctx, alder.id)
     statuses = [e.status for e in page.model.rows]
     assert any("not for court" in s for s in statuses), statuses
@@ -80,7 +81,7 @@ def test_every_word_of_the_timeline_is_readable(qtbot: QtBot,
 
 
 def open_family(ctx: UiContext, case: Case) -> Case:
-    return ctx.runner.worker.call(lambda: ctx.session.cases().open_case(case))
+    return ctx.runner.worker.call(lambda: services_of(ctx.session).cases.open_case(case))
 
 
 def family(**fields: object) -> Case:

@@ -29,7 +29,7 @@ from fieldapp.ui.context import UiContext
 from fieldapp.ui.family_dialog import NO_TEAM, NOT_ASSIGNED, FamilyDialog
 from fieldapp.ui.main_window import MainWindow
 from tests.scanning import found_in
-from tests.services.records_helpers import make_case
+from tests.services.records_helpers import make_case, services_of
 from tests.ui.conftest import ContextFactory, WindowFactory
 from tests.ui.test_accessibility import unnamed_controls
 from tests.ui.test_profile_flow import create_profile
@@ -94,7 +94,7 @@ def supervisor_window(qtbot: QtBot, make_window: WindowFactory) -> MainWindow:
 def cases_of(window: MainWindow) -> list[Case]:
     session = window.current_session()
     worker = window._test_runner.worker  # type: ignore[attr-defined]
-    return worker.call(lambda: [r.case for r in session.cases().caseload()])
+    return worker.call(lambda: [r.case for r in services_of(session).cases.caseload()])
 
 
 def test_a_new_supervisor_opens_a_family_and_the_caseload_lists_it(
@@ -171,7 +171,7 @@ def test_a_supervisor_confirms_a_referral_in_the_family_dialog(
     def referred() -> None:  # as a sync leaves a coordinator's referral on this laptop
         remember_staff(session.workspace(), [StaffMember(
             user_id=UserId("rc-9"), name="Rosa Field", role=Role.RECOVERY_COORDINATOR)])
-        case = session.cases().open_case(make_case(coordinator=None, intact_worker=None))
+        case = services_of(session).cases.open_case(make_case(coordinator=None, intact_worker=None))
         db, _ = session.vault().open_parts()
         with db.atomic():
             db.execute("UPDATE cases SET referred_by = 'rc-9', coordinator_id = 'rc-9' "
@@ -207,7 +207,8 @@ def supervisor_page(qtbot: QtBot, ctx: UiContext) -> CaseloadPage:
 
 
 def stored(ctx: UiContext) -> list[Case]:
-    return ctx.runner.worker.call(lambda: [r.case for r in ctx.session.cases().caseload()])
+    return ctx.runner.worker.call(
+        lambda: [r.case for r in services_of(ctx.session).cases.caseload()])
 
 
 def test_a_family_without_a_parent_is_refused_and_nothing_is_written(

@@ -13,7 +13,7 @@ from fieldapp.services.worker import DbWorker
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.tasks import TaskRunner
 from tests.conftest import PASSPHRASE, FakeClock
-from tests.services.records_helpers import make_trip
+from tests.services.records_helpers import make_trip, services_of
 from tests.sync.conftest import running_program
 from tests.ui.test_mileage_page import LEFT, confirm, month, open_page
 
@@ -29,7 +29,7 @@ def test_a_connected_profile_submits_to_the_supervisor(qtbot: QtBot, tmp_path: P
         try:
             worker.call(lambda: session.unlock(PASSPHRASE))
             ctx = UiContext(session=session, runner=TaskRunner(worker), clock=clock)
-            ctx.runner.worker.call(lambda: session.mileage().add_trip(make_trip()))
+            ctx.runner.worker.call(lambda: services_of(session).mileage.add_trip(make_trip()))
             page = open_page(qtbot, ctx)
             qtbot.mouseClick(page.submit_button, LEFT)
             assert page.confirm_dialog is not None

@@ -19,7 +19,7 @@ from fieldapp.ui.mileage_page import MileagePage
 from fieldapp.ui.today_page import TodayPage
 from fieldapp.ui.trip_dialog import TripDialog
 from tests.conftest import FakeClock
-from tests.services.records_helpers import make_trip
+from tests.services.records_helpers import make_trip, services_of
 from tests.ui.conftest import ContextFactory
 from tests.ui.test_accessibility import unnamed_controls
 
@@ -39,7 +39,7 @@ def open_page(qtbot: QtBot, ctx: UiContext) -> MileagePage:
 
 
 def month(ctx: UiContext, key: str = NOVEMBER) -> MileageMonth:
-    return ctx.runner.worker.call(lambda: ctx.session.mileage().month(key))
+    return ctx.runner.worker.call(lambda: services_of(ctx.session).mileage.month(key))
 
 
 def open_add_dialog(qtbot: QtBot, page: MileagePage) -> TripDialog:
@@ -245,7 +245,7 @@ def test_a_returned_month_shows_why_and_can_be_fixed(
     ctx = make_context()
 
     def submit_and_return() -> None:
-        ctx.session.mileage().submit(NOVEMBER)
+        services_of(ctx.session).mileage.submit(NOVEMBER)
         supervisor = Workspace(ctx.session.vault(), clock=clock,
                                actor=Actor(user_id=UserId("sup-1"), role=Role.SUPERVISOR))
         MileageService(supervisor).return_month(UserId("rc-1"), NOVEMBER,
@@ -285,7 +285,7 @@ def test_demo_year_months_and_chart(qtbot: QtBot, make_context: ContextFactory) 
 def test_a_month_that_is_over_is_submitted_without_the_early_warning(
         qtbot: QtBot, make_context: ContextFactory, clock: FakeClock) -> None:
     ctx = make_context()
-    ctx.runner.worker.call(lambda: ctx.session.mileage().add_trip(make_trip()))
+    ctx.runner.worker.call(lambda: services_of(ctx.session).mileage.add_trip(make_trip()))
     clock.advance(8 * 24 * 3600)  # 2 December: November is over
     page = open_page(qtbot, ctx)
     with qtbot.waitSignal(page.loaded, timeout=10_000):
@@ -305,7 +305,7 @@ def test_today_writes_miles_as_the_mileage_page_does(
     ctx = make_context()
     for miles in ("60", "12.4"):
         trip = make_trip(miles=Decimal(miles), round_trip=False)
-        ctx.runner.worker.call(lambda t=trip: ctx.session.mileage().add_trip(t))
+        ctx.runner.worker.call(lambda t=trip: services_of(ctx.session).mileage.add_trip(t))
     page = open_page(qtbot, ctx)
     today = TodayPage(ctx)
     qtbot.addWidget(today)
@@ -314,7 +314,7 @@ def test_today_writes_miles_as_the_mileage_page_does(
     qtbot.waitUntil(lambda: today.summary_label.text() != "", timeout=5_000)
     assert today.meter.format() == "72.4 of 150 miles used · 77.6 left · $52.49"
     assert today.meter.format() == page.meter.format()
-    ctx.runner.worker.call(lambda: ctx.session.mileage().add_trip(
+    ctx.runner.worker.call(lambda: services_of(ctx.session).mileage.add_trip(
         make_trip(miles=Decimal("77.6"), round_trip=False)))
     today.refresh()
     qtbot.waitUntil(lambda: today.meter.format() == "150 of 150 miles used · 0 left · $108.75",

@@ -14,11 +14,13 @@ from pytestqt.qtbot import QtBot
 from fieldapp.domain import visits
 from fieldapp.domain.people import CaseId, NoteId
 from fieldapp.domain.visits import NoteStatus, VisitNote
+from fieldapp.services.today import today_summary
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.note_dialogs import STATUS_TEXT
 from fieldapp.ui.note_editor import USUAL_SIZE, NoteEditor
 from fieldapp.ui.widgets import WINDOW_FRAME, fitted_size
 from tests.conftest import FakeClock
+from tests.services.records_helpers import services_of
 from tests.ui.conftest import ContextFactory
 from tests.ui.test_accessibility import unnamed_controls
 
@@ -32,11 +34,11 @@ def on_worker(ctx: UiContext, fn: Callable[[], T]) -> T:
 
 
 def stored(ctx: UiContext, note_id: str) -> VisitNote:
-    return on_worker(ctx, lambda: ctx.session.notes().get(NoteId(note_id)))
+    return on_worker(ctx, lambda: services_of(ctx.session).notes.get(NoteId(note_id)))
 
 
 def first_case(ctx: UiContext) -> CaseId:
-    return on_worker(ctx, lambda: ctx.session.cases().caseload())[0].case.id
+    return on_worker(ctx, lambda: services_of(ctx.session).cases.caseload()[0].case.id)
 
 
 def open_editor(qtbot: QtBot, ctx: UiContext, **kwargs: Any) -> NoteEditor:
@@ -170,10 +172,10 @@ def test_signing_an_incomplete_note_shows_the_rule(qtbot: QtBot, make_context: C
 def test_a_refused_save_keeps_the_text_and_says_why(qtbot: QtBot, make_context: ContextFactory
                                                     ) -> None:
     ctx = make_context(demo=True)
-    draft = on_worker(ctx, ctx.session.today).drafts[0]
+    draft = on_worker(ctx, lambda: today_summary(ctx.session.workspace())).drafts[0]
     editor = open_editor(qtbot, ctx, case_id=draft.case_id, note_id=draft.id, autosave_ms=50)
     assert editor.form.narrative.toPlainText() == draft.details.narrative
-    on_worker(ctx, lambda: ctx.session.notes().save_draft(   # saved elsewhere meanwhile
+    on_worker(ctx, lambda: services_of(ctx.session).notes.save_draft(   # saved elsewhere meanwhile
         draft.id, draft.details, expected_revision=draft.revision))
     editor.form.narrative.setFocus()
     qtbot.keyClick(editor.form.narrative, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
@@ -190,7 +192,7 @@ def test_a_refused_save_keeps_the_text_and_says_why(qtbot: QtBot, make_context: 
 def test_returned_note_shows_the_comment_and_takes_an_addendum(
         qtbot: QtBot, make_context: ContextFactory) -> None:
     ctx = make_context(demo=True)
-    returned = on_worker(ctx, ctx.session.today).returned[0]
+    returned = on_worker(ctx, lambda: today_summary(ctx.session.workspace())).returned[0]
     editor = open_editor(qtbot, ctx, case_id=returned.case_id, note_id=returned.id)
     history = editor.history
     assert history.returned.isVisible()
@@ -396,7 +398,7 @@ def note_at(qtbot: QtBot, ctx: UiContext, *, time_in: str, time_out: str) -> Not
 def test_signing_a_visit_that_overlaps_another_of_mine_asks_first(
         qtbot: QtBot, make_context: ContextFactory) -> None:
     ctx = make_context(demo=True)
-    family = on_worker(ctx, lambda: ctx.session.cases().caseload())[0].case.family_name
+    family = on_worker(ctx, lambda: services_of(ctx.session).cases.caseload()[0].case.family_name)
     first = note_at(qtbot, ctx, time_in="1600", time_out="1715")
     qtbot.mouseClick(first.sign_button, LEFT)
     sign_through_the_attestation(qtbot, first)

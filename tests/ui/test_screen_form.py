@@ -27,6 +27,7 @@ from fieldapp.ui.context import UiContext
 from fieldapp.ui.panel_model import RESULT, PanelModel
 from fieldapp.ui.screen_form import ScreenForm
 from fieldapp.ui.screen_validity import DUE_AFTER
+from tests.services.records_helpers import services_of
 from tests.ui.conftest import ContextFactory
 from tests.ui.test_accessibility import unnamed_controls
 
@@ -39,15 +40,15 @@ def ctx(make_context: ContextFactory) -> UiContext:
 
 
 def first_case(ctx: UiContext) -> CaseId:
-    return ctx.runner.worker.call(lambda: ctx.session.cases().caseload())[0].case.id
+    return ctx.runner.worker.call(lambda: services_of(ctx.session).cases.caseload()[0].case.id)
 
 
 def screens_of(ctx: UiContext, case_id: CaseId) -> list[DrugScreen]:
-    return ctx.runner.worker.call(lambda: ctx.session.screens().for_case(case_id))
+    return ctx.runner.worker.call(lambda: services_of(ctx.session).screens.for_case(case_id))
 
 
 def history_of(ctx: UiContext, screen_id: ScreenId) -> list[DrugScreen]:
-    return ctx.runner.worker.call(lambda: ctx.session.screens().history(screen_id))
+    return ctx.runner.worker.call(lambda: services_of(ctx.session).screens.history(screen_id))
 
 
 def open_form(qtbot: QtBot, ctx: UiContext, case_id: CaseId,
@@ -86,12 +87,12 @@ def instant_positive(ctx: UiContext, case_id: CaseId) -> DrugScreen:
         collected_at=ctx.clock(), panel=DEFAULT_PANEL,
         results={s: SubstanceResult.POSITIVE if s == "opiates" else SubstanceResult.NEGATIVE
                  for s in DEFAULT_PANEL}, recorded_by=UserId(""))
-    return ctx.runner.worker.call(lambda: ctx.session.screens().record(screen))
+    return ctx.runner.worker.call(lambda: services_of(ctx.session).screens.record(screen))
 
 
 def test_records_a_screen_with_one_positive(qtbot: QtBot, ctx: UiContext) -> None:
     case_id = first_case(ctx)
-    case = ctx.runner.worker.call(lambda: ctx.session.cases().get(case_id))
+    case = ctx.runner.worker.call(lambda: services_of(ctx.session).cases.get(case_id))
     before = len(screens_of(ctx, case_id))
     form = open_form(qtbot, ctx, case_id)
     assert form.person.currentText() == case.parents[0].name
@@ -255,7 +256,7 @@ def test_the_models_pass_the_model_tester(qtbot: QtBot, qtmodeltester: object,
                                           ctx: UiContext) -> None:
     case_id = first_case(ctx)
     screen = instant_positive(ctx, case_id)
-    ctx.runner.worker.call(lambda: ctx.session.screens().correct(
+    ctx.runner.worker.call(lambda: services_of(ctx.session).screens.correct(
         screen.id, replace(screen, comments="late label"), reason="comment added"))
     form = open_form(qtbot, ctx, case_id, screen.id)
     qtbot.waitUntil(lambda: form.history_model.rowCount() == 2, timeout=10_000)
@@ -452,7 +453,7 @@ def test_a_correction_with_results_unset_is_refused_beside_the_grid(qtbot: QtBot
     refused = DrugScreen(id=ScreenId(new_id()), case_id=case_id, person="Someone",
                          reason=ScreenReason.SCHEDULED, collected_at=ctx.clock(),
                          attendance=Attendance.REFUSED, recorded_by=UserId(""))
-    ctx.runner.worker.call(lambda: ctx.session.screens().record(refused))
+    ctx.runner.worker.call(lambda: services_of(ctx.session).screens.record(refused))
     form = open_form(qtbot, ctx, case_id, refused.id)
     assert form.panel_model.index(0, RESULT).data() == "not tested"
     qtbot.mouseClick(form.correct_button, LEFT)

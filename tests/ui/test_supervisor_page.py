@@ -23,6 +23,7 @@ from fieldapp.ui.mileage_chart import miles_text
 from fieldapp.ui.review_dialogs import cosign_summary, month_text
 from fieldapp.ui.supervisor_page import COLUMN_PADDING, NOBODY, SupervisorPage
 from tests.conftest import FakeClock
+from tests.services.records_helpers import services_of
 from tests.ui.conftest import ContextFactory
 from tests.ui.test_accessibility import unnamed_controls
 
@@ -84,13 +85,13 @@ def test_cosign_then_return_a_note_through_the_review(
     ask = wait_dialog(qtbot, lambda: review.confirmation)
     assert ask.cancel_button.isDefault() and "cannot be taken back" in ask.text.text()
     qtbot.mouseClick(ask.cancel_button, LEFT)
-    assert on_worker(ctx, lambda: ctx.session.notes().get(first.id)).status \
+    assert on_worker(ctx, lambda: services_of(ctx.session).notes.get(first.id)).status \
         is NoteStatus.SIGNED
     qtbot.mouseClick(review.approve_button, LEFT)
     ask = wait_dialog(qtbot, lambda: review.confirmation, ask)
     with qtbot.waitSignal(page.loaded, timeout=SLOW):
         qtbot.mouseClick(ask.confirm_button, LEFT)
-    assert on_worker(ctx, lambda: ctx.session.notes().get(first.id)).status \
+    assert on_worker(ctx, lambda: services_of(ctx.session).notes.get(first.id)).status \
         is NoteStatus.COSIGNED
     assert section.message.text().startswith("Co-signed the ")
     assert section.model.rowCount() == waiting - 1
@@ -105,12 +106,12 @@ def test_cosign_then_return_a_note_through_the_review(
     qtbot.mouseClick(comment.ok_button, LEFT)  # nothing written yet: refused
     assert "Say what needs correcting" in comment.message.text()
     assert comment.isVisible()
-    assert on_worker(ctx, lambda: ctx.session.notes().get(second.id)).status \
+    assert on_worker(ctx, lambda: services_of(ctx.session).notes.get(second.id)).status \
         is NoteStatus.SIGNED
     qtbot.keyClicks(comment.text, "Who else was in the home?")
     with qtbot.waitSignal(page.loaded, timeout=SLOW):
         qtbot.mouseClick(comment.ok_button, LEFT)
-    returned = on_worker(ctx, lambda: ctx.session.notes().get(second.id))
+    returned = on_worker(ctx, lambda: services_of(ctx.session).notes.get(second.id))
     assert returned.status is NoteStatus.RETURNED
     assert returned.reviews[-1].comment == "Who else was in the home?"
     assert "Returned the " in section.message.text()
@@ -126,7 +127,8 @@ def test_approve_one_month_and_return_another(
     first, second = section.model.row_at(0), section.model.row_at(1)
 
     def status(worker: UserId, month: str) -> MonthStatus:
-        found = on_worker(ctx, lambda: ctx.session.mileage().month(month, worker_id=worker))
+        found = on_worker(ctx, lambda: services_of(ctx.session).mileage.month(
+            month, worker_id=worker))
         return found.status  # type: ignore[no-any-return]
 
     assert status(first.worker_id, first.month) is MonthStatus.SUBMITTED
@@ -183,7 +185,7 @@ def test_draw_next_months_schedule_shows_its_fingerprint(
     assert unnamed_controls(dialog) == []
     with qtbot.waitSignal(section.loaded, timeout=SLOW):
         qtbot.mouseClick(dialog.draw_button, LEFT)
-    schedules = on_worker(ctx, lambda: ctx.session.screens().schedules(case_id))
+    schedules = on_worker(ctx, lambda: services_of(ctx.session).screens.schedules(case_id))
     drawn = next(s for s in schedules if s.first_day == date(2026, 12, 1))
     assert drawn.last_day == date(2026, 12, 31)
     assert dialog.fingerprint.isVisible()
@@ -277,7 +279,7 @@ def test_under_co_supervision_the_review_says_which_co_signature_is_missing(
     ask = wait_dialog(qtbot, lambda: review.confirmation)
     with qtbot.waitSignal(page.loaded, timeout=SLOW):
         qtbot.mouseClick(ask.confirm_button, LEFT)
-    note = on_worker(ctx, lambda: ctx.session.notes().get(first.id))
+    note = on_worker(ctx, lambda: services_of(ctx.session).notes.get(first.id))
     assert note.status is NoteStatus.SIGNED
     assert note.reviews[-1].capacity is SupervisorCapacity.INTACT
     assert section.model.rowCount() == waiting - 1, "it waits for the SUD supervisor now"
@@ -319,7 +321,7 @@ def test_months_to_approve_show_reimbursable_miles_and_dollars(
 
 
 def month_status(ctx: UiContext, worker: UserId, month: str) -> MonthStatus:
-    found = on_worker(ctx, lambda: ctx.session.mileage().month(month, worker_id=worker))
+    found = on_worker(ctx, lambda: services_of(ctx.session).mileage.month(month, worker_id=worker))
     return found.status  # type: ignore[no-any-return]
 
 
@@ -370,7 +372,7 @@ def test_approve_several_months_after_one_question(
     ask = wait_dialog(qtbot, lambda: section.confirmation, ask)
     changed = chosen[1]  # returned elsewhere while the question is open
     section_worker = section.model.index(1, 0).data()
-    on_worker(ctx, lambda: ctx.session.mileage().return_month(
+    on_worker(ctx, lambda: services_of(ctx.session).mileage.return_month(
         changed.worker_id, changed.month, reason="Add the odometer readings."))
     with qtbot.waitSignal(page.loaded, timeout=SLOW):
         qtbot.mouseClick(ask.confirm_button, LEFT)

@@ -30,7 +30,7 @@ from fieldapp.ui.sync_controller import SyncController, SyncOptions
 from fieldapp.ui.sync_status import NOT_CONNECTED
 from sync.server.store import ServerStore
 from tests.conftest import PASSPHRASE, FakeClock
-from tests.services.records_helpers import make_trip, visit_details
+from tests.services.records_helpers import make_trip, services_of, visit_details
 from tests.sync.conftest import SyncServer, running_program, serve, sync
 from tests.sync.insider import Insider, plant_misplaced_note
 from tests.sync.test_end_to_end import family
@@ -89,7 +89,7 @@ def coordinator(sync_server: SyncServer, clock: FakeClock, *names: str) -> list[
     """The supervisor's case fam-1, and laptops of coordinator rc1 that hold it."""
     supervisor = sync_server.device("sup", "sup1", clock=clock)
     laptops = [sync_server.device(name, "rc1", clock=clock) for name in names]
-    supervisor.cases().open_case(family("fam-1"))
+    services_of(supervisor).cases.open_case(family("fam-1"))
     sync(supervisor)
     for laptop in laptops:
         sync(laptop)
@@ -138,16 +138,17 @@ def hold_after_first_batch(window: MainWindow) -> threading.Event:
 
 def add_trips(session: Session, count: int) -> None:
     for day in range(1, count + 1):
-        session.mileage().add_trip(make_trip(trip_date=date(2026, 11, day), miles=Decimal(1),
-                                             round_trip=False))
+        services_of(session).mileage.add_trip(make_trip(trip_date=date(2026, 11, day),
+                                                        miles=Decimal(1), round_trip=False))
 
 
 def test_sync_now_empties_what_waits_and_says_when(qtbot: QtBot, sync_server: SyncServer,
                                                   open_app: AppFactory, clock: FakeClock
                                                   ) -> None:
     [laptop] = coordinator(sync_server, clock, "rc")
-    laptop.notes().start_draft("fam-1", visit_details(narrative="Written offline."))
-    laptop.mileage().add_trip(make_trip(case_id="fam-1", miles=Decimal(12), round_trip=False))
+    services_of(laptop).notes.start_draft("fam-1", visit_details(narrative="Written offline."))
+    services_of(laptop).mileage.add_trip(make_trip(case_id="fam-1", miles=Decimal(12),
+                                                   round_trip=False))
     laptop.lock()
     clock.advance(3 * 60)
     window = open_app(paths_of(laptop))
@@ -278,7 +279,7 @@ def test_a_change_goes_up_by_itself_when_the_server_comes_back(
     sync_server.process.wait(timeout=10)
 
     session = window.current_session()
-    window._runner.run(lambda: session.mileage().add_trip(
+    window._runner.run(lambda: services_of(session).mileage.add_trip(
         make_trip(miles=Decimal(9), round_trip=False)), on_success=lambda _: None)
     qtbot.waitUntil(lambda: "Server not reachable" in status.note.text(), timeout=WAIT)
     assert status.waiting.text() == "1 waiting to go up"
@@ -296,22 +297,24 @@ def test_a_change_goes_up_by_itself_when_the_server_comes_back(
 def test_conflicts_kept_copies_and_refused_changes_are_settled_in_the_dialog(
         qtbot: QtBot, sync_server: SyncServer, open_app: AppFactory, clock: FakeClock) -> None:
     first, second = coordinator(sync_server, clock, "rc-a", "rc-b")
-    note = first.notes().start_draft("fam-1", visit_details(narrative="Started at the office."))
-    other = first.notes().start_draft("fam-1", visit_details(narrative="Base."))
-    first.mileage().add_trip(make_trip(miles=Decimal(10), round_trip=False))
+    note = services_of(first).notes.start_draft(
+        "fam-1", visit_details(narrative="Started at the office."))
+    other = services_of(first).notes.start_draft("fam-1", visit_details(narrative="Base."))
+    services_of(first).mileage.add_trip(make_trip(miles=Decimal(10), round_trip=False))
     sync(first)
     sync(second)
     # Laptop A and laptop B of the same worker, both offline: the same draft edited on both; a
     # draft signed on A and edited on B; a month submitted on A while B logs a trip in it.
-    first.notes().save_draft(note.id, visit_details(narrative="Version from laptop A."),
-                             expected_revision=first.notes().get(note.id).revision)
-    second.notes().save_draft(note.id, visit_details(narrative="Version from laptop B."),
-                              expected_revision=second.notes().get(note.id).revision)
-    first.notes().sign(other.id)
-    second.notes().save_draft(other.id, visit_details(narrative="Typed on B after lunch."),
-                              expected_revision=second.notes().get(other.id).revision)
-    first.mileage().submit(MONTH)
-    second.mileage().add_trip(make_trip(miles=Decimal(7), round_trip=False))
+    services_of(first).notes.save_draft(note.id, visit_details(narrative="Version from laptop A."),
+                                        expected_revision=services_of(first).notes.get(note.id).revision)
+    services_of(second).notes.save_draft(note.id, visit_details(narrative="Version from laptop B."),
+                                         expected_revision=services_of(second).notes.get(note.id).revision)
+    services_of(first).notes.sign(other.id)
+    services_of(second).notes.save_draft(
+        other.id, visit_details(narrative="Typed on B after lunch."),
+        expected_revision=services_of(second).notes.get(other.id).revision)
+    services_of(first).mileage.submit(MONTH)
+    services_of(second).mileage.add_trip(make_trip(miles=Decimal(7), round_trip=False))
     sync(first)
     second.lock()
 
@@ -364,7 +367,7 @@ def test_conflicts_kept_copies_and_refused_changes_are_settled_in_the_dialog(
 
     # Laptop A gets the version kept on B; the trip B logged stays on B only.
     sync(first)
-    assert first.notes().get(note.id).details.narrative == "Version from laptop B."
+    assert services_of(first).notes.get(note.id).details.narrative == "Version from laptop B."
     assert server_count(sync_server, "trips") == 1
 
 
@@ -374,8 +377,8 @@ def test_a_record_that_names_another_case_is_set_aside_and_shown(
     window files it nowhere and says so under Needs attention, with nothing to choose."""
     supervisor = sync_server.device("sup", "sup1", clock=clock)
     worker = sync_server.device("rc", "rc1", clock=clock)
-    supervisor.cases().open_case(family("fam-a"))
-    supervisor.cases().open_case(replace(family("fam-b"), coordinator_id=None))
+    services_of(supervisor).cases.open_case(family("fam-a"))
+    services_of(supervisor).cases.open_case(replace(family("fam-b"), coordinator_id=None))
     sync(supervisor)
     sync(worker)
     plant_misplaced_note(sync_server, Insider(worker), "fam-a", "fam-b")
@@ -398,7 +401,8 @@ def test_a_record_that_names_another_case_is_set_aside_and_shown(
     assert not any(b.isVisible() for b in (dialog.keep_mine, dialog.keep_theirs,
                                           dialog.mark_read, dialog.send_again, dialog.dismiss))
     assert unnamed_controls(dialog) == []
-    in_b = window._runner.worker.call(lambda: window.current_session().notes().for_case("fam-b"))
+    in_b = window._runner.worker.call(
+        lambda: services_of(window.current_session()).notes.for_case("fam-b"))
     assert in_b == []
 
 
@@ -426,7 +430,7 @@ def test_connecting_in_settings_brings_the_caseload_back_at_once(
         qtbot: QtBot, sync_server: SyncServer, open_app: AppFactory, clock: FakeClock,
         tmp_path: Path) -> None:
     [old] = coordinator(sync_server, clock, "old-laptop")  # rc1's key pair is on the server
-    old.notes().start_draft("fam-1", visit_details(narrative="From the old laptop."))
+    services_of(old).notes.start_draft("fam-1", visit_details(narrative="From the old laptop."))
     sync(old)
     window = open_app(ProfilePaths(tmp_path / "new-laptop"))
     create_profile(qtbot, window)
@@ -447,7 +451,7 @@ def test_connecting_in_settings_brings_the_caseload_back_at_once(
     ws.setCurrentWidget(ws.caseload)
     qtbot.waitUntil(lambda: ws.caseload.model.rowCount() == 1, timeout=WAIT)
     drafts = window._runner.worker.call(
-        lambda: [n.details.narrative for n in window.current_session().notes().for_case(
+        lambda: [n.details.narrative for n in services_of(window.current_session()).notes.for_case(
             "fam-1")])
     assert drafts == ["From the old laptop."]
 

@@ -24,6 +24,7 @@ from fieldapp.ui.note_editor import NoteEditor
 from fieldapp.ui.shortcuts import EVERYONE, Place, keys_of, shortcuts_for
 from fieldapp.ui.workspace_view import WorkspaceView
 from tests.conftest import PASSPHRASE, FakeClock
+from tests.services.records_helpers import services_of
 from tests.ui.conftest import ContextFactory, WindowFactory
 from tests.ui.test_profile_flow import try_unlock
 
@@ -136,7 +137,8 @@ def test_the_main_window_has_the_declared_keys_and_they_do_what_they_say(
 def test_the_family_and_note_windows_have_their_declared_keys(
         qtbot: QtBot, make_context: ContextFactory) -> None:
     ctx = make_context(demo=True)
-    case = CaseId(ctx.runner.worker.call(lambda: ctx.session.cases().caseload()[0].case.id))
+    case = CaseId(ctx.runner.worker.call(
+        lambda: services_of(ctx.session).cases.caseload()[0].case.id))
     family = CasePage(ctx, case_id=case)
     note = NoteEditor(ctx, case_id=case)
     for window in (family, note):

@@ -14,13 +14,13 @@ from pytestqt.qtbot import QtBot
 from fieldapp.domain.people import Role, UserId
 from fieldapp.domain.radar import Opens, RadarKind
 from fieldapp.services import demo
-from fieldapp.services.today import TodaySummary
+from fieldapp.services.today import TodaySummary, today_summary
 from fieldapp.ui.case_page import CasePage
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.today_page import TodayPage
 from fieldapp.ui.workspace_view import WorkspaceView
 from tests.conftest import FakeClock
-from tests.services.records_helpers import make_trip
+from tests.services.records_helpers import make_trip, services_of
 from tests.ui.conftest import ContextFactory
 from tests.ui.test_accessibility import unnamed_controls
 from tests.ui.test_case_page import cut_cells
@@ -38,7 +38,7 @@ def today_page(qtbot: QtBot, make_context: ContextFactory, *, demo: bool = False
     qtbot.addWidget(page)
     page.resize(1000, 900)
     page.show()
-    summary = ctx.runner.worker.call(ctx.session.today)
+    summary = ctx.runner.worker.call(lambda: today_summary(ctx.session.workspace()))
     page.refresh()
     qtbot.waitUntil(lambda: page.summary_label.text() != "", timeout=5_000)
     return page, summary
@@ -107,7 +107,7 @@ def test_a_mileage_item_shows_its_month_and_a_case_item_its_case(
         view.today.open_mileage.emit("2025-12")
     assert view.currentWidget() is view.mileage
     qtbot.waitUntil(lambda: view.mileage.month_label.text() == "December 2025", timeout=5_000)
-    case_id = ctx.runner.worker.call(lambda: ctx.session.cases().caseload()[0].case.id)
+    case_id = ctx.runner.worker.call(lambda: services_of(ctx.session).cases.caseload()[0].case.id)
     view.today.open_case.emit(case_id)
     (window,) = view.open_windows()
     assert isinstance(window, CasePage)
@@ -125,7 +125,7 @@ def supervisor_today(qtbot: QtBot, make_context: ContextFactory, *, user_id: Use
     page.show()
     page.refresh()
     qtbot.waitUntil(lambda: page.summary_label.text() != "", timeout=5_000)
-    return page, ctx.runner.worker.call(ctx.session.today)
+    return page, ctx.runner.worker.call(lambda: today_summary(ctx.session.workspace()))
 
 
 def worker_boxes(page: TodayPage) -> list[QWidget]:
@@ -161,7 +161,7 @@ def test_a_supervisor_sees_the_work_to_decide_not_a_workers_sections(
 def test_a_supervisor_with_trips_of_their_own_keeps_a_workers_sections(
         qtbot: QtBot, make_context: ContextFactory) -> None:
     def drive(ctx: UiContext) -> None:
-        ctx.runner.worker.call(lambda: ctx.session.mileage().add_trip(make_trip()))
+        ctx.runner.worker.call(lambda: services_of(ctx.session).mileage.add_trip(make_trip()))
 
     page, summary = supervisor_today(qtbot, make_context, user_id=demo.SUPERVISOR, demo=True,
                                      then=drive)

@@ -32,6 +32,7 @@ from fieldapp.ui.screen_form import ScreenForm
 from fieldapp.ui.trip_dialog import CaseChoice, TripDialog
 from fieldapp.ui.widgets import DESIGN_SIZE, WINDOW_FRAME, fit_to_screen
 from tests.conftest import PASSPHRASE, FakeClock
+from tests.services.records_helpers import services_of
 from tests.ui.conftest import ContextFactory, WindowFactory
 from tests.ui.test_profile_flow import try_unlock
 
@@ -108,7 +109,7 @@ def check_fits(qtbot: QtBot, window: QWidget, available: QRect) -> None:
 def test_every_window_shows_its_buttons_on_a_laptop_screen(
         qtbot: QtBot, make_context: ContextFactory, name: str, screen: str) -> None:
     ctx = make_context(demo=True)
-    case = ctx.runner.worker.call(lambda: ctx.session.cases().caseload()[0].case.id)
+    case = ctx.runner.worker.call(lambda: services_of(ctx.session).cases.caseload()[0].case.id)
     window = WINDOWS[name](ctx, case)
     qtbot.addWidget(window)
     check_fits(qtbot, window, SCREENS[screen])

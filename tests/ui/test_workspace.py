@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 from fieldapp.app import DEMO_ROLES, build_parser
 from fieldapp.domain.people import Role
 from fieldapp.services import demo
+from fieldapp.services.today import today_summary
 from fieldapp.ui.case_page import CasePage
 from fieldapp.ui.caseload_page import BEHIND, CaseloadPage
 from fieldapp.ui.context import UiContext
@@ -16,6 +17,7 @@ from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.note_editor import NoteEditor
 from fieldapp.ui.today_page import TodayPage
 from tests.conftest import FakeClock
+from tests.services.records_helpers import services_of
 from tests.ui.conftest import ContextFactory, WindowFactory
 from tests.ui.test_accessibility import unnamed_controls
 from tests.ui.test_profile_flow import create_profile
@@ -32,7 +34,7 @@ def test_today_shows_what_needs_attention(qtbot: QtBot, make_context: ContextFac
     ctx = make_context(demo=True)
     page = TodayPage(ctx)
     shown(qtbot, page)
-    summary = ctx.runner.worker.call(ctx.session.today)
+    summary = ctx.runner.worker.call(lambda: today_summary(ctx.session.workspace()))
     qtbot.waitUntil(lambda: page.drafts_model.rowCount() == len(summary.drafts), timeout=5_000)
     assert page.returned_model.rowCount() == len(summary.returned) > 0
     assert "draft" in page.summary_label.text()
@@ -83,7 +85,7 @@ def test_caseload_search_and_filter(qtbot: QtBot, make_context: ContextFactory,
 def test_case_page_timeline(qtbot: QtBot, make_context: ContextFactory,
                             qtmodeltester: ModelTester) -> None:
     ctx: UiContext = make_context(demo=True)
-    case = ctx.runner.worker.call(lambda: ctx.session.cases().caseload())[0].case
+    case = ctx.runner.worker.call(lambda: services_of(ctx.session).cases.caseload()[0].case)
     page = CasePage(ctx, case_id=case.id)
     shown(qtbot, page)
     qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=5_000)
