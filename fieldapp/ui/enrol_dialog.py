@@ -14,9 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fieldapp.domain.errors import KnownError
 from fieldapp.services.enrolment import Enrolment
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.ops import on_profile
 from fieldapp.ui.widgets import labelled, message_label, paragraph, passphrase_field, set_error
 from sync.client.enrol import enrol
 
@@ -78,10 +78,12 @@ class EnrolDialog(QDialog):
         set_error(self.message, "")
         self.message.setText("Connecting…")
         session = self._ctx.session
-        self._ctx.runner.run(
-            lambda: enrol(session, server_url=server, code=code, passphrase=passphrase,
-                          device_name=platform.node() or "laptop"),
-            on_success=self._done, on_error=self._failed)
+        # Enrolment gives the profile's earlier records to the server's user: a change.
+        on_profile(self._ctx.runner, session,
+                   lambda s: enrol(s, server_url=server, code=code, passphrase=passphrase,
+                                   device_name=platform.node() or "laptop"),
+                   owner=self, changes=True) \
+            .done(self._done).shown_in(self.message, after_failure=self._try_again).run()
 
     def _done(self, done: Enrolment) -> None:
         self._working = False
@@ -94,12 +96,9 @@ class EnrolDialog(QDialog):
         self.enrolled.emit(said)
         self.accept()
 
-    def _failed(self, error: BaseException) -> None:
+    def _try_again(self) -> None:
         self._working = False
         self.connect_button.setEnabled(True)
-        if not isinstance(error, KnownError):
-            raise error
-        set_error(self.message, error.message)
 
 
 def records_words(count: int) -> str:

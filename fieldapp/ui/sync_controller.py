@@ -25,6 +25,7 @@ from fieldapp.domain.errors import KnownError
 from fieldapp.services import enrolment
 from fieldapp.services.enrolment import DeviceRevoked, ServerUnreachable
 from fieldapp.ui.context import UiContext
+from fieldapp.ui.ops import on_profile
 from sync import protocol as wire
 from sync.client.engine import (
     NotEnrolled,
@@ -136,7 +137,8 @@ class SyncController(QObject):
     def start(self, *, sync_now: bool = False) -> None:
         """Read the profile's sync facts; if it is enrolled, start the timers (and a sync)."""
         self._sync_on_start = sync_now
-        self.ctx.runner.run(lambda: status_of(self.ctx.session), on_success=self._started)
+        on_profile(self.ctx.runner, self.ctx.session, status_of, owner=self) \
+            .done(self._started).run()
 
     def _started(self, status: dict[str, Any]) -> None:
         if self._stopped.is_set():
@@ -160,7 +162,7 @@ class SyncController(QObject):
             return
         self._watching = True
         # Saves and edits run through the task runner; when it goes idle, count what waits.
-        self.ctx.runner.busy_changed.connect(self._runner_busy)
+        self.ctx.runner.records_changed.connect(self._records_changed)
         info = network_information()
         if info is not None:
             info.reachabilityChanged.connect(self._reachability)
@@ -237,10 +239,9 @@ class SyncController(QObject):
         gc.freeze()
         job.thread.start()
 
-    def _runner_busy(self, busy: bool) -> None:
-        # Count what waits to go up after each burst of work; the count itself is a task too,
-        # and the idle signal it causes is ignored while it is out.
-        if busy or self._counting or self._stopped.is_set():
+    def _records_changed(self) -> None:
+        # Count what waits to go up after each change (one count out at a time).
+        if self._counting or self._stopped.is_set():
             return
         self._counting = True
         session = self.ctx.session
@@ -248,7 +249,8 @@ class SyncController(QObject):
         def count() -> int:
             db, key = session.vault().open_parts()
             return Replica(db, key, user_id="", now="").waiting()
-        self.ctx.runner.run(count, on_success=self._counted, on_error=self._count_failed)
+        on_profile(self.ctx.runner, session, lambda _: count(), owner=self).done(self._counted) \
+            .failed(_not_counted, after_failure=self._count_over).run()
 
     def _counted(self, waiting: int) -> None:
         self._counting = False
@@ -259,10 +261,8 @@ class SyncController(QObject):
         if not self.state.running:
             self._set(waiting=waiting)
 
-    def _count_failed(self, error: BaseException) -> None:
+    def _count_over(self) -> None:
         self._counting = False
-        if not isinstance(error, KnownError):
-            raise error
 
     def _reachability(self, reachability: QNetworkInformation.Reachability) -> None:
         # A hint, never a gate: a server on this computer or the local network may answer
@@ -373,8 +373,8 @@ class SyncController(QObject):
 
     def _recount(self) -> None:
         """After a sync that did not finish: read the counts again (some of it was done)."""
-        self.ctx.runner.run(lambda: status_of(self.ctx.session), on_success=self._recounted,
-                            on_error=self._count_failed)
+        on_profile(self.ctx.runner, self.ctx.session, status_of, owner=self) \
+            .done(self._recounted).failed(_not_counted).run()
 
     def _recounted(self, status: dict[str, Any]) -> None:
         if not self._stopped.is_set():
@@ -420,3 +420,7 @@ def network_information() -> QNetworkInformation | None:
 def _attention(status: dict[str, Any]) -> int:
     """What a person should look at: conflicts, refused changes and documents set aside."""
     return len(status["conflicts"]) + len(status["problems"]) + len(status.get("set_aside", ()))
+
+
+def _not_counted(_: KnownError) -> None:
+    """A count that could not be read (the profile locked meanwhile): the next one will be."""

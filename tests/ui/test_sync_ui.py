@@ -279,8 +279,9 @@ def test_a_change_goes_up_by_itself_when_the_server_comes_back(
     sync_server.process.wait(timeout=10)
 
     session = window.current_session()
+    # A change, announced as the trip dialog's change op announces it.
     window._runner.run(lambda: services_of(session).mileage.add_trip(
-        make_trip(miles=Decimal(9), round_trip=False)), on_success=lambda _: None)
+        make_trip(miles=Decimal(9), round_trip=False)), on_success=lambda _: None, changes=True)
     qtbot.waitUntil(lambda: "Server not reachable" in status.note.text(), timeout=WAIT)
     assert status.waiting.text() == "1 waiting to go up"
     assert "Next try" in status.note.text()
