@@ -213,7 +213,7 @@ class Phase:
 
 
 def open_on_worker(paths: ProfilePaths, worker: DbWorker) -> Session:
-    """The profile unlocked on the database thread, as the app's unlock page does."""
+    """The profile unlocked on the database worker, as the app's unlock page does."""
     session = Session(paths, clock=SYNC.clock)
     worker.call(lambda: session.unlock(SYNC.PASSPHRASE))
     return session
@@ -231,7 +231,7 @@ def wait_for(app: QApplication, ready: Callable[[], bool], what: str, seconds: f
 
 @dataclass
 class OpenProfile:
-    """What the main window holds for an open, enrolled profile: the database thread, the
+    """What the main window holds for an open, enrolled profile: the database worker, the
     session opened on it, the sync controller and the status row showing it."""
 
     worker: DbWorker

@@ -131,7 +131,7 @@ def require_enrolment(session: Session) -> dict[str, Any]:
 
 def obey_wipe(session: Session, *, db: Callable[[Callable[[], None]], Any] | None = None
               ) -> None:
-    """The wipe order of a revoked device: lock the profile (through `db`, the vault's thread,
+    """The wipe order of a revoked device: lock the profile (through `db`, the database worker,
     when called from another), then remove every file of it."""
     paths = session.profile.paths
     if db is None:

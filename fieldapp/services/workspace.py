@@ -39,7 +39,7 @@ class Stores:
 class Workspace:
     """An open vault seen by one person.
 
-    Thread rule: the vault's thread. `unit()` is one transaction: everything written inside it,
+    Thread rule: the database worker. `unit()` is one transaction: everything written inside it,
     the audit entry included, commits together or not at all.
 
     Attributes:

@@ -12,7 +12,7 @@ from fieldapp.domain.audit import AuditEntry, chain, first_break
 
 
 class AuditStore:
-    """Thread rule: the vault's thread, inside the caller's transaction."""
+    """Thread rule: the database worker, inside the caller's transaction."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self._db = db

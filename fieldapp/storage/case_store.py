@@ -13,7 +13,7 @@ from fieldapp.storage.sealed import Body, Opened, SealedTable
 
 
 class CaseStore:
-    """Thread rule: the vault's thread, inside the caller's transaction."""
+    """Thread rule: the database worker, inside the caller's transaction."""
 
     def __init__(self, table: SealedTable, *, now: str) -> None:
         self._table, self._now = table, now

@@ -22,7 +22,7 @@ from fieldapp.storage.sealed import Body, Opened, SealedTable
 
 
 class ConsentStore:
-    """Thread rule: the vault's thread, inside the caller's transaction."""
+    """Thread rule: the database worker, inside the caller's transaction."""
 
     def __init__(self, consents: SealedTable, ends: SealedTable, disclosures: SealedTable
                  ) -> None:

@@ -35,7 +35,7 @@ from fieldapp.storage.settings_store import load_settings
 
 
 class NoteStore:
-    """Thread rule: the vault's thread, inside the caller's transaction."""
+    """Thread rule: the database worker, inside the caller's transaction."""
 
     def __init__(self, notes: SealedTable, addenda: SealedTable, reviews: SealedTable, *,
                  now: str) -> None:

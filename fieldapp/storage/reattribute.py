@@ -13,7 +13,7 @@ The signed-note and append-only locks let this through by the one mode they allo
 column to change in (`replace kept`); capture triggers stay quiet, because each record already
 has its pending outbox entry from when it was written.
 
-Thread rule: the vault's thread, inside the caller's transaction.
+Thread rule: the database worker, inside the caller's transaction.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class Record:
 class RecordStore:
     """Create, read, replace and delete sealed records in one open vault.
 
-    Thread rule: use only on the thread that opened the vault.
+    Thread rule: the database worker, which opened the vault.
     """
 
     def __init__(self, vault: Vault, *, clock: Clock) -> None:

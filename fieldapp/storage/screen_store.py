@@ -35,7 +35,7 @@ from fieldapp.storage.sealed import Body, SealedTable
 
 
 class ScreenStore:
-    """Thread rule: the vault's thread, inside the caller's transaction."""
+    """Thread rule: the database worker, inside the caller's transaction."""
 
     def __init__(self, revisions: SealedTable, schedules: SealedTable, *, now: str) -> None:
         self._revisions, self._schedules, self._now = revisions, schedules, now

@@ -81,7 +81,7 @@ def open_all(db: sqlite_utils.Database, key: DataKey, table: str) -> Iterator[Op
 class SealedTable:
     """Seal on the way in, open on the way out, for one sealed table.
 
-    Thread rule: use on the vault's thread, inside the caller's transaction.
+    Thread rule: use on the database worker, inside the caller's transaction.
     """
 
     def __init__(self, db: sqlite_utils.Database, key: DataKey, name: str) -> None:

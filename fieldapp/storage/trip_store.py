@@ -18,7 +18,7 @@ from fieldapp.storage.sealed import Body, SealedTable
 
 
 class TripStore:
-    """Thread rule: the vault's thread, inside the caller's transaction."""
+    """Thread rule: the database worker, inside the caller's transaction."""
 
     def __init__(self, trips: SealedTable, months: SealedTable, *, now: str) -> None:
         self._trips, self._months, self._now = trips, months, now

@@ -3,9 +3,9 @@
 Thread rule: the runner lives on the UI thread. The export runs on a QThread of its own
 (`fieldapp-export`; a QThread, not a Python thread, because Qt's text layout starts timers,
 which need the thread's event dispatcher): reading and opening the records is sent to the
-vault's thread with `DbWorker.call` (so it waits behind, never beside, other database work), the
+database worker with `DbWorker.call` (so it waits behind, never beside, other database work), the
 layout and the PDF are made on the export thread, and the file is written there. The audit
-entry goes back to the vault's thread; if it cannot be written the file is removed. Results
+entry goes back to the database worker; if it cannot be written the file is removed. Results
 reach the UI thread as queued signals. A cancel is seen between rows and between pages;
 nothing is written before the whole file is ready, so a cancelled export leaves no file behind.
 """

@@ -302,7 +302,7 @@ class SyncController(QObject):
         return engine.sync(progress=progress, cancel=job.cancel)
 
     def _db(self, fn: Callable[[], T]) -> T:
-        """One database step on the vault's thread; refused once the controller stopped (the
+        """One database step on the database worker; refused once the controller stopped (the
         check runs there, so no step of an old sync runs after the lock queued behind it)."""
         stopped = self._stopped
 

@@ -58,7 +58,7 @@ class TaskRunner(QObject):
     """Submits callables to the `DbWorker`; callbacks run on the UI thread, in submission order.
 
     Results are collected by a short timer on the UI thread rather than by a signal emitted from
-    the worker thread: nothing Qt is ever touched from the worker, so the services stay free of
+    the database worker: nothing Qt is ever touched from it, so the services stay free of
     Qt and delivery is strictly in order. The timer runs only while work is pending.
 
     Signals:

@@ -1,7 +1,7 @@
 """Conflicts: the other side of each one kept sealed beside the record, shown side by side, and
 settled by a person's choice; changes the server refused, retried or dismissed.
 
-Thread rule: the vault's thread; every public method is one transaction.
+Thread rule: the database worker; every public method is one transaction.
 """
 
 from __future__ import annotations

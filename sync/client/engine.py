@@ -15,7 +15,7 @@ refusal (4xx) is not. Cancelling stops between steps, and every step is one tran
 cancelled or killed sync loses nothing and doubles nothing.
 
 Thread rule: `sync()` runs on any thread except the UI's; every database step goes through
-`db`, which runs it on the vault's thread.
+`db`, which runs it on the database worker.
 """
 
 from __future__ import annotations
@@ -410,7 +410,8 @@ class SyncEngine:
 
 
 def status_of(session: Session) -> dict[str, Any]:
-    """For the status area: last success, items waiting, what needs attention (vault thread)."""
+    """For the status area: last success, items waiting, what needs attention (on the database
+    worker)."""
     enrolled = enrolment.enrolment_of(session)
     replica = replica_of(session, enrolled=enrolled)
     return {"enrolled": enrolled is not None,
@@ -421,7 +422,7 @@ def status_of(session: Session) -> dict[str, Any]:
 
 
 def replica_of(session: Session, *, enrolled: dict[str, Any] | None = None) -> Replica:
-    """The replica of an open profile (vault thread); `enrolled`, if already read, saves
+    """The replica of an open profile (the database worker); `enrolled`, if already read, saves
     opening the profile's records again."""
     db, key = session.vault().open_parts()
     enrolled = enrolled or enrolment.enrolment_of(session)

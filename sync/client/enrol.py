@@ -67,7 +67,7 @@ def remember_team(session: Session, team: list[wire.StaffInfo]) -> bool:
 def wiped_if_revoked(session: Session, *, db: Callable[[Callable[[], None]], Any] | None = None
                      ) -> Iterator[None]:
     """Obey the server's wipe order if a call inside says this device was revoked; `db` runs
-    the lock on the vault's thread when the calls are made from another."""
+    the lock on the database worker when the calls are made from another."""
     try:
         yield
     except DeviceRevoked:

@@ -5,7 +5,7 @@ The server keeps every version; the laptop keeps nothing it is not entitled to, 
 has not reached the server yet (waiting, refused or in conflict): a scope with any of that is
 left alone until the person has dealt with it, so nothing typed is lost.
 
-Thread rule: the vault's thread; one transaction.
+Thread rule: the database worker; one transaction.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Pull: apply the server's documents, or keep them in the inbox until they can be (no key yet,
 local changes to settle first, not where they claim to belong).
 
-Thread rule: the vault's thread; every public method is one transaction.
+Thread rule: the database worker; every public method is one transaction.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The laptop's records as sync sees them: sync's state, the scope and owner of a record, and the
 writes every step of sync shares (marking what is synced, the inbox, the applying mode).
 
-Thread rule: the vault's thread, inside the caller's transaction.
+Thread rule: the database worker, inside the caller's transaction.
 """
 
 from __future__ import annotations

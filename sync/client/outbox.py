@@ -1,7 +1,7 @@
 """Push: freeze waiting changes into ops (the same bytes under the same op id on a retry) and settle
 the server's answers to them.
 
-Thread rule: the vault's thread; every public method is one transaction.
+Thread rule: the database worker; every public method is one transaction.
 """
 
 from __future__ import annotations

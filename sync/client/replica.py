@@ -1,7 +1,7 @@
 """The laptop's side of sync, in the database: freeze outbox entries into ops, settle the server's
 answers, apply pulled documents, keep conflicts, compute the digest.
 
-Thread rule: the vault's thread. Every public method is one transaction: a crash or a kill at
+Thread rule: the database worker. Every public method is one transaction: a crash or a kill at
 any point leaves either all of a step or none of it, and the pull checkpoint is written in the
 transaction of the documents it covers.
 """
@@ -20,5 +20,5 @@ class Replica(Outbox, Verification):
     (apply and retry), `conflicts`, `verification` (digest and repair), over `local` (state and
     the writes they share).
 
-    Thread rule: the vault's thread.
+    Thread rule: the database worker.
     """

@@ -1,6 +1,6 @@
 """Verification: the digest both sides compare, and the repair of what the server does not hold.
 
-Thread rule: the vault's thread; every public method is one transaction.
+Thread rule: the database worker; every public method is one transaction.
 """
 
 from __future__ import annotations
