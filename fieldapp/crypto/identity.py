@@ -58,13 +58,13 @@ class Identity:
 
     def open_key(self, wrapped: str, *, case_id: str, version: int, user_id: str) -> bytes:
         """Unseal a content key sealed to this identity; `KeyFileDamaged` if it does not open."""
-        raw = unb64(wrapped)
-        ephemeral = X25519PublicKey.from_public_bytes(raw[:32])
-        key = _kek(self._private.exchange(ephemeral), raw[:32])
         try:
+            raw = unb64(wrapped)
+            ephemeral = X25519PublicKey.from_public_bytes(raw[:32])
+            key = _kek(self._private.exchange(ephemeral), raw[:32])
             return AESGCM(key).decrypt(raw[32:44], raw[44:],
                                        _binding(case_id, version, user_id))
-        except InvalidTag as exc:
+        except (InvalidTag, ValueError) as exc:  # ValueError: too short, or not base64
             raise KeyFileDamaged("A shared case key could not be opened with your key.") from exc
 
 

@@ -30,8 +30,13 @@ from sync.client.attention import AttentionItem, Fields, read_attention
 from sync.client.engine import replica_of
 
 KINDS = {"conflict": "Changed in two places", "kept": "Kept for you to review",
-         "refused": "Refused by the server", "set aside": "Set aside, not filed"}
+         "refused": "Refused by the server", "set aside": "Set aside, not filed",
+         "key": "A key that does not open"}
 HINTS = {
+    "key": "A colleague's laptop shared this version of the key with you, but it does not open "
+           "with your key: it is damaged, or it was not made for you. Nothing sealed under it "
+           "can be read here; everything else keeps syncing. Tell your administrator: the "
+           "server's audit says who shared it.",
     "set aside": "The server sent this under a case it does not belong to, so it was filed "
                  "nowhere and nothing on this laptop changed. Tell your administrator: the "
                  "server's audit says who sent it.",
@@ -163,7 +168,7 @@ class AttentionDialog(QDialog):
         self.reason.setText(f"{item.title}. {item.reason}")
         if item.kind == "refused":
             self.sides.setHtml(side_by_side(item.mine, None, "On this laptop", ""))
-        elif item.kind == "set aside":
+        elif item.kind in ("set aside", "key"):
             self.sides.clear()  # nothing of it is shown: it may not even be what it says
         else:
             self.sides.setHtml(side_by_side(item.mine, item.theirs, "Yours, on this laptop",

@@ -418,8 +418,10 @@ def network_information() -> QNetworkInformation | None:
 
 
 def _attention(status: dict[str, Any]) -> int:
-    """What a person should look at: conflicts, refused changes and documents set aside."""
-    return len(status["conflicts"]) + len(status["problems"]) + len(status.get("set_aside", ()))
+    """What a person should look at: conflicts, refused changes, documents and keys set
+    aside."""
+    return len(status["conflicts"]) + len(status["problems"]) + \
+        len(status.get("set_aside", ())) + len(status.get("keys_set_aside", ()))
 
 
 def _not_counted(_: KnownError) -> None:

@@ -21,6 +21,7 @@ from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.session import Session
 from fieldapp.services.workspace import Workspace
+from sync import protocol as wire
 from sync.client.engine import replica_of
 
 Fields = list[tuple[str, str]]
@@ -33,8 +34,9 @@ class AttentionItem:
 
     Attributes:
         kind: "conflict" (open: choose a version), "kept" (a copy kept for review),
-            "refused" (the server refused a change) or "set aside" (a record from the server
-            that names another case than the one it came under: never filed).
+            "refused" (the server refused a change), "set aside" (a record from the server
+            that names another case than the one it came under: never filed) or "key" (a
+            version of a case's key shared with this user that does not open).
         key: the conflict's id, or the refused change's op id.
         table: the record's table; `thing` says it in words ("visit note").
         title: which record, in words ("Visit note of 24 Nov 2026, Alder family").
@@ -84,6 +86,16 @@ def read_attention(session: Session) -> list[AttentionItem]:
             kind="set aside", key=f"{table}/{doc['record_id']}", table=table, thing=thing,
             title=f"A {thing} sent under the case{_family(ws, doc['scope'])}",
             reason=f"{doc['reason']} It was not filed anywhere.", mine=None, theirs=None))
+    for aside in replica.keys_set_aside():
+        scope, version = str(aside["scope"]), int(aside["version"])
+        where = "your mileage" if scope.startswith(wire.LEDGER_PREFIX) else \
+            f"the case{_family(ws, scope)}"
+        items.append(AttentionItem(
+            kind="key", key=f"{scope}#{version}", table="", thing="key",
+            title=f"Version {version} of the key to {where}",
+            reason="It was shared with you but does not open with your key: damaged, or not "
+                   "made for you. What was sealed under it waits unread; everything else "
+                   "syncs.", mine=None, theirs=None))
     return items
 
 

@@ -37,7 +37,7 @@ from pydantic import TypeAdapter
 from fieldapp.crypto.identity import b64
 from fieldapp.domain.audit import Action
 from fieldapp.domain.clock import iso
-from fieldapp.domain.errors import KnownError, RuleViolation
+from fieldapp.domain.errors import KeyFileDamaged, KnownError, RuleViolation
 from fieldapp.services import case_keys, enrolment
 from fieldapp.services.case_keys import KEY_KIND
 from fieldapp.services.enrolment import ServerRefused
@@ -306,10 +306,18 @@ class SyncEngine:
                 continue
             for item in items:
                 version = item.version
-                if keys.get(scope, version) is None:
+                if keys.get(scope, version) is not None:
+                    continue
+                try:
                     key = identity.open_key(item.wrapped_key, case_id=scope,
                                             version=version, user_id=self._user_id)
-                    self._remember(keys, scope, version, key)
+                except KeyFileDamaged:
+                    # Damaged, or planted by a member for someone else: set aside and said
+                    # under Needs attention; what it sealed waits, everything else syncs.
+                    self._db(partial(self._set_key_aside, scope, version, True))
+                    continue
+                self._remember(keys, scope, version, key)
+                self._db(partial(self._set_key_aside, scope, version, False))
         return known
 
     def _share(self, scope: str, keys: KeyRing) -> None:
@@ -348,6 +356,9 @@ class SyncEngine:
                     self._owe(scope, owed=True)
         self._db(keep)
         keys.keys[(scope, version)] = key
+
+    def _set_key_aside(self, scope: str, version: int, aside: bool) -> None:
+        self._replica().set_key_aside(scope, version, aside=aside)
 
     def _owed(self) -> set[str]:
         return set(jsonlib.loads(self._replica().state(OWED_KEYS, "[]")))
@@ -418,7 +429,7 @@ def status_of(session: Session) -> dict[str, Any]:
             "server": enrolled["server_url"] if enrolled else "",
             "last_success": replica.state("last_success"), "waiting": replica.waiting(),
             "conflicts": replica.conflicts(), "problems": replica.problems(),
-            "set_aside": replica.set_aside()}
+            "set_aside": replica.set_aside(), "keys_set_aside": replica.keys_set_aside()}
 
 
 def replica_of(session: Session, *, enrolled: dict[str, Any] | None = None) -> Replica:

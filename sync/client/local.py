@@ -20,6 +20,8 @@ from fieldapp.storage.sealed import SEALED_COLUMNS
 from sync import protocol as wire
 
 CONFLICTS = "sync_conflicts"
+# sync_state: the key versions that did not open (`keys_set_aside`).
+KEYS_SET_ASIDE = "keys_set_aside"
 # A pulled document names the local table it belongs to; these never change after insertion.
 APPEND_ONLY = frozenset(kind.table for kind in KINDS if kind.append_only)
 # The inbox reason of a document that does not belong to the scope it came under.
@@ -51,6 +53,21 @@ class LocalRecords:
 
     def _set_state(self, name: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO sync_state VALUES (?, ?)", [name, value])
+
+    def keys_set_aside(self) -> list[dict[str, Any]]:
+        """Key versions shared with this user that did not open (damaged, or not made for
+        them): records sealed under them wait unread; everything else syncs."""
+        return list(json.loads(self.state(KEYS_SET_ASIDE, "[]")))
+
+    def set_key_aside(self, scope: str, version: int, *, aside: bool = True) -> None:
+        """Remember (or, once it opens, forget) a key version that did not open; one
+        transaction."""
+        kept = [k for k in self.keys_set_aside()
+                if (k["scope"], k["version"]) != (scope, version)]
+        if aside:
+            kept.append({"scope": scope, "version": version, "at": self.now})
+        if kept != self.keys_set_aside():
+            self.set_state(KEYS_SET_ASIDE, json.dumps(kept, sort_keys=True))
 
     def checkpoint(self) -> int:
         return int(self.state("checkpoint", "0"))

@@ -348,10 +348,14 @@ class ServerStore:
         """Store sealed keys; the first copy of a (version, member) stands, so no member can
         replace another member's key with something else. A version that exists already can be
         shared again only by someone who holds it: two devices that each made a first key for
-        the same scope while offline learn that theirs lost (`key_taken`). Returns the versions
-        that are new to the scope."""
+        the same scope while offline learn that theirs lost (`key_taken`). New versions continue
+        the sequence, each the current one plus one (`key_version_skipped`): a member who
+        planted version 1,000,000 would have left no version for the next rotation. Returns the
+        versions that are new to the scope."""
         new = []
         with self.unit() as db:
+            current = int(db.execute("SELECT coalesce(max(version), 0) FROM case_keys WHERE "
+                                     "case_id = ?", [case_id]).fetchone()[0])
             for version in sorted({version for version, _, _ in keys}):
                 exists = db.execute("SELECT 1 FROM case_keys WHERE case_id = ? AND version = ?",
                                     [case_id, version]).fetchone()
@@ -360,8 +364,12 @@ class ServerStore:
                 if exists and not held:
                     raise StoreError("key_taken", f"Version {version} of this key was made "
                                      "on another device first; fetch it instead.")
+                if not exists and version != current + 1:
+                    raise StoreError("key_version_skipped", f"The next version of this key is "
+                                     f"{current + 1}; version {version} cannot be added.")
                 if not exists:
                     new.append(version)
+                    current = version
             db.executemany("INSERT OR IGNORE INTO case_keys VALUES (?, ?, ?, ?)",
                            [(case_id, version, user, wrapped) for version, user, wrapped in keys])
         return new

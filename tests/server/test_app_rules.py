@@ -394,6 +394,35 @@ def test_a_key_version_made_elsewhere_first_is_refused(server: Server) -> None:
     assert server.keys("c1") == {(1, "rc1", "Zmlyc3Q")}
 
 
+def test_a_member_cannot_plant_a_key_version_out_of_sequence(server: Server) -> None:
+    """A coordinator uploads version 1,000,000 of a case's key for every member (the attack of
+    issue 19): refused, nothing stored, and the next rotation still has its version. New
+    versions continue the sequence without a gap."""
+    member = [{"user_id": u, "wrapped_key": "cGxhbnRlZA"} for u in ("rc1", "iw1", "sup1")]
+    planted = server.call("PUT", "/v1/cases/c1/keys", who="rc1",
+                          json={"keys": [{"version": 1_000_000, **m} for m in member]})
+    assert (planted.status_code, planted.json()) == (409, {
+        "error": "key_version_skipped", "message": "The next version of this key is 1; "
+        "version 1000000 cannot be added.", "wipe": False})
+    assert server.keys("c1") == set()
+    with_a_gap = server.call("PUT", "/v1/cases/c1/keys", who="rc1", json={"keys": [
+        {"version": 1, **member[0]}, {"version": 3, **member[0]}]})
+    assert (with_a_gap.status_code, with_a_gap.json()["message"]) == (
+        409, "The next version of this key is 2; version 3 cannot be added.")
+    assert server.keys("c1") == set()
+    first = server.call("PUT", "/v1/cases/c1/keys", who="rc1",
+                        json={"keys": [{"version": 1, **m} for m in member]})
+    assert first.status_code == 204
+    rotation = server.call("PUT", "/v1/cases/c1/keys", who="sup1",
+                           json={"keys": [{"version": 2, **m} for m in member]})
+    assert rotation.status_code == 204
+    skipped = server.call("PUT", "/v1/cases/c1/keys", who="iw1",
+                          json={"keys": [{"version": 4, **m} for m in member]})
+    assert (skipped.status_code, skipped.json()["message"]) == (
+        409, "The next version of this key is 3; version 4 cannot be added.")
+    assert {v for v, _, _ in server.keys("c1")} == {1, 2}
+
+
 # -- people and devices ---------------------------------------------------------------------
 
 

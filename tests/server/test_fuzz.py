@@ -213,6 +213,8 @@ def _aim(case: Any, target: int, api: Api) -> None:
             if isinstance(key, dict) and isinstance(key.get("version"), float) and \
                     key["version"].is_integer():
                 key["version"] = int(key["version"])
+            if isinstance(key, dict) and target == 1:  # a first key: a new version is the next
+                key["version"] = 1
     if case.path == "/v1/enrol" and isinstance(body, dict):
         body["code"] = api.codes[target % len(api.codes)]
 
