@@ -238,8 +238,11 @@ def _sync(args: argparse.Namespace, session: Session) -> int:
     if report.held_back:
         print(f"{report.held_back} record(s) from the server could not be applied on this "
               "laptop; run `fieldapp doctor` and tell your administrator.")
-    attention = report.conflicts + report.problems + report.held_back
-    if attention:
+    if report.keys_set_aside:
+        print(f"{report.keys_set_aside} shared key(s) do not open with your key; what they "
+              "sealed waits unread. Tell your administrator (open FieldApp: Needs attention).")
+    attention = report.conflicts + report.problems + report.held_back + report.keys_set_aside
+    if report.conflicts or report.problems:
         print(f"Needs attention: {report.conflicts} conflict(s) and {report.problems} refused "
               "change(s); open FieldApp to settle them.")
     return 1 if attention or not report.verified else 0

@@ -352,7 +352,8 @@ class SyncController(QObject):
     def _succeeded(self, report: SyncReport) -> None:
         self._failures, self._stuck = 0, report.waiting
         self._set(last_success=report.finished_at, waiting=report.waiting,
-                  attention=report.conflicts + report.problems + report.set_aside, note="",
+                  attention=report.conflicts + report.problems + report.set_aside
+                  + report.keys_set_aside, note="",
                   detail=_summary(report), retry_at=None)
         if self._again:
             self._again = False

@@ -97,6 +97,7 @@ class SyncReport:
     forgotten: list[str] = field(default_factory=list)  # scopes removed from this laptop
     held_back: int = 0          # server documents this laptop could not apply (see held_back)
     set_aside: int = 0          # of those, the ones that named another case than they came in
+    keys_set_aside: int = 0     # key versions shared with this user that do not open
     repaired: int = -1          # -1: no repair was needed
     seconds: float = 0.0
     finished_at: str = ""
@@ -163,6 +164,7 @@ class SyncEngine:
         report.waiting, report.conflicts, report.problems = self._db(self._counts)
         report.held_back = self._db(lambda: len(self._replica().held_back()))
         report.set_aside = self._db(lambda: len(self._replica().set_aside()))
+        report.keys_set_aside = self._db(lambda: len(self._replica().keys_set_aside()))
         if report.held_back:
             log.warning("sync: %d document(s) from the server could not be applied here",
                         report.held_back)

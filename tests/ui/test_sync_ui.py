@@ -9,6 +9,9 @@ own thread against the server.
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -405,6 +408,49 @@ def test_a_record_that_names_another_case_is_set_aside_and_shown(
     in_b = window._runner.worker.call(
         lambda: services_of(window.current_session()).notes.for_case("fam-b"))
     assert in_b == []
+
+
+def test_a_key_that_does_not_open_is_shown_with_what_to_do(
+        qtbot: QtBot, sync_server: SyncServer, open_app: AppFactory, clock: FakeClock) -> None:
+    """A colleague shares the next version of a family's key with garbage for this worker: the
+    window's status says it needs attention and the dialog says what it is and what to do,
+    with nothing to choose (issue 19)."""
+    supervisor = sync_server.device("sup", "sup1", clock=clock)
+    worker = sync_server.device("rc", "rc1", clock=clock)
+    services_of(supervisor).cases.open_case(family("fam-a"))
+    sync(supervisor)
+    sync(worker)
+    mallory = Insider(supervisor)
+    version, secret = mallory.key("fam-a")[0] + 1, os.urandom(32)
+    assert mallory.request("PUT", "/v1/cases/fam-a/keys", json={"keys": [
+        {"version": version, "user_id": "rc1", "wrapped_key": "Z2FyYmFnZQ"}]}).status_code == 204
+    conn = sqlite3.connect(f"file:{sync_server.data_dir / 'server.sqlite3'}?mode=ro", uri=True)
+    plain, rev = conn.execute("SELECT plain, rev FROM records WHERE tbl = 'cases' AND "
+                              "record_id = 'fam-a'").fetchone()
+    conn.close()
+    [answer] = mallory.push(mallory.op("cases", "fam-a", "fam-a", json.loads(plain),
+                                       key=(version, secret), base_rev=rev))
+    assert answer.outcome == "applied", answer
+    worker.lock()
+
+    window = open_app(paths_of(worker))
+    status = window.sync_status
+    sync_now(qtbot, window)
+    qtbot.waitUntil(lambda: status.attention.isVisible() and idle(window), timeout=WAIT)
+    assert status.attention.text() == "Needs attention: 1"
+    qtbot.mouseClick(status.attention, LEFT)
+    dialog = status.attention_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=WAIT)
+    [item] = dialog.model.rows
+    dialog.items.selectRow(0)
+    assert item.kind == "key"
+    assert dialog.reason.text().startswith(f"Version {version} of the key to the case")
+    assert "does not open with your key" in dialog.hint.text()
+    assert "Tell your administrator" in dialog.hint.text()
+    assert not any(b.isVisible() for b in (dialog.keep_mine, dialog.keep_theirs,
+                                          dialog.mark_read, dialog.send_again, dialog.dismiss))
+    assert unnamed_controls(dialog) == []
 
 
 def test_a_revoked_laptop_is_wiped_and_returns_to_first_run(
