@@ -121,23 +121,29 @@ class World:
             "case": ("GET", f"/v1/cases/{case}", None),
             "members": ("GET", f"/v1/cases/{case}/members", None),
             "keys": ("GET", f"/v1/cases/{case}/keys", None),
-            "put keys": ("PUT", f"/v1/cases/{case}/keys", _key_upload(call)),
+            "put keys": ("PUT", f"/v1/cases/{case}/keys",
+                         _key_upload(call, self.server.snapshot())),
             "devices": ("GET", "/v1/devices", None),
             "revoke": ("POST", f"/v1/devices/{device}/revoke", None),
         }[call.endpoint]
         return self.server.request(method, path, token=self.tokens[call.caller], json=body)
 
 
-def _key_upload(call: Call) -> dict[str, Any]:
+def _key_upload(call: Call, server: dict[str, list[tuple[Any, ...]]]) -> dict[str, Any]:
     """A valid key upload giving one member of the call's case a key only this call sends.
 
-    Each caller uses a version of its own: the first copy of a (version, member) stands, so a
-    repeat would rightly change nothing.
+    Each call makes the case's next version (the server as `server` holds it): the first copy
+    of a (version, member) stands, so a repeat would rightly change nothing, and a new version
+    is always the current one plus one.
     """
     recipient = KEY_RECIPIENT[call.case or "c1"]
     wrapped = base64.b64encode(f"wrapped for {recipient} by {call.name}".encode()).decode()
-    version = 1 + sorted(CALLERS).index(call.caller) if call.caller in CALLERS else 1
-    return {"keys": [{"version": version, "user_id": recipient, "wrapped_key": wrapped}]}
+    return {"keys": [{"version": _next_version(server, call.case or "c1"),
+                      "user_id": recipient, "wrapped_key": wrapped}]}
+
+
+def _next_version(server: dict[str, list[tuple[Any, ...]]], case: str) -> int:
+    return 1 + max((int(row[1]) for row in server["case_keys"] if row[0] == case), default=0)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +191,7 @@ def _assert_success_body(world: World, call: Call, response: httpx.Response,
     after = world.server.snapshot()
     if call.endpoint == "put keys":
         assert call.case is not None
-        upload = _key_upload(call)["keys"][0]
+        upload = _key_upload(call, before)["keys"][0]
         row = (call.case, upload["version"], upload["user_id"], upload["wrapped_key"])
         assert row in after["case_keys"]
         assert {k: v for k, v in after.items() if k not in ("case_keys", "audit")} == \
@@ -302,13 +308,14 @@ def test_key_upload_to_a_hidden_case_does_not_reveal_its_members(world: World) -
 
 def test_keys_answer_only_the_callers_own(world: World) -> None:
     """GET keys gives each member only the keys wrapped for them, not their colleagues'."""
-    upload = {"keys": [{"version": 9, "user_id": u, "wrapped_key": f"a2V5LWZvci0{u}"}
+    version = _next_version(world.server.snapshot(), "c1")
+    upload = {"keys": [{"version": version, "user_id": u, "wrapped_key": f"a2V5LWZvci0{u}"}
                        for u in sorted(MEMBERS["c1"])]}
     put = world.server.request("PUT", "/v1/cases/c1/keys", token=world.tokens["sup1"],
                                json=upload)
     assert put.status_code == 204, put.text
     for user in MEMBERS["c1"]:
         keys = world.server.request("GET", "/v1/cases/c1/keys", token=world.tokens[user]).json()
-        assert {(k["version"], k["wrapped_key"]) for k in keys if k["version"] == 9} == \
-            {(9, f"a2V5LWZvci0{user}")}
+        assert {(k["version"], k["wrapped_key"]) for k in keys if k["version"] == version} == \
+            {(version, f"a2V5LWZvci0{user}")}
         assert all(k["user_id"] == user for k in keys)
