@@ -33,7 +33,6 @@ def make_window(qtbot: QtBot, paths: ProfilePaths, clock: FakeClock
         composed = build_window(paths, clock=clock, check_ms=50,
                                 demo_paths=ProfilePaths(paths.root.with_name("demo")))
         window = composed.window
-        window._test_runner = composed.runner  # type: ignore[attr-defined] - tests' handle
         qtbot.addWidget(window)
         window.show()
         window.activateWindow()

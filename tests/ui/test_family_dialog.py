@@ -93,7 +93,7 @@ def supervisor_window(qtbot: QtBot, make_window: WindowFactory) -> MainWindow:
 
 def cases_of(window: MainWindow) -> list[Case]:
     session = window.current_session()
-    worker = window._test_runner.worker  # type: ignore[attr-defined]
+    worker = window._runner.worker
     return worker.call(lambda: [r.case for r in services_of(session).cases.caseload()])
 
 
@@ -113,7 +113,7 @@ def test_a_new_supervisor_opens_a_family_and_the_caseload_lists_it(
     assert page.model.row_at(0).case.family_name == "Alder"
     assert "Showing 1 of 1" in page.empty.text()
     [case] = cases_of(window)
-    me = window._test_runner.worker.call(  # type: ignore[attr-defined]
+    me = window._runner.worker.call(
         lambda: window.current_session().actor().user_id)
     assert case.family_name == "Alder"
     assert [(p.name, p.relationship) for p in case.parents] == [("Dana Alder", "Mother")]
@@ -144,7 +144,7 @@ def test_a_coordinator_starts_a_family_met_in_the_field(qtbot: QtBot,
             if b.accessibleName() == "Confirm family" and b.isVisibleTo(dialog)] == []
     type_alder(qtbot, dialog)
     save(qtbot, page, dialog)
-    me = window._test_runner.worker.call(  # type: ignore[attr-defined]
+    me = window._runner.worker.call(
         lambda: window.current_session().actor().user_id)
     [case] = cases_of(window)
     assert (case.coordinator_id, case.intact_worker_id, case.referred_by) == (me, None, me)

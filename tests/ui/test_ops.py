@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 import pytest
+import shiboken6
 from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -31,12 +32,26 @@ def _settle(qtbot: QtBot, ctx: UiContext) -> None:
     qtbot.waitUntil(lambda: not ctx.runner.busy, timeout=5_000)
 
 
-def _alive(widget: QLabel) -> bool:
-    try:
-        widget.objectName()
-    except RuntimeError:
-        return False
-    return True
+def _today_on_screen(qtbot: QtBot, ctx: UiContext) -> TodayPage:
+    """Today shown, in the active window, and read once."""
+    page = TodayPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow, timeout=5_000)
+    with qtbot.waitSignal(ctx.runner.busy_changed, check_params_cb=lambda busy: not busy,
+                          timeout=5_000):
+        page.refresh()
+    return page
+
+
+def _a_draft(narrative: str = "") -> Any:
+    """A change: a draft note on the first family of the caseload."""
+    def write(ws: Workspace) -> object:
+        case_id = CaseService(ws).caseload()[0].case.id
+        details = visit_details(narrative=narrative) if narrative else visit_details()
+        return NoteService(ws).start_draft(case_id, details)
+    return write
 
 
 def _announcements(ctx: UiContext) -> list[None]:
@@ -151,7 +166,7 @@ def test_an_answer_for_a_closed_window_is_dropped(
         query(ctx, slow, owner=owner).done(reached.append) \
             .shown_in(owner, after_failure=lambda: reached.append("re-enabled")).run()
         owner.deleteLater()
-        qtbot.waitUntil(lambda: not _alive(owner), timeout=2_000)
+        qtbot.waitUntil(lambda: not shiboken6.isValid(owner), timeout=2_000)
         gate.set()
         _settle(qtbot, ctx)
     assert reached == []
@@ -211,7 +226,7 @@ def test_a_change_is_announced_even_when_its_window_closed(
 
     change(ctx, write, owner=owner).run()
     owner.deleteLater()
-    qtbot.waitUntil(lambda: not _alive(owner), timeout=2_000)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(owner), timeout=2_000)
     gate.set()
     _settle(qtbot, ctx)
     assert len(heard) == 1
@@ -221,23 +236,12 @@ def test_today_shows_a_draft_written_elsewhere_without_a_sync_or_a_window_closin
         qtbot: QtBot, make_context: ContextFactory) -> None:
     """Today is on screen; a note started from another window appears among its drafts."""
     ctx = make_context(demo=True)
-    page = TodayPage(ctx)
-    qtbot.addWidget(page)
-    page.show()
-    page.activateWindow()
-    qtbot.waitUntil(page.isActiveWindow, timeout=5_000)
-    with qtbot.waitSignal(ctx.runner.busy_changed, check_params_cb=lambda busy: not busy,
-                          timeout=5_000):
-        page.refresh()
+    page = _today_on_screen(qtbot, ctx)
     before = page.drafts_model.rowCount()
     elsewhere = QLabel()
     qtbot.addWidget(elsewhere)
 
-    def write(ws: Workspace) -> object:
-        case_id = CaseService(ws).caseload()[0].case.id
-        return NoteService(ws).start_draft(case_id, visit_details(narrative="From elsewhere."))
-
-    change(ctx, write, owner=elsewhere).run()
+    change(ctx, _a_draft("From elsewhere."), owner=elsewhere).run()
     qtbot.waitUntil(lambda: page.drafts_model.rowCount() == before + 1, timeout=5_000)
     assert any(note.details.narrative == "From elsewhere."
                for note in page.drafts_model.rows)
@@ -255,11 +259,7 @@ def test_a_page_out_of_sight_waits_to_be_shown(
     owner = QLabel()
     qtbot.addWidget(owner)
 
-    def write(ws: Workspace) -> object:
-        case_id = CaseService(ws).caseload()[0].case.id
-        return NoteService(ws).start_draft(case_id, visit_details())
-
-    change(ctx, write, owner=owner).run()
+    change(ctx, _a_draft(), owner=owner).run()
     _settle(qtbot, ctx)
     qtbot.wait(50)
     assert shown == []
@@ -270,14 +270,7 @@ def test_a_page_behind_another_window_reads_when_its_window_is_active_again(
     """Today is on screen but the person works in another window (a note autosaving): Today is
     not read again for each save, and shows the change once its window is active again."""
     ctx = make_context(demo=True)
-    page = TodayPage(ctx)
-    qtbot.addWidget(page)
-    page.show()
-    page.activateWindow()
-    qtbot.waitUntil(page.isActiveWindow, timeout=5_000)
-    with qtbot.waitSignal(ctx.runner.busy_changed, check_params_cb=lambda busy: not busy,
-                          timeout=5_000):
-        page.refresh()
+    page = _today_on_screen(qtbot, ctx)
     before = page.drafts_model.rowCount()
     other = QLabel("Another window")
     qtbot.addWidget(other)
@@ -285,11 +278,7 @@ def test_a_page_behind_another_window_reads_when_its_window_is_active_again(
     other.activateWindow()
     qtbot.waitUntil(lambda: not page.isActiveWindow(), timeout=5_000)
 
-    def write(ws: Workspace) -> object:
-        case_id = CaseService(ws).caseload()[0].case.id
-        return NoteService(ws).start_draft(case_id, visit_details())
-
-    change(ctx, write, owner=other).run()
+    change(ctx, _a_draft(), owner=other).run()
     _settle(qtbot, ctx)
     qtbot.wait(50)
     assert page.drafts_model.rowCount() == before, "read again behind another window"
@@ -303,18 +292,11 @@ def test_a_page_that_reads_after_its_own_change_reads_once(
     not one for the change and one for itself. The second read once arrived after the person's
     next click and answered for it (a supervisor's second approval)."""
     ctx = make_context(demo=True)
-    page = TodayPage(ctx)
-    qtbot.addWidget(page)
-    page.show()
-    page.activateWindow()
-    qtbot.waitUntil(page.isActiveWindow, timeout=5_000)
+    page = _today_on_screen(qtbot, ctx)
     reads: list[None] = []
     follower = follow_changes(ctx, page, lambda: reads.append(None))
 
-    def write(ws: Workspace) -> object:
-        case_id = CaseService(ws).caseload()[0].case.id
-        return NoteService(ws).start_draft(case_id, visit_details())
-
+    write = _a_draft()
     change(ctx, write, owner=page).done(lambda _: follower.reload()).run()
     _settle(qtbot, ctx)
     qtbot.wait(50)

@@ -28,9 +28,11 @@ from fieldapp.services import enrolment
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.ui.compose import Composed, build_window
+from fieldapp.ui.conflict_dialog import AttentionDialog
 from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.sync_controller import SyncController, SyncOptions
 from fieldapp.ui.sync_status import NOT_CONNECTED
+from sync.client.attention import AttentionItem
 from sync.server.store import ServerStore
 from tests.conftest import PASSPHRASE, FakeClock
 from tests.services.records_helpers import make_trip, services_of, visit_details
@@ -375,6 +377,22 @@ def test_conflicts_kept_copies_and_refused_changes_are_settled_in_the_dialog(
     assert server_count(sync_server, "trips") == 1
 
 
+def _the_one_thing_that_needs_attention(qtbot: QtBot, window: MainWindow
+                                        ) -> tuple[AttentionDialog, AttentionItem]:
+    """Sync now, see "Needs attention: 1" in the status bar, open it, select its one item."""
+    status = window.sync_status
+    sync_now(qtbot, window)
+    qtbot.waitUntil(lambda: status.attention.isVisible() and idle(window), timeout=WAIT)
+    assert status.attention.text() == "Needs attention: 1"
+    qtbot.mouseClick(status.attention, LEFT)
+    dialog = status.attention_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=WAIT)
+    [item] = dialog.model.rows
+    dialog.items.selectRow(0)
+    return dialog, item
+
+
 def test_a_record_that_names_another_case_is_set_aside_and_shown(
         qtbot: QtBot, sync_server: SyncServer, open_app: AppFactory, clock: FakeClock) -> None:
     """A server that lies sends a note of family A that names family B: the supervisor's
@@ -389,16 +407,7 @@ def test_a_record_that_names_another_case_is_set_aside_and_shown(
     supervisor.lock()
 
     window = open_app(paths_of(supervisor))
-    status = window.sync_status
-    sync_now(qtbot, window)
-    qtbot.waitUntil(lambda: status.attention.isVisible() and idle(window), timeout=WAIT)
-    assert status.attention.text() == "Needs attention: 1"
-    qtbot.mouseClick(status.attention, LEFT)
-    dialog = status.attention_dialog
-    assert dialog is not None
-    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=WAIT)
-    [item] = dialog.model.rows
-    dialog.items.selectRow(0)
+    dialog, item = _the_one_thing_that_needs_attention(qtbot, window)
     assert item.kind == "set aside"
     assert "another case" in dialog.reason.text() and "not filed" in dialog.reason.text()
     assert "filed nowhere" in dialog.hint.text()
@@ -434,16 +443,7 @@ def test_a_key_that_does_not_open_is_shown_with_what_to_do(
     worker.lock()
 
     window = open_app(paths_of(worker))
-    status = window.sync_status
-    sync_now(qtbot, window)
-    qtbot.waitUntil(lambda: status.attention.isVisible() and idle(window), timeout=WAIT)
-    assert status.attention.text() == "Needs attention: 1"
-    qtbot.mouseClick(status.attention, LEFT)
-    dialog = status.attention_dialog
-    assert dialog is not None
-    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=WAIT)
-    [item] = dialog.model.rows
-    dialog.items.selectRow(0)
+    dialog, item = _the_one_thing_that_needs_attention(qtbot, window)
     assert item.kind == "key"
     assert dialog.reason.text().startswith(f"Version {version} of the key to the case")
     assert "does not open with your key" in dialog.hint.text()
