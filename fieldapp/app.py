@@ -21,7 +21,7 @@ from typing import Any
 from fieldapp import __version__
 from fieldapp.domain.consent import Recipient, RecipientKind
 from fieldapp.domain.disclosure import Exception_, Terms
-from fieldapp.domain.errors import KnownError
+from fieldapp.domain.errors import KnownError, WrongRecoveryCode
 from fieldapp.domain.exports import (
     ExportFormat,
     ExportRequest,
@@ -30,7 +30,15 @@ from fieldapp.domain.exports import (
     last_three_years,
 )
 from fieldapp.domain.people import Actor, CaseId, Role, UserId
+from fieldapp.services import kept
 from fieldapp.services.doctor import run_doctor
+from fieldapp.services.enrolment import (
+    ENROLMENT_CODE_SPENT,
+    RECOVERY_CODE_WORDS,
+    Admission,
+    Enrolment,
+    store_enrolment,
+)
 from fieldapp.services.exports import job as exports
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ENV_VAR, ProfilePaths, profile_slug, resolve_profile
@@ -77,8 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument("--code", required=True, help="the one-time enrolment code")
     enrol.add_argument("--device-name", default=platform.node() or "laptop")
     enrol.add_argument("--ca", help="certificate file to trust for the server (own CA)")
+    enrol.add_argument("--recovery-code", metavar="CODE", default="",
+                       help="only if you already use FieldApp on another laptop: the recovery "
+                            "code you stored when you first connected (asked for if needed)")
     enrol.add_argument("--passphrase-stdin", action="store_true",
-                       help="read the passphrase from the first line of standard input")
+                       help="read the passphrase from the first line of standard input (and a "
+                            "recovery code asked for from the next lines)")
     check = commands.add_parser("check-in", help="ask the server who this device is")
     check.add_argument("--passphrase-stdin", action="store_true",
                        help="read the passphrase from the first line of standard input")
@@ -88,7 +100,27 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--passphrase-stdin", action="store_true",
                       help="read the passphrase from the first line of standard input")
     _export_parser(commands)
+    _kept_parser(commands)
     return parser
+
+
+def _kept_parser(commands: Any) -> None:
+    sub = commands.add_parser(
+        "kept", help="list, export or discard your changes kept from cases no longer yours",
+        description="Changes to a case (or mileage) that was taken off your caseload before "
+                    "they reached the server, kept sealed on this laptop for you alone. "
+                    "Without an option, say how many there are.")
+    action = sub.add_mutually_exclusive_group()
+    action.add_argument("--export", metavar="PATH",
+                        help="write them to PATH, NOT encrypted (JSON, or CSV for a .csv name)")
+    action.add_argument("--discard", action="store_true",
+                        help="remove them from this laptop for good (asks first)")
+    sub.add_argument("--format", choices=[str(f) for f in kept.KeptFormat],
+                     help="json or csv (default: from the file name's ending, else json)")
+    sub.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    sub.add_argument("--passphrase-stdin", action="store_true",
+                     help="read the passphrase from the first line of standard input")
 
 
 def _export_parser(commands: Any) -> None:
@@ -190,7 +222,7 @@ def _run_command(args: argparse.Namespace, paths: ProfilePaths) -> int:
         print(report.render())
         return 0 if report.healthy else 1
     commands = {"enrol": _server_command, "check-in": _server_command, "sync": _sync,
-                "export": _export, "backup": _backup, "restore": _restore}
+                "export": _export, "backup": _backup, "restore": _restore, "kept": _kept}
     return commands[args.command](args, session)
 
 
@@ -203,17 +235,20 @@ def _backup(args: argparse.Namespace, session: Session) -> int:
 
 
 def _server_command(args: argparse.Namespace, session: Session) -> int:
-    from sync.client.enrol import check_in, enrol  # noqa: PLC0415 - network code only when asked
+    from sync.client.enrol import ask_to_join, check_in  # noqa: PLC0415 - network only when asked
 
     passphrase = _passphrase(args.passphrase_stdin)
     session.unlock(passphrase)
     try:
         if args.command == "enrol":
-            done = enrol(session, server_url=args.server, code=args.code,
-                         passphrase=passphrase, device_name=args.device_name,
-                         verify=args.ca or True)
+            done = _enrol(args, session, ask_to_join(
+                session, server_url=args.server, code=args.code,
+                device_name=args.device_name, verify=args.ca or True))
             print(f"Enrolled as {done.name} ({done.role}), device {done.device_id}."
                   + (" Your key was recovered from the server." if done.recovered_key else ""))
+            if done.recovery_code:
+                print(f"\nYour recovery code:\n\n    {done.recovery_code}\n\n"
+                      f"{RECOVERY_CODE_WORDS}")
         else:
             me = check_in(session)
             print(f"The server knows this device as {me['name']} ({me['role']}).")
@@ -222,12 +257,48 @@ def _server_command(args: argparse.Namespace, session: Session) -> int:
     return 0
 
 
+RECOVERY_TRIES = 3
+
+
+def _enrol(args: argparse.Namespace, session: Session, admission: Admission) -> Enrolment:
+    """Keep the server's answer; on a replacement laptop, ask for the recovery code until it
+    opens the key (the enrolment code is spent, so the answer is not asked for again)."""
+    code: str = args.recovery_code
+    for _ in range(RECOVERY_TRIES):
+        if admission.recovering and not code.strip():
+            print("You already use FieldApp on another laptop: enter the recovery code you "
+                  "printed or stored when you first connected.", file=sys.stderr)
+            code = _recovery_code(args.passphrase_stdin)
+            if not code.strip():
+                break
+        try:
+            return store_enrolment(session, admission, recovery_code=code)
+        except WrongRecoveryCode as wrong:
+            print(wrong.message, file=sys.stderr)
+            code = ""
+    raise KnownError(ENROLMENT_CODE_SPENT)
+
+
+def _recovery_code(from_stdin: bool) -> str:
+    """The recovery code from the next line of standard input, or asked at the terminal ("" if
+    neither can give one)."""
+    if from_stdin:
+        return sys.stdin.readline().strip()
+    if not sys.stdin.isatty():
+        return ""
+    try:
+        return getpass.getpass("Recovery code: ")
+    except EOFError:
+        return ""
+
+
 def _sync(args: argparse.Namespace, session: Session) -> int:
     from sync.client.engine import SyncEngine  # noqa: PLC0415 - network code only when asked
 
     session.unlock(_passphrase(args.passphrase_stdin))
     try:
         report = SyncEngine(session).sync()
+        kept_sentence = kept.sentence(kept.kept_of(session).items())
     finally:
         if session.is_open:
             session.lock()
@@ -241,7 +312,10 @@ def _sync(args: argparse.Namespace, session: Session) -> int:
     if report.keys_set_aside:
         print(f"{report.keys_set_aside} shared key(s) do not open with your key; what they "
               "sealed waits unread. Tell your administrator (open FieldApp: Needs attention).")
-    attention = report.conflicts + report.problems + report.held_back + report.keys_set_aside
+    if kept_sentence:
+        print(f"Needs attention: {kept_sentence} (fieldapp kept --export FILE).")
+    attention = (report.conflicts + report.problems + report.held_back + report.keys_set_aside
+                 + bool(kept_sentence))
     if report.conflicts or report.problems:
         print(f"Needs attention: {report.conflicts} conflict(s) and {report.problems} refused "
               "change(s); open FieldApp to settle them.")
@@ -320,6 +394,43 @@ def export_terms(args: argparse.Namespace) -> Terms:
         reference = args.purpose.strip()
     return Terms(recipient=Recipient(name=args.recipient.strip(), kind=kind),
                  purpose=args.purpose.strip(), exception=exception, reference=reference)
+
+
+def _kept(args: argparse.Namespace, session: Session) -> int:
+    """`fieldapp kept`: how many changes are kept for the person; `--export PATH` writes them
+    where they chose; `--discard` removes them once they confirm."""
+    session.unlock(_passphrase(args.passphrase_stdin))
+    try:
+        items = kept.kept_of(session).items()
+        if not items:
+            print("Nothing is kept for you.")
+            return 0
+        if args.export:
+            out = Path(args.export)
+            fmt = kept.KeptFormat(args.format or ("csv" if out.suffix.lower() == ".csv"
+                                                  else "json"))
+            done = kept.export_kept(session, out, fmt=fmt, overwrite=args.overwrite)
+            print(f"Wrote {done.records} kept change(s) to {done.path} ({done.size:,} bytes, "
+                  f"SHA-256 {done.sha256[:16]}…). They are still on this laptop; remove them "
+                  "with `fieldapp kept --discard` once the file is safe.")
+            print(kept.WARNING, file=sys.stderr)
+            return 0
+        if args.discard:
+            if not args.yes:
+                answer = input(f"Remove {len(items)} kept change(s) from this laptop for good? "
+                               "Export them first if you may need them. [y/N] ")
+                if answer.strip().lower() not in {"y", "yes"}:
+                    print("Nothing was changed.")
+                    return 1
+            print(f"Removed {kept.discard_kept(session)} kept change(s) from this laptop.")
+            return 0
+        print(f"{kept.sentence(items)}.")
+        for item in items:
+            print(f"  {item.kept_at[:10]}  {item.thing} of {item.scope}: {item.why}")
+        print("Export them with `fieldapp kept --export FILE`.")
+        return 0
+    finally:
+        session.lock()
 
 
 def _restore(args: argparse.Namespace, session: Session) -> int:

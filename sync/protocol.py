@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 # One list of roles for the client, the server and the wire (re-exported from here).
+from fieldapp.crypto.signing import canonical
 from fieldapp.domain.kinds import KINDS, ScopeRule, tables
 from fieldapp.domain.people import Role
 from fieldapp.domain.visits import SupervisorCapacity
@@ -61,6 +62,8 @@ class EnrolRequest(FromLaptop):
     device_name: str = Field(min_length=1, max_length=100)
     public_key: str | None = Field(default=None, min_length=1, max_length=MAX_BLOB,
                                    pattern=BLOB_PATTERN)
+    signing_key: str | None = Field(default=None, min_length=1, max_length=MAX_BLOB,
+                                    pattern=BLOB_PATTERN)
     wrapped_private_key: str | None = Field(default=None, min_length=1, max_length=MAX_BLOB,
                                             pattern=BLOB_PATTERN)
 
@@ -83,13 +86,16 @@ class StaffInfo(Model):
     name: str
     role: Role
     supervises: SupervisorCapacity | None = None
+    public_key: str | None = None
+    signing_key: str | None = None
 
 
 class KeyMaterial(Model):
-    """The user's public key, and the private key wrapped under their passphrase (opaque here)."""
+    """The user's public keys, and the private keys wrapped under their secret (opaque here)."""
 
     public_key: str
     wrapped_private_key: str
+    signing_key: str | None = None
 
 
 class EnrolResponse(Model):
@@ -114,12 +120,29 @@ class Member(Model):
     user_id: str
     role: Role
     public_key: str | None
+    signing_key: str | None = None
+
+
+class PersonKeys(Model):
+    """A person's public keys as the server registered them (a laptop pins them on first sight
+    and trusts a change only on its person's decision: `sync/client/pins.py`)."""
+
+    user_id: str
+    public_key: str | None
+    signing_key: str | None
+
+
+Signature = Annotated[str, Field(min_length=1, max_length=200, pattern=BLOB_PATTERN)]
 
 
 class WrappedKey(FromLaptop):
+    """One version of a scope's key sealed to one member, signed by the member who sealed it."""
+
     version: int = Field(ge=1, le=1_000_000)
     user_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
     wrapped_key: str = Field(min_length=1, max_length=MAX_BLOB, pattern=BLOB_PATTERN)
+    signer: str | None = Field(default=None, min_length=1, max_length=64, pattern=ID_PATTERN)
+    signature: Signature | None = None
 
 
 class KeyUpload(FromLaptop):
@@ -181,6 +204,24 @@ class Op(FromLaptop):
     sealed: str | None = Field(default=None, min_length=1, max_length=4 * MAX_BLOB,
                                pattern=BLOB_PATTERN)
     payload_hash: str = Field(pattern=HASH_PATTERN)
+    signature: Signature | None = None
+
+
+def op_statement(author: str, *, op_id: str, table: str, record_id: str, scope: str,
+                 base_rev: int, deleted: bool, plain: Mapping[str, object],
+                 key_version: int | None, sealed: str | None, payload_hash: str) -> bytes:
+    """What the author of a change signs: everything a laptop shows or acts on, bound to who
+    wrote it. The revision the server gives it is not known when it is signed; `base_rev` is,
+    and a laptop refuses a revision older than one it has seen (`sync/client/integrity.py`)."""
+    return canonical(["fieldapp/op/v1", author, op_id, table, record_id, scope, base_rev,
+                      deleted, dict(plain), key_version, sealed, payload_hash])
+
+
+def signed_statement(op: Op, author: str) -> bytes:
+    return op_statement(author, op_id=op.op_id, table=op.table, record_id=op.record_id,
+                        scope=op.scope, base_rev=op.base_rev, deleted=op.deleted,
+                        plain=op.plain, key_version=op.key_version, sealed=op.sealed,
+                        payload_hash=op.payload_hash)
 
 
 class Push(FromLaptop):
@@ -188,7 +229,12 @@ class Push(FromLaptop):
 
 
 class Doc(Model):
-    """A record as the server holds it (its head revision); `seq` orders every change."""
+    """A record as the server holds it (its head revision); `seq` orders every change.
+
+    `plain`, `base_rev`, `payload_hash` and the rest are the author's op as signed
+    (`signature`); `stamped` are the columns the server sets from its own tables (a case's
+    assignment, the capacity a review counts in: `STAMPED`), which no author signs.
+    """
 
     table: str
     record_id: str
@@ -201,6 +247,27 @@ class Doc(Model):
     plain: dict[str, DocValue]
     key_version: int | None
     sealed: str | None
+    base_rev: int = 0
+    payload_hash: str = ""
+    signature: str | None = None
+    stamped: dict[str, DocValue] = Field(default_factory=dict)
+
+
+def doc_statement(doc: Doc) -> bytes:
+    """The statement a document's signature must cover: its author's op."""
+    return op_statement(doc.author, op_id=doc.op_id, table=doc.table, record_id=doc.record_id,
+                        scope=doc.scope, base_rev=doc.base_rev, deleted=doc.deleted,
+                        plain=doc.plain, key_version=doc.key_version, sealed=doc.sealed,
+                        payload_hash=doc.payload_hash)
+
+
+# The columns the server sets on a record from its own tables, by table; a laptop takes only
+# these from `Doc.stamped` (the server decides assignment and capacity: docs/server.md).
+STAMPED: dict[str, frozenset[str]] = {
+    "cases": frozenset({"coordinator_id", "intact_worker_id", "referred_by",
+                        "supervisor_ids"}),
+    "note_reviews": frozenset({"capacity"}),
+}
 
 
 class Answer(Model):
@@ -233,6 +300,8 @@ class Page(Model):
     needs_keys: list[ScopeName] = Field(default_factory=list)
     # Every key scope (case id or `ledger:<user>`) the caller may hold now; None: not said.
     scopes: list[ScopeName] | None = None
+    # Scopes whose newest key someone no longer a member holds: the caller makes the next.
+    rotate: list[ScopeName] = Field(default_factory=list)
 
 
 class Digest(Model):

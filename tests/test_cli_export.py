@@ -73,7 +73,7 @@ def audit_entries(root: Path) -> list[tuple[str, str, dict[str, object]]]:
     session = Session(ProfilePaths(root))
     session.unlock(PASSPHRASE)
     try:
-        entries = AuditStore(session.vault().open_parts()[0]).entries()
+        entries = AuditStore(*session.vault().open_parts()).entries()
     finally:
         session.lock()
     return [(e.action, e.actor, dict(e.details)) for e in entries]

@@ -35,6 +35,8 @@ class Action(StrEnum):
     SETTINGS_CHANGED = "settings changed"
     RECORDS_REMOVED = "records removed from this laptop"
     RECORDS_ADOPTED = "records written before joining the server made the user's"
+    KEY_ACCEPTED = "a colleague's new key accepted"
+    KEY_COMPARED = "a colleague's key compared"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -134,3 +134,13 @@ class RuleViolation(KnownError):
 
 class NotPermitted(KnownError):
     """The person's role or caseload does not allow this action; nothing was written."""
+
+
+class WrongRecoveryCode(KnownError):
+    """A recovery code that does not open the copy of the person's key on the server, or that
+    is not a recovery code at all (the message then says what is wrong with it)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or (
+            "That recovery code does not open your key. Check it group by group against the "
+            "code you printed or stored when you first connected FieldApp, and try again."))

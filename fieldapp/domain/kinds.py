@@ -2,7 +2,8 @@
 
 Everything that differs from one kind to the next is said here: its table, what people call one,
 the key scope it belongs to, whether it ever changes or is deleted, which plain field names the
-person who wrote it, and the schema step that made its table on the laptop. The protocol's table
+person who wrote it, which plain fields travel in clear (`RecordKind.clear`: only those a server
+rule reads), and the schema step that made its table on the laptop. The protocol's table
 list, the laptop's outbox and append-only triggers, the laptop's and the server's rules,
 forgetting a scope and the attention list are all derived from `KINDS`;
 tests/domain/test_kinds.py fails if a list of kinds is written by hand anywhere else.
@@ -57,6 +58,10 @@ class RecordKind:
             supervisors; a mileage month: its worker submits, a supervisor decides).
         series_head: on the laptop, the table holding a series' first record and the column
             of its case (drug screens: the screen a result belongs to).
+        server_reads: the plain fields a server rule reads beyond those naming its scope and
+            its writer (a note's status: a signed note is locked; a trip's miles, month, date
+            and time: the monthly cap). Every other column of the laptop's row travels inside
+            the sealed body (`clear`, `sync/client/wire_shape.py`, docs/server.md).
     """
 
     table: str
@@ -67,6 +72,17 @@ class RecordKind:
     deletable: bool = False
     writer: str | None = None
     series_head: tuple[str, str] | None = None
+    server_reads: tuple[str, ...] = ()
+
+    @property
+    def clear(self) -> frozenset[str]:
+        """The plain fields that travel in clear, each because a server rule needs it: those
+        naming the record's scope (and its id), its writer, and `server_reads`."""
+        rule = self.scope
+        named = rule.named_by[0] if rule.named_by else ()
+        fields = (rule.case_field, rule.ledger_of, rule.parent[1] if rule.parent else None,
+                  rule.series, self.writer, *named, *self.server_reads)
+        return frozenset(f for f in fields if f is not None)
 
 
 # The laptop's schema steps that made record tables (fieldapp/storage/migrations.py).
@@ -74,9 +90,10 @@ FIELD_RECORDS_STEP = "0002_field_records"
 CONSENTS_STEP = "0004_consents"
 
 KINDS: tuple[RecordKind, ...] = (
-    RecordKind("cases", "family's case", ScopeRule(own=True), FIELD_RECORDS_STEP),
+    RecordKind("cases", "family's case", ScopeRule(own=True), FIELD_RECORDS_STEP,
+               server_reads=("status", "coordinator_id", "intact_worker_id", "referred_by")),
     RecordKind("visit_notes", "visit note", ScopeRule(case_field="case_id"), FIELD_RECORDS_STEP,
-               deletable=True, writer="author"),
+               deletable=True, writer="author", server_reads=("status",)),
     RecordKind("addenda", "addendum", ScopeRule(parent=("visit_notes", "note_id")),
                FIELD_RECORDS_STEP, append_only=True, writer="author"),
     RecordKind("note_reviews", "review of a note", ScopeRule(parent=("visit_notes", "note_id")),
@@ -88,17 +105,19 @@ KINDS: tuple[RecordKind, ...] = (
     RecordKind("random_schedules", "random screen schedule", ScopeRule(case_field="case_id"),
                FIELD_RECORDS_STEP, append_only=True, writer="created_by"),
     RecordKind("trips", "trip", ScopeRule(ledger_of="worker_id"), FIELD_RECORDS_STEP,
-               deletable=True, writer="worker_id"),
+               deletable=True, writer="worker_id",
+               server_reads=("month", "trip_date", "recorded_at", "total_miles")),
     RecordKind("mileage_months", "month of mileage",
                ScopeRule(ledger_of="worker_id", named_by=(("worker_id", "month"), "|")),
-               FIELD_RECORDS_STEP),
+               FIELD_RECORDS_STEP, server_reads=("status", "decided_by")),
     RecordKind("consents", "consent", ScopeRule(case_field="case_id"), CONSENTS_STEP,
                append_only=True, writer="recorded_by"),
     RecordKind("consent_ends", "revocation or end of a consent",
                ScopeRule(case_field="case_id", parent=("consents", "consent_id")), CONSENTS_STEP,
                append_only=True, writer="recorded_by"),
     RecordKind("disclosures", "record of a disclosure", ScopeRule(case_field="case_id"),
-               CONSENTS_STEP, append_only=True, writer="disclosed_by"),
+               CONSENTS_STEP, append_only=True, writer="disclosed_by",
+               server_reads=("disclosed_at",)),
 )
 
 BY_TABLE: dict[str, RecordKind] = {kind.table: kind for kind in KINDS}

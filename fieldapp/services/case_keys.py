@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fieldapp.crypto.identity import seal_key, unb64
+from fieldapp.crypto.identity import Identity, seal_key, unb64
+from fieldapp.crypto.signing import key_statement
 from fieldapp.services.session import Session
 
 KEY_KIND = "case key"
@@ -30,12 +31,21 @@ def case_keys(session: Session) -> dict[tuple[str, int], bytes]:
 
 
 def sealed_copies(scope: str, keys: Mapping[int, bytes],
-                  members: Iterable[tuple[str, str | None]]) -> list[dict[str, Any]]:
-    """Every version of a scope's key sealed to every member who has a key pair, as the key
-    upload carries them. Every version goes to every current member: a new member reads the
-    family's history, and someone no longer on the case never receives a version made after
-    they left."""
-    return [{"version": v, "user_id": user_id,
-             "wrapped_key": seal_key(keys[v], to_public_key=public_key, case_id=scope,
-                                     version=v, user_id=user_id)}
-            for user_id, public_key in members if public_key for v in sorted(keys)]
+                  members: Iterable[tuple[str, str | None]], *, signer: Identity,
+                  signer_id: str) -> list[dict[str, Any]]:
+    """Every version of a scope's key sealed to every member who has a key pair, each copy
+    signed by `signer` (who sealed it), as the key upload carries them. Every version goes to
+    every current member: a new member reads the family's history, and someone no longer on
+    the case never receives a version made after they left. The caller passes only members
+    whose keys it trusts (`sync/client/pins.py`)."""
+    copies = []
+    for user_id, public_key in members:
+        if not public_key:
+            continue
+        for v in sorted(keys):
+            wrapped = seal_key(keys[v], to_public_key=public_key, case_id=scope, version=v,
+                               user_id=user_id)
+            copies.append({"version": v, "user_id": user_id, "wrapped_key": wrapped,
+                           "signer": signer_id, "signature": signer.sign(key_statement(
+                               scope, v, user_id, wrapped, signer_id))})
+    return copies

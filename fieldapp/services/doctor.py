@@ -117,17 +117,17 @@ def _check_database(profile: Profile, key_id: str, key: DataKey | None, report: 
         matches = stored is not None and stored[0] == key_id
         report.add(matches, "key match", "the key file belongs to this database" if matches
                    else "the key file belongs to another database")
-        _check_audit(db, report)
+        _check_audit(db, key if matches else None, report)
         if key is not None and matches:
             _check_sealed(db, key, report)
     finally:
         database.checkpoint_and_close(db)
 
 
-def _check_audit(db: sqlite_utils.Database, report: Report) -> None:
+def _check_audit(db: sqlite_utils.Database, key: DataKey | None, report: Report) -> None:
     if "audit_log" not in db.table_names():
         return
-    store = AuditStore(db)
+    store = AuditStore(db, key)  # without the key, only the links between entries are checked
     broken = store.first_break()
     count = len(store.entries())
     if broken is None:

@@ -10,13 +10,19 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from fieldapp.crypto.identity import Identity, b64, unb64, unwrap_from_server, wrap_for_server
+from fieldapp.crypto.identity import (
+    Identity,
+    b64,
+    unb64,
+    unwrap_from_server,
+    wrap_for_server,
+)
 from fieldapp.domain.audit import Action
 from fieldapp.domain.clock import iso
-from fieldapp.domain.errors import KnownError, RuleViolation
+from fieldapp.domain.errors import KeyFileDamaged, KnownError, RuleViolation, WrongRecoveryCode
 from fieldapp.domain.settings import ProgramSettings
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
@@ -27,6 +33,19 @@ log = logging.getLogger(__name__)
 
 ENROLMENT_KIND = "enrolment"
 IDENTITY_KIND = "identity"
+# What a person is told about the recovery code shown once after a first enrolment (the window
+# and the command line say the same).
+RECOVERY_CODE_WORDS = (
+    "This is your recovery code. You need it to set up FieldApp on a replacement laptop if "
+    "this one is lost, stolen or broken: with it your key, and so your cases, come back. It is "
+    "shown only this once. FieldApp does not keep it, on this laptop or on the server, so "
+    "nobody can tell it to you again, not even your administrator. Print it or write it down "
+    "and keep it somewhere safe, away from this laptop.")
+# Said when a replacement laptop gives up on the recovery code: the server spent the code.
+ENROLMENT_CODE_SPENT = (
+    "Your enrolment code has been used, but your key was not opened, so nothing was kept on "
+    "this laptop. Find the recovery code you stored when you first connected FieldApp, then "
+    "ask your administrator for a new enrolment code.")
 
 
 class ServerUnreachable(KnownError):
@@ -64,6 +83,38 @@ class Enrolment:
     recovered_key: bool
     adopted: int = 0  # records written before joining, now the user's; they go up at the
     # next sync, where the server judges each against the caseload
+    # The recovery code to show the person once (a first enrolment only; "" otherwise). Held
+    # only in memory: never stored, never logged, never in a repr.
+    recovery_code: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The server's answer to an enrolment, held in memory until this laptop keeps it.
+
+    A replacement laptop needs the person's recovery code to open their key pair, which may
+    take more than one try; the enrolment code is spent by then, so the answer waits here
+    rather than being asked for again. Nothing in it is stored until `store_enrolment`.
+
+    Attributes:
+        answer: what the server answered (the device's credential among it).
+        identity: the key pair this laptop sent.
+        new_code: the recovery code the sent copy of the private keys is wrapped under.
+        server_url, verify: where the server is and how its certificate is checked.
+    """
+
+    answer: dict[str, Any] = field(repr=False)
+    identity: Identity = field(repr=False)
+    new_code: str = field(repr=False)
+    server_url: str
+    verify: bool | str
+
+    @property
+    def recovering(self) -> bool:
+        """The user already has a key pair on the server (a replacement laptop): the
+        recovery code they stored opens it."""
+        material: dict[str, Any] = self.answer.get("key_material") or {}
+        return bool(material) and material["public_key"] != self.identity.public_key
 
 
 def applicant(session: Session) -> Identity:
@@ -74,26 +125,41 @@ def applicant(session: Session) -> Identity:
     return _identity(session) or Identity.generate()
 
 
-def enrol_request(identity: Identity, *, code: str, passphrase: str, device_name: str
+def enrol_request(identity: Identity, *, code: str, recovery_code: str, device_name: str
                   ) -> dict[str, Any]:
-    """What enrolling sends: the one-time code, the public key, and the private key wrapped by
-    the passphrase (so a replacement laptop can recover it; the server never sees it)."""
+    """What enrolling sends: the one-time code, the public keys, and the private keys wrapped
+    under `recovery_code` (so a replacement laptop can recover them; the server never sees it).
+    The server keeps the wrapped copy only at the user's first enrolment."""
     return {"code": code.strip(), "device_name": device_name,
-            "public_key": identity.public_key,
-            "wrapped_private_key": wrap_for_server(identity, passphrase)}
+            "public_key": identity.public_key, "signing_key": identity.signing_key,
+            "wrapped_private_key": wrap_for_server(identity, recovery_code)}
 
 
-def store_enrolment(session: Session, answer: dict[str, Any], *, identity: Identity,
-                    passphrase: str, server_url: str, verify: bool | str) -> Enrolment:
+def store_enrolment(session: Session, admission: Admission, *, recovery_code: str = ""
+                    ) -> Enrolment:
     """Keep what the server answered an enrolment: the device's credential, the user's key pair
-    (recovered with the passphrase when the user already had one), who the profile belongs
-    to, the program's rules; the records written before joining become the user's."""
-    recovered = False
-    material = answer.get("key_material")
-    if material and material["public_key"] != identity.public_key:
-        # A replacement laptop: the user already has a key pair; recover it with the passphrase.
-        identity = unwrap_from_server(material["wrapped_private_key"], passphrase)
+    (recovered with `recovery_code` when the user already had one), who the profile belongs
+    to, the program's rules; the records written before joining become the user's.
+
+    On a replacement laptop, `WrongRecoveryCode` when the code is missing or does not open the
+    key pair, and `KeyFileDamaged` when what opens is not the key pair the server registered;
+    either way nothing is stored and `admission` can be tried again with another code.
+    """
+    answer, identity, recovered = admission.answer, admission.identity, False
+    material: dict[str, Any] = answer.get("key_material") or {}
+    if admission.recovering:
+        if not recovery_code.strip():
+            raise WrongRecoveryCode(
+                "You already use FieldApp on another laptop: enter the recovery code you "
+                "printed or stored when you first connected, to open your key here.")
+        identity = unwrap_from_server(material["wrapped_private_key"], recovery_code)
+        if (identity.public_key, identity.signing_key) != (
+                material["public_key"], material.get("signing_key")):
+            # What opened is not the key pair the server says is this user's: trust neither.
+            raise KeyFileDamaged("The key material from the server does not match itself; "
+                                 "nothing was changed. Tell your administrator.")
         recovered = True
+    server_url, verify = admission.server_url, admission.verify
     user = answer["user"]
     records = session.records()
     db, key = session.vault().open_parts()
@@ -102,7 +168,9 @@ def store_enrolment(session: Session, answer: dict[str, Any], *, identity: Ident
         # records written before joining: together
         adopted = reattribute(db, key, old=local_id, new=str(user["id"]))
         records.add(kind=IDENTITY_KIND, body={"private_key": b64(identity.private_bytes()),
-                                              "public_key": identity.public_key})
+                                              "public_key": identity.public_key,
+                                              "signing_private": b64(identity.signing_bytes()),
+                                              "signing_key": identity.signing_key})
         records.add(kind=ENROLMENT_KIND, body={
             "server_url": server_url, "device_id": answer["device_id"],
             "device_token": answer["device_token"], "user": user,
@@ -118,7 +186,10 @@ def store_enrolment(session: Session, answer: dict[str, Any], *, identity: Ident
     log.info("enrolled as device %s", answer["device_id"])
     return Enrolment(server_url=server_url, device_id=answer["device_id"], user_id=user["id"],
                      role=user["role"], name=user["name"], recovered_key=recovered,
-                     adopted=adopted.total)
+                     adopted=adopted.total,
+                     # Shown only when the server kept the copy wrapped under it: a first
+                     # enrolment (the code made for a replacement laptop wraps nothing kept).
+                     recovery_code=admission.new_code if material and not recovered else "")
 
 
 def require_enrolment(session: Session) -> dict[str, Any]:
@@ -173,7 +244,12 @@ def enrolment_of(session: Session) -> dict[str, Any] | None:
 
 def _identity(session: Session) -> Identity | None:
     found = _find(session, IDENTITY_KIND)
-    return Identity.from_private(unb64(found["private_key"])) if found else None
+    if found is None:
+        return None
+    if "signing_private" not in found:
+        raise KeyFileDamaged("This profile was enrolled before FieldApp signed what it sends; "
+                             "enrol it again with a new code from your administrator.")
+    return Identity.from_private(unb64(found["private_key"]), unb64(found["signing_private"]))
 
 
 def _find(session: Session, kind: str) -> dict[str, Any] | None:

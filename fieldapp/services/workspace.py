@@ -80,7 +80,7 @@ class Workspace:
             screens=ScreenStore(table("drug_screen_revisions"), table("random_schedules"),
                                 now=now),
             trips=TripStore(table("trips"), table("mileage_months"), now=now),
-            audit=AuditStore(db),
+            audit=AuditStore(db, key),
             consents=ConsentStore(table("consents"), table("consent_ends"),
                                   table("disclosures")),
         )

@@ -127,19 +127,10 @@ class NoteStore:
         if review_rows is None:
             review_rows = self._reviews.select("note_id = ?", [row["id"]],
                                                order="reviewed_at, id")
-        addenda = tuple(
-            Addendum(id=o.row["id"], note_id=NoteId(row["id"]), author=UserId(o.row["author"]),
-                     at=_at(o.row["created_at"]), reason=o.body["reason"], text=o.body["text"])
-            for o in addenda_rows if o.body is not None)
-        reviews = tuple(
-            Review(reviewer=UserId(o.row["reviewer"]), at=_at(o.row["reviewed_at"]),
-                   cosigned=bool(o.row["cosigned"]), comment=o.body["comment"],
-                   capacity=review_capacity(o.body))
-            for o in review_rows if o.body is not None)
-        signature = None
-        if row["signed_by"]:
-            signature = Signature(by=UserId(row["signed_by"]), at=_at(row["signed_at"]),
-                                  attestation=body["attestation"])
+        addenda = tuple(_addendum(o.row, o.body, NoteId(row["id"]))
+                        for o in addenda_rows if o.body is not None)
+        reviews = tuple(_review(o.row, o.body) for o in review_rows if o.body is not None)
+        signature = _signature(row, body)
         return VisitNote(id=NoteId(row["id"]), case_id=CaseId(row["case_id"]),
                          author=UserId(row["author"]), details=_details(row, body),
                          status=NoteStatus(row["status"]), signature=signature,
@@ -162,9 +153,42 @@ def _body(d: VisitDetails) -> Body:
             "next_steps": d.next_steps, "attestation": ATTESTATION}
 
 
+def readable(table: str, row: dict[str, Any], body: Body) -> None:
+    """Raise (KeyError, TypeError, ValueError) unless a row of a note's tables reads back as
+    what it is: sync checks what a colleague's laptop sent before it lands, since one body that
+    opens but is not a note would break every list of the case's notes."""
+    if table == "visit_notes":
+        _details(row, body)
+        _signature(row, body)
+        NoteStatus(row["status"])
+    elif table == "addenda":
+        _addendum(row, body, NoteId(str(row["note_id"])))
+    elif table == "note_reviews":
+        _review(row, body)
+
+
+def _addendum(row: dict[str, Any], body: Body, note_id: NoteId) -> Addendum:
+    return Addendum(id=row["id"], note_id=note_id, author=UserId(row["author"]),
+                    at=_at(row["created_at"]), reason=body["reason"], text=body["text"])
+
+
+def _review(row: dict[str, Any], body: Body) -> Review:
+    return Review(reviewer=UserId(row["reviewer"]), at=_at(row["reviewed_at"]),
+                  cosigned=bool(row["cosigned"]), comment=body["comment"],
+                  capacity=review_capacity(body))
+
+
+def _signature(row: dict[str, Any], body: Body) -> Signature | None:
+    if not row["signed_by"]:
+        return None
+    return Signature(by=UserId(row["signed_by"]), at=_at(row["signed_at"]),
+                     attestation=body["attestation"])
+
+
 def _details(row: dict[str, Any], body: Body) -> VisitDetails:
     visit_date = codec.to_day(row["visit_date"])
-    assert visit_date is not None
+    if visit_date is None:
+        raise ValueError("a note without a visit date")
     return VisitDetails(
         visit_date=visit_date, time_in=codec.to_clock_time(body["time_in"]),
         time_out=codec.to_clock_time(body["time_out"]), place=Place(body["place"]),
@@ -218,5 +242,6 @@ def review_capacity(body: Body) -> SupervisorCapacity | None:
 
 def _at(value: object) -> datetime:
     moment = codec.to_moment(value)
-    assert moment is not None
+    if moment is None:
+        raise ValueError("no time where one is required")
     return moment

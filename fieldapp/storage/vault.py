@@ -35,7 +35,7 @@ from fieldapp.storage import backups, database
 from fieldapp.storage.files import atomic_write, fsync_dir
 from fieldapp.storage.instance_lock import InstanceLock
 from fieldapp.storage.lockout import UnlockThrottle
-from fieldapp.storage.migrations import migrate
+from fieldapp.storage.migrations import migrate, sealing_with
 from fieldapp.storage.paths import ProfilePaths
 from fieldapp.storage.resources import passphrase_blocklist
 
@@ -200,7 +200,8 @@ class Profile:
             # The key must belong to this database before anything is written to it.
             stored = db.execute("SELECT value FROM vault_meta WHERE name = 'key_id'").fetchone()
             if stored is not None and stored[0] == key.key_id:
-                migrate(db)
+                with sealing_with(key):  # a step may seal what it finds (0007: the audit log)
+                    migrate(db)
         except sqlite3.DatabaseError as exc:
             db.conn.close()
             raise DatabaseUnusable(

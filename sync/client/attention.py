@@ -1,5 +1,7 @@
 """What needs a person's attention after a sync, in plain words: conflicts (both versions side by
-side), copies kept for review, and changes the server refused.
+side), copies kept for review, changes the server refused, documents and keys set aside, and
+colleagues whose key changed; and the decisions about colleagues' keys (accept a new key, mark a
+key compared), each written to the audit log.
 
 Thread rule: `read_attention` runs on the database worker (through the task runner); the rest is
 plain data for the dialog.
@@ -9,20 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from fieldapp.domain.errors import KnownError
+from fieldapp.domain.audit import Action
+from fieldapp.domain.clock import iso
+from fieldapp.domain.errors import KnownError, RuleViolation
 from fieldapp.domain.formats import day_text, month_text, time_text
 from fieldapp.domain.kinds import KINDS
-from fieldapp.domain.people import CaseId, NoteId, TripId
+from fieldapp.domain.people import CaseId, NoteId, TripId, UserId
 from fieldapp.services.casework import CaseService
+from fieldapp.services.directory import directory
 from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.session import Session
 from fieldapp.services.workspace import Workspace
 from sync import protocol as wire
 from sync.client.engine import replica_of
+from sync.client.pins import Pin, Pins
 
 Fields = list[tuple[str, str]]
 THINGS = {kind.table: kind.thing for kind in KINDS}
@@ -35,9 +41,12 @@ class AttentionItem:
     Attributes:
         kind: "conflict" (open: choose a version), "kept" (a copy kept for review),
             "refused" (the server refused a change), "set aside" (a record from the server
-            that names another case than the one it came under: never filed) or "key" (a
-            version of a case's key shared with this user that does not open).
-        key: the conflict's id, or the refused change's op id.
+            that names another case than the one it came under: never filed), "unverified"
+            (a record from the server that fails its author's signature or is older than
+            what this laptop has: not applied), "key" (a version of a case's key shared
+            with this user that does not open) or "person" (the server offers a colleague
+            key this laptop does not trust: accept it, or leave it).
+        key: the conflict's id, the refused change's op id, or the colleague's user id.
         table: the record's table; `thing` says it in words ("visit note").
         title: which record, in words ("Visit note of 24 Nov 2026, Alder family").
         reason: why it needs attention, as the server said it.
@@ -56,7 +65,8 @@ class AttentionItem:
 
 
 def read_attention(session: Session) -> list[AttentionItem]:
-    """Open conflicts, kept copies and refused changes, oldest first (database worker)."""
+    """Open conflicts, kept copies and refused changes, oldest first; then what was set aside,
+    and colleagues whose key changed (database worker)."""
     replica, ws = replica_of(session), session.workspace()
     items = []
     for conflict in replica.conflicts():
@@ -82,6 +92,12 @@ def read_attention(session: Session) -> list[AttentionItem]:
     for doc in replica.set_aside():
         table = str(doc["table"])
         thing = THINGS.get(table, "record")
+        if doc.get("kind") == "unverified":
+            items.append(AttentionItem(
+                kind="unverified", key=f"{table}/{doc['record_id']}", table=table, thing=thing,
+                title=_aside_title(ws, table, doc["scope"]),
+                reason=f"It was not applied. {doc['reason']}", mine=None, theirs=None))
+            continue
         items.append(AttentionItem(
             kind="set aside", key=f"{table}/{doc['record_id']}", table=table, thing=thing,
             title=f"A {thing} sent under the case{_family(ws, doc['scope'])}",
@@ -96,7 +112,78 @@ def read_attention(session: Session) -> list[AttentionItem]:
             reason="It was shared with you but does not open with your key: damaged, or not "
                    "made for you. What was sealed under it waits unread; everything else "
                    "syncs.", mine=None, theirs=None))
+    items.extend(_changed_keys(ws))
     return items
+
+
+def _aside_title(ws: Workspace, table: str, scope: object) -> str:
+    """'Alder family' for a case's own record, 'A visit note under the case, Alder family'."""
+    family = _family(ws, scope)
+    if table == "cases":
+        return family.removeprefix(", ").capitalize() or "A family's case"
+    return f"A {THINGS.get(table, 'record')} under the case{family}"
+
+
+# -- colleagues' keys (sync/client/pins.py) ------------------------------------------------------
+
+def _changed_keys(ws: Workspace) -> list[AttentionItem]:
+    names, zone = directory(ws).names, ws.settings.zone
+    items = []
+    for pin in Pins(ws.db, now=iso(ws.now())).changed():
+        name = names.get(UserId(pin.user_id)) or pin.user_id
+        items.append(AttentionItem(
+            kind="person", key=pin.user_id, table="", thing="key", title=f"{name}'s key changed",
+            reason=(f"The server now gives a different key for {name}. It can mean {name} set "
+                    "up a new laptop with a new key, or that someone is trying to read the "
+                    "families' records in their name. Until you decide, nothing new is shared "
+                    f"with {name} and what they sign is set aside, not applied."),
+            mine=[("Fingerprint", pin.fingerprint),
+                  ("Since", local_day(pin.verified_at or pin.pinned_at, zone))],
+            theirs=[("Fingerprint", pin.offered_fingerprint or ""),
+                    ("Since", local_day(pin.offered_at, zone))]))
+    return items
+
+
+def local_day(stamp: str | None, zone: tzinfo) -> str:
+    """A stored UTC stamp as its day in the program's zone ('24 Nov 2026'); '' for none."""
+    if not stamp:
+        return ""
+    return day_text(datetime.fromisoformat(stamp).astimezone(zone).date())
+
+
+def accept_key(session: Session, *, user_id: str, fingerprint: str) -> Pin:
+    """The person compared `fingerprint`, the new key's, with its owner: the new key is trusted
+    from now on, and the decision audited. Refused when the key offered now is not the one they
+    compared (the server offered another meanwhile). Thread rule: the database worker."""
+    ws = session.workspace()
+    with ws.unit() as stores:
+        pins = Pins(ws.db, now=iso(ws.now()))
+        pin = pins.get(user_id)
+        if pin is None or pin.offered_fingerprint != fingerprint:
+            raise RuleViolation("The key offered for this person is not the one you compared; "
+                                "nothing was changed. Look at Needs attention again.")
+        accepted = pins.accept(user_id)
+        ws.audit(stores, Action.KEY_ACCEPTED, user_id, was=pin.fingerprint,
+                 fingerprint=accepted.fingerprint)
+    return accepted
+
+
+def mark_compared(session: Session, *, user_id: str, fingerprint: str) -> None:
+    """The person read `fingerprint` with its owner and it matched: the pinned key is marked
+    verified, and the comparison audited. Refused when it is not the pinned key, or the key
+    changed (that is decided under Needs attention). Thread rule: the database worker."""
+    ws = session.workspace()
+    with ws.unit() as stores:
+        pins = Pins(ws.db, now=iso(ws.now()))
+        pin = pins.get(user_id)
+        if pin is None or pin.fingerprint != fingerprint:
+            raise RuleViolation("This is not the key this laptop holds for this person; "
+                                "nothing was changed.")
+        if pin.changed:
+            raise RuleViolation("This person's key changed: decide under Needs attention "
+                                "first.")
+        pins.verify(user_id)
+        ws.audit(stores, Action.KEY_COMPARED, user_id, fingerprint=fingerprint)
 
 
 # -- one side of a record, as a flat mapping of its plain and sealed fields ----------------------

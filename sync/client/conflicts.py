@@ -13,8 +13,10 @@ from fieldapp.crypto.aead import SealBroken
 from fieldapp.storage.sealed import SealedTable, open_row
 from sync import protocol as wire
 from sync.client.inbox import Inbox
+from sync.client.integrity import signature_problem, with_stamps
 from sync.client.local import CONFLICTS
 from sync.client.sealing import KeyRing, open_from_wire
+from sync.client.wire_shape import from_wire
 
 
 class Conflicts(Inbox):
@@ -24,11 +26,18 @@ class Conflicts(Inbox):
         if doc.deleted:
             return None
         key = keys.get(doc.scope, doc.key_version or 0)
-        try:
-            body = open_from_wire(key, doc) if key else {"unreadable": "no key for it yet"}
-        except (SealBroken, ValueError, UnicodeDecodeError):
-            body = {"unreadable": "it did not authenticate"}
-        return {"plain": dict(doc.plain), "body": body, "rev": doc.rev, "op_id": doc.op_id,
+        if signature_problem(doc, self._signing_keys()) is not None:
+            # Never shown as the other side nor applied: the server's copy is not its author's.
+            body = {"unreadable": "it is not signed with its author's key"}
+        else:
+            doc = with_stamps(doc)
+            try:
+                body = open_from_wire(key, doc) if key else {"unreadable": "no key for it yet"}
+            except (SealBroken, ValueError, UnicodeDecodeError):
+                body = {"unreadable": "it did not authenticate"}
+        # Shown as the laptop's row holds it: the columns that travelled sealed beside the rest.
+        plain, body = from_wire(doc.table, doc.plain, body)
+        return {"plain": plain, "body": body, "rev": doc.rev, "op_id": doc.op_id,
                 "scope": doc.scope, "key_version": doc.key_version, "sealed": doc.sealed,
                 "author": doc.author}
 

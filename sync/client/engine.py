@@ -34,7 +34,8 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from fieldapp.crypto.identity import b64
+from fieldapp.crypto.identity import Identity, b64
+from fieldapp.crypto.signing import key_statement, verifies
 from fieldapp.domain.audit import Action
 from fieldapp.domain.clock import iso
 from fieldapp.domain.errors import KeyFileDamaged, KnownError, RuleViolation
@@ -52,6 +53,7 @@ from sync.client.http import (
     Transport,
     enrolled_client,
 )
+from sync.client.pins import Pins
 from sync.client.replica import KeyRing, Replica, Settled
 
 log = logging.getLogger(__name__)
@@ -148,6 +150,7 @@ class SyncEngine:
             self._server = server
             self._visible: set[str] | None = None  # the scopes the server last said
             self._user_id = str(enrolled["user"]["id"])
+            self._identity = self._own_identity()
             program = self._server.call("GET", "/v1/program", model=JSON_OBJECT)
             try:
                 self._db(lambda: enrolment.adopt_program(self._session, program))
@@ -181,13 +184,15 @@ class SyncEngine:
         self._ensure_keys(self._db(lambda: self._replica().pending_scopes()), keys)
         while True:
             self._check_cancel()
-            ops = self._db(lambda: self._replica().freeze(keys, max_ops=self._max_ops))
+            ops = self._db(lambda: self._replica().freeze(keys, self._identity,
+                                                          max_ops=self._max_ops))
             if not ops:
                 return
             result = self._server.call("POST", "/v1/sync/push", model=wire.PushResult,
                                        json=wire.Push(ops=ops).model_dump(mode="json"))
             answers = result.answers
             theirs = [a.theirs for a in answers if a.theirs is not None]
+            self._pin_people({d.author for d in theirs})
             self._fetch_keys(self._db(partial(self._missing, theirs, keys)), keys)
             settled: Settled = self._db(partial(self._settle, answers, keys))
             for outcome, count in settled.outcomes.items():
@@ -202,22 +207,31 @@ class SyncEngine:
     def _pull(self, keys: KeyRing, report: SyncReport, progress: Callable[[Progress], None]
               ) -> None:
         needs: set[str] = set()
+        rotate: set[str] = set()
         while True:
             self._check_cancel()
             since = self._db(lambda: self._replica().checkpoint())
             page = self._server.call("GET", "/v1/sync/pull", model=wire.Page,
                                      params={"since": since, "limit": self._page})
             needs.update(page.needs_keys)
+            rotate.update(page.rotate)
+            self._pin_people({d.author for d in page.docs if d.table != wire.ALLOCATIONS})
             self._fetch_keys(self._db(partial(self._missing, page.docs, keys)), keys)
             report.pulled += self._db(partial(self._apply, page, keys))
             progress(Progress("receiving", report.pulled, 0))
             if not page.more:
                 break
-        for scope in sorted(needs):
-            self._share(scope, keys)
+        for scope in sorted(rotate):
+            self._rotate(scope, keys)
+        for scope in sorted(needs - rotate):
+            try:
+                self._share(scope, keys)
+            except ServerRefused as exc:  # one scope's keys must not stop the sync
+                log.warning("sync: keys for a scope could not be shared again: %s", exc)
         waiting = self._db(lambda: self._replica().inbox_keys())
         if waiting:
             self._fetch_keys(waiting, keys)
+        self._pin_people(self._db(lambda: self._replica().unknown_authors()))
         report.pulled += self._db(lambda: self._replica().retry_inbox(keys))
         if page.scopes is not None:
             self._visible = set(page.scopes)
@@ -225,25 +239,29 @@ class SyncEngine:
 
     def _forget_elsewhere(self, visible: list[str], keys: KeyRing, report: SyncReport
                           ) -> None:
-        """Remove cases and ledgers this user may no longer hold, and their keys."""
+        """Remove cases and ledgers this user may no longer hold, and their keys; one with
+        unsettled work only after the grace period, that work kept for the person
+        (`sync/client/forget.py`)."""
         def forget() -> list[str]:
-            db, _ = self._session.vault().open_parts()
-            with db.atomic():  # records, keys and the audit entry together
-                return remove(db)
+            db, key = self._session.vault().open_parts()
+            with db.atomic():  # records, keys, kept work and the audit entry together
+                return remove(db, key)
 
-        def remove(db: Any) -> list[str]:
-            gone = forget_elsewhere(db, visible)
+        def remove(db: Any, key: Any) -> list[str]:
+            workspace = self._session.workspace()
+            done = forget_elsewhere(db, key, visible, now=workspace.now())
+            gone = done.scopes
             if gone:
                 records = self._session.records()
                 for opened in records.all():
                     body = opened.body or {}
                     if opened.row["kind"] == KEY_KIND and body.get("case_id") in gone:
                         records.remove(str(opened.row["id"]))
-                workspace = self._session.workspace()
                 with workspace.unit() as stores:
                     for scope in gone:
                         workspace.audit(stores, Action.RECORDS_REMOVED, scope,
-                                        why="no longer on this person's caseload")
+                                        why="no longer on this person's caseload",
+                                        kept_for_them=done.kept.get(scope, 0))
             return gone
         for scope in self._db(forget):
             report.forgotten.append(scope)
@@ -292,10 +310,10 @@ class SyncEngine:
 
     def _fetch_keys(self, scopes: set[str], keys: KeyRing, *, missing_ok: bool = False
                     ) -> bool:
-        """Download and open my sealed copies; False if the server does not know the scope."""
-        identity = self._db(lambda: enrolment.identity_of(self._session))
-        if identity is None:
-            raise RuleViolation("This profile has no key pair; enrol it again.")
+        """Download, check and open my sealed copies; False if the server does not know the
+        scope. A copy is taken only if a member of the scope sealed it and signed it with the
+        key this laptop pinned for them; any other is set aside (said under Needs attention)."""
+        identity = self._identity
         known = True
         for scope in sorted(scopes):
             try:
@@ -306,9 +324,17 @@ class SyncEngine:
                     continue
                 known = False
                 continue
-            for item in items:
+            new = [item for item in items if keys.get(scope, item.version) is None]
+            signers = self._signers_of(scope) if new else {}
+            for item in new:
                 version = item.version
-                if keys.get(scope, version) is not None:
+                signing_key = signers.get(item.signer or "")
+                if signing_key is None or not verifies(signing_key, key_statement(
+                        scope, version, self._user_id, item.wrapped_key, item.signer or ""),
+                        item.signature):
+                    # Not sealed by a member whose key this laptop trusts (planted by the
+                    # server, or by someone not on the case): never used.
+                    self._aside_key(scope, version)
                     continue
                 try:
                     key = identity.open_key(item.wrapped_key, case_id=scope,
@@ -316,11 +342,20 @@ class SyncEngine:
                 except KeyFileDamaged:
                     # Damaged, or planted by a member for someone else: set aside and said
                     # under Needs attention; what it sealed waits, everything else syncs.
-                    self._db(partial(self._set_key_aside, scope, version, True))
+                    self._aside_key(scope, version)
                     continue
                 self._remember(keys, scope, version, key)
                 self._db(partial(self._set_key_aside, scope, version, False))
         return known
+
+    def _aside_key(self, scope: str, version: int) -> None:
+        """Set a key version aside here and refuse my copy on the server, so a member who
+        holds the version seals it to me again (their copy, signed by them, replaces it)."""
+        self._db(partial(self._set_key_aside, scope, version, True))
+        try:
+            self._server.call("DELETE", f"/v1/cases/{scope}/keys/{version}", model=NO_CONTENT)
+        except ServerRefused:
+            log.info("sync: a key copy set aside here was already gone from the server")
 
     def _share(self, scope: str, keys: KeyRing) -> None:
         """Seal every version I hold to every member with a key pair, and upload."""
@@ -328,12 +363,78 @@ class SyncEngine:
         if not held:
             return
         members = self._server.call("GET", f"/v1/cases/{scope}/members", model=MEMBERS)
+        trusted = self._db(partial(self._trusted, members))
         upload = case_keys.sealed_copies(scope, held, [(m.user_id, m.public_key)
-                                                       for m in members])
+                                                       for m in trusted],
+                                         signer=self._identity, signer_id=self._user_id)
         if upload:
             self._server.call("PUT", f"/v1/cases/{scope}/keys", model=NO_CONTENT,
                               json={"keys": upload})
         self._db(partial(self._owe, scope, owed=False))
+
+    # -- whose keys this laptop trusts (sync/client/pins.py) ---------------------------------
+
+    def _own_identity(self) -> Identity:
+        def own() -> Identity:
+            identity = enrolment.identity_of(self._session)
+            if identity is None:
+                raise RuleViolation("This profile has no key pair; enrol it again.")
+            self._pins().pin_own(self._user_id, identity.public_key, identity.signing_key)
+            return identity
+        found: Identity = self._db(own)
+        return found
+
+    def _trusted(self, members: list[wire.Member]) -> list[wire.Member]:
+        """The members whose keys the server gave are the ones pinned here (pinned now if first
+        seen). A member whose key changed gets nothing until this laptop's person accepts the
+        new key (Needs attention); everyone else is shared with as usual."""
+        pins = self._pins()
+        return [m for m in members
+                if pins.observe(m.user_id, m.public_key, m.signing_key) is not None
+                and pins.trusts(m.user_id, m.public_key, m.signing_key)]
+
+    def _signers_of(self, scope: str) -> dict[str, str]:
+        """The pinned signing keys of the scope's members (and mine): who may seal its keys."""
+        members = self._server.call("GET", f"/v1/cases/{scope}/members", model=MEMBERS)
+        trusted = self._db(partial(self._trusted, members))
+        found = {m.user_id: str(m.signing_key) for m in trusted}
+        found[self._user_id] = self._identity.signing_key
+        return found
+
+    def _pin_people(self, people: set[str]) -> None:
+        """Pin, on first sight, the keys of authors this laptop has no key for yet."""
+        known = self._db(lambda: set(self._pins().signing_keys()))
+        for person in sorted(people - known - {"server"}):
+            try:
+                found = self._server.call("GET", f"/v1/people/{person}", model=wire.PersonKeys)
+            except ServerRefused:
+                continue  # not a person of this program: what they "wrote" stays aside
+            self._db(partial(self._observe, found))
+
+    def _observe(self, person: wire.PersonKeys) -> None:
+        self._pins().observe(person.user_id, person.public_key, person.signing_key)
+
+    def _pins(self) -> Pins:
+        db, _ = self._session.vault().open_parts()
+        return Pins(db, now=iso(self._session.workspace().now()))
+
+    def _rotate(self, scope: str, keys: KeyRing) -> None:
+        """Someone who held the scope's newest key is no longer a member (reassigned, moved to
+        another team): make the next version and share it with those who remain, so what is
+        written from now on is closed to them. If another member's laptop rotated first, the
+        server keeps theirs and this laptop fetches it instead."""
+        newest = keys.newest(scope)
+        if newest is None:
+            return
+        version = newest[0] + 1
+        self._remember(keys, scope, version, os.urandom(32), owed=True)
+        try:
+            self._share(scope, keys)
+        except ServerRefused:
+            self._forget(keys, scope, version)
+            self._fetch_keys({scope}, keys)
+            return
+        log.info("sync: a member left %s; its key is now version %d", scope, version)
 
     def _share_owed(self, keys: KeyRing) -> None:
         """Share again the first keys made here whose sharing failed (the server unreachable
@@ -416,6 +517,13 @@ class SyncEngine:
             log.info("the server does not list teams yet; names in reports stay as they were")
             return
         self._db(partial(remember_team, self._session, team))
+        self._db(partial(self._pin_team, team))
+
+    def _pin_team(self, team: list[wire.StaffInfo]) -> None:
+        pins = self._pins()
+        for person in team:
+            if person.id != self._user_id:
+                pins.observe(person.id, person.public_key, person.signing_key)
 
     def _counts(self) -> tuple[int, int, int]:
         replica = self._replica()
@@ -431,7 +539,8 @@ def status_of(session: Session) -> dict[str, Any]:
             "server": enrolled["server_url"] if enrolled else "",
             "last_success": replica.state("last_success"), "waiting": replica.waiting(),
             "conflicts": replica.conflicts(), "problems": replica.problems(),
-            "set_aside": replica.set_aside(), "keys_set_aside": replica.keys_set_aside()}
+            "set_aside": replica.set_aside(), "keys_set_aside": replica.keys_set_aside(),
+            "keys_changed": [p.user_id for p in Pins(replica.db, now=replica.now).changed()]}
 
 
 def replica_of(session: Session, *, enrolled: dict[str, Any] | None = None) -> Replica:

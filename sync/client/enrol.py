@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from fieldapp.crypto.identity import new_recovery_code
 from fieldapp.domain.people import Role, UserId
 from fieldapp.services import enrolment
 from fieldapp.services.directory import StaffMember, remember_staff
@@ -30,17 +31,31 @@ JSON_OBJECT = TypeAdapter(dict[str, Any])
 TEAM = TypeAdapter(list[wire.StaffInfo])
 
 
-def enrol(session: Session, *, server_url: str, code: str, passphrase: str,
-          device_name: str, verify: bool | str = True,
-          transport: Transport | None = None) -> Enrolment:
-    """Enrol this open profile with a code; the user's key pair is made here or recovered."""
+def ask_to_join(session: Session, *, server_url: str, code: str, device_name: str,
+                verify: bool | str = True, transport: Transport | None = None
+                ) -> enrolment.Admission:
+    """Spend the one-time code: the server's answer, held in memory (nothing is stored yet).
+    The key pair sent is wrapped under a new recovery code, shown to the person only if this
+    is their first enrolment (`enrolment.store_enrolment` says)."""
     identity = enrolment.applicant(session)
-    body = enrolment.enrol_request(identity, code=code, passphrase=passphrase,
+    recovery_code = new_recovery_code()
+    body = enrolment.enrol_request(identity, code=code, recovery_code=recovery_code,
                                    device_name=device_name)
     with ServerClient(server_url, verify=verify, transport=transport) as server:
         answer = server.call("POST", "/v1/enrol", json=body, model=JSON_OBJECT)
-    return enrolment.store_enrolment(session, answer, identity=identity, passphrase=passphrase,
-                                     server_url=server_url, verify=verify)
+    return enrolment.Admission(answer=answer, identity=identity, new_code=recovery_code,
+                               server_url=server_url, verify=verify)
+
+
+def enrol(session: Session, *, server_url: str, code: str, device_name: str,
+          recovery_code: str = "", verify: bool | str = True,
+          transport: Transport | None = None) -> Enrolment:
+    """Enrol this open profile with a code; the user's key pair is made here or, on a
+    replacement laptop, recovered with `recovery_code`. One try: a person who may mistype the
+    recovery code is asked again with `ask_to_join` then `enrolment.store_enrolment`."""
+    admission = ask_to_join(session, server_url=server_url, code=code, device_name=device_name,
+                            verify=verify, transport=transport)
+    return enrolment.store_enrolment(session, admission, recovery_code=recovery_code)
 
 
 def check_in(session: Session, *, transport: Transport | None = None) -> dict[str, Any]:

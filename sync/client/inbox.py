@@ -12,12 +12,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fieldapp.crypto.aead import SealBroken
-from fieldapp.storage.note_store import settle_note_status
+from fieldapp.domain.kinds import KINDS
+from fieldapp.storage.note_store import readable, settle_note_status
 from fieldapp.storage.screen_store import land_screen_head
-from fieldapp.storage.sealed import Body, SealedTable, seal_body
+from fieldapp.storage.sealed import Body, SealedTable, open_row, seal_body
 from sync import protocol as wire
-from sync.client.local import APPEND_ONLY, LOCAL_ONLY, MISPLACED, LocalRecords
+from sync.client.integrity import UNVERIFIED, signature_problem, with_stamps
+from sync.client.local import APPEND_ONLY, LOCAL_ONLY, MISPLACED, WRITER_FIELD, LocalRecords
 from sync.client.sealing import KeyRing, open_from_wire
+from sync.client.wire_shape import from_wire
+
+# The tables whose rows must read back as part of a note before they are filed.
+NOTE_TABLES = frozenset({"visit_notes"} | {kind.table for kind in KINDS if kind.scope.parent
+                                             and kind.scope.parent[0] == "visit_notes"})
 
 
 class Inbox(LocalRecords):
@@ -60,6 +67,12 @@ class Inbox(LocalRecords):
         return int(self.db.execute("SELECT count(*) FROM sync_inbox WHERE reason = 'key' AND "
                                    "tbl = 'cases'").fetchone()[0])
 
+    def unknown_authors(self) -> set[str]:
+        """Authors of documents waiting aside whose keys this laptop has not pinned yet."""
+        authors = {str(json.loads(doc).get("author")) for (doc,) in self.db.execute(
+            "SELECT doc FROM sync_inbox WHERE reason LIKE ?", [f"{UNVERIFIED}%"]).fetchall()}
+        return authors - set(self._signing_keys())
+
     def inbox_keys(self) -> set[str]:
         return {r[0] for r in self.db.execute(
             "SELECT DISTINCT json_extract(doc, '$.scope') FROM sync_inbox WHERE reason = 'key'")}
@@ -71,12 +84,12 @@ class Inbox(LocalRecords):
         early = None if restore else self._before_taking(doc)
         if early is not None:
             return early
-        why = self._misplaced(doc)
-        if why is not None:
-            # A record that names another case (or ledger) than the one it came under is
-            # never filed anywhere: it waits aside, shown to the person.
-            self._to_inbox(doc, f"{MISPLACED}{why}")
+        aside = self._aside(doc)
+        if aside is not None:
+            self._to_inbox(doc, aside)
             return 0
+        # Kept as signed wherever it waits (the stamps are applied in `_land`): a copy with the
+        # server's stamps merged into its plain fields would fail its signature at the retry.
         if self._blocked(doc.table, doc.record_id):
             refused = restore or self.db.execute(
                 "SELECT 1 FROM outbox WHERE tbl = ? AND record_id = ? AND state IN "
@@ -89,6 +102,7 @@ class Inbox(LocalRecords):
         if not self._land(doc, body):
             return 0
         self._mark_synced(doc.table, doc.record_id, doc.scope, doc.rev, deleted=doc.deleted)
+        self._seen(doc.op_id, doc.table, doc.record_id, doc.rev)
         if doc.table == "visit_notes":
             touched.add(doc.record_id)
         elif doc.table in ("addenda", "note_reviews"):
@@ -114,9 +128,63 @@ class Inbox(LocalRecords):
             return 0
         return None
 
+    def _aside(self, doc: wire.Doc) -> str | None:
+        """The inbox reason `doc` waits aside under, never applied but shown to the person:
+        not its author's as signed, or older than what this laptop has seen (checked again
+        at the next sync), or naming another case or ledger than the one it came under (never
+        filed anywhere); None if it may be applied."""
+        why = signature_problem(doc, self._signing_keys()) or self._rolled_back(doc) or \
+            self._not_theirs(doc)
+        if why is not None:
+            return f"{UNVERIFIED}{why}"
+        why = self._misplaced(with_stamps(doc))
+        return None if why is None else f"{MISPLACED}{why}"
+
+    def _not_theirs(self, doc: wire.Doc) -> str | None:
+        """Why `doc`'s author may not write it, by the rule the server applies (a record is
+        written only in its author's name and changed or removed only by its author; a month
+        by its worker or the supervisor who decides it); None if they may. A signature proves
+        who wrote a change, not that they were entitled to: a server that invents a person must
+        not be able to remove a colleague's draft in that person's name."""
+        field = WRITER_FIELD.get(doc.table)
+        if doc.table == "mileage_months":
+            row = self._row(doc.table, doc.record_id)
+            worker = (row or {}).get("worker_id") if doc.deleted else doc.plain.get("worker_id")
+            deciders = {worker, None if doc.deleted else doc.plain.get("decided_by")}
+            return None if doc.author in deciders else \
+                "Its author is neither the month's worker nor the supervisor deciding it."
+        if field is None:
+            return None
+        if not doc.deleted and doc.plain.get(field) != doc.author:
+            return "It is written in another person's name than its author's."
+        row = self._row(doc.table, doc.record_id)
+        if row is not None and doc.table not in APPEND_ONLY and row.get(field) != doc.author:
+            return "It changes a record only its author may change."
+        return None
+
+    def _rolled_back(self, doc: wire.Doc) -> str | None:
+        """Why `doc` is an earlier state of its record served as current; None if it is not."""
+        newest = self.db.execute("SELECT max(rev) FROM seen_ops WHERE tbl = ? AND "
+                                 "record_id = ?", [doc.table, doc.record_id]).fetchone()[0]
+        synced = self._synced(doc.table, doc.record_id)
+        held = max(int(newest or 0), synced[1] if synced else 0)
+        if doc.rev < held:
+            return "It is older than the version of this record this laptop already has."
+        seen = self.db.execute("SELECT rev FROM seen_ops WHERE op_id = ?",
+                               [doc.op_id]).fetchone()
+        if seen is not None and int(seen[0]) < held:
+            return "It is an earlier change to this record, served again as if it were new."
+        return None
+
     def _misplaced(self, doc: wire.Doc) -> str | None:
         """Why `doc` does not belong to the scope it came under, judged by the same rule the
         server applies (`wire.misplaced`) against what this laptop holds."""
+        if doc.deleted:
+            # A deletion carries no fields of its record: it must name the scope this laptop
+            # holds the record under.
+            synced = self._synced(doc.table, doc.record_id)
+            return None if synced is None or synced[0] == doc.scope else \
+                "This deletion names another case than the record's."
         def parent(table: str, record_id: str) -> str | None:
             row = self._row(table, record_id)
             if row is not None and row.get("case_id") is not None:
@@ -134,12 +202,16 @@ class Inbox(LocalRecords):
 
     def set_aside(self) -> list[dict[str, Any]]:
         """Documents from the server that name another case or ledger than the one they came
-        under: never filed, kept for a person (and the program) to see."""
-        return [{"table": t, "record_id": r, "reason": why.removeprefix(MISPLACED),
-                 "scope": json.loads(doc).get("scope")}
+        under, or that fail the checks of `sync/client/integrity.py`: never filed, kept for a
+        person (and the program) to see. `kind` is "misplaced" or "unverified"."""
+        return [{"table": t, "record_id": r,
+                 "kind": "misplaced" if why.startswith(MISPLACED) else "unverified",
+                 "reason": why.removeprefix(MISPLACED).removeprefix(UNVERIFIED),
+                 "scope": json.loads(doc).get("scope"), "author": json.loads(doc).get("author")}
                 for t, r, why, doc in self.db.execute(
                     "SELECT tbl, record_id, reason, doc FROM sync_inbox WHERE reason LIKE ? "
-                    "ORDER BY seq", [f"{MISPLACED}%"]).fetchall()]
+                    "OR reason LIKE ? ORDER BY seq",
+                    [f"{MISPLACED}%", f"{UNVERIFIED}%"]).fetchall()]
 
     def _open(self, doc: wire.Doc, keys: KeyRing) -> Body | None:
         """The document's body, or None (and the document waits in the inbox)."""
@@ -162,7 +234,8 @@ class Inbox(LocalRecords):
             if body is None:
                 self._remove_local(doc.table, doc.record_id)
             else:
-                self._apply_body(doc, doc.plain, body)
+                self._apply_body(doc, with_stamps(doc).plain, body)
+                self._reads_back(doc.table, doc.record_id)
         except (sqlite3.Error, KeyError, TypeError, ValueError) as exc:
             self.db.execute("ROLLBACK TO doc")
             self.db.execute("RELEASE doc")
@@ -171,9 +244,21 @@ class Inbox(LocalRecords):
         self.db.execute("RELEASE doc")
         return True
 
+    def _reads_back(self, tbl: str, record_id: str) -> None:
+        """Raise unless the row just landed reads back as its kind: a colleague's laptop (or a
+        member who crafts one) can send a body that opens but is not a note, and filed, it
+        would break every list of the case's notes (`note_store.readable`)."""
+        if tbl not in NOTE_TABLES:
+            return
+        row = self._row(tbl, record_id)
+        if row is not None:
+            readable(tbl, row, open_row(self.key, table=tbl, row=row))
+
     def _apply_body(self, doc: wire.Doc, plain: Mapping[str, Any], body: Body, *,
                     replace_locked: bool = False) -> None:
         tbl, record_id = doc.table, doc.record_id
+        # The columns that travelled sealed go back beside the clear ones (`wire_shape`).
+        plain, body = from_wire(tbl, plain, body)
         if tbl == "note_reviews" and "capacity" in plain:
             # The capacity a review counts in is the one the server gave its reviewer, never
             # what the reviewer's laptop wrote in the sealed body.

@@ -40,6 +40,7 @@ class LocalRecords:
                  ) -> None:
         self.db, self.key, self.user_id, self.now = db, key, user_id, now
         self._columns: dict[str, set[str]] = {}  # per table; a replica lives for one step
+        self._signers: dict[str, str] | None = None  # pinned signing keys, read once a step
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -115,6 +116,17 @@ class LocalRecords:
                      ) -> None:
         self.db.execute("INSERT OR REPLACE INTO synced VALUES (?, ?, ?, ?, ?)",
                         [tbl, record_id, scope, rev, int(deleted)])
+
+    def _seen(self, op_id: str, tbl: str, record_id: str, rev: int) -> None:
+        """Remember a change taken here at its revision (`sync/client/integrity.py`)."""
+        self.db.execute("INSERT OR REPLACE INTO seen_ops VALUES (?, ?, ?, ?)",
+                        [op_id, tbl, record_id, rev])
+
+    def _signing_keys(self) -> dict[str, str]:
+        if self._signers is None:
+            self._signers = {str(u): str(k) for u, k in self.db.execute(
+                "SELECT user_id, signing_key FROM pinned_keys").fetchall()}
+        return self._signers
 
     def _synced(self, tbl: str, record_id: str) -> tuple[str, int, int] | None:
         row = self.db.execute("SELECT scope, rev, deleted FROM synced WHERE tbl = ? AND "

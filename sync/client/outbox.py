@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from fieldapp.crypto.identity import Identity
 from fieldapp.domain.errors import RecordTampered
 from fieldapp.storage.note_store import settle_note_status
 from fieldapp.storage.sealed import open_row
@@ -19,6 +20,7 @@ from sync import protocol as wire
 from sync.client.conflicts import Conflicts
 from sync.client.local import APPEND_ONLY
 from sync.client.sealing import KeyRing, payload_hash, seal_for_wire
+from sync.client.wire_shape import to_wire
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,10 @@ class Outbox(Conflicts):
                 scopes.add(scope)
         return scopes
 
-    def freeze(self, keys: KeyRing, *, max_ops: int = wire.MAX_BATCH_OPS,
+    def freeze(self, keys: KeyRing, identity: Identity, *, max_ops: int = wire.MAX_BATCH_OPS,
                max_bytes: int = wire.MAX_BATCH_BYTES) -> list[wire.Op]:
-        """The next batch: ops already in flight first (same bytes), then new ones frozen now.
+        """The next batch: ops already in flight first (same bytes), then new ones frozen now,
+        each signed by `identity` (this laptop's person, the author of every op it sends).
 
         A record with an op in flight waits for its answer before its next change is frozen,
         because that change is made over the revision the answer brings.
@@ -62,7 +65,8 @@ class Outbox(Conflicts):
                     if (tbl, record_id) in in_flight:
                         continue
                     try:
-                        op, payload = self._freeze_one(seq, op_id, tbl, record_id, keys)
+                        op, payload = self._freeze_one(seq, op_id, (tbl, record_id), keys,
+                                                       identity)
                     except (ValidationError, RecordTampered, KeyError, TypeError,
                             ValueError) as exc:
                         # One record that cannot be sent must not hold back all the others:
@@ -112,9 +116,10 @@ class Outbox(Conflicts):
                 return
             after = rows[-1][0]
 
-    def _freeze_one(self, seq: int, op_id: str, tbl: str, record_id: str, keys: KeyRing
-                    ) -> tuple[wire.Op | None, str]:
+    def _freeze_one(self, seq: int, op_id: str, record: tuple[str, str], keys: KeyRing,
+                    identity: Identity) -> tuple[wire.Op | None, str]:
         """The op and its frozen bytes; (None, "") if the entry has nothing to send now."""
+        tbl, record_id = record
         row = self._row(tbl, record_id)
         synced = self._synced(tbl, record_id)
         if row is None and synced is None:
@@ -137,11 +142,15 @@ class Outbox(Conflicts):
             plain = self._plain(tbl, row)
             content = {"table": tbl, "record_id": record_id, "scope": scope, "base_rev": base,
                        "plain": plain, "body": body}
+            # In clear only what a server rule reads; the row's other columns go sealed.
+            clear, sealed = to_wire(tbl, plain, body)
             op = wire.Op(op_id=op_id, table=tbl, record_id=record_id, scope=scope,
-                         base_rev=base, plain=plain, key_version=version,
+                         base_rev=base, plain=clear, key_version=version,
                          sealed=seal_for_wire(key, scope=scope, version=version, table=tbl,
-                                              record_id=record_id, op_id=op_id, content=body),
+                                              record_id=record_id, op_id=op_id, content=sealed),
                          payload_hash=payload_hash(key, content))
+        op = op.model_copy(update={"signature": identity.sign(
+            wire.signed_statement(op, self.user_id))})
         payload = op.model_dump_json()
         self.db.execute("UPDATE outbox SET state = 'sending', payload = ? WHERE seq = ?",
                         [payload, seq])
@@ -174,6 +183,7 @@ class Outbox(Conflicts):
         if outcome == "applied":
             assert verdict.rev is not None
             self._mark_synced(tbl, record_id, op.scope, verdict.rev, deleted=op.deleted)
+            self._seen(op.op_id, tbl, record_id, verdict.rev)
             self.db.execute("DELETE FROM outbox WHERE seq = ?", [seq])
         elif outcome == "conflict":
             assert verdict.theirs is not None and verdict.rev is not None
@@ -208,6 +218,7 @@ class Outbox(Conflicts):
         if mine_applied:
             # My signed note became the head; the draft it replaced is kept for me to read.
             self._mark_synced(tbl, record_id, op.scope, verdict.rev, deleted=False)
+            self._seen(op.op_id, tbl, record_id, verdict.rev)
             self._keep_aside(tbl, record_id, reason=verdict.reason or "", theirs=theirs_side,
                              state="kept")
             return

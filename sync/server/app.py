@@ -19,11 +19,13 @@ from typing import Annotated, Any
 
 import fastapi
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Path as InPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fieldapp import __version__
+from fieldapp.crypto.signing import key_statement, verifies
 from fieldapp.domain.errors import RuleViolation
 from fieldapp.domain.people import Role
 from fieldapp.domain.settings import ProgramSettings
@@ -191,14 +193,16 @@ def _people_routes(app: FastAPI) -> None:
         try:
             device, token, user = ctx.store.enrol(
                 body.code, device_name=body.device_name, public_key=body.public_key,
-                wrapped_private_key=body.wrapped_private_key, now=ctx.now())
+                wrapped_private_key=body.wrapped_private_key, now=ctx.now(),
+                signing_key=body.signing_key)
         except StoreError as exc:
             raise Refused(403, exc.code, exc.message) from exc
         ctx.audit(user.id, "device enrolled", device.id)
         keys = None
         if user.public_key and user.wrapped_private_key:
             keys = wire.KeyMaterial(public_key=user.public_key,
-                                    wrapped_private_key=user.wrapped_private_key)
+                                    wrapped_private_key=user.wrapped_private_key,
+                                    signing_key=user.signing_key)
         return wire.EnrolResponse(device_id=device.id, device_token=token, user=_info(user),
                                   key_material=keys, program=program)
 
@@ -219,8 +223,19 @@ def _people_routes(app: FastAPI) -> None:
         _not_admin(who[1])  # as for cases: an administrator's laptop holds no records
         return [wire.StaffInfo(id=u.id, name=u.name, role=Role(u.role),
                                supervises=SupervisorCapacity(u.supervises)
-                               if u.supervises else None)
+                               if u.supervises else None, public_key=u.public_key,
+                               signing_key=u.signing_key)
                 for u in ctx.store.team_of(who[1].id)]
+
+    @app.get(f"{wire.API}/people/{{user_id}}", response_model=wire.PersonKeys)
+    def person(user_id: ScopeId, who: Who, ctx: Ctx) -> wire.PersonKeys:
+        """Someone's public keys, to check what they signed (a former member's notes, a
+        supervisor of another team who reviewed one): public, so any member may ask."""
+        found = ctx.store.user(user_id)
+        if found is None:
+            raise Refused(404, "not_found", "There is no such person in this program.")
+        return wire.PersonKeys(user_id=found.id, public_key=found.public_key,
+                               signing_key=found.signing_key)
 
 
 def _case_routes(app: FastAPI) -> None:
@@ -235,23 +250,47 @@ def _case_routes(app: FastAPI) -> None:
     # A key scope is a case, or a worker's mileage ledger (`ledger:<user id>`).
     @app.get(f"{wire.API}/cases/{{case_id}}/members", response_model=list[wire.Member])
     def members(case_id: ScopeId, who: Who, ctx: Ctx) -> list[wire.Member]:
-        return [wire.Member(user_id=m.id, role=Role(m.role), public_key=m.public_key)
+        return [wire.Member(user_id=m.id, role=Role(m.role), public_key=m.public_key,
+                            signing_key=m.signing_key)
                 for m in ctx.members_of(who[1], case_id)]
 
     @app.get(f"{wire.API}/cases/{{case_id}}/keys", response_model=list[wire.WrappedKey])
     def keys(case_id: ScopeId, who: Who, ctx: Ctx) -> list[wire.WrappedKey]:
         ctx.members_of(who[1], case_id)
-        return [wire.WrappedKey(version=v, user_id=who[1].id, wrapped_key=k)
-                for v, k in ctx.store.keys_for(case_id, who[1].id)]
+        return [wire.WrappedKey(version=v, user_id=who[1].id, wrapped_key=k, signer=signer,
+                                signature=signature)
+                for v, k, signer, signature in ctx.store.keys_for(case_id, who[1].id)]
+
+    @app.delete(f"{wire.API}/cases/{{case_id}}/keys/{{version}}", status_code=204,
+                responses={404: {"model": wire.Problem}})
+    def refuse_key(case_id: ScopeId, version: Annotated[int, InPath(ge=1, le=1_000_000)],
+                   who: Who, ctx: Ctx) -> Response:
+        """The caller's own copy of a version does not open or verify on their laptop: it
+        goes, and the server asks a member who holds the version to share it again."""
+        ctx.members_of(who[1], case_id)
+        if not ctx.store.refuse_key(case_id, version, who[1].id):
+            raise Refused(404, "not_found", "You hold no copy of this version of the key.")
+        ctx.audit(who[1].id, "key copy refused", case_id, version=version, device=who[0].id)
+        return Response(status_code=204)
 
     @app.put(f"{wire.API}/cases/{{case_id}}/keys", status_code=204)
     def put_keys(case_id: ScopeId, body: wire.KeyUpload, who: Who, ctx: Ctx) -> Response:
         entitled = {m.id for m in ctx.members_of(who[1], case_id)}
         if {k.user_id for k in body.keys} - entitled:
             raise Refused(403, "not_a_member", "Keys can be given only to the case's members.")
+        uploader = who[1]
+        if any(k.signer not in (None, uploader.id) for k in body.keys):
+            raise Refused(403, "not_the_signer", "A key can be shared only in your own name.")
+        if uploader.signing_key is not None and not all(verifies(
+                uploader.signing_key, key_statement(case_id, k.version, k.user_id,
+                                                         k.wrapped_key, uploader.id),
+                k.signature) for k in body.keys):
+            raise Refused(422, "bad_signature", "A shared key is not signed with your key; "
+                                                "nothing was stored.")
         try:
-            new = ctx.store.put_keys(case_id, [(k.version, k.user_id, k.wrapped_key)
-                                               for k in body.keys], uploader=who[1].id)
+            new = ctx.store.put_keys(case_id, [(k.version, k.user_id, k.wrapped_key,
+                                                k.signature) for k in body.keys],
+                                     uploader=uploader.id)
         except StoreError as exc:
             raise Refused(409, exc.code, exc.message) from exc
         for version in new:  # who may read what changes: a new key version

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from fieldapp.crypto.signing import verifies
 from fieldapp.domain.kinds import KINDS
 from fieldapp.domain.mileage import split_at_cap
 from fieldapp.domain.people import Role
 from sync import protocol as wire
-from sync.server.store import ServerStore, StoreError, User, check_assignment
+from sync.server.store import ServerStore, StoreError, User, add_columns, check_assignment
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS records (tbl TEXT NOT NULL, record_id TEXT NOT NULL, "
@@ -53,6 +54,14 @@ SCHEMA = (
     # Bytes of sealed content each user has had stored (every revision): the storage quota.
     "CREATE TABLE IF NOT EXISTS usage (user_id TEXT PRIMARY KEY, bytes INTEGER NOT NULL)",
 )
+# Columns added after the first release (`store.add_columns`): what an author signed beside the
+# record (`wire.op_statement`), and the columns the server set itself (`stamp`, JSON).
+ADDED_COLUMNS = tuple((table, column, definition) for table in ("records", "record_history")
+                      for column, definition in (
+                          ("base_rev", "INTEGER NOT NULL DEFAULT 0"),
+                          ("payload_hash", "TEXT NOT NULL DEFAULT ''"),
+                          ("signature", "TEXT"),
+                          ("stamp", "TEXT NOT NULL DEFAULT '{}'")))
 # A server that kept records before the quota existed counts what they hold, once.
 COUNT_USAGE = ("INSERT INTO usage SELECT author, sum(coalesce(length(sealed), 0)) FROM "
                "record_history WHERE NOT EXISTS (SELECT 1 FROM usage) GROUP BY author")
@@ -145,6 +154,7 @@ class RecordSync:
         with store.unit() as db:
             for statement in SCHEMA:
                 db.execute(statement)
+            add_columns(db, ADDED_COLUMNS)
             db.execute(COUNT_USAGE)
 
     # -- push ---------------------------------------------------------------------------------
@@ -206,6 +216,13 @@ class RecordSync:
         return answer
 
     def _judge(self, db: sqlite3.Connection, batch: Batch, op: wire.Op) -> wire.Answer:
+        signing_key = batch.user.signing_key
+        if signing_key is not None and not verifies(
+                signing_key, wire.signed_statement(op, batch.user.id), op.signature):
+            # Checked against the key this server registered for the caller, so no laptop can
+            # put a change in a colleague's name; laptops check again (they trust no server).
+            raise Refusal("rejected", "This change is not signed with your key; it was "
+                                      "refused and nothing was changed.")
         head = self._admissible(db, batch, op)
         now = batch.now
         if op.table == "mileage_months":
@@ -453,18 +470,30 @@ class RecordSync:
                ) -> wire.Answer:
         user, now = batch.user, batch.now
         self._charge(db, batch, op)
-        rev = (head.rev if head else 0) + 1
+        # After every revision the server ever kept: a head put back to an older one (restored
+        # from a backup, or by an attacker) must not make the next write collide with history.
+        kept = db.execute("SELECT coalesce(max(rev), 0) FROM record_history WHERE tbl = ? AND "
+                          "record_id = ?", [op.table, op.record_id]).fetchone()[0]
+        rev = max(head.rev if head else 0, int(kept)) + 1
         seq = self._next_seq(db)
-        kept = head.plain if op.deleted and head is not None else op.plain  # routing stays
-        if op.table == "note_reviews":
-            kept = {**kept, "capacity": user.supervises}
-        plain = json.dumps(kept, sort_keys=True)
-        db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # What the server sets itself is kept apart from what the author signed: a deletion
+        # keeps its record's routing, a review counts in the capacity given here.
+        stamp: dict[str, Any] = {}
+        if op.deleted and head is not None:
+            stamp = dict(head.plain)
+        elif op.table == "note_reviews" and "capacity" not in op.plain:
+            stamp = {"capacity": user.supervises}
+        plain = json.dumps({**op.plain, **stamp}, sort_keys=True)
+        signed = [op.base_rev, op.payload_hash, op.signature, json.dumps(stamp, sort_keys=True)]
+        db.execute(f"INSERT OR REPLACE INTO records ({_COLUMNS}) VALUES "  # noqa: S608
+                   f"({', '.join('?' for _ in range(15))})",
                    [op.table, op.record_id, op.scope, rev, seq, op.op_id, user.id, plain,
-                    op.key_version, op.sealed, int(op.deleted)])
-        db.execute("INSERT INTO record_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    op.key_version, op.sealed, int(op.deleted), *signed])
+        db.execute("INSERT INTO record_history (tbl, record_id, rev, op_id, author, plain, "
+                   "key_version, sealed, deleted, at, base_rev, payload_hash, signature, stamp) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [op.table, op.record_id, rev, op.op_id, user.id, plain, op.key_version,
-                    op.sealed, int(op.deleted), now])
+                    op.sealed, int(op.deleted), now, *signed])
         if op.table in ("trips", "mileage_months"):
             months = set() if op.deleted else {str(op.plain.get("month"))}
             if head is not None:
@@ -538,10 +567,12 @@ class RecordSync:
         if head is not None and head.plain == plain:
             return
         rev = (head.rev if head else 0) + 1
-        db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, 'server', ?, NULL, "
-                   "NULL, 0)", [wire.ALLOCATIONS, record_id, wire.ledger_scope(worker), rev,
-                                self._next_seq(db), f"allocation-{record_id}-{rev}",
-                                json.dumps(plain, sort_keys=True)])
+        db.execute("INSERT OR REPLACE INTO records (tbl, record_id, scope, rev, seq, op_id, "
+                   "author, plain, key_version, sealed, deleted) VALUES (?, ?, ?, ?, ?, ?, "
+                   "'server', ?, NULL, NULL, 0)",
+                   [wire.ALLOCATIONS, record_id, wire.ledger_scope(worker), rev,
+                    self._next_seq(db), f"allocation-{record_id}-{rev}",
+                    json.dumps(plain, sort_keys=True)])
 
     @staticmethod
     def _next_seq(db: sqlite3.Connection) -> int:
@@ -593,12 +624,13 @@ class RecordSync:
                               f"({', '.join('?' for _ in sent)}) ORDER BY seq",
                               sent).fetchall()
             top = db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
-            needs = self._needs_keys(db, user, names)
+            needs, rotate = self._needs_keys(db, user, names)
         docs = [self._dressed(Head.from_row(r), scopes) for r in rows]
         # With nothing left to send the checkpoint moves to the top of the sequence, so the
         # next pull starts after changes this user may not see.
         end = docs[-1].seq if more else max(since, int(top[0]) if top else 0)
-        return wire.Page(docs=docs, next=end, more=more, needs_keys=needs, scopes=names)
+        return wire.Page(docs=docs, next=end, more=more, needs_keys=needs, scopes=names,
+                         rotate=rotate)
 
     def _dressed(self, head: Head, scopes: Scopes) -> wire.Doc:
         """A case's assignment comes from the server's own case list, not the last document."""
@@ -606,16 +638,20 @@ class RecordSync:
             case = scopes.cases[head.record_id]
             team = [u.id for u in self.store.team_members(case["team_id"])
                     if u.role == Role.SUPERVISOR]
-            plain = {**head.plain, "coordinator_id": case["coordinator_id"],
-                     "intact_worker_id": case["intact_worker_id"],
-                     "referred_by": case.get("referred_by"),
-                     "supervisor_ids": json.dumps(sorted(team))}
-            return head.doc().model_copy(update={"plain": plain})
+            doc = head.doc()
+            stamped = {**doc.stamped, "coordinator_id": case["coordinator_id"],
+                       "intact_worker_id": case["intact_worker_id"],
+                       "referred_by": case.get("referred_by"),
+                       "supervisor_ids": json.dumps(sorted(team))}
+            return doc.model_copy(update={"stamped": stamped})
         return head.doc()
 
-    def _needs_keys(self, db: sqlite3.Connection, user: User, scopes: list[str]) -> list[str]:
-        """Scopes whose newest key this user holds but some enrolled member does not."""
-        wanting = []
+    def _needs_keys(self, db: sqlite3.Connection, user: User, scopes: list[str]
+                    ) -> tuple[list[str], list[str]]:
+        """Scopes whose newest key this user holds but some enrolled member does not (to share
+        again), and scopes whose newest key someone holds who is no longer a member (to rotate:
+        what is written next must be closed to them)."""
+        wanting, rotate = [], []
         for scope in scopes:
             newest = db.execute("SELECT max(version) FROM case_keys WHERE case_id = ?",
                                 [scope]).fetchone()[0]
@@ -629,7 +665,9 @@ class RecordSync:
             members = scope_members(self.store, scope)
             if any(m.public_key and m.id not in holders for m in members):
                 wanting.append(scope)
-        return wanting
+            if holders - {m.id for m in members}:
+                rotate.append(scope)
+        return wanting, rotate
 
     def manifest(self, user: User) -> list[wire.ManifestEntry]:
         return [wire.ManifestEntry(table=t, record_id=r, rev=v, deleted=bool(d))
@@ -661,7 +699,8 @@ def _signature(op: wire.Op) -> bool:
     return op.table == "visit_notes" and op.plain.get("status") == "signed" and not op.deleted
 
 
-_COLUMNS = "tbl, record_id, scope, rev, seq, op_id, author, plain, key_version, sealed, deleted"
+_COLUMNS = ("tbl, record_id, scope, rev, seq, op_id, author, plain, key_version, sealed, deleted, "
+            "base_rev, payload_hash, signature, stamp")
 
 
 @dataclass(frozen=True)
@@ -677,15 +716,24 @@ class Head:
     key_version: int | None
     sealed: str | None
     deleted: bool
+    base_rev: int = 0
+    payload_hash: str = ""
+    signature: str | None = None
+    stamp: dict[str, Any] | None = None  # the columns of `plain` the server set itself
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Head:
-        t, r, s, rev, seq, op, a, plain, kv, sealed, deleted = row
+        t, r, s, rev, seq, op, a, plain, kv, sealed, deleted, base, hashed, sig, stamp = row
         return cls(t, r, s, int(rev), int(seq), op, a, json.loads(plain), kv, sealed,
-                   bool(deleted))
+                   bool(deleted), int(base), str(hashed), sig, json.loads(stamp))
 
     def doc(self) -> wire.Doc:
+        """The record as its author signed it, and what the server set beside it."""
+        stamp = self.stamp or {}
+        signed = {k: v for k, v in self.plain.items() if k not in stamp}
         return wire.Doc(table=self.table, record_id=self.record_id, scope=self.scope,
                         rev=self.rev, seq=self.seq, op_id=self.op_id, author=self.author,
-                        deleted=self.deleted, plain=self.plain, key_version=self.key_version,
-                        sealed=self.sealed)
+                        deleted=self.deleted, plain=signed, key_version=self.key_version,
+                        sealed=self.sealed, base_rev=self.base_rev,
+                        payload_hash=self.payload_hash, signature=self.signature,
+                        stamped=stamp)

@@ -14,7 +14,7 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,6 +58,11 @@ ADDED_COLUMNS = (
     # A family a worker started in the field: who, until a supervisor confirms it (NULL:
     # opened or confirmed by a supervisor, or set up by the administrator).
     ("cases", "referred_by", "TEXT REFERENCES users (id)"),
+    # The user's Ed25519 verifying key, registered with the sealing key by the first device.
+    ("users", "signing_key", "TEXT"),
+    # Who sealed each key copy, and their signature of it (`wire.key_statement`).
+    ("case_keys", "signer", "TEXT"),
+    ("case_keys", "signature", "TEXT"),
 )
 
 CODE_LIFETIME = timedelta(hours=24)
@@ -89,9 +94,10 @@ class User:
     public_key: str | None
     wrapped_private_key: str | None
     supervises: str | None
+    signing_key: str | None = None
 
 
-USER_COLUMNS = "id, name, role, team_id, public_key, wrapped_private_key, supervises"
+USER_COLUMNS = "id, name, role, team_id, public_key, wrapped_private_key, supervises, signing_key"
 
 
 def check_assignment(db: sqlite3.Connection, team_id: str, coordinator_id: str | None,
@@ -121,6 +127,14 @@ def _check_name(name: str, what: str) -> None:
                          "digits and . _ - only (at most 64).")
 
 
+def add_columns(db: sqlite3.Connection, columns: Iterable[tuple[str, str, str]]) -> None:
+    """Add each (table, column, definition) a table does not have yet."""
+    for table, column, definition in columns:
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
 def digest(secret: str) -> str:
     """Only a hash of a code or device token is ever stored."""
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -142,10 +156,7 @@ class ServerStore:
         with self.unit() as db:
             for statement in SCHEMA:
                 db.execute(statement)
-            for table, column, definition in ADDED_COLUMNS:
-                have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-                if column not in have:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            add_columns(db, ADDED_COLUMNS)
 
     @contextmanager
     def unit(self) -> Iterator[sqlite3.Connection]:
@@ -227,7 +238,8 @@ class ServerStore:
         return code
 
     def enrol(self, code: str, *, device_name: str, public_key: str | None,
-              wrapped_private_key: str | None, now: datetime) -> tuple[Device, str, User]:
+              wrapped_private_key: str | None, now: datetime, signing_key: str | None = None
+              ) -> tuple[Device, str, User]:
         """Spend a code on a new device; the first device also registers the user's keys."""
         token = secrets.token_urlsafe(32)
         device_id = secrets.token_hex(8)
@@ -243,8 +255,9 @@ class ServerStore:
             registered = db.execute("SELECT public_key FROM users WHERE id = ?",
                                     [user_id]).fetchone()[0]
             if registered is None and public_key and wrapped_private_key:
-                db.execute("UPDATE users SET public_key = ?, wrapped_private_key = ? WHERE id = ?",
-                           [public_key, wrapped_private_key, user_id])
+                db.execute("UPDATE users SET public_key = ?, wrapped_private_key = ?, "
+                           "signing_key = ? WHERE id = ?",
+                           [public_key, wrapped_private_key, signing_key, user_id])
             db.execute("INSERT INTO devices VALUES (?, ?, ?, ?, ?, NULL, NULL)",
                        [device_id, user_id, device_name, digest(token), now.isoformat()])
         user = self.user(user_id)
@@ -332,31 +345,36 @@ class ServerStore:
         with self.unit() as db:
             rows = db.execute(
                 "SELECT u.id, u.name, u.role, u.team_id, u.public_key, u.wrapped_private_key, "
-                "u.supervises FROM users AS me JOIN users AS u ON u.id = me.id "
+                "u.supervises, u.signing_key FROM users AS me JOIN users AS u ON u.id = me.id "
                 "OR u.team_id = me.team_id "
                 "WHERE me.id = ? ORDER BY u.id", [user_id]).fetchall()
         return [User(*row) for row in rows]
 
-    def keys_for(self, case_id: str, user_id: str) -> list[tuple[int, str]]:
+    def keys_for(self, case_id: str, user_id: str
+                 ) -> list[tuple[int, str, str | None, str | None]]:
+        """(version, sealed key, signer, signature) of each copy sealed to `user_id`."""
         with self.unit() as db:
-            rows = db.execute("SELECT version, wrapped_key FROM case_keys WHERE case_id = ? AND "
-                              "user_id = ? ORDER BY version", [case_id, user_id]).fetchall()
-        return [(int(v), str(k)) for v, k in rows]
+            rows = db.execute("SELECT version, wrapped_key, signer, signature FROM case_keys "
+                              "WHERE case_id = ? AND user_id = ? ORDER BY version",
+                              [case_id, user_id]).fetchall()
+        return [(int(v), str(k), signer, signature) for v, k, signer, signature in rows]
 
-    def put_keys(self, case_id: str, keys: list[tuple[int, str, str]], *, uploader: str
-                 ) -> list[int]:
+    def put_keys(self, case_id: str, keys: list[tuple[int, str, str, str | None]], *,
+                 uploader: str) -> list[int]:
         """Store sealed keys; the first copy of a (version, member) stands, so no member can
         replace another member's key with something else. A version that exists already can be
         shared again only by someone who holds it: two devices that each made a first key for
         the same scope while offline learn that theirs lost (`key_taken`). New versions continue
         the sequence, each the current one plus one (`key_version_skipped`): a member who
-        planted version 1,000,000 would have left no version for the next rotation. Returns the
+        planted version 1,000,000 would have left no version for the next rotation. A version
+        below the current one that is missing (deleted from this database) may be shared again
+        by whoever holds it. Returns the
         versions that are new to the scope."""
         new = []
         with self.unit() as db:
             current = int(db.execute("SELECT coalesce(max(version), 0) FROM case_keys WHERE "
                                      "case_id = ?", [case_id]).fetchone()[0])
-            for version in sorted({version for version, _, _ in keys}):
+            for version in sorted({key[0] for key in keys}):
                 exists = db.execute("SELECT 1 FROM case_keys WHERE case_id = ? AND version = ?",
                                     [case_id, version]).fetchone()
                 held = db.execute("SELECT 1 FROM case_keys WHERE case_id = ? AND version = ? "
@@ -364,15 +382,26 @@ class ServerStore:
                 if exists and not held:
                     raise StoreError("key_taken", f"Version {version} of this key was made "
                                      "on another device first; fetch it instead.")
-                if not exists and version != current + 1:
+                if not exists and version > current + 1:
                     raise StoreError("key_version_skipped", f"The next version of this key is "
                                      f"{current + 1}; version {version} cannot be added.")
                 if not exists:
                     new.append(version)
                     current = version
-            db.executemany("INSERT OR IGNORE INTO case_keys VALUES (?, ?, ?, ?)",
-                           [(case_id, version, user, wrapped) for version, user, wrapped in keys])
+            db.executemany("INSERT OR IGNORE INTO case_keys (case_id, version, user_id, "
+                           "wrapped_key, signer, signature) VALUES (?, ?, ?, ?, ?, ?)",
+                           [(case_id, version, user, wrapped, uploader, signature)
+                            for version, user, wrapped, signature in keys])
         return new
+
+    def refuse_key(self, case_id: str, version: int, user_id: str) -> bool:
+        """Remove `user_id`'s own copy of a version that does not open or verify on their
+        laptop, so a member who holds the version shares it again (the first copy stands
+        against everyone else); False if there was none."""
+        with self.unit() as db:
+            gone = db.execute("DELETE FROM case_keys WHERE case_id = ? AND version = ? AND "
+                              "user_id = ?", [case_id, version, user_id]).rowcount
+        return bool(gone)
 
     # -- audit and attempts ------------------------------------------------------------------
 

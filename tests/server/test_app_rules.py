@@ -35,6 +35,8 @@ from fastapi import FastAPI
 from starlette.types import Message
 
 from fieldapp import __version__
+from fieldapp.crypto.identity import Identity
+from fieldapp.crypto.signing import key_statement
 from sync import protocol as wire
 from sync.server.app import (
     AUTH_FAILURE_LIMIT,
@@ -125,7 +127,7 @@ class Server:
 
     def keys(self, case_id: str) -> set[tuple[int, str, str]]:
         return {(version, user, key) for user in USERS
-                for version, key in self.store.keys_for(case_id, user)}
+                for version, key, _, _ in self.store.keys_for(case_id, user)}
 
 
 async def _send(app: FastAPI, method: str, path: str, address: tuple[str, int],
@@ -302,11 +304,13 @@ def test_members_of_a_case_are_its_workers_and_the_teams_supervisors(server: Ser
     for who in ("rc1", "iw1", "sup1"):
         server.token(who)
     members = server.call("GET", "/v1/cases/c1/members", who="rc1").json()
-    assert members == [{"user_id": "iw1", "role": "intact worker", "public_key": "pkiw1"},
-                       {"user_id": "rc1", "role": "recovery coordinator", "public_key": "pkrc1"},
-                       {"user_id": "sup1", "role": "supervisor", "public_key": "pksup1"}]
+    assert members == [
+        {"user_id": "iw1", "role": "intact worker", "public_key": "pkiw1", "signing_key": None},
+        {"user_id": "rc1", "role": "recovery coordinator", "public_key": "pkrc1",
+         "signing_key": None},
+        {"user_id": "sup1", "role": "supervisor", "public_key": "pksup1", "signing_key": None}]
     assert server.call("GET", "/v1/cases/c3/members", who="sup1").json() == [
-        {"user_id": "sup1", "role": "supervisor", "public_key": "pksup1"}]
+        {"user_id": "sup1", "role": "supervisor", "public_key": "pksup1", "signing_key": None}]
 
 
 def test_a_ledgers_members_are_its_worker_and_their_supervisors(server: Server) -> None:
@@ -330,9 +334,89 @@ def test_keys_go_to_members_and_each_reads_only_their_own(server: Server) -> Non
     assert (put.status_code, put.content) == (204, b"")
     for who in ("rc1", "iw1", "sup1"):
         assert server.call("GET", "/v1/cases/c1/keys", who=who).json() == [
-            {"version": 1, "user_id": who, "wrapped_key": f"k1{who}"},
-            {"version": 2, "user_id": who, "wrapped_key": f"k2{who}"}]
+            {"version": 1, "user_id": who, "wrapped_key": f"k1{who}", "signer": "rc1",
+             "signature": None},
+            {"version": 2, "user_id": who, "wrapped_key": f"k2{who}", "signer": "rc1",
+             "signature": None}]
     assert server.call("GET", "/v1/cases/c3/keys", who="sup1").json() == []
+
+
+def signed_in(server: Server, user_id: str) -> Identity:
+    """A new supervisor of the north team, `user_id`, enrolled with a real key pair (their
+    laptop's), so the server checks what they sign."""
+    server.store.add_user(user_id, "Sid Signer", "supervisor", "north",
+                          now=server.clock().isoformat())
+    identity = Identity.generate()
+    answer = server.call("POST", "/v1/enrol", address=SETUP, json={
+        "code": server.store.create_code(user_id, now=server.clock()),
+        "device_name": f"{user_id} laptop", "public_key": identity.public_key,
+        "signing_key": identity.signing_key, "wrapped_private_key": "d3JhcHBlZA=="})
+    assert answer.status_code == 200, answer.text
+    server.tokens[user_id] = answer.json()["device_token"]
+    return identity
+
+
+def test_a_key_is_shared_only_in_ones_own_name(server: Server) -> None:
+    """A copy that names another member as its signer is refused whole (403), signed or not."""
+    upload = {"keys": [{"version": 1, "user_id": "iw1", "wrapped_key": "a2V5", "signer": "iw1"}]}
+    answer = server.call("PUT", "/v1/cases/c1/keys", who="rc1", json=upload)
+    assert (answer.status_code, answer.json()["error"]) == (403, "not_the_signer")
+    assert server.keys("c1") == set()
+
+
+def test_a_key_copy_carries_its_sharers_signature(server: Server) -> None:
+    """Someone with a registered signing key shares only copies they signed: one copy signed
+    wrongly refuses the upload (422) and stores nothing; signed ones are stored and handed to
+    their recipient with who signed them."""
+    sid = signed_in(server, "sup3")
+    good = {"version": 1, "user_id": "sup3", "wrapped_key": "a2V5", "signer": "sup3",
+            "signature": sid.sign(key_statement("c3", 1, "sup3", "a2V5", "sup3"))}
+    forged = {**good, "user_id": "sup1", "wrapped_key": "b3RoZXI="}
+    for bad in ({**good, "signature": None}, {**good, "wrapped_key": "b3RoZXI="}):
+        answer = server.call("PUT", "/v1/cases/c3/keys", who="sup3", json={"keys": [bad]})
+        assert (answer.status_code, answer.json()["error"]) == (422, "bad_signature")
+    answer = server.call("PUT", "/v1/cases/c3/keys", who="sup3", json={"keys": [good, forged]})
+    assert (answer.status_code, answer.json()["error"]) == (422, "bad_signature")
+    assert server.store.keys_for("c3", "sup3") == []
+    assert server.call("PUT", "/v1/cases/c3/keys", who="sup3",
+                       json={"keys": [good]}).status_code == 204
+    assert server.call("GET", "/v1/cases/c3/keys", who="sup3").json() == [good]
+
+
+def test_a_change_carries_its_authors_signature(server: Server) -> None:
+    """Someone with a registered signing key: an unsigned change, or one whose signature does
+    not cover what was sent, is refused and changes nothing; a signed one is applied."""
+    sid = signed_in(server, "sup3")
+    sent = op("random_schedules", "c1", {"case_id": "c1", "created_by": "sup3"})
+
+    def signed(op: dict[str, Any]) -> dict[str, Any]:
+        fields = {k: v for k, v in op.items() if k not in ("op_id", "signature")}
+        return {**op, "signature": sid.sign(wire.op_statement(
+            "sup3", op_id=op["op_id"], deleted=False, **fields))}
+
+    altered = {**signed(sent), "plain": {**sent["plain"], "status": "signed"},
+               "op_id": f"op-{next(_ids):012d}-xxxx"}
+    for bad in ({**sent, "op_id": f"op-{next(_ids):012d}-xxxx"}, altered):
+        answer = server.call("POST", "/v1/sync/push", who="sup3", json={"ops": [bad]}).json()
+        assert answer["answers"][0]["outcome"] == "rejected"
+        assert "not signed with your key" in answer["answers"][0]["reason"]
+    answer = server.call("POST", "/v1/sync/push", who="sup3", json={"ops": [signed(sent)]})
+    assert answer.json()["answers"][0]["outcome"] == "applied"
+    docs = server.call("GET", "/v1/sync/pull", who="sup3").json()["docs"]
+    assert [(d["record_id"], d["signature"], d["author"]) for d in docs] == [
+        (sent["record_id"], signed(sent)["signature"], "sup3")]
+
+
+def test_anyone_in_the_program_reads_a_persons_public_keys(server: Server) -> None:
+    """A person's public keys, to check what they signed, for any member of the program (no
+    caseload needed); a person the program does not have is 404."""
+    sid = signed_in(server, "sup3")
+    answer = server.call("GET", "/v1/people/sup3", who="rc2")
+    assert answer.json() == {"user_id": "sup3", "public_key": sid.public_key,
+                             "signing_key": sid.signing_key}
+    missing = server.call("GET", "/v1/people/nobody", who="rc2")
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    assert server.call("GET", "/v1/people/sup3").status_code == 401
 
 
 def test_key_versions_and_sharing_are_audited(server: Server) -> None:
@@ -438,9 +522,12 @@ def test_me_and_the_program(server: Server) -> None:
 def test_the_team_lists_the_callers_colleagues_by_name(server: Server) -> None:
     """The caller's team, the caller included and no other team; a supervisor's capacity only
     where it is set (a laptop older than it refuses a key it does not know)."""
-    north = [{"id": "iw1", "name": "Ian Worker", "role": "intact worker"},
-             {"id": "rc1", "name": "Rosa Coordinator", "role": "recovery coordinator"},
-             {"id": "sup1", "name": "Sam Supervisor", "role": "supervisor", "supervises": "SUD"}]
+    north = [{"id": "iw1", "name": "Ian Worker", "role": "intact worker",
+              "public_key": "pkiw1"},
+             {"id": "rc1", "name": "Rosa Coordinator", "role": "recovery coordinator",
+              "public_key": "pkrc1"},
+             {"id": "sup1", "name": "Sam Supervisor", "role": "supervisor", "supervises": "SUD",
+              "public_key": "pksup1"}]
     assert server.call("GET", "/v1/team", who="rc1").json() == north
     assert server.call("GET", "/v1/team", who="sup1").json() == north
     assert [p["id"] for p in server.call("GET", "/v1/team", who="sup2").json()] == ["rc2", "sup2"]
@@ -497,7 +584,8 @@ def test_enrolment_gives_the_device_its_token_keys_and_the_program(server: Serve
     assert answer.status_code == 200
     assert body["user"] == {"id": "rc1", "name": "Rosa Coordinator",
                             "role": "recovery coordinator", "team_id": "north"}
-    assert body["key_material"] == {"public_key": "pkrc1", "wrapped_private_key": "wpkrc1"}
+    assert body["key_material"] == {"public_key": "pkrc1", "wrapped_private_key": "wpkrc1",
+                                    "signing_key": None}
     assert body["program"] == {"name": PROGRAM, **DEFAULT_SETTINGS}
     assert server.audit()[-1] == ("rc1", "device enrolled", body["device_id"], {})
     me = server.call("GET", "/v1/me", token=body["device_token"])

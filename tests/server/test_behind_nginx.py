@@ -210,7 +210,7 @@ def laptop(server: RunningServer, nginx: Nginx, tmp_path: Path
         opened.append(session)
         session.create(PASSPHRASE)
         enrol(session, server_url=nginx.url, code=server.new_code(user_id),
-              passphrase=PASSPHRASE, device_name=f"{user_id}-laptop")
+              device_name=f"{user_id}-laptop")
         return session
     yield enrolled
     for session in opened:

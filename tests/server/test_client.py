@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from fieldapp.domain.errors import WrongPassphrase
+from fieldapp.domain.errors import WrongRecoveryCode
 from fieldapp.services import case_keys, enrolment
 from fieldapp.services.session import Session
 from fieldapp.storage.paths import ProfilePaths
@@ -32,6 +32,7 @@ class Program:
     url: str
     data: Path
     tmp: Path
+    recovery_codes: dict[str, str] = field(default_factory=dict)
 
     def admin(self, *args: str) -> str:
         result = subprocess.run(
@@ -49,9 +50,13 @@ class Program:
         return session
 
     def enrolled(self, name: str, user: str) -> Session:
+        """A new profile enrolled as `user`; a later laptop of theirs recovers their keys with
+        the recovery code shown at the first."""
         session = self.profile(name)
-        enrol(session, server_url=self.url, code=self.code(user),
-              passphrase=PASSPHRASE, device_name=name)
+        done = enrol(session, server_url=self.url, code=self.code(user), device_name=name,
+                     recovery_code=self.recovery_codes.get(user, ""))
+        if done.recovery_code:
+            self.recovery_codes[user] = done.recovery_code
         return session
 
 
@@ -91,7 +96,7 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Program]:
         server.stdout.close()
 
 
-def test_a_replaced_laptop_recovers_the_key_with_the_passphrase(program: Program) -> None:
+def test_a_replaced_laptop_recovers_the_key_with_the_recovery_code(program: Program) -> None:
     first = program.enrolled("laptop-1", "rc1")
     original = enrolment.identity_of(first)
     second = program.enrolled("laptop-2", "rc1")
@@ -103,14 +108,17 @@ def test_a_replaced_laptop_recovers_the_key_with_the_passphrase(program: Program
         session.lock()
 
 
-def test_recovery_needs_the_right_passphrase(program: Program) -> None:
+def test_recovery_needs_the_right_recovery_code(program: Program) -> None:
+    """A replacement laptop opens the user's keys only with the recovery code shown at their
+    first enrolment; the passphrase does not, and a wrong code stores nothing."""
     program.enrolled("laptop-a", "rc3").lock()
     other = Session(ProfilePaths(program.tmp / "laptop-b"))
     other.create("a different long passphrase here")
-    with pytest.raises(WrongPassphrase):
-        enrol(other, server_url=program.url, code=program.code("rc3"),
-              passphrase="a different long passphrase here", device_name="b")
-    assert enrolment.enrolment_of(other) is None, "nothing is stored when recovery fails"
+    for wrong in ("a different long passphrase here", "0000-0000-0000-0000-0000-0000", ""):
+        with pytest.raises(WrongRecoveryCode):
+            enrol(other, server_url=program.url, code=program.code("rc3"), device_name="b",
+                  recovery_code=wrong)
+        assert enrolment.enrolment_of(other) is None, "nothing is stored when recovery fails"
     other.lock()
 
 
@@ -156,7 +164,7 @@ def test_an_unreachable_server_is_plain_words(tmp_path: Path) -> None:
     session.create(PASSPHRASE)
     with pytest.raises(enrolment.ServerUnreachable, match="could not be reached"):
         enrol(session, server_url="http://127.0.0.1:9", code="abcdefgh-1",
-              passphrase=PASSPHRASE, device_name="x")
+              device_name="x")
     assert enrolment.enrolment_of(session) is None
     session.lock()
 
@@ -195,11 +203,11 @@ def test_connecting_from_settings(program: Program, qtbot: QtBot) -> None:
         assert unnamed_controls(dialog) == []
         qtbot.keyClicks(dialog.server, program.url)
         qtbot.keyClicks(dialog.code, "wrong-code-123")
-        qtbot.keyClicks(dialog.passphrase, PASSPHRASE)
         qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "not valid" in dialog.message.text(), timeout=10_000)
         dialog.code.clear()
         qtbot.keyClicks(dialog.code, program.code("rc3"))
+        qtbot.keyClicks(dialog.recovery, program.recovery_codes.get("rc3", ""))
         qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: page.server.text().startswith("Connected to"), timeout=10_000)
         assert "RC3" in page.server.text()

@@ -70,11 +70,13 @@ OPERATIONS = [
     "GET /v1/me",
     "GET /v1/program",
     "GET /v1/team",
+    "GET /v1/people/{user_id}",
     "GET /v1/cases",
     "GET /v1/cases/{case_id}",
     "GET /v1/cases/{case_id}/members",
     "GET /v1/cases/{case_id}/keys",
     "PUT /v1/cases/{case_id}/keys",
+    "DELETE /v1/cases/{case_id}/keys/{version}",
     "GET /v1/devices",
     "POST /v1/devices/{device_id}/revoke",
     "POST /v1/sync/push",
@@ -199,6 +201,8 @@ def _aim(case: Any, target: int, api: Api) -> None:
         params["case_id"] = api.case_ids[target % len(api.case_ids)]
     if "device_id" in params:
         params["device_id"] = api.spare_devices[target % len(api.spare_devices)]
+    if "user_id" in params:
+        params["user_id"] = ["cora", "ivan", "sam", "sol"][target % 4]
     body = case.body
     if case.path == "/v1/cases/{case_id}/keys" and isinstance(body, dict):
         members = api.members.get(params.get("case_id", ""), [])

@@ -91,6 +91,11 @@ def op(table: str, record_id: str, scope: str, plain: dict[str, Any], *, base_re
                    payload_hash=hashlib.sha256(body.encode()).hexdigest())
 
 
+def shown(doc: wire.Doc) -> dict[str, Any]:
+    """A document's columns as a laptop applies them: its author's, and the server's stamps."""
+    return {**doc.plain, **doc.stamped}
+
+
 def note(record_id: str, author: str, *, status: str = "draft", base_rev: int = 0,
          case: str = "n-1") -> wire.Op:
     return op("visit_notes", record_id, case, {"case_id": case, "author": author,
@@ -196,7 +201,7 @@ def test_a_review_counts_only_in_the_reviewers_own_capacity(world: World) -> Non
     assert world.one("sam", op("note_reviews", "r-1", "n-1", {**review, "capacity": "SUD"})
                      ).outcome == "applied"
     world.one("sue", op("note_reviews", "r-2", "n-1", {"note_id": "v-1", "reviewer": "sue"}))
-    stamped = {d.record_id: d.plain.get("capacity")
+    stamped = {d.record_id: shown(d).get("capacity")
                for d in world.sync.pull(world.who("sue"), 0, limit=100).docs
                if d.table == "note_reviews"}
     assert stamped == {"r-1": "SUD", "r-2": "intact"}
@@ -561,8 +566,9 @@ def test_a_case_document_carries_the_servers_assignment(world: World) -> None:
     world.store.add_case("c-2", team_id="north", coordinator_id="cora", intact_worker_id=None,
                          now=NOW)
     docs = {d.record_id: d for d in world.sync.pull(world.who("cora"), 0, limit=10).docs}
-    assert docs["c-1"].plain["supervisor_ids"] == json.dumps(["sam", "sue"])
-    assert docs["c-1"].plain["referred_by"] is None
+    assert docs["c-1"].stamped["supervisor_ids"] == json.dumps(["sam", "sue"])
+    assert docs["c-1"].stamped["referred_by"] is None
+    assert "supervisor_ids" not in docs["c-1"].plain  # what the author signed stays as sent
     digest = world.sync.digest(world.who("cora"))
     assert digest == wire.digest_of([("cases", "c-1", 1)])
     assert [e.record_id for e in world.sync.manifest(world.who("cora"))] == ["c-1"]
@@ -585,8 +591,8 @@ def test_a_case_set_up_in_a_batch_serves_the_rest_of_it(world: World) -> None:
     assert [a.outcome for a in answers] == ["applied", "applied", "rejected"]
     theirs = answers[2].theirs
     assert theirs is not None
-    assert (theirs.plain["coordinator_id"], theirs.plain["intact_worker_id"],
-            theirs.plain["referred_by"]) == ("cora", None, None)
+    assert (shown(theirs)["coordinator_id"], shown(theirs)["intact_worker_id"],
+            shown(theirs)["referred_by"]) == ("cora", None, None)
 
 
 def test_a_case_is_assigned_only_to_its_teams_workers(world: World) -> None:
@@ -601,7 +607,7 @@ def test_a_referral_is_sent_with_its_referrer(world: World) -> None:
     world.one("cora", note("c-1", "cora"))  # a note that happens to share the case's id
     docs = {(d.table, d.record_id): d for d in world.sync.pull(world.who("cora"), 0,
                                                                 limit=10).docs}
-    case = docs[("cases", "c-1")].plain
+    case = shown(docs[("cases", "c-1")])
     assert (case["coordinator_id"], case["intact_worker_id"], case["referred_by"]) == \
         ("cora", None, "cora")
     assert "coordinator_id" not in docs[("visit_notes", "c-1")].plain
@@ -673,27 +679,29 @@ def enrol(world: World, *user_ids: str) -> None:
 
 def test_a_pull_says_which_keys_a_member_still_lacks(world: World) -> None:
     enrol(world, "cora", "ivan", "sam")
-    world.store.put_keys("ledger:ivan", [(1, "ivan", "aw==")], uploader="ivan")
+    world.store.put_keys("ledger:ivan", [(1, "ivan", "aw==", None)], uploader="ivan")
     assert world.sync.pull(world.who("ivan"), 0, limit=10).needs_keys == ["ledger:ivan"]
-    world.store.put_keys("ledger:ivan", [(1, "sam", "aw==")], uploader="ivan")
+    world.store.put_keys("ledger:ivan", [(1, "sam", "aw==", None)], uploader="ivan")
     assert world.sync.pull(world.who("ivan"), 0, limit=10).needs_keys == []
-    world.store.put_keys("n-1", [(1, "cora", "aw=="), (1, "sam", "aw==")], uploader="cora")
+    world.store.put_keys("n-1", [(1, "cora", "aw==", None), (1, "sam", "aw==", None)],
+                         uploader="cora")
     assert world.sync.pull(world.who("cora"), 0, limit=10).needs_keys == ["n-1"]
     assert world.sync.pull(world.who("ivan"), 0, limit=10).needs_keys == []
-    world.store.put_keys("n-1", [(1, "ivan", "aw==")], uploader="cora")
+    world.store.put_keys("n-1", [(1, "ivan", "aw==", None)], uploader="cora")
     assert world.sync.pull(world.who("cora"), 0, limit=10).needs_keys == []
-    world.store.put_keys("n-1", [(2, "cora", "aw==")], uploader="cora")
+    world.store.put_keys("n-1", [(2, "cora", "aw==", None)], uploader="cora")
     assert world.sync.pull(world.who("cora"), 0, limit=10).needs_keys == ["n-1"]
     assert world.sync.pull(world.who("sam"), 0, limit=10).needs_keys == []  # not the newest
 
 
 def test_a_case_key_is_wanted_only_by_its_members(world: World) -> None:
     enrol(world, "cora", "sam", "sol")
-    world.store.put_keys("n-1", [(1, "cora", "aw=="), (1, "sam", "aw==")], uploader="cora")
-    world.store.put_keys("s-1", [(1, "sol", "aw==")], uploader="sol")
+    world.store.put_keys("n-1", [(1, "cora", "aw==", None), (1, "sam", "aw==", None)],
+                         uploader="cora")
+    world.store.put_keys("s-1", [(1, "sol", "aw==", None)], uploader="sol")
     assert world.sync.pull(world.who("cora"), 0, limit=10).needs_keys == []
     assert world.sync.pull(world.who("sol"), 0, limit=10).needs_keys == []
-    world.store.put_keys("ledger:sam", [(1, "sam", "aw==")], uploader="sam")
+    world.store.put_keys("ledger:sam", [(1, "sam", "aw==", None)], uploader="sam")
     assert world.sync.pull(world.who("sam"), 0, limit=10).needs_keys == []
 
 
@@ -715,7 +723,7 @@ def test_a_case_document_without_an_assignment_gets_the_servers(world: World) ->
     world.one("sam", op("cases", "c-1", "c-1", {"status": "open"}))
     world.one("cora", note("v-1", "cora"))
     docs = {d.record_id: d for d in world.sync.pull(world.who("sam"), 0, limit=10).docs}
-    assert (docs["c-1"].plain["coordinator_id"], docs["c-1"].plain["intact_worker_id"]) == \
+    assert (shown(docs["c-1"])["coordinator_id"], shown(docs["c-1"])["intact_worker_id"]) == \
         (None, None)
     assert (docs["v-1"].key_version, docs["v-1"].sealed) == (1, "c2VhbGVk")
 
@@ -724,7 +732,7 @@ def test_a_referral_refused_in_its_own_batch_comes_back_as_referred(world: World
     answers = world.push("cora", case_doc("c-1", coordinator="cora", intact=None),
                          case_doc("c-1", coordinator="cora", intact="ivan", base_rev=1))
     theirs = answers[1].theirs
-    assert theirs is not None and theirs.plain["referred_by"] == "cora"
+    assert theirs is not None and shown(theirs)["referred_by"] == "cora"
 
 
 def test_the_manifest_marks_deletions(world: World) -> None:
@@ -736,8 +744,8 @@ def test_the_manifest_marks_deletions(world: World) -> None:
 
 def test_a_key_this_member_does_not_hold_is_skipped_not_the_rest(world: World) -> None:
     enrol(world, "cora", "sam")
-    world.store.put_keys("n-1", [(1, "sam", "aw==")], uploader="sam")
-    world.store.put_keys("ledger:cora", [(1, "cora", "aw==")], uploader="cora")
+    world.store.put_keys("n-1", [(1, "sam", "aw==", None)], uploader="sam")
+    world.store.put_keys("ledger:cora", [(1, "cora", "aw==", None)], uploader="cora")
     assert world.sync.pull(world.who("cora"), 0, limit=10).needs_keys == ["ledger:cora"]
 
 

@@ -23,6 +23,7 @@ from fieldapp.services.consents import (
     record_disclosures,
 )
 from fieldapp.services.workspace import Workspace
+from fieldapp.storage.audit_store import AuditStore
 from fieldapp.storage.consent_store import canonical_json
 from fieldapp.storage.vault import Vault
 from tests.conftest import FakeClock
@@ -54,9 +55,9 @@ def case(vault: Vault, clock: FakeClock) -> Case:
 
 
 def audit_rows(vault: Vault) -> list[tuple[str, str, str]]:
-    db, _ = vault.open_parts()
-    return [(str(a), str(s), str(d)) for a, s, d in db.execute(
-        "SELECT action, subject, details FROM audit_log ORDER BY seq").fetchall()]
+    """(action, subject, details as JSON) of each entry, its details opened (they are sealed)."""
+    return [(e.action, e.subject, json.dumps(dict(e.details), sort_keys=True))
+            for e in AuditStore(*vault.open_parts()).entries()]
 
 
 def test_record_sets_recorder_and_spelling_and_reads_back(vault: Vault, clock: FakeClock,

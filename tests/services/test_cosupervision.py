@@ -88,7 +88,7 @@ def test_both_supervisors_co_sign_in_their_capacities(vault: Vault, clock: FakeC
     stored = services(vault, clock, WORKER).notes.get(note_id)
     assert stored.status is NoteStatus.COSIGNED
     assert [r.capacity for r in stored.reviews] == [INTACT, SUD]
-    entries = AuditStore(db).entries(subject=note_id)
+    entries = AuditStore(*vault.open_parts()).entries(subject=note_id)
     assert [(e.action, e.details.get("capacity")) for e in entries] == [
         (Action.SIGN, None), (Action.COSIGN, "intact"), (Action.COSIGN, "SUD")]
 

@@ -123,7 +123,7 @@ def test_every_export_names_its_basis_carries_the_notice_and_is_accounted(
     assert "Payroll office (program staff)" in text and "monthly reimbursement" in text
     assert squash("No consent: within the program (42 CFR 2.12(c)(3))") in text
     digest = hashlib.sha256(data).hexdigest()
-    entries = AuditStore(team.vault.open_parts()[0]).entries()
+    entries = AuditStore(*team.vault.open_parts()).entries()
     export_entry = [e for e in entries if e.action == Action.EXPORT][-1]
     accounted = [e for e in entries if e.action == Action.DISCLOSURE
                  and e.details["sha256"] == digest]
@@ -140,7 +140,7 @@ def test_every_export_names_its_basis_carries_the_notice_and_is_accounted(
         assert kind.label in disclosure.what and str(done.records) in disclosure.what
         assert entry.details["entry"] == entry_hash(disclosure)
         assert "Alder parent" not in repr(entry.details)  # no names in the plain audit log
-    assert AuditStore(team.vault.open_parts()[0]).first_break() is None
+    assert AuditStore(*team.vault.open_parts()).first_break() is None
 
 
 # --- resting on consent -------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def export(team: Team, request: ExportRequest, target: Path, *, actor: Actor = S
 
 
 def audit(team: Team) -> AuditStore:
-    return AuditStore(team.vault.open_parts()[0])
+    return AuditStore(*team.vault.open_parts())
 
 
 # --- refused -----------------------------------------------------------------------------------
@@ -315,6 +315,6 @@ def test_a_vault_locked_before_the_audit_entry_withdraws_the_file(
     assert list(out.iterdir()) == []
     reopened = profile.unlock(PASSPHRASE)
     try:
-        assert len(AuditStore(reopened.open_parts()[0]).entries()) == entries
+        assert len(AuditStore(*reopened.open_parts()).entries()) == entries
     finally:
         reopened.lock()

@@ -55,8 +55,7 @@ HOUR = 3600
 
 
 def _audit(vault: Vault) -> AuditStore:
-    db, _ = vault.open_parts()
-    return AuditStore(db)
+    return AuditStore(*vault.open_parts())
 
 
 # --- the life of a note --------------------------------------------------------------------------

@@ -11,12 +11,12 @@ from before the period began.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import date, datetime, timedelta
 
 from fieldapp.domain import schedule
 from fieldapp.domain.audit import Action
 from fieldapp.domain.people import CaseId
+from fieldapp.storage.audit_store import AuditStore
 from fieldapp.storage.sealed import SealedTable, open_row
 from fieldapp.storage.vault import Profile, Vault
 from tests.conftest import PASSPHRASE, FakeClock
@@ -48,8 +48,8 @@ def test_a_stored_schedule_is_re_derived_from_its_recorded_seed(
         db, key = vault.open_parts()
         (row,) = db.query("SELECT * FROM random_schedules")
         body = open_row(key, table="random_schedules", row=row)
-        (logged,) = db.query("SELECT * FROM audit_log WHERE action = ?",
-                             [str(Action.SCHEDULE_DRAWN)])
+        (logged,) = [e for e in AuditStore(db, key).entries()
+                     if e.action == Action.SCHEDULE_DRAWN]
         (stored,) = services(vault, clock, SUPERVISOR).screens.schedules(case.id)
     finally:
         vault.lock()
@@ -64,8 +64,8 @@ def test_a_stored_schedule_is_re_derived_from_its_recorded_seed(
     assert hashlib.sha256(body["seed"].encode()).hexdigest()[:12] == row["fingerprint"] \
         == fingerprint_noted
     # The fingerprint was in the audit log, hash-chained, before the period began.
-    assert json.loads(logged["details"])["fingerprint"] == fingerprint_noted
-    assert datetime.fromisoformat(logged["at"]).date() < FIRST
+    assert logged.details["fingerprint"] == fingerprint_noted
+    assert datetime.fromisoformat(logged.at).date() < FIRST
     # FieldApp's own check agrees, and refuses the same days claimed from another seed.
     assert stored.days == tuple(days) and schedule.verify(stored)
     assert not schedule.verify(schedule.RandomSchedule(

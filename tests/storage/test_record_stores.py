@@ -456,8 +456,9 @@ def test_every_sealed_table_holds_only_ciphertext(vault: Vault, clock: FakeClock
             case_id=case.id, basis=Basis(consents={"Alder parent": consent.id}))])
 
     db, _ = _parts(vault)
-    # Conflict copies appear only when sync meets a conflict: tests/sync checks them.
-    tables = set(sealed_tables(db)) - {"records", "sync_conflicts"}
+    # Conflict copies and changes kept for their author appear only when sync meets them:
+    # tests/sync checks them (test_kept_for_you.py, the kept table).
+    tables = set(sealed_tables(db)) - {"records", "sync_conflicts", "kept_for_you"}
     assert tables == set(ROUTING)
     for table in sorted(tables):
         assert_ciphertext(vault, table, plain_may_repeat={"miles"} if table == "trips" else

@@ -63,17 +63,22 @@ class SyncServer:
     tmp: Path
     process: subprocess.Popen[bytes]
     sessions: list[Session] = field(default_factory=list)
+    # Each user's recovery code, as shown at their first enrolment: their later laptops need it.
+    recovery_codes: dict[str, str] = field(default_factory=dict)
 
     def code(self, user_id: str) -> str:
         return enrolment_code(self.data_dir, user_id)
 
     def device(self, name: str, user_id: str, *, clock: FakeClock | None = None,
                url: str | None = None) -> Session:
-        """A new profile on its own folder, enrolled as `user_id` (through `url` if given)."""
+        """A new profile on its own folder, enrolled as `user_id` (through `url` if given); a
+        later laptop of the same user recovers their keys with the code shown at the first."""
         session = Session(ProfilePaths(self.tmp / name), clock=clock or FakeClock())
         session.create(PASSPHRASE)
-        enrol(session, server_url=url or self.url, code=self.code(user_id),
-              passphrase=PASSPHRASE, device_name=name)
+        done = enrol(session, server_url=url or self.url, code=self.code(user_id),
+                     device_name=name, recovery_code=self.recovery_codes.get(user_id, ""))
+        if done.recovery_code:
+            self.recovery_codes[user_id] = done.recovery_code
         self.sessions.append(session)
         return session
 

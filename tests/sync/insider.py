@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from fieldapp.crypto.signing import key_statement
 from fieldapp.services import case_keys, enrolment
 from fieldapp.services.session import Session
 from sync import protocol as wire
@@ -50,12 +51,29 @@ class Insider:
         version, secret = key or self.key(scope)
         op_id = uuid.uuid4().hex
         content = body or {"narrative": "written by an insider"}
-        # Not through wire.Op: an attacker's laptop checks nothing before sending.
+        # Not through wire.Op: an attacker's laptop checks nothing before sending. It signs
+        # with its own key, as any member can: the server's rules, not the signature, refuse.
+        sealed = seal_for_wire(secret, scope=scope, version=version, table=table,
+                               record_id=record_id, op_id=op_id, content=content)
+        hashed = payload_hash(secret, {"plain": plain, "body": content})
+        identity = enrolment.identity_of(self.session)
+        assert identity is not None
+        signature = identity.sign(wire.op_statement(
+            self.user_id, op_id=op_id, table=table, record_id=record_id, scope=scope,
+            base_rev=base_rev, deleted=False, plain=plain, key_version=version, sealed=sealed,
+            payload_hash=hashed))
         return {"op_id": op_id, "table": table, "record_id": record_id, "scope": scope,
                 "base_rev": base_rev, "deleted": False, "plain": plain, "key_version": version,
-                "sealed": seal_for_wire(secret, scope=scope, version=version, table=table,
-                                        record_id=record_id, op_id=op_id, content=content),
-                "payload_hash": payload_hash(secret, {"plain": plain, "body": content})}
+                "sealed": sealed, "payload_hash": hashed, "signature": signature}
+
+    def signed(self, scope: str, copies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Key copies as this member uploads them: signed with their own key, as any member
+        can sign whatever they share."""
+        identity = enrolment.identity_of(self.session)
+        assert identity is not None
+        return [{**c, "signer": self.user_id, "signature": identity.sign(key_statement(
+            scope, c["version"], c["user_id"], c["wrapped_key"], self.user_id))}
+            for c in copies]
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         with httpx.Client(base_url=self.url, trust_env=False, timeout=15) as client:
@@ -80,9 +98,12 @@ def plant_misplaced_note(sync_server: Any, mallory: Insider, case_a: str, case_b
     with conn:
         seq = conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'seq' "
                            "RETURNING value").fetchone()[0]
-        conn.execute("INSERT INTO records VALUES ('visit_notes', ?, ?, 1, ?, ?, ?, ?, ?, ?, 0)",
+        conn.execute("INSERT INTO records (tbl, record_id, scope, rev, seq, op_id, author, "
+                     "plain, key_version, sealed, deleted, base_rev, payload_hash, signature) "
+                     "VALUES ('visit_notes', ?, ?, 1, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
                      [op["record_id"], op["scope"], seq, op["op_id"], mallory.user_id,
-                      json.dumps(op["plain"]), op["key_version"], op["sealed"]])
+                      json.dumps(op["plain"]), op["key_version"], op["sealed"],
+                      op["payload_hash"], op["signature"]])
     conn.close()
 
 

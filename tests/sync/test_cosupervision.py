@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from fieldapp.crypto.identity import Identity
 from fieldapp.domain.cases import Case
 from fieldapp.domain.people import NoteId, UserId
 from fieldapp.domain.visits import NoteStatus, SupervisorCapacity
@@ -20,6 +21,7 @@ from fieldapp.services.session import Session
 from fieldapp.storage.settings_store import load_settings, save_settings
 from fieldapp.storage.vault import Vault
 from sync import protocol as wire
+from sync.client.pins import Pins
 from sync.client.replica import KeyRing, Replica
 from sync.client.sealing import seal_for_wire
 from sync.server.store import ServerStore
@@ -46,24 +48,36 @@ def co_supervise(vault: Vault) -> None:
 
 
 class Pulled:
-    """Documents as the server would send them, sealed under the case's key."""
+    """Documents as the server would send them, sealed under the case's key and signed by
+    their authors, whose keys this laptop has pinned."""
 
     def __init__(self, vault: Vault, case_id: str) -> None:
         self.vault, self.case_id, self.seq = vault, case_id, 0
+        self.people: dict[str, Identity] = {}
 
     def apply(self, table: str, plain: dict[str, Any], body: dict[str, Any]) -> None:
         record_id, op_id = str(uuid.uuid4()), uuid.uuid4().hex
         self.seq += 1
+        author = str(plain.get("reviewer") or plain.get("author"))
         doc = wire.Doc(table=table, record_id=record_id, scope=self.case_id, rev=1, seq=self.seq,
-                       op_id=op_id, author=str(plain.get("reviewer") or plain.get("author")),
-                       deleted=False, plain=plain, key_version=1,
+                       op_id=op_id, author=author, deleted=False, plain=plain, key_version=1,
                        sealed=seal_for_wire(CASE_KEY, scope=self.case_id, version=1,
                                             table=table, record_id=record_id, op_id=op_id,
                                             content=body))
+        doc = doc.model_copy(update={"signature": self._person(author).sign(
+            wire.doc_statement(doc))})
         db, key = self.vault.open_parts()
         replica = Replica(db, key, user_id=str(WORKER.user_id), now="2026-11-24T10:00:00+00:00")
         keys = KeyRing({(self.case_id, 1): CASE_KEY})
         assert replica.apply_page(wire.Page(docs=[doc], next=self.seq, more=False), keys) == 1
+
+    def _person(self, user_id: str) -> Identity:
+        if user_id not in self.people:
+            self.people[user_id] = Identity.generate()
+            db, _ = self.vault.open_parts()
+            Pins(db, now="2026-11-24T10:00:00+00:00").observe(
+                user_id, self.people[user_id].public_key, self.people[user_id].signing_key)
+        return self.people[user_id]
 
     def review(self, note_id: str, who: str, at: str, capacity: str | None, *,
                cosigned: bool = True) -> None:

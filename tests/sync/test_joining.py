@@ -44,7 +44,7 @@ def offline_profile(sync_server: SyncServer, name: str, role: Role = Role.RECOVE
 
 def join(sync_server: SyncServer, session: Session, user_id: str) -> Enrolment:
     return enrol(session, server_url=sync_server.url, code=sync_server.code(user_id),
-                 passphrase=PASSPHRASE, device_name=f"{user_id}-laptop")
+                 device_name=f"{user_id}-laptop")
 
 
 def offline_work(session: Session) -> tuple[Case, str]:
@@ -186,7 +186,7 @@ def test_a_referral_stays_a_referral_whatever_the_laptop_says(sync_server: SyncS
     assert sync_server.sql("SELECT referred_by FROM cases WHERE id = 'sly'") == [("rc1",)]
     supervisor = Insider(sup1)
     pulled = supervisor.request("GET", "/v1/sync/pull", params={"since": 0}).json()
-    assert [d["plain"]["referred_by"] for d in pulled["docs"]
+    assert [d["stamped"]["referred_by"] for d in pulled["docs"]
             if d["record_id"] == "sly"] == ["rc1"]
 
     iw1 = Insider(sync_server.device("iw1-laptop", "iw1"))

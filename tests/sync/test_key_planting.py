@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import os
 
+from fieldapp.crypto.identity import Identity
 from fieldapp.domain.visits import NoteStatus
-from fieldapp.services import case_keys
+from fieldapp.services import case_keys, enrolment
+from fieldapp.services.session import Session
 from sync.client import keys as key_sharing
 from sync.client.attention import read_attention
 from tests.services.records_helpers import services_of
 from tests.sync.conftest import SyncServer, sync
 from tests.sync.insider import Insider
 from tests.sync.test_insider import two_families
+
+
+def mallory_identity(session: Session) -> Identity:
+    identity = enrolment.identity_of(session)
+    assert identity is not None
+    return identity
 
 
 def _newest(session: object, scope: str) -> int:
@@ -30,9 +38,10 @@ def test_a_version_out_of_sequence_is_refused_and_rotation_still_runs(
     next rotation gets the next version, not one above the protocol's limit."""
     sup1, rc1, _, a, _ = two_families(sync_server)
     current = _newest(rc1, a.id)
-    planted = Insider(rc1).request("PUT", f"/v1/cases/{a.id}/keys", json={"keys": [
-        {"version": 1_000_000, "user_id": u, "wrapped_key": "cGxhbnRlZA"}
-        for u in ("rc1", "iw1", "sup1")]})
+    mallory = Insider(rc1)
+    planted = mallory.request("PUT", f"/v1/cases/{a.id}/keys", json={"keys": mallory.signed(
+        a.id, [{"version": 1_000_000, "user_id": u, "wrapped_key": "cGxhbnRlZA"}
+               for u in ("rc1", "iw1", "sup1")])})
     assert (planted.status_code, planted.json()["error"]) == (409, "key_version_skipped")
     assert key_sharing.share(sup1, a.id, rotate=True) == current + 1
     assert max(key_sharing.fetch(rc1, a.id)) == current + 1  # and it reaches the members
@@ -49,9 +58,11 @@ def test_a_key_that_does_not_open_is_set_aside_and_everything_else_arrives(
     mallory = Insider(rc1)
     version, secret = _newest(rc1, a.id) + 1, os.urandom(32)
     members = mallory.request("GET", f"/v1/cases/{a.id}/members").json()
-    honest = case_keys.sealed_copies(a.id, {version: secret}, [
-        (m["user_id"], m["public_key"]) for m in members if m["user_id"] != "iw1"])
-    garbage = {"version": version, "user_id": "iw1", "wrapped_key": "Z2FyYmFnZQ"}
+    honest = mallory.signed(a.id, case_keys.sealed_copies(a.id, {version: secret}, [
+        (m["user_id"], m["public_key"]) for m in members if m["user_id"] != "iw1"],
+        signer=mallory_identity(rc1), signer_id="rc1"))
+    [garbage] = mallory.signed(a.id, [{"version": version, "user_id": "iw1",
+                                       "wrapped_key": "Z2FyYmFnZQ"}])
     shared = mallory.request("PUT", f"/v1/cases/{a.id}/keys",
                              json={"keys": [*honest, garbage]})
     assert shared.status_code == 204, shared.text

@@ -68,7 +68,7 @@ def failing(error: type[httpx.TransportError]) -> httpx.MockTransport:
 
 def joined(session: Session) -> None:
     """Enrol `session` against a server that accepts the code (played by a MockTransport)."""
-    enrol(session, server_url=SERVER, code=CODE, passphrase=PASSPHRASE, device_name="laptop",
+    enrol(session, server_url=SERVER, code=CODE, device_name="laptop",
           transport=answering(lambda request: httpx.Response(200, json=JOINED)))
 
 
@@ -110,8 +110,8 @@ def test_enrolling_with_a_broken_server_says_so_and_keeps_nothing(
     pair, no credential, no record is kept, and the profile still belongs to its maker."""
     before = state(session)
     with pytest.raises(ServerUnreachable) as failed:
-        enrol(session, server_url=SERVER, code=CODE, passphrase=PASSPHRASE,
-              device_name="laptop", transport=BROKEN_SERVERS[broken])
+        enrol(session, server_url=SERVER, code=CODE, device_name="laptop",
+              transport=BROKEN_SERVERS[broken])
     assert failed.value.message == NOT_REACHED
     assert state(session) == before
     assert enrolment.identity_of(session) is None
@@ -122,7 +122,7 @@ def test_enrolling_against_a_closed_port_is_plain_words(session: Session) -> Non
     before = state(session)
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ServerUnreachable, match=re.escape(f"The server at {url} could not")):
-        enrol(session, server_url=url, code=CODE, passphrase=PASSPHRASE, device_name="laptop")
+        enrol(session, server_url=url, code=CODE, device_name="laptop")
     assert state(session) == before
 
 
@@ -133,8 +133,7 @@ def test_a_refused_code_is_the_servers_own_words_and_keeps_nothing(session: Sess
     transport = answering(lambda request: httpx.Response(
         403, json={"error": "bad_code", "message": said}))
     with pytest.raises(ServerRefused) as refused:
-        enrol(session, server_url=SERVER, code=CODE, passphrase=PASSPHRASE,
-              device_name="laptop", transport=transport)
+        enrol(session, server_url=SERVER, code=CODE, device_name="laptop", transport=transport)
     assert (refused.value.message, refused.value.status) == (said, 403)
     assert state(session) == before
 
@@ -147,8 +146,8 @@ def test_a_person_waiting_is_answered_after_one_attempt(session: Session) -> Non
         calls.append(request.url.path)
         return httpx.Response(503, json={"error": "busy", "message": "Try later"})
     with pytest.raises(ServerUnreachable):
-        enrol(session, server_url=SERVER, code=CODE, passphrase=PASSPHRASE,
-              device_name="laptop", transport=answering(unavailable))
+        enrol(session, server_url=SERVER, code=CODE, device_name="laptop",
+              transport=answering(unavailable))
     assert calls == ["/v1/enrol"]
 
 
@@ -375,7 +374,7 @@ def test_the_device_speaks_with_its_token_and_an_applicant_without_one(session: 
         if request.url.path == "/v1/enrol":
             return httpx.Response(200, json=JOINED)
         return httpx.Response(200, json={"id": "rc1", "role": "admin"})
-    enrol(session, server_url=SERVER, code=CODE, passphrase=PASSPHRASE, device_name="laptop",
+    enrol(session, server_url=SERVER, code=CODE, device_name="laptop",
           transport=httpx.MockTransport(handler))
     check_in(session, transport=httpx.MockTransport(handler))
     assert headers == [None, "Bearer token-1", "Bearer token-1"]
