@@ -619,16 +619,21 @@ def server_tour(window: MainWindow, tmp: Path) -> None:
         dialog = ws.settings.enrol_dialog
         QTest.keyClicks(dialog.server, f"http://127.0.0.1:{port}")
         QTest.keyClicks(dialog.code, code)
-        QTest.keyClicks(dialog.passphrase, "copper kettle under the blue bridge")
         shot(dialog, "24-connect-to-server")
         dialog.connect_button.click()
+        wait(lambda: dialog.recovery_dialog is not None)
+        shown = dialog.recovery_dialog
+        recovery_code = shown.code.text()  # Jordan's spare laptop needs it
+        shown.stored.setChecked(True)
+        shown.done_button.click()
         wait(lambda: ws.settings.server.text().startswith("Connected to"))
         wait(lambda: window.sync is not None and window.sync.state.last_success != "")
         shot(window, "25-settings-connected")
         sync_tour(window, f"http://127.0.0.1:{port}", data,
                   lambda user: subprocess.run([*cli, "code", user], check=True,
                                               capture_output=True, text=True,
-                                              cwd=ROOT).stdout.split()[-1])
+                                              cwd=ROOT).stdout.split()[-1],
+                  recovery_code=recovery_code)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -647,11 +652,13 @@ def free_port(preferred: int = 8765) -> int:
     raise OSError("no free port")
 
 
-def other_laptop(tmp: Path, name: str, url: str, code: str) -> Session:
-    """Another laptop, enrolled and synced in this process (the supervisor's, Jordan's spare)."""
+def other_laptop(tmp: Path, name: str, url: str, code: str, recovery_code: str = ""
+                 ) -> Session:
+    """Another laptop, enrolled and synced in this process (the supervisor's, Jordan's spare:
+    hers recovers her keys with her recovery code)."""
     session = Session(ProfilePaths(tmp / name), clock=tour_clock)
     session.create(PASSPHRASE)
-    enrol(session, server_url=url, code=code, passphrase=PASSPHRASE, device_name=name)
+    enrol(session, server_url=url, code=code, device_name=name, recovery_code=recovery_code)
     SyncEngine(session).sync()
     return session
 
@@ -689,7 +696,8 @@ def trip(miles: int, destination: str) -> Trip:
                 miles=Decimal(miles), recorded_at=tour_clock())
 
 
-def sync_tour(window: MainWindow, url: str, data: Path, code: Callable[[str], str]) -> None:
+def sync_tour(window: MainWindow, url: str, data: Path, code: Callable[[str], str], *,
+              recovery_code: str) -> None:
     """The supervisor sets up a family for Jordan; Jordan syncs, works, syncs with a second
     laptop of hers changing the same records: the status area, progress, the attention list."""
     tmp = data.parent
@@ -731,7 +739,7 @@ def sync_tour(window: MainWindow, url: str, data: Path, code: Callable[[str], st
 
     # Jordan's spare laptop changes the same draft and submits the month while this one,
     # offline, changes the draft too and logs one more trip.
-    spare = other_laptop(tmp, "spare-laptop", url, code("rc-jordan"))
+    spare = other_laptop(tmp, "spare-laptop", url, code("rc-jordan"), recovery_code)
     draft = NoteService(spare.workspace()).get(note.id)
     NoteService(spare.workspace()).save_draft(draft.id, visit(
         "Met Dana at home; she attended two meetings. Eli was at school."),

@@ -1,8 +1,9 @@
 """The attention dialog: conflicts side by side with Keep mine / Keep theirs, copies kept for
-review, and changes the server refused, with Send again / Dismiss.
+review, changes the server refused, with Send again / Dismiss, what was set aside, and colleagues
+whose key changed, with both fingerprints and Accept the new key.
 
-Nothing here is lost without a question first: choosing a version and dismissing a refused change
-each ask, and say what happens to the other version.
+Nothing here is lost or trusted without a question first: choosing a version, dismissing a
+refused change and accepting a new key each ask, and say what follows.
 """
 
 from __future__ import annotations
@@ -20,19 +21,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fieldapp.services.session import Session
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.ops import on_profile
 from fieldapp.ui.sync_controller import SyncController
 from fieldapp.ui.tables import name_parts, table
 from fieldapp.ui.trip_dialog import ConfirmDialog, plain_name
 from fieldapp.ui.widgets import fit_to_screen, heading, message_label, paragraph, set_error
-from sync.client.attention import AttentionItem, Fields, read_attention
+from sync.client.attention import AttentionItem, Fields, accept_key, read_attention
 from sync.client.engine import replica_of
 
 KINDS = {"conflict": "Changed in two places", "kept": "Kept for you to review",
          "refused": "Refused by the server", "set aside": "Set aside, not filed",
-         "key": "A key that does not open"}
+         "key": "A key that does not open", "unverified": "Not applied: failed its check",
+         "person": "A colleague's key changed"}
 HINTS = {
+    "person": "Call or meet them and ask them to read the 30 digits under Settings → Your key "
+              "fingerprint. Accept the new key only if they match the new fingerprint here, "
+              "digit for digit; if they do not, leave it and tell your administrator.",
+    "unverified": "This laptop checks that everything it receives was signed by its author "
+                  "with the key it holds for them, and is not older than what it already has. "
+                  "This failed, so nothing on this laptop changed; everything else keeps "
+                  "syncing, and it is checked again at each sync. Tell your administrator if "
+                  "it stays.",
     "key": "A colleague's laptop shared this version of the key with you, but it does not open "
            "with your key: it is damaged, or it was not made for you. Nothing sealed under it "
            "can be read here; everything else keeps syncing. Tell your administrator: the "
@@ -90,6 +101,7 @@ class AttentionDialog(QDialog):
         self.mark_read = _button("Mark as &read")
         self.send_again = _button("Send &again")
         self.dismiss = _button("&Dismiss")
+        self.accept_key = _button("&Accept the new key…")
         self.close_button = _button("&Close")
         self._build()
         self.reload()
@@ -108,7 +120,7 @@ class AttentionDialog(QDialog):
         layout.addWidget(self.message)
         row = QHBoxLayout()
         for button in (self.keep_mine, self.keep_theirs, self.mark_read, self.send_again,
-                       self.dismiss):
+                       self.dismiss, self.accept_key):
             row.addWidget(button)
         row.addStretch(1)
         row.addWidget(self.close_button)
@@ -119,6 +131,7 @@ class AttentionDialog(QDialog):
         self.mark_read.clicked.connect(self._mark_read)
         self.send_again.clicked.connect(self._send_again)
         self.dismiss.clicked.connect(self._dismiss)
+        self.accept_key.clicked.connect(self._accept_key)
         self.close_button.clicked.connect(self.close)
         self._controller.synced.connect(self._after_sync)
         self._show_item(None)
@@ -157,8 +170,9 @@ class AttentionDialog(QDialog):
         self.mark_read.setVisible(kind == "kept")
         self.send_again.setVisible(kind == "refused")
         self.dismiss.setVisible(kind == "refused")
+        self.accept_key.setVisible(kind == "person")
         for button in (self.keep_mine, self.keep_theirs, self.mark_read, self.send_again,
-                       self.dismiss):
+                       self.dismiss, self.accept_key):
             button.setEnabled(not self._working)
         self.hint.setText(HINTS.get(kind, ""))
         if item is None:
@@ -168,8 +182,11 @@ class AttentionDialog(QDialog):
         self.reason.setText(f"{item.title}. {item.reason}")
         if item.kind == "refused":
             self.sides.setHtml(side_by_side(item.mine, None, "On this laptop", ""))
-        elif item.kind in ("set aside", "key"):
+        elif item.kind in ("set aside", "unverified", "key"):
             self.sides.clear()  # nothing of it is shown: it may not even be what it says
+        elif item.kind == "person":
+            self.sides.setHtml(side_by_side(item.mine, item.theirs, "The key you have for them",
+                                            "The new key the server gives"))
         else:
             self.sides.setHtml(side_by_side(item.mine, item.theirs, "Yours, on this laptop",
                                             "From another device"))
@@ -223,6 +240,22 @@ class AttentionDialog(QDialog):
             lambda: self._write(lambda replica: replica.dismiss_problem(op_id), "Dismissed.",
                                 sync=True))
 
+    def _accept_key(self) -> None:
+        item = self.current()
+        if item is None or item.kind != "person" or not item.theirs:
+            return
+        user_id, new = item.key, dict(item.theirs)["Fingerprint"]
+        name = item.title.removesuffix("'s key changed")
+        self._confirm(
+            f"Accept {name}'s new key?",
+            f"Compare first: only if {name} read you these 30 digits, in person or by phone, "
+            f"from their Settings → Your key fingerprint, and they match:\n\n{new}\n\n"
+            f"From now on what {name} signs with this key is accepted and the families' keys "
+            "are shared with it at the next sync. The decision is written in the audit log.",
+            "&Accept the new key",
+            lambda: self._decide(lambda s: accept_key(s, user_id=user_id, fingerprint=new),
+                                 f"{name}'s new key is accepted.", sync=True))
+
     def _settle(self, conflict_id: str, choice: str, done: str, *, sync: bool = False) -> None:
         self._write(lambda replica: replica.resolve(conflict_id, choice), done, sync=sync)
 
@@ -230,11 +263,13 @@ class AttentionDialog(QDialog):
         self.confirm_dialog = ConfirmDialog.ask(title, text, action, self, then)
 
     def _write(self, change: Callable[..., None], done: str, *, sync: bool = False) -> None:
+        self._decide(lambda s: change(replica_of(s)), done, sync=sync)
+
+    def _decide(self, change: Callable[[Session], object], done: str, *, sync: bool) -> None:
         self._working = True
         self._show_item(self.current())
         set_error(self.message, "")
-        on_profile(self._ctx.runner, self._ctx.session, lambda s: change(replica_of(s)),
-                   owner=self, changes=True) \
+        on_profile(self._ctx.runner, self._ctx.session, change, owner=self, changes=True) \
             .done(lambda _: self._written(done, sync)) \
             .shown_in(self.message, after_failure=self._idle).run()
 

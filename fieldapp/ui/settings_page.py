@@ -1,4 +1,5 @@
-"""Settings: auto-lock, the program's rules (read-only), backups, passphrase, data folder, about."""
+"""Settings: auto-lock, the program's rules (read-only), backups, passphrase, the program's
+server, the keys to compare (yours and your team's), data folder, about."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from fieldapp.ui.context import UiContext
 from fieldapp.ui.enrol_dialog import EnrolDialog
 from fieldapp.ui.ops import on_profile
 from fieldapp.ui.review_dialogs import moment_text
+from fieldapp.ui.team_keys import KeysFacts, OwnKeyBox, TeamKeysBox, read_keys
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
 
 
@@ -75,6 +77,8 @@ class SettingsPage(QWidget):
         self.server = message_label("Program server", lines=2)
         self.connect_button = QPushButton("Connect to your program's ser&ver…")
         self.connect_button.setAccessibleName("Connect to your program's server")
+        self.own_key = OwnKeyBox()
+        self.team_keys = TeamKeysBox(ctx)
         self._build()
 
     def _build(self) -> None:
@@ -99,7 +103,8 @@ class SettingsPage(QWidget):
         body = QWidget()
         column = QVBoxLayout(body)
         column.addWidget(heading("Settings"))
-        for group in (security, server, program, about, self._profiles_group()):
+        for group in (security, server, self.own_key, self.team_keys, program, about,
+                      self._profiles_group()):
             column.addWidget(group)
         column.addWidget(paragraph(
             f"FieldApp {__version__}. Records on this computer are encrypted; full-disk "
@@ -138,6 +143,12 @@ class SettingsPage(QWidget):
 
     def refresh(self) -> None:
         on_profile(self._ctx.runner, self._ctx.session, _read, owner=self).done(self._show).run()
+        on_profile(self._ctx.runner, self._ctx.session, read_keys, owner=self) \
+            .done(self._show_keys).shown_in(self.team_keys.message).run()
+
+    def _show_keys(self, facts: KeysFacts) -> None:
+        self.own_key.show_facts(facts)
+        self.team_keys.show_facts(facts)
 
     def _show(self, facts: SettingsFacts) -> None:
         p = facts.program

@@ -119,6 +119,7 @@ class SyncController(QObject):
         self._sync_on_start = False
         self._again = False  # a turn came while a sync ran: take it soon after
         self._stuck = 0      # left waiting by the last sync (no key for it yet): not new work
+        self._keys_changed = 0  # colleagues' changed keys, as last counted (not in a report)
         self._retry = self._timer(self.request, single=True)
         self._debounce = self._timer(self.request_if_idle, single=True)
         self._first = self._timer(self.request_if_idle, single=True)
@@ -143,6 +144,7 @@ class SyncController(QObject):
     def _started(self, status: dict[str, Any]) -> None:
         if self._stopped.is_set():
             return
+        self._keys_changed = len(status.get("keys_changed", ()))
         self._set(enrolled=bool(status["enrolled"]), last_success=status["last_success"],
                   waiting=int(status["waiting"]),
                   attention=_attention(status))
@@ -353,8 +355,9 @@ class SyncController(QObject):
         self._failures, self._stuck = 0, report.waiting
         self._set(last_success=report.finished_at, waiting=report.waiting,
                   attention=report.conflicts + report.problems + report.set_aside
-                  + report.keys_set_aside, note="",
+                  + report.keys_set_aside + self._keys_changed, note="",
                   detail=_summary(report), retry_at=None)
+        self._recount()  # the sync may have seen a colleague's key change: count it
         if self._again:
             self._again = False
             self._debounce.start(self.options.debounce_ms)
@@ -373,12 +376,14 @@ class SyncController(QObject):
         self._recount()
 
     def _recount(self) -> None:
-        """After a sync that did not finish: read the counts again (some of it was done)."""
+        """After a sync: read the counts again (some of it was done, or a colleague's key
+        changed, which a report does not count)."""
         on_profile(self.ctx.runner, self.ctx.session, status_of, owner=self) \
             .done(self._recounted).failed(_not_counted).run()
 
     def _recounted(self, status: dict[str, Any]) -> None:
         if not self._stopped.is_set():
+            self._keys_changed = len(status.get("keys_changed", ()))
             self._set(waiting=int(status["waiting"]), last_success=status["last_success"],
                       attention=_attention(status))
 
@@ -420,9 +425,10 @@ def network_information() -> QNetworkInformation | None:
 
 def _attention(status: dict[str, Any]) -> int:
     """What a person should look at: conflicts, refused changes, documents and keys set
-    aside."""
+    aside, colleagues whose key changed."""
     return len(status["conflicts"]) + len(status["problems"]) + \
-        len(status.get("set_aside", ())) + len(status.get("keys_set_aside", ()))
+        len(status.get("set_aside", ())) + len(status.get("keys_set_aside", ())) + \
+        len(status.get("keys_changed", ()))
 
 
 def _not_counted(_: KnownError) -> None:

@@ -44,7 +44,8 @@ class SyncStatus(QWidget):
         self.cancel_button = QPushButton("Cancel sync")
         self.cancel_button.setToolTip("Stop the sync; everything done so far is kept")
         self.attention = QPushButton()
-        self.attention.setToolTip("Conflicts and refused changes to look at")
+        self.attention.setToolTip("Conflicts, refused changes, what was set aside and "
+                                  "colleagues' changed keys, to look at")
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(16)

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QComboBox, QPlainTextEdit, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QPlainTextEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from fieldapp.ui.main_window import MainWindow
+from fieldapp.ui.recovery_code_dialog import STORED
 from fieldapp.ui.workspace_view import WorkspaceView
-from tests.conftest import PASSPHRASE
 from tests.server.conftest import RunningServer, run_cli, running_server
 from tests.ui.test_family_dialog import click, named, open_new_family, type_into
 from tests.ui.test_profile_flow import create_profile
@@ -43,7 +44,8 @@ def workspace(window: MainWindow) -> WorkspaceView:
 
 
 def connect(qtbot: QtBot, window: MainWindow, server: RunningServer, user_id: str) -> None:
-    """Settings → Connect to a server: the address, a code IT gave, the passphrase."""
+    """Settings → Connect to a server: the address and a code IT gave; then the recovery code
+    shown once, ticked as stored."""
     ws = workspace(window)
     ws.setCurrentWidget(ws.settings)
     ws.settings.open_enrolment()
@@ -51,8 +53,15 @@ def connect(qtbot: QtBot, window: MainWindow, server: RunningServer, user_id: st
     assert dialog is not None
     qtbot.keyClicks(dialog.server, server.base_url)
     qtbot.keyClicks(dialog.code, server.new_code(user_id))
-    qtbot.keyClicks(dialog.passphrase, PASSPHRASE)
     click(qtbot, dialog, dialog.connect_button.accessibleName())
+    qtbot.waitUntil(lambda: dialog.recovery_dialog is not None, timeout=WAIT)
+    shown = dialog.recovery_dialog
+    assert shown is not None
+    tick = named(shown, QCheckBox, STORED)
+    tick.setFocus()
+    qtbot.keyClick(tick, Qt.Key.Key_Space)
+    with qtbot.waitSignal(shown.finished, timeout=WAIT):
+        click(qtbot, shown, "Done")
     status = window.sync_status
     qtbot.waitUntil(lambda: status.last_sync.text() == "Synced just now" and idle(window),
                     timeout=WAIT)

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import QGroupBox
 from pytestqt.qtbot import QtBot
 
 from fieldapp.ui.settings_page import SettingsPage
-from tests.conftest import PASSPHRASE
 from tests.sync.conftest import running_program
 from tests.ui.conftest import ContextFactory
 
@@ -43,7 +42,6 @@ def test_the_program_and_the_connection_are_said_under_program_server(
         dialog = page.enrol_dialog
         qtbot.keyClicks(dialog.server, program.url)
         qtbot.keyClicks(dialog.code, program.code("rc1"))
-        qtbot.keyClicks(dialog.passphrase, PASSPHRASE)
         qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: page.server.text().startswith("Connected to"), timeout=20_000)
     assert page.program_name.text() == "Program: Riverbend Family Recovery"
@@ -66,7 +64,6 @@ def test_an_address_without_its_scheme_is_explained_before_connecting(
     assert dialog is not None
     qtbot.keyClicks(dialog.server, "fieldapp.example.org:8443")
     qtbot.keyClicks(dialog.code, "9fa82e-df9f52-fc7b48")
-    qtbot.keyClicks(dialog.passphrase, PASSPHRASE)
     qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
     assert dialog.message.text() == (
         "Start the address with https:// as your administrator gave it (for example "

@@ -431,8 +431,9 @@ def test_a_key_that_does_not_open_is_shown_with_what_to_do(
     sync(worker)
     mallory = Insider(supervisor)
     version, secret = mallory.key("fam-a")[0] + 1, os.urandom(32)
-    assert mallory.request("PUT", "/v1/cases/fam-a/keys", json={"keys": [
-        {"version": version, "user_id": "rc1", "wrapped_key": "Z2FyYmFnZQ"}]}).status_code == 204
+    assert mallory.request("PUT", "/v1/cases/fam-a/keys", json={"keys": mallory.signed(
+        "fam-a", [{"version": version, "user_id": "rc1", "wrapped_key": "Z2FyYmFnZQ"}])}
+    ).status_code == 204
     conn = sqlite3.connect(f"file:{sync_server.data_dir / 'server.sqlite3'}?mode=ro", uri=True)
     plain, rev = conn.execute("SELECT plain, rev FROM records WHERE tbl = 'cases' AND "
                               "record_id = 'fam-a'").fetchone()
@@ -491,7 +492,7 @@ def test_connecting_in_settings_brings_the_caseload_back_at_once(
     dialog = ws.settings.enrol_dialog
     qtbot.keyClicks(dialog.server, sync_server.url)
     qtbot.keyClicks(dialog.code, sync_server.code("rc1"))
-    qtbot.keyClicks(dialog.passphrase, PASSPHRASE)
+    qtbot.keyClicks(dialog.recovery, sync_server.recovery_codes["rc1"])  # shown on the old one
     qtbot.mouseClick(dialog.connect_button, LEFT)
     qtbot.waitUntil(lambda: status.last_sync.text() == "Synced just now" and idle(window),
                     timeout=WAIT)

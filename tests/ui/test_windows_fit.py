@@ -28,6 +28,7 @@ from fieldapp.ui.enrol_dialog import EnrolDialog
 from fieldapp.ui.export_dialog import ExportDialog
 from fieldapp.ui.family_dialog import FamilyDialog
 from fieldapp.ui.note_editor import NoteEditor
+from fieldapp.ui.recovery_code_dialog import RecoveryCodeDialog
 from fieldapp.ui.screen_form import ScreenForm
 from fieldapp.ui.trip_dialog import CaseChoice, TripDialog
 from fieldapp.ui.widgets import DESIGN_SIZE, WINDOW_FRAME, fit_to_screen
@@ -50,6 +51,9 @@ WINDOWS: dict[str, Builder] = {
     "record a consent": lambda ctx, case: RecordConsentDialog(ctx, case_id=case),
     "export": lambda ctx, case: ExportDialog(ctx),
     "connect to a server": lambda ctx, case: EnrolDialog(ctx),
+    "recovery code": lambda ctx, case: RecoveryCodeDialog(
+        "7QK2-M9XD-0A1B-ZZ34-HJKM-NPRS", person="Rosa Coordinator",
+        server_url="https://fieldapp.example-program.org"),
     "family": lambda ctx, case: FamilyDialog(ctx, case_id=case),
 }
 
