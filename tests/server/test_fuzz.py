@@ -141,6 +141,11 @@ def _prepare(data: Path, clock: FakeClock, *, initialised: bool = True) -> dict[
                    now=stamp)
     store.add_case("s-1", team_id="south", coordinator_id="sol", intact_worker_id=None,
                    now=stamp)
+    # Three versions of each case's key for each member: a copy to refuse (DELETE) exists.
+    for case_id, members in (("n-1", ("cora", "ivan", "sam")), ("n-2", ("cora", "sam")),
+                             ("s-1", ("sol",))):
+        store.put_keys(case_id, [(v, m, "a2V5", None) for v in (1, 2, 3) for m in members],
+                       uploader=members[0])
 
     def enrol(user_id: str, device: str) -> tuple[str, str]:
         code = store.create_code(user_id, now=clock())
@@ -203,6 +208,8 @@ def _aim(case: Any, target: int, api: Api) -> None:
         params["device_id"] = api.spare_devices[target % len(api.spare_devices)]
     if "user_id" in params:
         params["user_id"] = ["cora", "ivan", "sam", "sol"][target % 4]
+    if "version" in params:
+        params["version"] = 1 + target % 3
     body = case.body
     if case.path == "/v1/cases/{case_id}/keys" and isinstance(body, dict):
         members = api.members.get(params.get("case_id", ""), [])
