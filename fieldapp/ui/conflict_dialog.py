@@ -1,19 +1,22 @@
 """The attention dialog: conflicts side by side with Keep mine / Keep theirs, copies kept for
 review, changes the server refused, with Send again / Dismiss, what was set aside, and colleagues
-whose key changed, with both fingerprints and Accept the new key.
+whose key changed, with both fingerprints and Accept the new key; and the person's own work kept
+for them after a case left this laptop, with Export… (to a file they choose) and Discard….
 
 Nothing here is lost or trusted without a question first: choosing a version, dismissing a
-refused change and accepting a new key each ask, and say what follows.
+refused change, accepting a new key and discarding kept work each ask, and say what follows.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QSize
 from PySide6.QtWidgets import (
     QDialog,
+    QFileDialog,
     QHBoxLayout,
     QPushButton,
     QTextBrowser,
@@ -21,21 +24,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fieldapp.services.exports.job import Exported
+from fieldapp.services.kept import KeptFormat, discard_kept, export_kept
 from fieldapp.services.session import Session
+from fieldapp.ui.export_dialog import start_folder
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.ops import on_profile
 from fieldapp.ui.sync_controller import SyncController
 from fieldapp.ui.tables import name_parts, table
 from fieldapp.ui.trip_dialog import ConfirmDialog, plain_name
 from fieldapp.ui.widgets import fit_to_screen, heading, message_label, paragraph, set_error
-from sync.client.attention import AttentionItem, Fields, accept_key, read_attention
+from sync.client.attention import (
+    KEPT_FOR_YOU,
+    AttentionItem,
+    Fields,
+    accept_key,
+    read_attention,
+)
 from sync.client.engine import replica_of
 
 KINDS = {"conflict": "Changed in two places", "kept": "Kept for you to review",
          "refused": "Refused by the server", "set aside": "Set aside, not filed",
          "key": "A key that does not open", "unverified": "Not applied: failed its check",
-         "person": "A colleague's key changed"}
+         "person": "A colleague's key changed", KEPT_FOR_YOU: "Kept for you to export"}
 HINTS = {
+    KEPT_FOR_YOU: "Export… writes them to a file you choose (CSV opens in a spreadsheet; JSON "
+                  "holds everything as kept); they stay here after it. Discard… removes them "
+                  "from this laptop for good; it asks first.",
     "person": "Call or meet them and ask them to read the 30 digits under Settings → Your key "
               "fingerprint. Accept the new key only if they match the new fingerprint here, "
               "digit for digit; if they do not, leave it and tell your administrator.",
@@ -102,6 +117,9 @@ class AttentionDialog(QDialog):
         self.send_again = _button("Send &again")
         self.dismiss = _button("&Dismiss")
         self.accept_key = _button("&Accept the new key…")
+        self.export_kept = _button("&Export…")
+        self.discard_kept = _button("D&iscard…")
+        self.exported: Path | None = None  # where the kept work was exported, in this dialog
         self.close_button = _button("&Close")
         self._build()
         self.reload()
@@ -120,7 +138,7 @@ class AttentionDialog(QDialog):
         layout.addWidget(self.message)
         row = QHBoxLayout()
         for button in (self.keep_mine, self.keep_theirs, self.mark_read, self.send_again,
-                       self.dismiss, self.accept_key):
+                       self.dismiss, self.accept_key, self.export_kept, self.discard_kept):
             row.addWidget(button)
         row.addStretch(1)
         row.addWidget(self.close_button)
@@ -132,6 +150,8 @@ class AttentionDialog(QDialog):
         self.send_again.clicked.connect(self._send_again)
         self.dismiss.clicked.connect(self._dismiss)
         self.accept_key.clicked.connect(self._accept_key)
+        self.export_kept.clicked.connect(self._export_kept)
+        self.discard_kept.clicked.connect(self._discard_kept)
         self.close_button.clicked.connect(self.close)
         self._controller.synced.connect(self._after_sync)
         self._show_item(None)
@@ -171,8 +191,10 @@ class AttentionDialog(QDialog):
         self.send_again.setVisible(kind == "refused")
         self.dismiss.setVisible(kind == "refused")
         self.accept_key.setVisible(kind == "person")
+        self.export_kept.setVisible(kind == KEPT_FOR_YOU)
+        self.discard_kept.setVisible(kind == KEPT_FOR_YOU)
         for button in (self.keep_mine, self.keep_theirs, self.mark_read, self.send_again,
-                       self.dismiss, self.accept_key):
+                       self.dismiss, self.accept_key, self.export_kept, self.discard_kept):
             button.setEnabled(not self._working)
         self.hint.setText(HINTS.get(kind, ""))
         if item is None:
@@ -184,6 +206,8 @@ class AttentionDialog(QDialog):
             self.sides.setHtml(side_by_side(item.mine, None, "On this laptop", ""))
         elif item.kind in ("set aside", "unverified", "key"):
             self.sides.clear()  # nothing of it is shown: it may not even be what it says
+        elif item.kind == KEPT_FOR_YOU:
+            self.sides.setHtml(kept_list(item.mine or []))
         elif item.kind == "person":
             self.sides.setHtml(side_by_side(item.mine, item.theirs, "The key you have for them",
                                             "The new key the server gives"))
@@ -256,6 +280,46 @@ class AttentionDialog(QDialog):
             lambda: self._decide(lambda s: accept_key(s, user_id=user_id, fingerprint=new),
                                  f"{name}'s new key is accepted.", sync=True))
 
+    def _export_kept(self) -> None:
+        item = self.current()
+        if item is None or item.kind != KEPT_FOR_YOU:
+            return
+        chosen = choose_kept_file(self, start_folder(None) / "kept-for-you.csv")
+        if chosen is None:
+            return
+        path, fmt, confirmed = chosen
+        self._working = True
+        self._show_item(item)
+        set_error(self.message, "")
+        on_profile(self._ctx.runner, self._ctx.session,
+                   lambda s: export_kept(s, path, fmt=fmt, overwrite=confirmed), owner=self) \
+            .done(self._kept_exported).shown_in(self.message, after_failure=self._idle).run()
+
+    def _kept_exported(self, done: Exported) -> None:
+        self._working = False
+        self.exported = done.path
+        self.message.setText(
+            f"Exported {done.records} kept change{'' if done.records == 1 else 's'} to "
+            f"{done.path}. The file is not encrypted: keep it somewhere safe and delete it when "
+            "you no longer need it. The changes are still kept here until you discard them.")
+        self.reload()
+
+    def _discard_kept(self) -> None:
+        item = self.current()
+        if item is None or item.kind != KEPT_FOR_YOU:
+            return
+        gone = (f"{item.title.replace(' to export', '')}. Discarding removes them from this "
+                "laptop for good: nobody can read them again, here or anywhere. This cannot "
+                "be undone.")
+        if self.exported is not None:
+            title, action = "Discard the kept changes?", "D&iscard them"
+            text = f"{gone}\n\nThe file you exported stays at {self.exported}."
+        else:
+            title, action = "Discard without exporting?", "D&iscard without exporting"
+            text = f"You have not exported them. {gone}"
+        self._confirm(title, text, action, lambda: self._decide(
+            discard_kept, "The kept changes were discarded from this laptop.", sync=False))
+
     def _settle(self, conflict_id: str, choice: str, done: str, *, sync: bool = False) -> None:
         self._write(lambda replica: replica.resolve(conflict_id, choice), done, sync=sync)
 
@@ -284,6 +348,31 @@ class AttentionDialog(QDialog):
     def _idle(self) -> None:
         self._working = False
         self._show_item(self.current())
+
+
+CSV_FILES, JSON_FILES = "CSV spreadsheet (*.csv)", "JSON file (*.json)"
+
+
+def choose_kept_file(parent: QWidget, suggested: Path) -> tuple[Path, KeptFormat, bool] | None:
+    """The system's save dialog (which asks before replacing a file), CSV or JSON: the path,
+    its format, and whether the person confirmed that very name; None if they cancel."""
+    chosen, pattern = QFileDialog.getSaveFileName(
+        parent, "Export the kept changes as", str(suggested), f"{CSV_FILES};;{JSON_FILES}")
+    if not chosen:
+        return None
+    path, suffix = Path(chosen), Path(chosen).suffix.lower().lstrip(".")
+    if suffix in tuple(KeptFormat):
+        return path, KeptFormat(suffix), True
+    fmt = KeptFormat.JSON if pattern == JSON_FILES else KeptFormat.CSV
+    return path.with_name(f"{path.name}.{fmt}"), fmt, False
+
+
+def kept_list(kept: Fields) -> str:
+    """An HTML table of what was kept and why, one row each."""
+    rows = "".join(f"<tr><td valign='top' width='30%'>{html.escape(what)}</td>"
+                   f"<td valign='top'>{html.escape(why)}</td></tr>" for what, why in kept)
+    return ("<table width='100%' cellspacing='0' cellpadding='6' border='1'><tr>"
+            f"<th align='left'>Kept</th><th align='left'>Why it was kept</th></tr>{rows}</table>")
 
 
 def side_by_side(mine: Fields | None, theirs: Fields | None, left: str, right: str) -> str:

@@ -120,6 +120,7 @@ class SyncController(QObject):
         self._again = False  # a turn came while a sync ran: take it soon after
         self._stuck = 0      # left waiting by the last sync (no key for it yet): not new work
         self._keys_changed = 0  # colleagues' changed keys, as last counted (not in a report)
+        self._kept = 0  # the one item for work kept for its author, as last counted (idem)
         self._retry = self._timer(self.request, single=True)
         self._debounce = self._timer(self.request_if_idle, single=True)
         self._first = self._timer(self.request_if_idle, single=True)
@@ -145,6 +146,7 @@ class SyncController(QObject):
         if self._stopped.is_set():
             return
         self._keys_changed = len(status.get("keys_changed", ()))
+        self._kept = _kept(status)
         self._set(enrolled=bool(status["enrolled"]), last_success=status["last_success"],
                   waiting=int(status["waiting"]),
                   attention=_attention(status))
@@ -355,7 +357,7 @@ class SyncController(QObject):
         self._failures, self._stuck = 0, report.waiting
         self._set(last_success=report.finished_at, waiting=report.waiting,
                   attention=report.conflicts + report.problems + report.set_aside
-                  + report.keys_set_aside + self._keys_changed, note="",
+                  + report.keys_set_aside + self._keys_changed + self._kept, note="",
                   detail=_summary(report), retry_at=None)
         self._recount()  # the sync may have seen a colleague's key change: count it
         if self._again:
@@ -384,6 +386,7 @@ class SyncController(QObject):
     def _recounted(self, status: dict[str, Any]) -> None:
         if not self._stopped.is_set():
             self._keys_changed = len(status.get("keys_changed", ()))
+            self._kept = _kept(status)
             self._set(waiting=int(status["waiting"]), last_success=status["last_success"],
                       attention=_attention(status))
 
@@ -425,10 +428,15 @@ def network_information() -> QNetworkInformation | None:
 
 def _attention(status: dict[str, Any]) -> int:
     """What a person should look at: conflicts, refused changes, documents and keys set
-    aside, colleagues whose key changed."""
+    aside, colleagues whose key changed, and work kept for them (one item, as listed)."""
     return len(status["conflicts"]) + len(status["problems"]) + \
         len(status.get("set_aside", ())) + len(status.get("keys_set_aside", ())) + \
-        len(status.get("keys_changed", ()))
+        len(status.get("keys_changed", ())) + _kept(status)
+
+
+def _kept(status: dict[str, Any]) -> int:
+    """1 while anything is kept for its author: Needs attention lists it as one item."""
+    return 1 if status.get("kept") else 0
 
 
 def _not_counted(_: KnownError) -> None:

@@ -22,6 +22,7 @@ from fieldapp.domain.kinds import KINDS
 from fieldapp.domain.people import CaseId, NoteId, TripId, UserId
 from fieldapp.services.casework import CaseService
 from fieldapp.services.directory import directory
+from fieldapp.services.kept import KeptItem, kept_of, sentence
 from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.session import Session
@@ -45,7 +46,8 @@ class AttentionItem:
             (a record from the server that fails its author's signature or is older than
             what this laptop has: not applied), "key" (a version of a case's key shared
             with this user that does not open) or "person" (the server offers a colleague
-            key this laptop does not trust: accept it, or leave it).
+            key this laptop does not trust: accept it, or leave it), or "kept for you" (work of
+            this person's kept, sealed, after its case left this laptop: export or discard it).
         key: the conflict's id, the refused change's op id, or the colleague's user id.
         table: the record's table; `thing` says it in words ("visit note").
         title: which record, in words ("Visit note of 24 Nov 2026, Alder family").
@@ -113,7 +115,36 @@ def read_attention(session: Session) -> list[AttentionItem]:
                    "made for you. What was sealed under it waits unread; everything else "
                    "syncs.", mine=None, theirs=None))
     items.extend(_changed_keys(ws))
+    items.extend(_kept_for_you(session))
     return items
+
+
+# -- work kept for its author (fieldapp/services/kept.py) ----------------------------------------
+
+KEPT_FOR_YOU = "kept for you"  # the kind: "kept" is a conflict's copy kept for review
+KEPT_REASON = (
+    "These are your changes to records of a case (or a mileage ledger) that is no longer "
+    "yours, which were not settled when it left this laptop: the server refused them, or they "
+    "were in conflict. Nothing was lost: they are kept sealed on this laptop, for you alone, "
+    "and never sent. Exporting writes them to a file that is NOT encrypted: save it somewhere "
+    "safe, and delete it once you no longer need it.")
+
+
+def _kept_for_you(session: Session) -> list[AttentionItem]:
+    """One item for all the work kept for this person, if any: what each is and why it was
+    kept (never its case or its content)."""
+    kept = kept_of(session).items()
+    if not kept:
+        return []
+    return [AttentionItem(
+        kind=KEPT_FOR_YOU, key=KEPT_FOR_YOU, table="", thing="change", title=sentence(kept),
+        reason=KEPT_REASON, mine=[(_kept_label(n, i), i.why) for n, i in enumerate(kept, 1)],
+        theirs=None)]
+
+
+def _kept_label(number: int, item: KeptItem) -> str:
+    kept_on = day_words(item.kept_at) if item.kept_at else ""
+    return f"{number}. {item.thing.capitalize()}{', kept ' + kept_on if kept_on else ''}"
 
 
 def _aside_title(ws: Workspace, table: str, scope: object) -> str:

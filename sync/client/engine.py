@@ -42,6 +42,7 @@ from fieldapp.domain.errors import KeyFileDamaged, KnownError, RuleViolation
 from fieldapp.services import case_keys, enrolment
 from fieldapp.services.case_keys import KEY_KIND
 from fieldapp.services.enrolment import ServerRefused
+from fieldapp.services.kept import kept_of
 from fieldapp.services.session import Session
 from sync import protocol as wire
 from sync.client.enrol import JSON_OBJECT, TEAM, remember_team, wiped_if_revoked
@@ -540,7 +541,8 @@ def status_of(session: Session) -> dict[str, Any]:
             "last_success": replica.state("last_success"), "waiting": replica.waiting(),
             "conflicts": replica.conflicts(), "problems": replica.problems(),
             "set_aside": replica.set_aside(), "keys_set_aside": replica.keys_set_aside(),
-            "keys_changed": [p.user_id for p in Pins(replica.db, now=replica.now).changed()]}
+            "keys_changed": [p.user_id for p in Pins(replica.db, now=replica.now).changed()],
+            "kept": kept_of(session).count()}
 
 
 def replica_of(session: Session, *, enrolled: dict[str, Any] | None = None) -> Replica:
