@@ -45,7 +45,8 @@ RECOVERY_CODE_WORDS = (
 ENROLMENT_CODE_SPENT = (
     "Your enrolment code has been used, but your key was not opened, so nothing was kept on "
     "this laptop. Find the recovery code you stored when you first connected FieldApp, then "
-    "ask your administrator for a new enrolment code.")
+    "ask your administrator for a new enrolment code, and to revoke the laptop this attempt "
+    "enrolled (it is listed under your name, enrolled just now).")
 
 
 class ServerUnreachable(KnownError):

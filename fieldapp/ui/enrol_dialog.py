@@ -161,6 +161,9 @@ class EnrolDialog(QDialog):
             self._warned = True
             set_error(self.message, f"{ENROLMENT_CODE_SPENT} Press Cancel again to stop, or "
                                     "enter the recovery code and Connect.")
+            # The longest thing this dialog says: the window grows to show all of it.
+            self.message.setMinimumHeight(self.message.heightForWidth(self.message.width()))
+            self.adjustSize()
             return
         super().reject()
 

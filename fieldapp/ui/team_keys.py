@@ -147,7 +147,7 @@ class TeamKeysBox(QGroupBox):
             Column("Key", lambda k: k.state)])
         self.keys = table("Your team's keys", self.model, fit_columns=True)
         self.empty = paragraph("", name="Your team's keys: none yet")
-        self.compare_button = QPushButton("Mark as &compared…")
+        self.compare_button = QPushButton("Mar&k as compared…")
         self.compare_button.setAccessibleName(plain_name(self.compare_button.text()))
         self.compare_button.setToolTip("After reading the fingerprint with its owner")
         self.compare_button.setAutoDefault(False)

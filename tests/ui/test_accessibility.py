@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -99,3 +101,19 @@ def test_tab_order_on_first_run_follows_the_form(qtbot: QtBot, make_window: Wind
                               (page.passphrase, page.confirm)):
         qtbot.keyClick(widget, Qt.Key.Key_Tab)
         assert following.hasFocus()
+
+
+def test_no_two_mnemonics_on_settings_share_a_letter(qtbot: QtBot, make_window: WindowFactory
+                                                     ) -> None:
+    """Alt and a letter does one thing on the Settings page: its buttons' underlined letters
+    and the section tabs' are all different (Alt+C once meant both Caseload and "Mark as
+    compared…", and the first press did nothing visible)."""
+    window = make_window()
+    create_profile(qtbot, window)
+    assert window.workspace is not None
+    home = window.workspace.settings
+    window.workspace.setCurrentWidget(home)
+    texts = [window.workspace.tabText(i) for i in range(window.workspace.count())]
+    texts += [b.text() for b in home.findChildren(QAbstractButton)]
+    letters = [m.group(1).lower() for t in texts for m in [re.search(r"&(\w)", t)] if m]
+    assert sorted(set(letters)) == sorted(letters), texts

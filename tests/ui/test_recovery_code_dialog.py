@@ -177,6 +177,8 @@ def test_a_replacement_laptop_asks_for_the_code_until_it_opens_the_key(
     # Cancel once: told the enrolment code is spent, and the dialog stays.
     click(qtbot, dialog, "Cancel")
     assert "enrolment code has been used" in message.text() and dialog.isVisible()
+    qtbot.waitUntil(lambda: message.height() >= message.heightForWidth(message.width()),
+                    timeout=WAIT)  # all of it shows: nothing clipped at the top or the bottom
 
     recovery.clear()
     qtbot.keyClicks(recovery, code.lower().replace("-", " "))
