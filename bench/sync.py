@@ -154,13 +154,18 @@ class Program:
     url: str
     data_dir: Path
     tmp: Path
+    recovery_codes: dict[str, str] = field(default_factory=dict)
 
     def device(self, name: str, user_id: str) -> Session:
+        """A new laptop of `user_id`; a later one recovers their keys with the recovery code
+        shown at the first, as a person does."""
         code = real_server.enrolment_code(self.data_dir, user_id)
         session = Session(ProfilePaths(self.tmp / name), clock=clock)
         session.create(PASSPHRASE)
-        enrol(session, server_url=self.url, code=code, passphrase=PASSPHRASE,
-              device_name=name)
+        done = enrol(session, server_url=self.url, code=code, device_name=name,
+                     recovery_code=self.recovery_codes.get(user_id, ""))
+        if done.recovery_code:
+            self.recovery_codes[user_id] = done.recovery_code
         return session
 
 

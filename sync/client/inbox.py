@@ -17,7 +17,12 @@ from fieldapp.storage.note_store import readable, settle_note_status
 from fieldapp.storage.screen_store import land_screen_head
 from fieldapp.storage.sealed import Body, SealedTable, open_row, seal_body
 from sync import protocol as wire
-from sync.client.integrity import UNVERIFIED, signature_problem, with_stamps
+from sync.client.integrity import (
+    UNVERIFIED,
+    signature_problem,
+    signature_problems,
+    with_stamps,
+)
 from sync.client.local import APPEND_ONLY, LOCAL_ONLY, MISPLACED, WRITER_FIELD, LocalRecords
 from sync.client.sealing import KeyRing, open_from_wire
 from sync.client.wire_shape import from_wire
@@ -39,6 +44,8 @@ class Inbox(LocalRecords):
         applied = 0
         with self.db.atomic(), self._applying():
             touched: set[str] = set()
+            self._checked = signature_problems(
+                [d for d in page.docs if not self._held(d)], self._signing_keys())
             for doc in page.docs:
                 applied += self._take(doc, keys, touched)
             settle_note_status(self.db, self.key, touched, now=self.now)
@@ -109,6 +116,13 @@ class Inbox(LocalRecords):
             touched.add(str(doc.plain.get("note_id")))
         return 1
 
+    def _held(self, doc: wire.Doc) -> bool:
+        """This laptop holds `doc` already (its own change coming back, or one applied), or it
+        is the server's own allocation: nothing of it to check."""
+        synced = self._synced(doc.table, doc.record_id)
+        return doc.table == wire.ALLOCATIONS or (
+            synced is not None and synced[1] == doc.rev and bool(synced[2]) == doc.deleted)
+
     def _before_taking(self, doc: wire.Doc) -> int | None:
         """Documents settled without opening them: echoes, allocations, rollbacks."""
         synced = self._synced(doc.table, doc.record_id)
@@ -133,8 +147,10 @@ class Inbox(LocalRecords):
         not its author's as signed, or older than what this laptop has seen (checked again
         at the next sync), or naming another case or ledger than the one it came under (never
         filed anywhere); None if it may be applied."""
-        why = signature_problem(doc, self._signing_keys()) or self._rolled_back(doc) or \
-            self._not_theirs(doc)
+        key = (doc.table, doc.record_id, doc.rev)
+        signed = self._checked[key] if key in self._checked else \
+            signature_problem(doc, self._signing_keys())
+        why = signed or self._rolled_back(doc) or self._not_theirs(doc)
         if why is not None:
             return f"{UNVERIFIED}{why}"
         why = self._misplaced(with_stamps(doc))

@@ -41,6 +41,8 @@ class LocalRecords:
         self.db, self.key, self.user_id, self.now = db, key, user_id, now
         self._columns: dict[str, set[str]] = {}  # per table; a replica lives for one step
         self._signers: dict[str, str] | None = None  # pinned signing keys, read once a step
+        # A page's signatures, checked together before it is applied (`Inbox.apply_page`).
+        self._checked: dict[tuple[str, str, int], str | None] = {}
 
     # -- state ----------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from fieldapp.storage.sealed import open_row
 from sync import protocol as wire
 from sync.client.conflicts import Conflicts
 from sync.client.local import APPEND_ONLY
-from sync.client.sealing import KeyRing, payload_hash, seal_for_wire
+from sync.client.sealing import SIGNATURE_ROOM, KeyRing, payload_hash, seal_for_wire, sign_ops
 from sync.client.wire_shape import to_wire
 
 
@@ -53,6 +53,7 @@ class Outbox(Conflicts):
         because that change is made over the revision the answer brings.
         """
         ops: list[wire.Op] = []
+        fresh: list[tuple[int, int]] = []  # (place in ops, outbox seq) of ops frozen now
         size = 0
         with self.db.atomic():
             in_flight = set(self.db.execute(
@@ -65,8 +66,7 @@ class Outbox(Conflicts):
                     if (tbl, record_id) in in_flight:
                         continue
                     try:
-                        op, payload = self._freeze_one(seq, op_id, (tbl, record_id), keys,
-                                                       identity)
+                        op = self._freeze_one(seq, op_id, (tbl, record_id), keys)
                     except (ValidationError, RecordTampered, KeyError, TypeError,
                             ValueError) as exc:
                         # One record that cannot be sent must not hold back all the others:
@@ -77,17 +77,27 @@ class Outbox(Conflicts):
                         continue
                     if op is None:
                         continue
+                    length = len(op.model_dump_json()) + SIGNATURE_ROOM
                 else:
                     try:
-                        op, payload = wire.Op.model_validate_json(frozen), frozen
+                        op, length = wire.Op.model_validate_json(frozen), len(frozen)
                     except ValidationError:
                         self._refuse_locally(seq, "This change was damaged on this laptop "
                                                   "before it could be sent.")
                         continue
-                if ops and (len(ops) >= max_ops or size + len(payload) > max_bytes):
+                if ops and (len(ops) >= max_ops or size + length > max_bytes):
                     break
+                if state == "pending":
+                    fresh.append((len(ops), seq))
                 ops.append(op)
-                size += len(payload)
+                size += length
+            # Signed together (on several threads for a large batch), then frozen: a retry
+            # sends exactly these bytes under the same op id.
+            signed = sign_ops(identity, self.user_id, [ops[i] for i, _ in fresh])
+            for (i, seq), op in zip(fresh, signed, strict=True):
+                ops[i] = op
+                self.db.execute("UPDATE outbox SET state = 'sending', payload = ? WHERE seq = ?",
+                                [op.model_dump_json(), seq])
         return ops
 
     def _refuse_locally(self, seq: int, reason: str) -> None:
@@ -116,20 +126,20 @@ class Outbox(Conflicts):
                 return
             after = rows[-1][0]
 
-    def _freeze_one(self, seq: int, op_id: str, record: tuple[str, str], keys: KeyRing,
-                    identity: Identity) -> tuple[wire.Op | None, str]:
-        """The op and its frozen bytes; (None, "") if the entry has nothing to send now."""
+    def _freeze_one(self, seq: int, op_id: str, record: tuple[str, str], keys: KeyRing
+                    ) -> wire.Op | None:
+        """The op, not signed yet; None if the entry has nothing to send now."""
         tbl, record_id = record
         row = self._row(tbl, record_id)
         synced = self._synced(tbl, record_id)
         if row is None and synced is None:
             # Made and removed before it ever went up: there is nothing to tell the server.
             self.db.execute("DELETE FROM outbox WHERE seq = ?", [seq])
-            return None, ""
+            return None
         scope = synced[0] if row is None and synced else self._scope(tbl, record_id)
         newest = keys.newest(scope) if scope else None
         if scope is None or newest is None:
-            return None, ""  # no key yet: it waits (the engine fetches or makes keys first)
+            return None  # no key yet: it waits (the engine fetches or makes keys first)
         version, key = newest
         base = synced[1] if synced else 0
         if row is None:
@@ -149,12 +159,7 @@ class Outbox(Conflicts):
                          sealed=seal_for_wire(key, scope=scope, version=version, table=tbl,
                                               record_id=record_id, op_id=op_id, content=sealed),
                          payload_hash=payload_hash(key, content))
-        op = op.model_copy(update={"signature": identity.sign(
-            wire.signed_statement(op, self.user_id))})
-        payload = op.model_dump_json()
-        self.db.execute("UPDATE outbox SET state = 'sending', payload = ? WHERE seq = ?",
-                        [payload, seq])
-        return op, payload
+        return op
 
     def settle(self, answers: Iterable[wire.Answer], keys: KeyRing) -> Settled:
         """Record the server's verdicts: one transaction for the whole batch."""

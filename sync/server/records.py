@@ -14,8 +14,10 @@ between them; the result travels back as a `mileage_allocations` document.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -114,7 +116,7 @@ class Batch:
     now: str
     quota: int
     due: set[tuple[str, str]] = field(default_factory=set)
-
+    unsigned: frozenset[str] = frozenset()  # ops whose signature is not the caller's
 
 
 def scopes_for(store: ServerStore, user: User) -> Scopes:
@@ -163,7 +165,9 @@ class RecordSync:
              cap: Decimal, quota: int) -> list[wire.Answer]:
         """Judge and apply `ops` in order, in one transaction; `quota`: bytes of sealed content
         a user may have stored in all."""
-        batch = Batch(user, device_id, scopes_for(self.store, user), now, quota)
+        ops = list(ops)
+        batch = Batch(user, device_id, scopes_for(self.store, user), now, quota,
+                      unsigned=_unsigned(user, ops))
         answers = []
         with self.store.unit() as db:
             for op in ops:
@@ -216,11 +220,9 @@ class RecordSync:
         return answer
 
     def _judge(self, db: sqlite3.Connection, batch: Batch, op: wire.Op) -> wire.Answer:
-        signing_key = batch.user.signing_key
-        if signing_key is not None and not verifies(
-                signing_key, wire.signed_statement(op, batch.user.id), op.signature):
-            # Checked against the key this server registered for the caller, so no laptop can
-            # put a change in a colleague's name; laptops check again (they trust no server).
+        if op.op_id in batch.unsigned:
+            # Checked against the key this server registered for the caller (`_unsigned`), so
+            # no laptop can put a change in a colleague's name; laptops check again.
             raise Refusal("rejected", "This change is not signed with your key; it was "
                                       "refused and nothing was changed.")
         head = self._admissible(db, batch, op)
@@ -692,6 +694,32 @@ class RecordSync:
         with self.store.unit() as db:
             return db.execute("SELECT tbl, record_id, op_id, author, base_rev, head_rev FROM "
                               "conflict_copies ORDER BY id").fetchall()
+
+
+# Signatures of a push are checked before its transaction, so the store's lock is never held for
+# them; a large push on as many threads as there are cores (the library releases the GIL: two
+# threads check 10,000 in half the time of one), threads that end with the check.
+_CHECKED_TOGETHER = 64
+
+
+def _unsigned(user: User, ops: list[wire.Op]) -> frozenset[str]:
+    """The ops of a push not signed with the key this server registered for `user` (none
+    checked for someone who registered no signing key: laptops set their changes aside)."""
+    key = user.signing_key
+    if key is None:
+        return frozenset()
+
+    def check(chunk: list[wire.Op]) -> list[str]:
+        return [op.op_id for op in chunk
+                if not verifies(key, wire.signed_statement(op, user.id), op.signature)]
+
+    cores = os.cpu_count() or 1
+    if len(ops) < _CHECKED_TOGETHER or cores == 1:
+        return frozenset(check(ops))
+    size = -(-len(ops) // cores)
+    with ThreadPoolExecutor(max_workers=cores, thread_name_prefix="signatures") as pool:
+        found = list(pool.map(check, [ops[i:i + size] for i in range(0, len(ops), size)]))
+    return frozenset(op_id for chunk in found for op_id in chunk)
 
 
 def _signature(op: wire.Op) -> bool:

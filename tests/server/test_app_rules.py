@@ -407,6 +407,24 @@ def test_a_change_carries_its_authors_signature(server: Server) -> None:
         (sent["record_id"], signed(sent)["signature"], "sup3")]
 
 
+def test_every_change_of_a_large_push_is_checked(server: Server) -> None:
+    """A push large enough to be checked on several threads: the one change whose signature
+    does not cover what was sent is refused, every other one is applied."""
+    sid = signed_in(server, "sup3")
+    ops = []
+    for n in range(70):
+        sent = op("random_schedules", "c1", {"case_id": "c1", "created_by": "sup3"})
+        fields = {k: v for k, v in sent.items() if k != "op_id"}
+        signature = sid.sign(wire.op_statement("sup3", op_id=sent["op_id"], deleted=False,
+                                               **fields))
+        ops.append({**sent, "signature": signature,
+                    "plain": {**sent["plain"], "case_id": "c2"} if n == 41 else sent["plain"]})
+    answers = server.call("POST", "/v1/sync/push", who="sup3", json={"ops": ops}).json()
+    outcomes = [a["outcome"] for a in answers["answers"]]
+    assert outcomes == ["applied"] * 41 + ["rejected"] + ["applied"] * 28
+    assert "not signed with your key" in answers["answers"][41]["reason"]
+
+
 def test_anyone_in_the_program_reads_a_persons_public_keys(server: Server) -> None:
     """A person's public keys, to check what they signed, for any member of the program (no
     caseload needed); a person the program does not have is 404."""
