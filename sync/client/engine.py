@@ -20,9 +20,7 @@ Thread rule: `sync()` runs on any thread except the UI's; every database step go
 
 from __future__ import annotations
 
-import json as jsonlib
 import logging
-import os
 import random
 import threading
 import time
@@ -32,14 +30,10 @@ from functools import partial
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from pydantic import TypeAdapter
-
-from fieldapp.crypto.identity import Identity, b64
-from fieldapp.crypto.signing import key_statement, verifies
 from fieldapp.domain.audit import Action
 from fieldapp.domain.clock import iso
-from fieldapp.domain.errors import KeyFileDamaged, KnownError, RuleViolation
-from fieldapp.services import case_keys, enrolment
+from fieldapp.domain.errors import KnownError, RuleViolation
+from fieldapp.services import enrolment
 from fieldapp.services.case_keys import KEY_KIND
 from fieldapp.services.enrolment import ServerRefused
 from fieldapp.services.kept import kept_of
@@ -54,24 +48,13 @@ from sync.client.http import (
     Transport,
     enrolled_client,
 )
+from sync.client.key_exchange import DbCall, KeyExchange
 from sync.client.pins import Pins
 from sync.client.replica import KeyRing, Replica, Settled
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-DbCall = Callable[[Callable[[], Any]], Any]
-
-# The shapes of answers that have no model of their own (the program's rules and the team are
-# check-in's, sync/client/enrol.py): checked like every other answer, so a 200 that is not the
-# protocol (a captive portal, a broken proxy) is retried and then reported as the server not
-# answering properly, instead of failing somewhere inside the sync.
-WRAPPED_KEYS = TypeAdapter(list[wire.WrappedKey])
-MEMBERS = TypeAdapter(list[wire.Member])
-NO_CONTENT = TypeAdapter(None)
-# sync_state: scopes whose first key was made here and is not on the server yet (JSON list).
-OWED_KEYS = "owed_keys"
-
 
 class SyncCancelled(KnownError):
     """The person stopped the sync; everything done so far is kept, nothing is doubled."""
@@ -151,7 +134,8 @@ class SyncEngine:
             self._server = server
             self._visible: set[str] | None = None  # the scopes the server last said
             self._user_id = str(enrolled["user"]["id"])
-            self._identity = self._own_identity()
+            self._keys = KeyExchange(self._session, server, db=self._db, user_id=self._user_id,
+                                     replica=self._replica)
             program = self._server.call("GET", "/v1/program", model=JSON_OBJECT)
             try:
                 self._db(lambda: enrolment.adopt_program(self._session, program))
@@ -160,9 +144,9 @@ class SyncEngine:
                                     "on this laptop; nothing was changed. Tell your "
                                     "administrator.") from exc
             self._team()
-            keys = self._db(self._keyring)
+            keys = self._keys.keyring()
             self._push(keys, report, progress)
-            self._share_owed(keys)
+            self._keys.share_owed(keys)
             self._pull(keys, report, progress)
             self._verify(keys, report, progress)
         report.waiting, report.conflicts, report.problems = self._db(self._counts)
@@ -182,10 +166,10 @@ class SyncEngine:
     def _push(self, keys: KeyRing, report: SyncReport, progress: Callable[[Progress], None]
               ) -> None:
         total = self._db(lambda: self._replica().waiting())
-        self._ensure_keys(self._db(lambda: self._replica().pending_scopes()), keys)
+        self._keys.ensure(self._db(lambda: self._replica().pending_scopes()), keys)
         while True:
             self._check_cancel()
-            ops = self._db(lambda: self._replica().freeze(keys, self._identity,
+            ops = self._db(lambda: self._replica().freeze(keys, self._keys.identity,
                                                           max_ops=self._max_ops))
             if not ops:
                 return
@@ -193,13 +177,13 @@ class SyncEngine:
                                        json=wire.Push(ops=ops).model_dump(mode="json"))
             answers = result.answers
             theirs = [a.theirs for a in answers if a.theirs is not None]
-            self._pin_people({d.author for d in theirs})
-            self._fetch_keys(self._db(partial(self._missing, theirs, keys)), keys)
+            self._keys.pin_people({d.author for d in theirs})
+            self._keys.fetch(self._db(partial(self._missing, theirs, keys)), keys)
             settled: Settled = self._db(partial(self._settle, answers, keys))
             for outcome, count in settled.outcomes.items():
                 report.outcomes[outcome] = report.outcomes.get(outcome, 0) + count
             for scope in settled.new_scopes:
-                self._share(scope, keys)
+                self._keys.share(scope, keys)
             report.pushed += len(ops)
             progress(Progress("sending", report.pushed, max(total, report.pushed)))
             if not settled.outcomes:
@@ -216,23 +200,23 @@ class SyncEngine:
                                      params={"since": since, "limit": self._page})
             needs.update(page.needs_keys)
             rotate.update(page.rotate)
-            self._pin_people({d.author for d in page.docs if d.table != wire.ALLOCATIONS})
-            self._fetch_keys(self._db(partial(self._missing, page.docs, keys)), keys)
+            self._keys.pin_people({d.author for d in page.docs if d.table != wire.ALLOCATIONS})
+            self._keys.fetch(self._db(partial(self._missing, page.docs, keys)), keys)
             report.pulled += self._db(partial(self._apply, page, keys))
             progress(Progress("receiving", report.pulled, 0))
             if not page.more:
                 break
         for scope in sorted(rotate):
-            self._rotate(scope, keys)
+            self._keys.rotate(scope, keys)
         for scope in sorted(needs - rotate):
             try:
-                self._share(scope, keys)
+                self._keys.share(scope, keys)
             except ServerRefused as exc:  # one scope's keys must not stop the sync
                 log.warning("sync: keys for a scope could not be shared again: %s", exc)
         waiting = self._db(lambda: self._replica().inbox_keys())
         if waiting:
-            self._fetch_keys(waiting, keys)
-        self._pin_people(self._db(lambda: self._replica().unknown_authors()))
+            self._keys.fetch(waiting, keys)
+        self._keys.pin_people(self._db(lambda: self._replica().unknown_authors()))
         report.pulled += self._db(lambda: self._replica().retry_inbox(keys))
         if page.scopes is not None:
             self._visible = set(page.scopes)
@@ -290,201 +274,6 @@ class SyncEngine:
 
     # -- keys --------------------------------------------------------------------------------
 
-    def _keyring(self) -> KeyRing:
-        return KeyRing(case_keys.case_keys(self._session))
-
-    def _ensure_keys(self, scopes: set[str], keys: KeyRing) -> None:
-        """A key for each scope: fetched if the server has one for me, otherwise made here
-        (and shared now, or right after the push that creates a new case)."""
-        for scope in sorted(s for s in scopes if keys.newest(s) is None):
-            known = self._fetch_keys({scope}, keys, missing_ok=True)
-            if keys.newest(scope) is not None:
-                continue
-            self._remember(keys, scope, 1, os.urandom(32), owed=True)
-            if known:
-                try:
-                    self._share(scope, keys)
-                except ServerRefused:
-                    # Another device made the first key meanwhile: use theirs instead.
-                    self._forget(keys, scope, 1)
-                    self._fetch_keys({scope}, keys)
-
-    def _fetch_keys(self, scopes: set[str], keys: KeyRing, *, missing_ok: bool = False
-                    ) -> bool:
-        """Download, check and open my sealed copies; False if the server does not know the
-        scope. A copy is taken only if a member of the scope sealed it and signed it with the
-        key this laptop pinned for them; any other is set aside (said under Needs attention)."""
-        identity = self._identity
-        known = True
-        for scope in sorted(scopes):
-            try:
-                items = self._server.call("GET", f"/v1/cases/{scope}/keys",
-                                          model=WRAPPED_KEYS)
-            except ServerRefused:
-                if not missing_ok:
-                    continue
-                known = False
-                continue
-            new = [item for item in items if keys.get(scope, item.version) is None]
-            signers = self._signers_of(scope) if new else {}
-            for item in new:
-                version = item.version
-                signing_key = signers.get(item.signer or "")
-                if signing_key is None or not verifies(signing_key, key_statement(
-                        scope, version, self._user_id, item.wrapped_key, item.signer or ""),
-                        item.signature):
-                    # Not sealed by a member whose key this laptop trusts (planted by the
-                    # server, or by someone not on the case): never used.
-                    self._aside_key(scope, version)
-                    continue
-                try:
-                    key = identity.open_key(item.wrapped_key, case_id=scope,
-                                            version=version, user_id=self._user_id)
-                except KeyFileDamaged:
-                    # Damaged, or planted by a member for someone else: set aside and said
-                    # under Needs attention; what it sealed waits, everything else syncs.
-                    self._aside_key(scope, version)
-                    continue
-                self._remember(keys, scope, version, key)
-                self._db(partial(self._set_key_aside, scope, version, False))
-        return known
-
-    def _aside_key(self, scope: str, version: int) -> None:
-        """Set a key version aside here and refuse my copy on the server, so a member who
-        holds the version seals it to me again (their copy, signed by them, replaces it)."""
-        self._db(partial(self._set_key_aside, scope, version, True))
-        try:
-            self._server.call("DELETE", f"/v1/cases/{scope}/keys/{version}", model=NO_CONTENT)
-        except ServerRefused:
-            log.info("sync: a key copy set aside here was already gone from the server")
-
-    def _share(self, scope: str, keys: KeyRing) -> None:
-        """Seal every version I hold to every member with a key pair, and upload."""
-        held = {v: k for (s, v), k in keys.keys.items() if s == scope}
-        if not held:
-            return
-        members = self._server.call("GET", f"/v1/cases/{scope}/members", model=MEMBERS)
-        trusted = self._db(partial(self._trusted, members))
-        upload = case_keys.sealed_copies(scope, held, [(m.user_id, m.public_key)
-                                                       for m in trusted],
-                                         signer=self._identity, signer_id=self._user_id)
-        if upload:
-            self._server.call("PUT", f"/v1/cases/{scope}/keys", model=NO_CONTENT,
-                              json={"keys": upload})
-        self._db(partial(self._owe, scope, owed=False))
-
-    # -- whose keys this laptop trusts (sync/client/pins.py) ---------------------------------
-
-    def _own_identity(self) -> Identity:
-        def own() -> Identity:
-            identity = enrolment.identity_of(self._session)
-            if identity is None:
-                raise RuleViolation("This profile has no key pair; enrol it again.")
-            self._pins().pin_own(self._user_id, identity.public_key, identity.signing_key)
-            return identity
-        found: Identity = self._db(own)
-        return found
-
-    def _trusted(self, members: list[wire.Member]) -> list[wire.Member]:
-        """The members whose keys the server gave are the ones pinned here (pinned now if first
-        seen). A member whose key changed gets nothing until this laptop's person accepts the
-        new key (Needs attention); everyone else is shared with as usual."""
-        pins = self._pins()
-        return [m for m in members
-                if pins.observe(m.user_id, m.public_key, m.signing_key) is not None
-                and pins.trusts(m.user_id, m.public_key, m.signing_key)]
-
-    def _signers_of(self, scope: str) -> dict[str, str]:
-        """The pinned signing keys of the scope's members (and mine): who may seal its keys."""
-        members = self._server.call("GET", f"/v1/cases/{scope}/members", model=MEMBERS)
-        trusted = self._db(partial(self._trusted, members))
-        found = {m.user_id: str(m.signing_key) for m in trusted}
-        found[self._user_id] = self._identity.signing_key
-        return found
-
-    def _pin_people(self, people: set[str]) -> None:
-        """Pin, on first sight, the keys of authors this laptop has no key for yet."""
-        known = self._db(lambda: set(self._pins().signing_keys()))
-        for person in sorted(people - known - {"server"}):
-            try:
-                found = self._server.call("GET", f"/v1/people/{person}", model=wire.PersonKeys)
-            except ServerRefused:
-                continue  # not a person of this program: what they "wrote" stays aside
-            self._db(partial(self._observe, found))
-
-    def _observe(self, person: wire.PersonKeys) -> None:
-        self._pins().observe(person.user_id, person.public_key, person.signing_key)
-
-    def _pins(self) -> Pins:
-        db, _ = self._session.vault().open_parts()
-        return Pins(db, now=iso(self._session.workspace().now()))
-
-    def _rotate(self, scope: str, keys: KeyRing) -> None:
-        """Someone who held the scope's newest key is no longer a member (reassigned, moved to
-        another team): make the next version and share it with those who remain, so what is
-        written from now on is closed to them. If another member's laptop rotated first, the
-        server keeps theirs and this laptop fetches it instead."""
-        newest = keys.newest(scope)
-        if newest is None:
-            return
-        version = newest[0] + 1
-        self._remember(keys, scope, version, os.urandom(32), owed=True)
-        try:
-            self._share(scope, keys)
-        except ServerRefused:
-            self._forget(keys, scope, version)
-            self._fetch_keys({scope}, keys)
-            return
-        log.info("sync: a member left %s; its key is now version %d", scope, version)
-
-    def _share_owed(self, keys: KeyRing) -> None:
-        """Share again the first keys made here whose sharing failed (the server unreachable
-        between making and sharing, or the push that creates their case lost): until the server
-        has a copy, no other member can read what was sealed under them."""
-        for scope in sorted(self._db(self._owed)):
-            try:
-                self._share(scope, keys)
-            except ServerRefused:
-                log.info("sync: a key made here cannot be shared yet; trying again next time")
-
-    def _remember(self, keys: KeyRing, scope: str, version: int, key: bytes, *,
-                  owed: bool = False) -> None:
-        """Keep a key in the vault; `owed`: made here, so the server must still get it (kept
-        in the same transaction, so no crash can leave a key nobody else will ever receive)."""
-        def keep() -> None:
-            db, _ = self._session.vault().open_parts()
-            with db.atomic():
-                self._session.records().add(
-                    kind=KEY_KIND, body={"case_id": scope, "version": version, "key": b64(key)})
-                if owed:
-                    self._owe(scope, owed=True)
-        self._db(keep)
-        keys.keys[(scope, version)] = key
-
-    def _set_key_aside(self, scope: str, version: int, aside: bool) -> None:
-        self._replica().set_key_aside(scope, version, aside=aside)
-
-    def _owed(self) -> set[str]:
-        return set(jsonlib.loads(self._replica().state(OWED_KEYS, "[]")))
-
-    def _owe(self, scope: str, *, owed: bool) -> None:
-        scopes = self._owed()
-        if (scope in scopes) != owed:
-            scopes = scopes | {scope} if owed else scopes - {scope}
-            self._replica().set_state(OWED_KEYS, jsonlib.dumps(sorted(scopes)))
-
-    def _forget(self, keys: KeyRing, scope: str, version: int) -> None:
-        def remove() -> None:
-            records = self._session.records()
-            for opened in records.all():
-                body = opened.body or {}
-                if opened.row["kind"] == KEY_KIND and body.get("case_id") == scope and \
-                        int(body.get("version", 0)) == version:
-                    records.remove(str(opened.row["id"]))
-            self._owe(scope, owed=False)
-        self._db(remove)
-        keys.keys.pop((scope, version), None)
-
     # -- the wire ----------------------------------------------------------------------------
 
     def _check_cancel(self) -> None:
@@ -518,13 +307,7 @@ class SyncEngine:
             log.info("the server does not list teams yet; names in reports stay as they were")
             return
         self._db(partial(remember_team, self._session, team))
-        self._db(partial(self._pin_team, team))
-
-    def _pin_team(self, team: list[wire.StaffInfo]) -> None:
-        pins = self._pins()
-        for person in team:
-            if person.id != self._user_id:
-                pins.observe(person.id, person.public_key, person.signing_key)
+        self._keys.pin_team(team)
 
     def _counts(self) -> tuple[int, int, int]:
         replica = self._replica()

@@ -1,8 +1,9 @@
 """Sharing a case's content key with its members, and fetching my sealed copies, on request.
 
-The sync engine does the same as part of every sync (`SyncEngine._share`, `_fetch_keys`); these
-are the steps on their own (no screen offers them yet; the tests and a rotation by hand use
-them). What a key is and how it is sealed is the service's (`fieldapp/services/case_keys.py`).
+The sync engine does the same as part of every sync (`KeyExchange.share` and `fetch`, in
+sync/client/key_exchange.py); these are the steps on their own (no screen offers them yet; the
+tests and a rotation by hand use them). What a key is and how it is sealed is the service's
+(`fieldapp/services/case_keys.py`).
 
 Thread rule: the database worker (or the command line's only thread); the calls block.
 """
