@@ -89,7 +89,7 @@ def read_keys(session: Session) -> KeysFacts:
     for user_id in sorted((set(roles) | set(pins)) - {me}):
         pin = pins.get(user_id)
         if pin is None:
-            state = "No key yet: not connected to the server"
+            state = "No key yet: they have not connected FieldApp to the server"
         elif pin.changed:
             state = KEY_CHANGED
         elif pin.verified_at:
