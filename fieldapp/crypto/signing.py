@@ -17,12 +17,20 @@ import base64
 import binascii
 import hashlib
 import json
-from typing import Any
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 FINGERPRINT_DIGITS = 30
+# Below this many items, one thread: starting threads costs more than they save.
+TOGETHER = 64
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def canonical(statement: list[Any]) -> bytes:
@@ -56,6 +64,19 @@ def fingerprint(user_id: str, public_key: str, signing_key: str) -> str:
                                        signing_key])).digest()
     digits = f"{int.from_bytes(digest, 'big') % 10**FINGERPRINT_DIGITS:0{FINGERPRINT_DIGITS}d}"
     return " ".join(digits[i:i + 5] for i in range(0, FINGERPRINT_DIGITS, 5))
+
+
+def on_every_core(work: Callable[[Sequence[T]], list[R]], items: Sequence[T]) -> list[R]:
+    """`work` over `items` in as many slices as there are cores, results in order. The library
+    releases the GIL while it signs and checks, so two threads sign or check 10,000 in half the
+    time of one; the threads end with the call."""
+    cores = os.cpu_count() or 1
+    if len(items) < TOGETHER or cores == 1:
+        return work(items)
+    size = -(-len(items) // cores)
+    with ThreadPoolExecutor(max_workers=cores, thread_name_prefix="signatures") as pool:
+        chunks = pool.map(work, [items[i:i + size] for i in range(0, len(items), size)])
+        return [result for chunk in chunks for result in chunk]
 
 
 def _unb64(text: str) -> bytes:

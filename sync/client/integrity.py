@@ -15,11 +15,9 @@ stops the rest of the sync.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
-from fieldapp.crypto.signing import verifies
+from fieldapp.crypto.signing import on_every_core, verifies
 from sync import protocol as wire
 
 # The inbox reason of a document that fails these checks.
@@ -40,26 +38,14 @@ def signature_problem(doc: wire.Doc, signing_keys: Mapping[str, str]) -> str | N
     return None
 
 
-# Documents checked at once from here on are checked on as many threads as there are cores (the
-# library releases the GIL: a new laptop's first pull checks thousands).
-_CHECKED_TOGETHER = 64
-
-
 def signature_problems(docs: Sequence[wire.Doc], signing_keys: Mapping[str, str]
                        ) -> dict[tuple[str, str, int], str | None]:
-    """`signature_problem` of each document, by (table, record id, revision)."""
+    """`signature_problem` of each document, by (table, record id, revision), checked on every
+    core (a new laptop's first pull checks thousands)."""
     def check(chunk: Sequence[wire.Doc]) -> list[str | None]:
         return [signature_problem(doc, signing_keys) for doc in chunk]
 
-    cores = os.cpu_count() or 1
-    if len(docs) < _CHECKED_TOGETHER or cores == 1:
-        found = check(docs)
-    else:
-        size = -(-len(docs) // cores)
-        with ThreadPoolExecutor(max_workers=cores, thread_name_prefix="checking") as pool:
-            found = [why for chunk in pool.map(check, [docs[i:i + size]
-                                                       for i in range(0, len(docs), size)])
-                     for why in chunk]
+    found = on_every_core(check, docs)
     return {(d.table, d.record_id, d.rev): why for d, why in zip(docs, found, strict=True)}
 
 

@@ -159,8 +159,7 @@ class KeyExchange:
         new key (Needs attention); everyone else is shared with as usual."""
         pins = self._pins()
         return [m for m in members
-                if pins.observe(m.user_id, m.public_key, m.signing_key) is not None
-                and pins.trusts(m.user_id, m.public_key, m.signing_key)]
+                if pins.trusted(m.user_id, m.public_key, m.signing_key)]
 
     def _signers_of(self, scope: str) -> dict[str, str]:
         """The pinned signing keys of the scope's members (and mine): who may seal its keys."""

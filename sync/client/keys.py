@@ -43,9 +43,8 @@ def share(session: Session, case_id: str, *, rotate: bool = False,
             raise RuleViolation(f"{', '.join(missing)} has not enrolled a device yet; share "
                                 "the key again once they have.")
         pins = _pins(session)
-        changed = [m["user_id"] for m in members if pins.observe(
-            m["user_id"], m["public_key"], m.get("signing_key")) is None or not pins.trusts(
-            m["user_id"], m["public_key"], m.get("signing_key"))]
+        changed = [m["user_id"] for m in members
+                   if not pins.trusted(m["user_id"], m["public_key"], m.get("signing_key"))]
         if changed:
             raise RuleViolation(f"The key of {', '.join(changed)} is not the one this laptop "
                                 "knows; compare fingerprints under Needs attention first.")
@@ -70,8 +69,7 @@ def fetch(session: Session, case_id: str, *, transport: Transport | None = None
     pins.pin_own(me, identity.public_key, identity.signing_key)
     signers = {me: identity.signing_key}
     for m in members:  # pinned on first sight, as a sync does; a changed key is not trusted
-        if pins.observe(m["user_id"], m["public_key"], m.get("signing_key")) is not None and \
-                pins.trusts(m["user_id"], m["public_key"], m.get("signing_key")):
+        if pins.trusted(m["user_id"], m["public_key"], m.get("signing_key")):
             signers[m["user_id"]] = str(m["signing_key"])
     for item in sealed:
         version = int(item["version"])

@@ -18,6 +18,7 @@ from fieldapp.crypto.aead import DataKey
 from fieldapp.domain.kinds import BY_TABLE, KINDS
 from fieldapp.storage.sealed import SEALED_COLUMNS
 from sync import protocol as wire
+from sync.client.pins import Pins
 
 CONFLICTS = "sync_conflicts"
 # sync_state: the key versions that did not open (`keys_set_aside`).
@@ -126,8 +127,7 @@ class LocalRecords:
 
     def _signing_keys(self) -> dict[str, str]:
         if self._signers is None:
-            self._signers = {str(u): str(k) for u, k in self.db.execute(
-                "SELECT user_id, signing_key FROM pinned_keys").fetchall()}
+            self._signers = Pins(self.db, now=self.now).signing_keys()
         return self._signers
 
     def _synced(self, tbl: str, record_id: str) -> tuple[str, int, int] | None:

@@ -104,9 +104,11 @@ class Pins:
                             "signing_key, pinned_at, verified_at) VALUES (?, ?, ?, ?, ?)",
                             [user_id, public_key, signing_key, self.now, self.now])
 
-    def trusts(self, user_id: str, public_key: str | None, signing_key: str | None) -> bool:
-        """The server's keys for `user_id` are the pinned ones (after `observe`)."""
-        pin = self.get(user_id)
+    def trusted(self, user_id: str, public_key: str | None, signing_key: str | None) -> bool:
+        """Whether the keys the server gives for `user_id` are the ones this laptop trusts:
+        observed first (`observe`: pinned on first sight, kept as an offer if different), so
+        only a first sight or the pinned keys again are trusted."""
+        pin = self.observe(user_id, public_key, signing_key)
         return pin is not None and (pin.public_key, pin.signing_key) == (public_key,
                                                                          signing_key)
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fieldapp.crypto.aead import Binding, DataKey
 from fieldapp.crypto.identity import Identity, b64, unb64
+from fieldapp.crypto.signing import on_every_core
 from fieldapp.storage.sealed import Body
 from sync import protocol as wire
 
@@ -60,25 +59,13 @@ def open_from_wire(key: bytes, doc: wire.Doc) -> Body:
 
 # Characters a signature adds to an op's JSON, counted before it is signed (a batch's size).
 SIGNATURE_ROOM = 110
-# Ops signed at once from here on are signed on as many threads as there are cores (the library
-# releases the GIL); threads that end with the batch.
-_SIGNED_TOGETHER = 64
-
-
-def sign_ops(identity: Identity, author: str, ops: list[wire.Op]) -> list[wire.Op]:
+def sign_ops(identity: Identity, author: str, ops: Sequence[wire.Op]) -> list[wire.Op]:
     """Each op signed by `identity` as `author` (`wire.op_statement`), in the same order."""
-    def sign(chunk: list[wire.Op]) -> list[wire.Op]:
+    def sign(chunk: Sequence[wire.Op]) -> list[wire.Op]:
         return [op.model_copy(update={"signature": identity.sign(
             wire.signed_statement(op, author))}) for op in chunk]
 
-    cores = os.cpu_count() or 1
-    if len(ops) < _SIGNED_TOGETHER or cores == 1:
-        return sign(ops)
-    size = -(-len(ops) // cores)
-    with ThreadPoolExecutor(max_workers=cores, thread_name_prefix="signing") as pool:
-        return [op for chunk in pool.map(sign, [ops[i:i + size]
-                                                for i in range(0, len(ops), size)])
-                for op in chunk]
+    return on_every_core(sign, ops)
 
 
 def payload_hash(key: bytes, content: Mapping[str, Any]) -> str:

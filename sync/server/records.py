@@ -14,15 +14,13 @@ between them; the result travels back as a `mileage_allocations` document.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fieldapp.crypto.signing import verifies
+from fieldapp.crypto.signing import on_every_core, verifies
 from fieldapp.domain.kinds import KINDS
 from fieldapp.domain.mileage import split_at_cap
 from fieldapp.domain.people import Role
@@ -696,30 +694,19 @@ class RecordSync:
                               "conflict_copies ORDER BY id").fetchall()
 
 
-# Signatures of a push are checked before its transaction, so the store's lock is never held for
-# them; a large push on as many threads as there are cores (the library releases the GIL: two
-# threads check 10,000 in half the time of one), threads that end with the check.
-_CHECKED_TOGETHER = 64
-
-
 def _unsigned(user: User, ops: list[wire.Op]) -> frozenset[str]:
     """The ops of a push not signed with the key this server registered for `user` (none
-    checked for someone who registered no signing key: laptops set their changes aside)."""
+    checked for someone who registered no signing key: laptops set their changes aside).
+    Checked before the push's transaction, so the store's lock is never held for them."""
     key = user.signing_key
     if key is None:
         return frozenset()
 
-    def check(chunk: list[wire.Op]) -> list[str]:
-        return [op.op_id for op in chunk
-                if not verifies(key, wire.signed_statement(op, user.id), op.signature)]
+    def check(chunk: Sequence[wire.Op]) -> list[str | None]:
+        return [None if verifies(key, wire.signed_statement(op, user.id), op.signature)
+                else op.op_id for op in chunk]
 
-    cores = os.cpu_count() or 1
-    if len(ops) < _CHECKED_TOGETHER or cores == 1:
-        return frozenset(check(ops))
-    size = -(-len(ops) // cores)
-    with ThreadPoolExecutor(max_workers=cores, thread_name_prefix="signatures") as pool:
-        found = list(pool.map(check, [ops[i:i + size] for i in range(0, len(ops), size)]))
-    return frozenset(op_id for chunk in found for op_id in chunk)
+    return frozenset(op_id for op_id in on_every_core(check, ops) if op_id is not None)
 
 
 def _signature(op: wire.Op) -> bool:
