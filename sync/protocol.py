@@ -88,6 +88,10 @@ class StaffInfo(Model):
     supervises: SupervisorCapacity | None = None
     public_key: str | None = None
     signing_key: str | None = None
+    # Their keys are being replaced (a laptop of theirs revoked, or reset): the keys above are
+    # withheld meanwhile, and for the caller themselves, their laptop must make new ones.
+    keys_due: bool | None = None
+    former_signing_keys: list[str] | None = None  # what they signed with before, oldest first
 
 
 class KeyMaterial(Model):
@@ -96,6 +100,7 @@ class KeyMaterial(Model):
     public_key: str
     wrapped_private_key: str
     signing_key: str | None = None
+    former_signing_keys: list[str] = Field(default_factory=list)
 
 
 class EnrolResponse(Model):
@@ -121,15 +126,18 @@ class Member(Model):
     role: Role
     public_key: str | None
     signing_key: str | None = None
+    keys_due: bool = False  # being replaced: the keys above are withheld meanwhile
 
 
 class PersonKeys(Model):
     """A person's public keys as the server registered them (a laptop pins them on first sight
-    and trusts a change only on its person's decision: `sync/client/pins.py`)."""
+    and trusts a change only on its person's decision: `sync/client/pins.py`), and the signing
+    keys they had before (taken only at first sight, to check what they signed then)."""
 
     user_id: str
     public_key: str | None
     signing_key: str | None
+    former_signing_keys: list[str] = Field(default_factory=list)
 
 
 Signature = Annotated[str, Field(min_length=1, max_length=200, pattern=BLOB_PATTERN)]
@@ -147,6 +155,36 @@ class WrappedKey(FromLaptop):
 
 class KeyUpload(FromLaptop):
     keys: list[WrappedKey] = Field(min_length=1, max_length=100)
+
+
+MAX_OWN_COPIES = 10_000  # the newest versions first, if a laptop holds more
+
+
+class OwnCopy(FromLaptop):
+    """A case key version the caller holds, sealed to their new keys and signed with them."""
+
+    scope: str = Field(min_length=1, max_length=100, pattern=SCOPE_PATTERN)
+    version: int = Field(ge=1, le=1_000_000)
+    # A sealed 32-byte key is 124 characters; the bound keeps the whole request small.
+    wrapped_key: str = Field(min_length=1, max_length=512, pattern=BLOB_PATTERN)
+    signature: Signature
+
+
+class NewKeys(FromLaptop):
+    """A laptop's replacement for its person's keys, when the server says they are due: the
+    public keys, the private ones wrapped under a new recovery code, and every case key the
+    laptop holds sealed to the new keys (the copies sealed to the old ones are removed)."""
+
+    public_key: str = Field(min_length=1, max_length=MAX_BLOB, pattern=BLOB_PATTERN)
+    signing_key: str = Field(min_length=1, max_length=MAX_BLOB, pattern=BLOB_PATTERN)
+    wrapped_private_key: str = Field(min_length=1, max_length=MAX_BLOB, pattern=BLOB_PATTERN)
+    copies: list[OwnCopy] = Field(default_factory=list, max_length=MAX_OWN_COPIES)
+
+
+class KeysReplaced(Model):
+    """The server took a laptop's new keys (`NewKeys`); `reason`: why the old ones had to go."""
+
+    reason: str
 
 
 class DeviceInfo(Model):
@@ -440,6 +478,8 @@ MAX_ENROL_BYTES = 4 * MAX_BLOB
 MAX_KEY_UPLOAD_BYTES = max(getattr(m, "max_length", 0) or 0
                            for m in KeyUpload.model_fields["keys"].metadata) \
     * (MAX_BLOB + 256) + 256
+# New keys: three keys, and each copy as OwnCopy bounds it with the JSON around it.
+MAX_NEW_KEYS_BYTES = 3 * MAX_BLOB + MAX_OWN_COPIES * 1024
 # A push: a batch of MAX_BATCH_BYTES of ops (as the client measures them) and the JSON around it.
 MAX_PUSH_BYTES = MAX_BATCH_BYTES + 100_000
 # Every other request: none of them has a body.

@@ -37,6 +37,8 @@ class Action(StrEnum):
     RECORDS_ADOPTED = "records written before joining the server made the user's"
     KEY_ACCEPTED = "a colleague's new key accepted"
     KEY_COMPARED = "a colleague's key compared"
+    KEYS_REPLACED = "my keys replaced"
+    KEYS_TAKEN_UP = "my keys, replaced on another laptop, taken up"
 
 
 @dataclass(frozen=True, kw_only=True)

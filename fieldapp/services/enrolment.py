@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 ENROLMENT_KIND = "enrolment"
 IDENTITY_KIND = "identity"
+# New keys made here because the server said this person's were due to be replaced, kept until
+# the server takes them (so a crash between the two neither loses them nor makes two pairs).
+PENDING_KIND = "identity_pending"
+# The recovery code of keys replaced here, kept (sealed) until the person has seen it.
+NEW_CODE_KIND = "recovery_code_new"
 # What a person is told about the recovery code shown once after a first enrolment (the window
 # and the command line say the same).
 RECOVERY_CODE_WORDS = (
@@ -168,10 +173,12 @@ def store_enrolment(session: Session, admission: Admission, *, recovery_code: st
     with db.atomic():  # the identity, the credential, who the profile belongs to, and the
         # records written before joining: together
         adopted = reattribute(db, key, old=local_id, new=str(user["id"]))
-        records.add(kind=IDENTITY_KIND, body={"private_key": b64(identity.private_bytes()),
-                                              "public_key": identity.public_key,
-                                              "signing_private": b64(identity.signing_bytes()),
-                                              "signing_key": identity.signing_key})
+        records.add(kind=IDENTITY_KIND, body=_identity_body(identity))
+        for former in material.get("former_signing_keys") or ():
+            # Signing keys the person had before theirs were replaced: they check what the
+            # person signed then (first sight of the person's keys on this laptop).
+            db.execute("INSERT OR IGNORE INTO former_signing_keys VALUES (?, ?, ?)",
+                       [str(user["id"]), str(former), iso(session.workspace().now())])
         records.add(kind=ENROLMENT_KIND, body={
             "server_url": server_url, "device_id": answer["device_id"],
             "device_token": answer["device_token"], "user": user,
@@ -238,6 +245,78 @@ def identity_of(session: Session) -> Identity | None:
     return _identity(session)
 
 
+def pending_identity(session: Session) -> tuple[Identity, str] | None:
+    """New keys made here that the server has not taken yet, and their recovery code."""
+    found = _find(session, PENDING_KIND)
+    if found is None:
+        return None
+    return _opened_identity(found), str(found["recovery_code"])
+
+
+def keep_pending(session: Session, identity: Identity, recovery_code: str) -> None:
+    """Keep new keys (and the code that wraps the server's copy) before sending them."""
+    db, _ = session.vault().open_parts()
+    with db.atomic():
+        _remove_kind(session, PENDING_KIND)
+        session.records().add(kind=PENDING_KIND, body={**_identity_body(identity),
+                                                        "recovery_code": recovery_code})
+
+
+def drop_pending(session: Session) -> None:
+    """Another laptop's new keys were taken first: this one's are never used."""
+    db, _ = session.vault().open_parts()
+    with db.atomic():
+        _remove_kind(session, PENDING_KIND)
+
+
+def take_up(session: Session, identity: Identity, *, new_code: str = "", reason: str = ""
+            ) -> None:
+    """`identity` becomes this profile's key pair, in one transaction: made here (`new_code`:
+    its recovery code, kept sealed until the person has seen it; `reason`: why the old keys
+    had to go) or made on another of the person's laptops and opened with its code."""
+    db, _ = session.vault().open_parts()
+    workspace = session.workspace()
+    with db.atomic():
+        _remove_kind(session, IDENTITY_KIND)
+        _remove_kind(session, PENDING_KIND)
+        session.records().add(kind=IDENTITY_KIND, body=_identity_body(identity))
+        if new_code:
+            _remove_kind(session, NEW_CODE_KIND)
+            session.records().add(kind=NEW_CODE_KIND, body={
+                "recovery_code": new_code, "reason": reason, "at": iso(workspace.now())})
+        with workspace.unit() as stores:
+            workspace.audit(stores, Action.KEYS_REPLACED if new_code else Action.KEYS_TAKEN_UP,
+                            session.actor().user_id, reason=reason or None)
+    log.info("this profile's keys were replaced" if new_code else
+             "this profile took up keys replaced on another laptop")
+
+
+def new_recovery_code_of(session: Session) -> dict[str, str] | None:
+    """The recovery code of keys replaced here, with why and when, until the person saw it."""
+    found = _find(session, NEW_CODE_KIND)
+    return None if found is None else {k: str(v) for k, v in found.items()}
+
+
+def recovery_code_seen(session: Session) -> None:
+    """The person has written the new recovery code down: it is no longer kept anywhere."""
+    db, _ = session.vault().open_parts()
+    with db.atomic():
+        _remove_kind(session, NEW_CODE_KIND)
+
+
+def _identity_body(identity: Identity) -> dict[str, Any]:
+    return {"private_key": b64(identity.private_bytes()), "public_key": identity.public_key,
+            "signing_private": b64(identity.signing_bytes()),
+            "signing_key": identity.signing_key}
+
+
+def _remove_kind(session: Session, kind: str) -> None:
+    records = session.records()
+    for opened in records.all():
+        if opened.row["kind"] == kind:
+            records.remove(str(opened.row["id"]))
+
+
 def enrolment_of(session: Session) -> dict[str, Any] | None:
     """The stored credential and server address (sealed in the vault), if enrolled."""
     return _find(session, ENROLMENT_KIND)
@@ -250,6 +329,10 @@ def _identity(session: Session) -> Identity | None:
     if "signing_private" not in found:
         raise KeyFileDamaged("This profile was enrolled before FieldApp signed what it sends; "
                              "enrol it again with a new code from your administrator.")
+    return _opened_identity(found)
+
+
+def _opened_identity(found: dict[str, Any]) -> Identity:
     return Identity.from_private(unb64(found["private_key"]), unb64(found["signing_private"]))
 
 

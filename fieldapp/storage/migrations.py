@@ -17,14 +17,14 @@ from fieldapp.crypto.aead import DataKey
 from fieldapp.domain.errors import DatabaseUnusable
 from fieldapp.storage.audit_store import seal_written_details
 from fieldapp.storage.schema_consents import create_consent_tables
-from fieldapp.storage.schema_integrity import create_integrity_tables
+from fieldapp.storage.schema_integrity import create_former_keys, create_integrity_tables
 from fieldapp.storage.schema_records import create_field_records
 from fieldapp.storage.schema_sync import create_sync_tables
 
 MIGRATIONS = Migrations("fieldapp")
 # Every step below, in order; a test checks the two agree.
 STEPS = ("0001_initial", "0002_field_records", "0003_sync", "0004_consents", "0005_referrals",
-         "0006_integrity", "0007_sealed_audit")
+         "0006_integrity", "0007_sealed_audit", "0008_former_keys")
 # The data key of the profile being migrated, for the steps that seal (`sealing_with`).
 _DATA_KEY: ContextVar[DataKey | None] = ContextVar("fieldapp_migration_key", default=None)
 
@@ -98,6 +98,11 @@ def _sealed_audit(db: sqlite_utils.Database) -> None:
     # The audit log's details (a case, a recipient's kind, what was disclosed) sealed where
     # they stand; the hash chain covers them as written, so it verifies as before.
     seal_written_details(db, _DATA_KEY.get())
+
+
+@MIGRATIONS(name="0008_former_keys")
+def _former_keys(db: sqlite_utils.Database) -> None:
+    create_former_keys(db)
 
 
 def unknown_steps(db: sqlite_utils.Database) -> list[str]:

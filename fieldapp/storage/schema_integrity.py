@@ -12,6 +12,11 @@
 - `kept_for_you`: that work once the grace period is over and the scope is gone: each change,
   its record as it was here, why it was kept, sealed; only its author can export or discard it
   (`fieldapp/services/kept.py`).
+
+Schema step 0008 adds `former_signing_keys`: the signing keys a person had before their keys were
+replaced (a laptop of theirs revoked, keys reset), which still check what they signed then. A
+laptop takes them when it pins the person (at first sight, or when its person accepts a new
+key after comparing it), never later from the server alone.
 """
 
 from __future__ import annotations
@@ -37,3 +42,9 @@ _TABLES = (
 def create_integrity_tables(db: sqlite_utils.Database) -> None:
     for statement in _TABLES:
         db.execute(statement)
+
+
+def create_former_keys(db: sqlite_utils.Database) -> None:
+    db.execute("""CREATE TABLE former_signing_keys (
+        user_id TEXT NOT NULL, signing_key TEXT NOT NULL, until TEXT NOT NULL,
+        PRIMARY KEY (user_id, signing_key)) STRICT""")

@@ -27,7 +27,9 @@ from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.session import Session
 from fieldapp.services.workspace import Workspace
+from fieldapp.services import enrolment
 from sync import protocol as wire
+from sync.client import rekey
 from sync.client.engine import replica_of
 from sync.client.pins import Pin, Pins
 
@@ -114,8 +116,39 @@ def read_attention(session: Session) -> list[AttentionItem]:
             reason="It was shared with you but does not open with your key: damaged, or not "
                    "made for you. What was sealed under it waits unread; everything else "
                    "syncs.", mine=None, theirs=None))
+    items.extend(_own_keys(session, replica))
     items.extend(_changed_keys(ws))
     items.extend(_kept_for_you(session))
+    return items
+
+
+# -- this person's own keys, replaced (sync/client/rekey.py) -------------------------------------
+
+NEW_RECOVERY_CODE = "new recovery code"
+KEYS_ELSEWHERE = "keys replaced elsewhere"
+
+
+def _own_keys(session: Session, replica: Any) -> list[AttentionItem]:
+    """The recovery code of keys replaced here, until the person has it; or, on a laptop whose
+    keys another replaced, that it waits for that code."""
+    items = []
+    new = enrolment.new_recovery_code_of(session)
+    if new is not None:
+        why = new.get("reason") or "they had to be replaced"
+        items.append(AttentionItem(
+            kind=NEW_RECOVERY_CODE, key=NEW_RECOVERY_CODE, table="", thing="key",
+            title="Your keys were replaced: write down your new recovery code",
+            reason=(f"This laptop made new keys for you because {why}; every family you work "
+                    "with moved to a new key, so the lost keys open nothing written from now "
+                    "on. Your old recovery code no longer opens anything. Show the new one, "
+                    "write it down or print it, and enter it on your other laptops (Settings, "
+                    "Take up new keys). FieldApp forgets it once you say you have it."),
+            mine=None, theirs=None))
+    if replica.state(rekey.ELSEWHERE_STATE, "") == "1":
+        items.append(AttentionItem(
+            kind=KEYS_ELSEWHERE, key=KEYS_ELSEWHERE, table="", thing="key",
+            title="Your keys were replaced on another laptop",
+            reason=rekey.REPLACED_ELSEWHERE, mine=None, theirs=None))
     return items
 
 
@@ -164,9 +197,10 @@ def _changed_keys(ws: Workspace) -> list[AttentionItem]:
         name = names.get(UserId(pin.user_id)) or pin.user_id
         items.append(AttentionItem(
             kind="person", key=pin.user_id, table="", thing="key", title=f"{name}'s key changed",
-            reason=(f"The server now gives a different key for {name}. It can mean {name} set "
-                    "up a new laptop with a new key, or that someone is trying to read the "
-                    "families' records in their name. Until you decide, nothing new is shared "
+            reason=(f"The server now gives a different key for {name}. It can mean {name}'s "
+                    "keys were replaced (a laptop of theirs was lost and revoked, or they set "
+                    "up again), or that someone is trying to read the families' records in "
+                    "their name. Until you decide, nothing new is shared "
                     f"with {name} and what they sign is set aside, not applied."),
             mine=[("Fingerprint", pin.fingerprint),
                   ("Since", local_day(pin.verified_at or pin.pinned_at, zone))],

@@ -50,6 +50,7 @@ from sync.client.http import (
 )
 from sync.client.key_exchange import DbCall, KeyExchange
 from sync.client.pins import Pins
+from sync.client.rekey import Rekey
 from sync.client.replica import KeyRing, Replica, Settled
 
 log = logging.getLogger(__name__)
@@ -143,8 +144,11 @@ class SyncEngine:
                 raise ServerRefused("The program's rules sent by the server could not be used "
                                     "on this laptop; nothing was changed. Tell your "
                                     "administrator.") from exc
-            self._team()
+            me = self._team()
             keys = self._keys.keyring()
+            self._keys.identity = Rekey(self._session, server, db=self._db,
+                                        user_id=self._user_id, replica=self._replica,
+                                        ).check(me, self._keys.identity, keys)
             self._push(keys, report, progress)
             self._keys.share_owed(keys)
             self._pull(keys, report, progress)
@@ -206,6 +210,16 @@ class SyncEngine:
             progress(Progress("receiving", report.pulled, 0))
             if not page.more:
                 break
+        if page.scopes is not None:
+            self._keys.look_past_undecided(set(page.scopes), keys)
+        for scope, version in sorted(self._keys.undecided.items()):
+            held = keys.newest(scope)
+            if held is not None and held[0] < version:
+                # The newest version was sealed by a member whose new key is not accepted here
+                # (a laptop of theirs revoked): not taken, and what is written here must not
+                # stay under the older one, which the revoked laptop can open.
+                rotate.discard(scope)
+                self._keys.rotate(scope, keys, above=version)
         for scope in sorted(rotate):
             self._keys.rotate(scope, keys)
         for scope in sorted(needs - rotate):
@@ -218,6 +232,14 @@ class SyncEngine:
             self._keys.fetch(waiting, keys)
         self._keys.pin_people(self._db(lambda: self._replica().unknown_authors()))
         report.pulled += self._db(lambda: self._replica().retry_inbox(keys))
+        waiting = self._db(lambda: self._replica().inbox_keys())
+        if waiting:
+            # Documents that passed their checks only now (their author's new key accepted)
+            # may need a key version this laptop has not fetched: fetch, and try once more.
+            held = len(keys.keys)
+            self._keys.fetch(waiting, keys)
+            if len(keys.keys) > held:
+                report.pulled += self._db(lambda: self._replica().retry_inbox(keys))
         if page.scopes is not None:
             self._visible = set(page.scopes)
             self._forget_elsewhere(page.scopes, keys, report)
@@ -296,18 +318,20 @@ class SyncEngine:
     def _apply(self, page: wire.Page, keys: KeyRing) -> int:
         return self._replica().apply_page(page, keys)
 
-    def _team(self) -> None:
-        """The team's names, kept for reports; a server older than this laptop (no such
-        route) leaves the names as they were rather than stopping every sync."""
+    def _team(self) -> wire.StaffInfo | None:
+        """The team's names, kept for reports, and the server's entry for this laptop's
+        person (their keys); a server older than this laptop (no such route) leaves the names
+        as they were rather than stopping every sync."""
         try:
             team = self._server.call("GET", "/v1/team", model=TEAM)
         except ServerRefused as exc:
             if exc.status != HTTPStatus.NOT_FOUND:
                 raise
             log.info("the server does not list teams yet; names in reports stay as they were")
-            return
+            return None
         self._db(partial(remember_team, self._session, team))
         self._keys.pin_team(team)
+        return next((person for person in team if person.id == self._user_id), None)
 
     def _counts(self) -> tuple[int, int, int]:
         replica = self._replica()

@@ -24,13 +24,16 @@ from sync import protocol as wire
 UNVERIFIED = "unverified: "
 
 
-def signature_problem(doc: wire.Doc, signing_keys: Mapping[str, str]) -> str | None:
-    """Why `doc` is not its author's, as signed; None if it is."""
-    signing_key = signing_keys.get(doc.author)
-    if signing_key is None:
+def signature_problem(doc: wire.Doc, signing_keys: Mapping[str, Sequence[str]]
+                      ) -> str | None:
+    """Why `doc` is not its author's, as signed (with their pinned key, or one they had
+    before: `Pins.signing_keys`); None if it is."""
+    keys = signing_keys.get(doc.author)
+    if not keys:
         return ("Its author's key is not known on this laptop, so it cannot be checked; it "
                 "waits until it can.")
-    if not verifies(signing_key, wire.doc_statement(doc), doc.signature):
+    statement = wire.doc_statement(doc)
+    if not any(verifies(key, statement, doc.signature) for key in keys):
         return ("It is not signed with its author's key: it was changed after it was written, "
                 "or it is not theirs.")
     if doc.rev <= doc.base_rev:
@@ -38,7 +41,7 @@ def signature_problem(doc: wire.Doc, signing_keys: Mapping[str, str]) -> str | N
     return None
 
 
-def signature_problems(docs: Sequence[wire.Doc], signing_keys: Mapping[str, str]
+def signature_problems(docs: Sequence[wire.Doc], signing_keys: Mapping[str, Sequence[str]]
                        ) -> dict[tuple[str, str, int], str | None]:
     """`signature_problem` of each document, by (table, record id, revision), checked on every
     core (a new laptop's first pull checks thousands)."""

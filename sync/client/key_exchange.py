@@ -55,6 +55,9 @@ class KeyExchange:
         self._session, self._server, self._db = session, server, db
         self._user_id, self._replica = user_id, replica
         self.identity = self._own_identity()
+        # Scopes with a version this laptop cannot take yet (its sealer's new key is not
+        # accepted here): the highest such version of each.
+        self.undecided: dict[str, int] = {}
 
     def keyring(self) -> KeyRing:
         """Every case key this profile holds, read from the vault."""
@@ -94,13 +97,18 @@ class KeyExchange:
                 known = False
                 continue
             new = [item for item in items if keys.get(scope, item.version) is None]
-            signers = self._signers_of(scope) if new else {}
+            signers, undecided = self._signers_of(scope) if new else ({}, set())
             for item in new:
                 version = item.version
-                signing_key = signers.get(item.signer or "")
-                if signing_key is None or not verifies(signing_key, key_statement(
-                        scope, version, self._user_id, item.wrapped_key, item.signer or ""),
-                        item.signature):
+                statement = key_statement(scope, version, self._user_id, item.wrapped_key,
+                                          item.signer or "")
+                if not any(verifies(key, statement, item.signature)
+                           for key in signers.get(item.signer or "", ())):
+                    if item.signer in undecided:
+                        # Sealed by a member whose new key this laptop's person has not
+                        # accepted yet (Needs attention says so): taken once they do.
+                        self.undecided[scope] = max(version, self.undecided.get(scope, 0))
+                        continue
                     # Not sealed by a member whose key this laptop trusts (planted by the
                     # server, or by someone not on the case): never used.
                     self._aside_key(scope, version)
@@ -161,13 +169,26 @@ class KeyExchange:
         return [m for m in members
                 if pins.trusted(m.user_id, m.public_key, m.signing_key)]
 
-    def _signers_of(self, scope: str) -> dict[str, str]:
-        """The pinned signing keys of the scope's members (and mine): who may seal its keys."""
+    def _signers_of(self, scope: str) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+        """The pinned signing keys of the scope's members (and mine), each with the keys they
+        had before: who may seal its keys. Also the members whose keys are changing (replaced
+        and not yet accepted here, or due to be): what they sealed waits, it is not refused."""
         members = self._server.call("GET", f"/v1/cases/{scope}/members", model=MEMBERS)
-        trusted = self._db(partial(self._trusted, members))
-        found = {m.user_id: str(m.signing_key) for m in trusted}
-        found[self._user_id] = self.identity.signing_key
-        return found
+        trusted = {m.user_id for m in self._db(partial(self._trusted, members))}
+        pinned = self._db(lambda: self._pins().signing_keys())
+        found = {user: pinned.get(user, ()) for user in trusted}
+        found[self._user_id] = (self.identity.signing_key, *pinned.get(self._user_id, ()))
+        return found, {m.user_id for m in members if m.user_id not in trusted}
+
+    def look_past_undecided(self, visible: set[str], keys: KeyRing) -> None:
+        """While a colleague's new key waits for this laptop's person (a laptop of theirs was
+        revoked, and one that remains made new keys and rotated their cases), look for the
+        versions they sealed in every scope held here: one that cannot be taken yet is noted
+        in `undecided`, so this laptop moves its scope past it (`rotate`) rather than keep
+        writing under a version the revoked laptop can open."""
+        if not self._db(lambda: self._pins().changed()):
+            return
+        self.fetch({scope for scope, _ in keys.keys} & visible, keys)
 
     def pin_people(self, people: set[str]) -> None:
         """Pin, on first sight, the keys of authors this laptop has no key for yet."""
@@ -180,21 +201,23 @@ class KeyExchange:
             self._db(partial(self._observe, found))
 
     def _observe(self, person: wire.PersonKeys) -> None:
-        self._pins().observe(person.user_id, person.public_key, person.signing_key)
+        self._pins().observe(person.user_id, person.public_key, person.signing_key,
+                             person.former_signing_keys)
 
     def _pins(self) -> Pins:
         db, _ = self._session.vault().open_parts()
         return Pins(db, now=iso(self._session.workspace().now()))
 
-    def rotate(self, scope: str, keys: KeyRing) -> None:
+    def rotate(self, scope: str, keys: KeyRing, *, above: int = 0) -> None:
         """Someone who held the scope's newest key is no longer a member (reassigned, moved to
-        another team): make the next version and share it with those who remain, so what is
-        written from now on is closed to them. If another member's laptop rotated first, the
-        server keeps theirs and this laptop fetches it instead."""
+        another team) or their keys were exposed (a laptop revoked): make the next version
+        (above `above` too, a version that exists but cannot be taken here) and share it with
+        those who remain, so what is written from now on is closed to them. If another
+        member's laptop rotated first, the server keeps theirs and this laptop fetches it."""
         newest = keys.newest(scope)
         if newest is None:
             return
-        version = newest[0] + 1
+        version = max(newest[0], above) + 1
         self._remember(keys, scope, version, os.urandom(32), owed=True)
         try:
             self.share(scope, keys)
@@ -260,4 +283,5 @@ class KeyExchange:
         pins = self._pins()
         for person in team:
             if person.id != self._user_id:
-                pins.observe(person.id, person.public_key, person.signing_key)
+                pins.observe(person.id, person.public_key, person.signing_key,
+                             person.former_signing_keys or ())

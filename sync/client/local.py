@@ -41,7 +41,8 @@ class LocalRecords:
                  ) -> None:
         self.db, self.key, self.user_id, self.now = db, key, user_id, now
         self._columns: dict[str, set[str]] = {}  # per table; a replica lives for one step
-        self._signers: dict[str, str] | None = None  # pinned signing keys, read once a step
+        # Pinned signing keys (and former ones), read once a step.
+        self._signers: dict[str, tuple[str, ...]] | None = None
         # A page's signatures, checked together before it is applied (`Inbox.apply_page`).
         self._checked: dict[tuple[str, str, int], str | None] = {}
 
@@ -125,7 +126,7 @@ class LocalRecords:
         self.db.execute("INSERT OR REPLACE INTO seen_ops VALUES (?, ?, ?, ?)",
                         [op_id, tbl, record_id, rev])
 
-    def _signing_keys(self) -> dict[str, str]:
+    def _signing_keys(self) -> dict[str, tuple[str, ...]]:
         if self._signers is None:
             self._signers = Pins(self.db, now=self.now).signing_keys()
         return self._signers

@@ -72,16 +72,35 @@ class Pins:
     def changed(self) -> list[Pin]:
         return [pin for pin in self.all() if pin.changed]
 
-    def signing_keys(self) -> dict[str, str]:
-        """Every pinned signing key, by user: what a signature is checked against."""
-        return {str(u): str(k) for u, k in self.db.execute(
+    def signing_keys(self) -> dict[str, tuple[str, ...]]:
+        """Every pinned signing key, by user, then the keys they had before (what they signed
+        before their keys were replaced): what a signature is checked against."""
+        found: dict[str, tuple[str, ...]] = {str(u): (str(k),) for u, k in self.db.execute(
             "SELECT user_id, signing_key FROM pinned_keys").fetchall()}
+        for user_id, key in self.db.execute("SELECT user_id, signing_key FROM "
+                                            "former_signing_keys ORDER BY until").fetchall():
+            if user_id in found and key not in found[user_id]:
+                found[user_id] = (*found[user_id], str(key))
+        return found
 
-    def observe(self, user_id: str, public_key: str | None, signing_key: str | None
-                ) -> Pin | None:
-        """What the server says `user_id`'s keys are: pinned on first sight; the same keys
-        again change nothing; different keys are kept as an offer, never trusted by
-        themselves. Returns the pin (None: the person has no keys yet)."""
+    def former(self, user_id: str) -> list[str]:
+        return [str(k) for (k,) in self.db.execute(
+            "SELECT signing_key FROM former_signing_keys WHERE user_id = ? ORDER BY until",
+            [user_id]).fetchall()]
+
+    def add_former(self, user_id: str, signing_keys: list[str] | tuple[str, ...]) -> None:
+        """Signing keys `user_id` had before: trusted to check what they signed then. Only
+        from a moment this laptop trusts for the person's keys (first sight, its own keys)."""
+        for key in signing_keys:
+            self.db.execute("INSERT OR IGNORE INTO former_signing_keys VALUES (?, ?, ?)",
+                            [user_id, key, self.now])
+
+    def observe(self, user_id: str, public_key: str | None, signing_key: str | None,
+                former: list[str] | tuple[str, ...] = ()) -> Pin | None:
+        """What the server says `user_id`'s keys are: pinned on first sight (with the signing
+        keys they had before, `former`, taken only then); the same keys again change nothing;
+        different keys are kept as an offer, never trusted by themselves. Returns the pin
+        (None: the person has no keys yet)."""
         if not public_key or not signing_key:
             return self.get(user_id)
         with self.db.atomic():
@@ -90,6 +109,7 @@ class Pins:
                 self.db.execute("INSERT INTO pinned_keys (user_id, public_key, signing_key, "
                                 "pinned_at) VALUES (?, ?, ?, ?)",
                                 [user_id, public_key, signing_key, self.now])
+                self.add_former(user_id, [k for k in former if k != signing_key])
             elif (pin.public_key, pin.signing_key) == (public_key, signing_key):
                 if pin.changed:  # the server went back to the pinned keys: nothing to decide
                     self._set_offer(user_id, None, None, None)
@@ -98,8 +118,12 @@ class Pins:
         return self.get(user_id)
 
     def pin_own(self, user_id: str, public_key: str, signing_key: str) -> None:
-        """This laptop's own person: their keys are the ones this profile holds."""
+        """This laptop's own person: their keys are the ones this profile holds (the ones
+        pinned before, if different, kept as former keys: they signed what came before)."""
         with self.db.atomic():
+            pin = self.get(user_id)
+            if pin is not None and pin.signing_key != signing_key:
+                self.add_former(user_id, [pin.signing_key])
             self.db.execute("INSERT OR REPLACE INTO pinned_keys (user_id, public_key, "
                             "signing_key, pinned_at, verified_at) VALUES (?, ?, ?, ?, ?)",
                             [user_id, public_key, signing_key, self.now, self.now])
@@ -119,6 +143,7 @@ class Pins:
             pin = self.get(user_id)
             if pin is None or pin.offered_public is None or pin.offered_signing is None:
                 raise ValueError(f"no new key offered for {user_id}")
+            self.add_former(user_id, [pin.signing_key])  # it signed what came before
             self.db.execute("UPDATE pinned_keys SET public_key = ?, signing_key = ?, "
                             "pinned_at = ?, verified_at = ?, offered_public = NULL, "
                             "offered_signing = NULL, offered_at = NULL WHERE user_id = ?",

@@ -200,9 +200,7 @@ def _people_routes(app: FastAPI) -> None:
         ctx.audit(user.id, "device enrolled", device.id)
         keys = None
         if user.public_key and user.wrapped_private_key:
-            keys = wire.KeyMaterial(public_key=user.public_key,
-                                    wrapped_private_key=user.wrapped_private_key,
-                                    signing_key=user.signing_key)
+            keys = _material(ctx.store, user)
         return wire.EnrolResponse(device_id=device.id, device_token=token, user=_info(user),
                                   key_material=keys, program=program)
 
@@ -223,8 +221,10 @@ def _people_routes(app: FastAPI) -> None:
         _not_admin(who[1])  # as for cases: an administrator's laptop holds no records
         return [wire.StaffInfo(id=u.id, name=u.name, role=Role(u.role),
                                supervises=SupervisorCapacity(u.supervises)
-                               if u.supervises else None, public_key=u.public_key,
-                               signing_key=u.signing_key)
+                               if u.supervises else None, public_key=u.shared_keys[0],
+                               signing_key=u.shared_keys[1],
+                               keys_due=True if u.keys_due else None,
+                               former_signing_keys=ctx.store.former_signing_keys(u.id) or None)
                 for u in ctx.store.team_of(who[1].id)]
 
     @app.get(f"{wire.API}/people/{{user_id}}", response_model=wire.PersonKeys)
@@ -234,8 +234,43 @@ def _people_routes(app: FastAPI) -> None:
         found = ctx.store.user(user_id)
         if found is None:
             raise Refused(404, "not_found", "There is no such person in this program.")
-        return wire.PersonKeys(user_id=found.id, public_key=found.public_key,
-                               signing_key=found.signing_key)
+        public_key, signing_key = found.shared_keys
+        return wire.PersonKeys(user_id=found.id, public_key=public_key, signing_key=signing_key,
+                               former_signing_keys=ctx.store.former_signing_keys(found.id))
+
+    @app.get(f"{wire.API}/me/keys", response_model=wire.KeyMaterial)
+    def my_keys(who: Who, ctx: Ctx) -> wire.KeyMaterial:
+        """The caller's keys as registered, the private ones wrapped under their recovery code:
+        what another of their laptops takes up after one replaced them."""
+        _not_admin(who[1])
+        user = who[1]
+        if user.public_key is None or user.wrapped_private_key is None:
+            raise Refused(404, "not_found", "You have no keys on this server yet.")
+        return _material(ctx.store, user)
+
+    @app.put(f"{wire.API}/me/keys", response_model=wire.KeysReplaced)
+    def replace_my_keys(body: wire.NewKeys, who: Who, ctx: Ctx) -> wire.KeysReplaced:
+        """New keys from one of the caller's laptops, when theirs are due to be replaced (a
+        laptop of theirs revoked, or reset by the administrator): see `store.replace_keys`.
+        Each copy must be signed with the new signing key, in the caller's own name."""
+        device, user = who
+        _not_admin(user)
+        if not all(verifies(body.signing_key, key_statement(c.scope, c.version, user.id,
+                                                            c.wrapped_key, user.id),
+                            c.signature) for c in body.copies):
+            raise Refused(422, "bad_signature", "A key copy is not signed with the new key; "
+                                                "nothing was changed.")
+        try:
+            reason = ctx.store.replace_keys(
+                user.id, public_key=body.public_key, signing_key=body.signing_key,
+                wrapped_private_key=body.wrapped_private_key,
+                copies=[(c.scope, c.version, c.wrapped_key, c.signature) for c in body.copies],
+                scopes=set(scopes_for(ctx.store, user).all()), now=ctx.now())
+        except StoreError as exc:
+            raise Refused(409, exc.code, exc.message) from exc
+        ctx.audit(user.id, "keys replaced", user.id, device=device.id, reason=reason,
+                  copies=len(body.copies))
+        return wire.KeysReplaced(reason=reason)
 
 
 def _case_routes(app: FastAPI) -> None:
@@ -250,8 +285,8 @@ def _case_routes(app: FastAPI) -> None:
     # A key scope is a case, or a worker's mileage ledger (`ledger:<user id>`).
     @app.get(f"{wire.API}/cases/{{case_id}}/members", response_model=list[wire.Member])
     def members(case_id: ScopeId, who: Who, ctx: Ctx) -> list[wire.Member]:
-        return [wire.Member(user_id=m.id, role=Role(m.role), public_key=m.public_key,
-                            signing_key=m.signing_key)
+        return [wire.Member(user_id=m.id, role=Role(m.role), public_key=m.shared_keys[0],
+                            signing_key=m.shared_keys[1], keys_due=m.keys_due is not None)
                 for m in ctx.members_of(who[1], case_id)]
 
     @app.get(f"{wire.API}/cases/{{case_id}}/keys", response_model=list[wire.WrappedKey])
@@ -275,9 +310,14 @@ def _case_routes(app: FastAPI) -> None:
 
     @app.put(f"{wire.API}/cases/{{case_id}}/keys", status_code=204)
     def put_keys(case_id: ScopeId, body: wire.KeyUpload, who: Who, ctx: Ctx) -> Response:
-        entitled = {m.id for m in ctx.members_of(who[1], case_id)}
+        members = ctx.members_of(who[1], case_id)
+        entitled = {m.id for m in members}
+        due = {m.id for m in members if m.keys_due is not None}
         if {k.user_id for k in body.keys} - entitled:
             raise Refused(403, "not_a_member", "Keys can be given only to the case's members.")
+        if {k.user_id for k in body.keys} & due:
+            raise Refused(409, "keys_due", "A member's keys are being replaced; their copy "
+                          "waits for the new keys. Nothing was stored.")
         uploader = who[1]
         if any(k.signer not in (None, uploader.id) for k in body.keys):
             raise Refused(403, "not_the_signer", "A key can be shared only in your own name.")
@@ -319,6 +359,17 @@ def _device_routes(app: FastAPI) -> None:
         ctx.audit(who[1].id, "device revoked", device_id)
         return Response(status_code=204)
 
+    @app.post(f"{wire.API}/people/{{user_id}}/reset-keys", status_code=204)
+    def reset_keys(user_id: ScopeId, who: Who, ctx: Ctx) -> Response:
+        _admin(who[1])
+        try:
+            ctx.store.reset_keys(user_id, now=ctx.now())
+        except StoreError as exc:
+            raise Refused(404 if exc.code == "unknown_user" else 409, exc.code,
+                          exc.message) from exc
+        ctx.audit(who[1].id, "keys reset", user_id)
+        return Response(status_code=204)
+
 
 def _sync_routes(app: FastAPI) -> None:
     @app.post(f"{wire.API}/sync/push", response_model=wire.PushResult)
@@ -329,9 +380,12 @@ def _sync_routes(app: FastAPI) -> None:
             raise Refused(413, "too_large", f"A batch carries at most "
                           f"{wire.MAX_BATCH_BYTES:,} characters of sealed content.")
         settings = ctx.program_settings()
-        answers = ctx.records.push(user, body.ops, device_id=who[0].id,
-                                   now=ctx.now().isoformat(), cap=settings.mileage_cap,
-                                   quota=settings.storage_quota_mb * 2**20)
+        try:
+            answers = ctx.records.push(user, body.ops, device_id=who[0].id,
+                                       now=ctx.now().isoformat(), cap=settings.mileage_cap,
+                                       quota=settings.storage_quota_mb * 2**20)
+        except StoreError as exc:
+            raise Refused(409, exc.code, exc.message) from exc
         counts: dict[str, int] = {}
         for answer in answers:
             counts[answer.outcome] = counts.get(answer.outcome, 0) + 1
@@ -381,6 +435,14 @@ def _admin(user: User) -> None:
 def _info(user: User) -> wire.UserInfo:
     return wire.UserInfo(id=user.id, name=user.name, role=Role(user.role),
                          team_id=user.team_id)
+
+
+def _material(store: ServerStore, user: User) -> wire.KeyMaterial:
+    assert user.public_key is not None and user.wrapped_private_key is not None
+    return wire.KeyMaterial(public_key=user.public_key,
+                            wrapped_private_key=user.wrapped_private_key,
+                            signing_key=user.signing_key,
+                            former_signing_keys=store.former_signing_keys(user.id))
 
 
 def _program(store: ServerStore) -> dict[str, object]:

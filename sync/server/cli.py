@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     devices.add_argument("--user")
     revoke = sub.add_parser("revoke", help="revoke a device (it wipes itself on next contact)")
     revoke.add_argument("device")
+    reset = sub.add_parser("reset-keys", help="make a person's keys be replaced (a lost "
+                           "recovery code, or keys someone else may know)")
+    reset.add_argument("user")
     sub.add_parser("audit", help="show the audit log")
     return parser
 
@@ -147,15 +150,8 @@ def _admin(args: argparse.Namespace, store: ServerStore) -> None:
         store.assign(args.id, coordinator_id=args.coordinator,
                      intact_worker_id=args.intact_worker)
         RecordSync(store).touch_case(args.id)  # devices learn of the new assignment
-    elif args.command == "devices":
-        for d in store.devices(args.user):
-            state = f"revoked {d.revoked_at}" if d.revoked_at else "active"
-            print(_shown(f"{d.id}  {d.user_id:<20} {d.name:<24} enrolled {d.enrolled_at}  "
-                         f"{state}"))
-    elif args.command == "revoke":
-        store.revoke_device(args.device, now=now)
-        print(_shown(f"Device {args.device} is revoked; it will wipe its FieldApp data on next "
-                     "contact."))
+    elif args.command in ("devices", "revoke", "reset-keys"):
+        _devices(args, store, now)
     elif args.command == "audit":
         for seq, at, actor, action, subject, details in store.audit_entries():
             print(_shown(f"{seq:>6} {at} {actor:<16} {action:<20} {subject} {details}"))
@@ -165,6 +161,30 @@ def _admin(args: argparse.Namespace, store: ServerStore) -> None:
                     subject=str(getattr(args, "id", getattr(args, "user", getattr(
                         args, "device", "program")))),
                     details={"supervises": capacity} if capacity else None)
+
+
+def _devices(args: argparse.Namespace, store: ServerStore, now: datetime) -> None:
+    """Devices and the keys they hold: list, revoke, reset a person's keys."""
+    if args.command == "devices":
+        for d in store.devices(args.user):
+            state = f"revoked {d.revoked_at}" if d.revoked_at else "active"
+            print(_shown(f"{d.id}  {d.user_id:<20} {d.name:<24} enrolled {d.enrolled_at}  "
+                         f"{state}"))
+    elif args.command == "revoke":
+        store.revoke_device(args.device, now=now)
+        user = next(d.user_id for d in store.devices() if d.id == args.device)
+        print(_shown(f"Device {args.device} is revoked; it will wipe its FieldApp data on next "
+                     f"contact. It held {user}'s keys, so they will be replaced: the next of "
+                     f"{user}'s laptops to sync makes new ones and shows a new recovery code "
+                     f"(with none left, their next enrolment does), and every case they hold "
+                     f"gets a new key version. Colleagues are asked to accept the new key."))
+    elif args.command == "reset-keys":
+        store.reset_keys(args.user, now=now)
+        print(_shown(f"{args.user}'s keys will be replaced: the next of their laptops to sync "
+                     f"makes new ones and shows a new recovery code; if they have none left, "
+                     f"give them an enrolment code (`code {args.user}`) and their new laptop "
+                     f"makes them. Every case they hold gets a new key version. Colleagues are "
+                     f"asked to accept the new key."))
 
 
 def _person(args: argparse.Namespace, store: ServerStore, stamp: str) -> None:

@@ -55,6 +55,7 @@ BODY_LIMITS: dict[tuple[str, str], int] = {
     ("POST", f"{wire.API}/enrol"): wire.MAX_ENROL_BYTES,
     ("PUT", f"{wire.API}/cases/{{case_id}}/keys"): wire.MAX_KEY_UPLOAD_BYTES,
     ("POST", f"{wire.API}/sync/push"): wire.MAX_PUSH_BYTES,
+    ("PUT", f"{wire.API}/me/keys"): wire.MAX_NEW_KEYS_BYTES,
 }
 ENROL = ("POST", f"{wire.API}/enrol")
 CALLER = "caller"        # the request state's key for the (device, user) the gate found

@@ -164,8 +164,16 @@ class RecordSync:
         """Judge and apply `ops` in order, in one transaction; `quota`: bytes of sealed content
         a user may have stored in all."""
         ops = list(ops)
+        unsigned = _unsigned(user, ops)
+        if unsigned and _signed_before(self.store.former_signing_keys(user.id), user,
+                                       [op for op in ops if op.op_id in unsigned]):
+            # A laptop of the user that has not taken up the keys another one made: its
+            # changes wait there, untouched, until it does (`sync/client/rekey.py`).
+            raise StoreError("keys_replaced", "Your keys were replaced on another of your "
+                             "laptops; enter the new recovery code on this one to send its "
+                             "changes. Nothing was changed.")
         batch = Batch(user, device_id, scopes_for(self.store, user), now, quota,
-                      unsigned=_unsigned(user, ops))
+                      unsigned=unsigned)
         answers = []
         with self.store.unit() as db:
             for op in ops:
@@ -651,7 +659,10 @@ class RecordSync:
         """Scopes whose newest key this user holds but some enrolled member does not (to share
         again), and scopes whose newest key someone holds who is no longer a member (to rotate:
         what is written next must be closed to them)."""
-        wanting, rotate = [], []
+        wanting: list[str] = []
+        rotate: list[str] = []
+        if user.keys_due is not None:  # this user's keys are exposed: they share nothing
+            return wanting, rotate
         for scope in scopes:
             newest = db.execute("SELECT max(version) FROM case_keys WHERE case_id = ?",
                                 [scope]).fetchone()[0]
@@ -663,9 +674,11 @@ class RecordSync:
             if user.id not in holders:
                 continue
             members = scope_members(self.store, scope)
-            if any(m.public_key and m.id not in holders for m in members):
+            if any(m.shared_keys[0] and m.id not in holders for m in members):
                 wanting.append(scope)
-            if holders - {m.id for m in members}:
+            exposed = db.execute("SELECT 1 FROM key_rotations WHERE case_id = ? AND after >= ?",
+                                 [scope, newest]).fetchone()
+            if exposed or holders - {m.id for m in members}:
                 rotate.append(scope)
         return wanting, rotate
 
@@ -707,6 +720,12 @@ def _unsigned(user: User, ops: list[wire.Op]) -> frozenset[str]:
                 else op.op_id for op in chunk]
 
     return frozenset(op_id for op_id in on_every_core(check, ops) if op_id is not None)
+
+
+def _signed_before(former: list[str], user: User, ops: list[wire.Op]) -> bool:
+    """Whether `ops` are signed with one of the user's former keys."""
+    return bool(former) and any(verifies(key, wire.signed_statement(op, user.id), op.signature)
+                                for op in ops[:1] for key in former)
 
 
 def _signature(op: wire.Op) -> bool:

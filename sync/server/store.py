@@ -48,6 +48,15 @@ SCHEMA = (
     "prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS attempts (bucket TEXT PRIMARY KEY, window_start TEXT NOT NULL, "
     "count INTEGER NOT NULL)",
+    # A user's keys before they were replaced: their signing key still checks what they signed
+    # then (laptops fetch the list with the person's keys: `wire.PersonKeys`).
+    "CREATE TABLE IF NOT EXISTS former_keys (user_id TEXT NOT NULL REFERENCES users (id), "
+    "public_key TEXT NOT NULL, signing_key TEXT, replaced_at TEXT NOT NULL, "
+    "reason TEXT NOT NULL)",
+    # A scope whose key must move past version `after`: someone whose keys were exposed (a
+    # device revoked, keys reset) could open it. Done once a version above `after` exists.
+    "CREATE TABLE IF NOT EXISTS key_rotations (case_id TEXT PRIMARY KEY, "
+    "after INTEGER NOT NULL, reason TEXT NOT NULL, since TEXT NOT NULL)",
 )
 
 # Columns added after the first release, as (table, column, definition): `CREATE TABLE IF NOT
@@ -63,6 +72,10 @@ ADDED_COLUMNS = (
     # Who sealed each key copy, and their signature of it (`wire.key_statement`).
     ("case_keys", "signer", "TEXT"),
     ("case_keys", "signature", "TEXT"),
+    # Why the user's keys must be replaced (a device of theirs revoked, reset by the
+    # administrator); NULL when they need not be. While set, nobody is given their public
+    # keys, so nothing new is sealed to keys a lost laptop holds.
+    ("users", "keys_due", "TEXT"),
 )
 
 CODE_LIFETIME = timedelta(hours=24)
@@ -95,9 +108,22 @@ class User:
     wrapped_private_key: str | None
     supervises: str | None
     signing_key: str | None = None
+    keys_due: str | None = None  # why the user's keys must be replaced (None: they need not be)
+
+    @property
+    def shared_keys(self) -> tuple[str | None, str | None]:
+        """The public keys others may seal to and check against: none while they are due to
+        be replaced (a revoked laptop holds the private halves)."""
+        if self.keys_due is not None:
+            return None, None
+        return self.public_key, self.signing_key
 
 
-USER_COLUMNS = "id, name, role, team_id, public_key, wrapped_private_key, supervises, signing_key"
+USER_COLUMNS = ("id, name, role, team_id, public_key, wrapped_private_key, supervises, "
+                "signing_key, keys_due")
+# Why keys are due (said to the person whose laptop replaces them, and in the audit).
+DEVICE_REVOKED = "a laptop of yours was revoked"
+RESET_BY_ADMINISTRATOR = "your administrator reset your keys"
 
 
 def check_assignment(db: sqlite3.Connection, team_id: str, coordinator_id: str | None,
@@ -133,6 +159,34 @@ def add_columns(db: sqlite3.Connection, columns: Iterable[tuple[str, str, str]])
         have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         if column not in have:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
+def _expose_keys(db: sqlite3.Connection, user_id: str, reason: str, *, now: str) -> None:
+    """The user's private keys may be in someone else's hands: due to be replaced, and every
+    scope whose key they hold to move past its present version."""
+    if db.execute("SELECT public_key FROM users WHERE id = ?", [user_id]).fetchone()[0] is None:
+        return  # no keys yet: nothing was exposed
+    db.execute("UPDATE users SET keys_due = ? WHERE id = ?", [reason, user_id])
+    db.execute("INSERT INTO key_rotations (case_id, after, reason, since) "
+               "SELECT case_id, max(version), ?, ? FROM case_keys WHERE case_id IN "
+               "(SELECT case_id FROM case_keys WHERE user_id = ?) GROUP BY case_id "
+               "ON CONFLICT (case_id) DO UPDATE SET after = max(after, excluded.after), "
+               "reason = excluded.reason, since = excluded.since", [reason, now, user_id])
+
+
+def _set_keys(db: sqlite3.Connection, user_id: str, *, public_key: str,
+              signing_key: str | None, wrapped_private_key: str, now: str) -> None:
+    """New keys for the user: the old ones (if any) kept as former keys, with the reason they
+    were due; every case key copy sealed to them removed (they open with the old keys only)."""
+    old = db.execute("SELECT public_key, signing_key, keys_due FROM users WHERE id = ?",
+                     [user_id]).fetchone()
+    if old is not None and old[0] is not None:
+        db.execute("INSERT INTO former_keys VALUES (?, ?, ?, ?, ?)",
+                   [user_id, old[0], old[1], now, old[2] or "replaced"])
+        db.execute("DELETE FROM case_keys WHERE user_id = ?", [user_id])
+    db.execute("UPDATE users SET public_key = ?, signing_key = ?, wrapped_private_key = ?, "
+               "keys_due = NULL WHERE id = ?",
+               [public_key, signing_key, wrapped_private_key, user_id])
 
 
 def digest(secret: str) -> str:
@@ -252,12 +306,13 @@ class ServerStore:
             user_id = row[0]
             db.execute("UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ?",
                        [now.isoformat(), digest(code)])
-            registered = db.execute("SELECT public_key FROM users WHERE id = ?",
-                                    [user_id]).fetchone()[0]
-            if registered is None and public_key and wrapped_private_key:
-                db.execute("UPDATE users SET public_key = ?, wrapped_private_key = ?, "
-                           "signing_key = ? WHERE id = ?",
-                           [public_key, wrapped_private_key, signing_key, user_id])
+            registered, due = db.execute("SELECT public_key, keys_due FROM users WHERE id = ?",
+                                         [user_id]).fetchone()
+            if (registered is None or due is not None) and public_key and wrapped_private_key:
+                # A first enrolment, or one after the user's keys were exposed (their only
+                # laptop lost, keys reset): the new laptop's keys become the user's.
+                _set_keys(db, user_id, public_key=public_key, signing_key=signing_key,
+                          wrapped_private_key=wrapped_private_key, now=now.isoformat())
             db.execute("INSERT INTO devices VALUES (?, ?, ?, ?, ?, NULL, NULL)",
                        [device_id, user_id, device_name, digest(token), now.isoformat()])
         user = self.user(user_id)
@@ -284,11 +339,61 @@ class ServerStore:
         return [Device(*row) for row in rows]
 
     def revoke_device(self, device_id: str, *, now: datetime) -> None:
+        """Revoke a device; it held its user's private keys, so they are due to be replaced
+        and every scope they could open to be rotated (`expose_keys`), in the same transaction."""
         with self.unit() as db:
-            changed = db.execute("UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at "
-                                 "IS NULL", [now.isoformat(), device_id]).rowcount
-        if changed != 1:
-            raise StoreError("unknown_device", f"No active device {device_id}.")
+            row = db.execute("SELECT user_id FROM devices WHERE id = ? AND revoked_at IS NULL",
+                             [device_id]).fetchone()
+            if row is None:
+                raise StoreError("unknown_device", f"No active device {device_id}.")
+            db.execute("UPDATE devices SET revoked_at = ? WHERE id = ?",
+                       [now.isoformat(), device_id])
+            _expose_keys(db, str(row[0]), DEVICE_REVOKED, now=now.isoformat())
+
+    def reset_keys(self, user_id: str, *, now: datetime) -> None:
+        """The administrator's way back from a lost recovery code or a key thought known to
+        someone else: the user's keys are due to be replaced (their next laptop to sync makes
+        new ones, or, with none left, their next enrolment does) and their scopes rotated."""
+        with self.unit() as db:
+            row = db.execute("SELECT public_key FROM users WHERE id = ?", [user_id]).fetchone()
+            if row is None:
+                raise StoreError("unknown_user", f"There is no user {user_id}.")
+            if row[0] is None:
+                raise StoreError("no_keys", f"{user_id} has no keys yet: their first "
+                                 "enrolment makes them.")
+            _expose_keys(db, user_id, RESET_BY_ADMINISTRATOR, now=now.isoformat())
+
+    def replace_keys(self, user_id: str, *, public_key: str, signing_key: str,
+                     wrapped_private_key: str, copies: list[tuple[str, int, str, str]],
+                     scopes: set[str], now: datetime) -> str:
+        """A laptop of the user made new keys because theirs were due to be replaced: they
+        become the user's; every copy of a case key sealed to the old ones goes, and
+        `copies` (scope, version, sealed key, signature: what that laptop holds, sealed to
+        the new keys) take their place, for the `scopes` the user may hold and versions that
+        exist. Returns why the keys were due. `keys_not_due` if they were not (another laptop
+        replaced them first)."""
+        with self.unit() as db:
+            row = db.execute("SELECT keys_due FROM users WHERE id = ?", [user_id]).fetchone()
+            if row is None or row[0] is None:
+                raise StoreError("keys_not_due", "Your keys were already replaced, on another "
+                                 "of your laptops; nothing was changed here.")
+            existing = set(db.execute("SELECT DISTINCT case_id, version FROM case_keys"
+                                      ).fetchall())
+            _set_keys(db, user_id, public_key=public_key, signing_key=signing_key,
+                      wrapped_private_key=wrapped_private_key, now=now.isoformat())
+            db.executemany("INSERT OR IGNORE INTO case_keys (case_id, version, user_id, "
+                           "wrapped_key, signer, signature) VALUES (?, ?, ?, ?, ?, ?)",
+                           [(scope, version, user_id, sealed, user_id, signature)
+                            for scope, version, sealed, signature in copies
+                            if scope in scopes and (scope, version) in existing])
+        return str(row[0])
+
+    def former_signing_keys(self, user_id: str) -> list[str]:
+        """The signing keys `user_id` had before their present one, oldest first."""
+        with self.unit() as db:
+            rows = db.execute("SELECT signing_key FROM former_keys WHERE user_id = ? AND "
+                              "signing_key IS NOT NULL ORDER BY rowid", [user_id]).fetchall()
+        return [str(r[0]) for r in rows]
 
     # -- cases and keys ----------------------------------------------------------------------
 
@@ -345,8 +450,8 @@ class ServerStore:
         with self.unit() as db:
             rows = db.execute(
                 "SELECT u.id, u.name, u.role, u.team_id, u.public_key, u.wrapped_private_key, "
-                "u.supervises, u.signing_key FROM users AS me JOIN users AS u ON u.id = me.id "
-                "OR u.team_id = me.team_id "
+                "u.supervises, u.signing_key, u.keys_due FROM users AS me JOIN users AS u "
+                "ON u.id = me.id OR u.team_id = me.team_id "
                 "WHERE me.id = ? ORDER BY u.id", [user_id]).fetchall()
         return [User(*row) for row in rows]
 
