@@ -20,6 +20,7 @@ from fieldapp.domain.errors import KnownError, RuleViolation
 from fieldapp.domain.formats import day_text, month_text, time_text
 from fieldapp.domain.kinds import KINDS
 from fieldapp.domain.people import CaseId, NoteId, TripId, UserId
+from fieldapp.services import enrolment
 from fieldapp.services.casework import CaseService
 from fieldapp.services.directory import directory
 from fieldapp.services.kept import KeptItem, kept_of, sentence
@@ -27,7 +28,6 @@ from fieldapp.services.mileage import MileageService
 from fieldapp.services.notes import NoteService
 from fieldapp.services.session import Session
 from fieldapp.services.workspace import Workspace
-from fieldapp.services import enrolment
 from sync import protocol as wire
 from sync.client import rekey
 from sync.client.engine import replica_of
