@@ -236,9 +236,9 @@ class SyncEngine:
         if waiting:
             # Documents that passed their checks only now (their author's new key accepted)
             # may need a key version this laptop has not fetched: fetch, and try once more.
-            held = len(keys.keys)
+            known = len(keys.keys)
             self._keys.fetch(waiting, keys)
-            if len(keys.keys) > held:
+            if len(keys.keys) > known:
                 report.pulled += self._db(lambda: self._replica().retry_inbox(keys))
         if page.scopes is not None:
             self._visible = set(page.scopes)
