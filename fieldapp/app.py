@@ -37,6 +37,8 @@ from fieldapp.services.enrolment import (
     RECOVERY_CODE_WORDS,
     Admission,
     Enrolment,
+    new_recovery_code_of,
+    recovery_code_seen,
     store_enrolment,
 )
 from fieldapp.services.exports import job as exports
@@ -101,7 +103,25 @@ def build_parser() -> argparse.ArgumentParser:
                       help="read the passphrase from the first line of standard input")
     _export_parser(commands)
     _kept_parser(commands)
+    _keys_parser(commands)
     return parser
+
+
+def _keys_parser(commands: Any) -> None:
+    shown = commands.add_parser(
+        "new-recovery-code", help="show the recovery code of keys this laptop replaced",
+        description="After a laptop of yours was revoked (or your administrator reset your "
+                    "keys), this laptop made new keys and keeps their recovery code until you "
+                    "have it. It is shown once; FieldApp then forgets it if you say so.")
+    shown.add_argument("--forget", action="store_true",
+                       help="forget it after showing it, without asking")
+    take = commands.add_parser(
+        "take-up-keys", help="use the keys another of your laptops made, with its new "
+                             "recovery code (asked for)")
+    for sub in (shown, take):
+        sub.add_argument("--passphrase-stdin", action="store_true",
+                         help="read the passphrase from the first line of standard input (and "
+                              "a recovery code asked for from the next lines)")
 
 
 def _kept_parser(commands: Any) -> None:
@@ -222,7 +242,8 @@ def _run_command(args: argparse.Namespace, paths: ProfilePaths) -> int:
         print(report.render())
         return 0 if report.healthy else 1
     commands = {"enrol": _server_command, "check-in": _server_command, "sync": _sync,
-                "export": _export, "backup": _backup, "restore": _restore, "kept": _kept}
+                "export": _export, "backup": _backup, "restore": _restore, "kept": _kept,
+                "new-recovery-code": _new_code, "take-up-keys": _take_up_keys}
     return commands[args.command](args, session)
 
 
@@ -320,6 +341,60 @@ def _sync(args: argparse.Namespace, session: Session) -> int:
         print(f"Needs attention: {report.conflicts} conflict(s) and {report.problems} refused "
               "change(s); open FieldApp to settle them.")
     return 1 if attention or not report.verified else 0
+
+
+def _new_code(args: argparse.Namespace, session: Session) -> int:
+    """Show the recovery code of keys replaced here, once; forget it when the person says they
+    stored it (or with --forget)."""
+    session.unlock(_passphrase(args.passphrase_stdin))
+    try:
+        new = new_recovery_code_of(session)
+        if new is None:
+            print("There is no new recovery code on this laptop: your keys were not replaced "
+                  "here, or you already stored the code.")
+            return 0
+        print(f"Your keys were replaced because {new.get('reason') or 'they had to be'}. "
+              f"Your new recovery code:\n\n    {new['recovery_code']}\n\n"
+              "Enter it on your other laptops (`fieldapp take-up-keys`, or Settings, Take up "
+              "new keys); you also need it to set up a replacement laptop. Print it or write "
+              "it down and keep it away from this laptop. Your old code no longer opens "
+              "anything.")
+        forget = args.forget or (sys.stdin.isatty() and input(
+            "Have you stored it? FieldApp then forgets it [y/N] ").strip().lower() in {"y",
+                                                                                      "yes"})
+        if forget:
+            recovery_code_seen(session)
+            print("Forgotten: it is now only where you stored it.")
+        else:
+            print("Kept on this laptop (sealed) until you say you stored it.")
+    finally:
+        session.lock()
+    return 0
+
+
+def _take_up_keys(args: argparse.Namespace, session: Session) -> int:
+    """On a laptop whose keys another of the person's laptops replaced: enter the new recovery
+    code (up to three tries) and use the new keys."""
+    from sync.client.rekey import take_up  # noqa: PLC0415 - network code only when asked
+
+    session.unlock(_passphrase(args.passphrase_stdin))
+    try:
+        for _ in range(RECOVERY_TRIES):
+            code = _recovery_code(args.passphrase_stdin)
+            if not code.strip():
+                break
+            try:
+                take_up(session, code)
+            except WrongRecoveryCode as wrong:
+                print(wrong.message, file=sys.stderr)
+                continue
+            print("Your new keys are in use on this laptop; `fieldapp sync` sends what waited.")
+            return 0
+    finally:
+        session.lock()
+    print("Nothing was changed: enter the new recovery code shown on the laptop that replaced "
+          "your keys.", file=sys.stderr)
+    return 2
 
 
 def _export(args: argparse.Namespace, session: Session) -> int:

@@ -1,7 +1,9 @@
 """The attention dialog: conflicts side by side with Keep mine / Keep theirs, copies kept for
 review, changes the server refused, with Send again / Dismiss, what was set aside, and colleagues
-whose key changed, with both fingerprints and Accept the new key; and the person's own work kept
-for them after a case left this laptop, with Export… (to a file they choose) and Discard….
+whose key changed, with both fingerprints and Accept the new key; the person's own work kept
+for them after a case left this laptop, with Export… (to a file they choose) and Discard…; and
+their own keys replaced, with the new recovery code to store, or to enter here
+(`ui/own_keys_dialogs.py`).
 
 Nothing here is lost or trusted without a question first: choosing a version, dismissing a
 refused change, accepting a new key and discarding kept work each ask, and say what follows.
@@ -24,18 +26,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fieldapp.services.enrolment import recovery_code_seen
 from fieldapp.services.exports.job import Exported
 from fieldapp.services.kept import KeptFormat, discard_kept, export_kept
 from fieldapp.services.session import Session
 from fieldapp.ui.export_dialog import start_folder
 from fieldapp.ui.models import Column, RowsModel
 from fieldapp.ui.ops import on_profile
+from fieldapp.ui.own_keys_dialogs import (
+    OWN_KEYS_HINTS,
+    OWN_KEYS_KINDS,
+    TakeUpKeysDialog,
+    show_new_code,
+)
 from fieldapp.ui.sync_controller import SyncController
 from fieldapp.ui.tables import name_parts, table
 from fieldapp.ui.trip_dialog import ConfirmDialog, plain_name
 from fieldapp.ui.widgets import fit_to_screen, heading, message_label, paragraph, set_error
 from sync.client.attention import (
     KEPT_FOR_YOU,
+    KEYS_ELSEWHERE,
+    NEW_RECOVERY_CODE,
     AttentionItem,
     Fields,
     accept_key,
@@ -46,8 +57,10 @@ from sync.client.engine import replica_of
 KINDS = {"conflict": "Changed in two places", "kept": "Kept for you to review",
          "refused": "Refused by the server", "set aside": "Set aside, not filed",
          "key": "A key that does not open", "unverified": "Not applied: failed its check",
-         "person": "A colleague's key changed", KEPT_FOR_YOU: "Kept for you to export"}
+         "person": "A colleague's key changed", KEPT_FOR_YOU: "Kept for you to export",
+         **OWN_KEYS_KINDS}
 HINTS = {
+    **OWN_KEYS_HINTS,
     KEPT_FOR_YOU: "Export… writes them to a file you choose (CSV opens in a spreadsheet; JSON "
                   "holds everything as kept); they stay here after it. Discard… removes them "
                   "from this laptop for good; it asks first.",
@@ -92,6 +105,7 @@ class AttentionDialog(QDialog):
     Attributes:
         model: the items (`AttentionItem`), oldest first.
         confirm_dialog: the question open now, if any.
+        take_up_dialog: the window taking up keys replaced elsewhere, if opened.
     """
 
     def __init__(self, controller: SyncController, parent: QWidget | None = None) -> None:
@@ -99,6 +113,7 @@ class AttentionDialog(QDialog):
         self._controller, self._ctx = controller, controller.ctx
         self._working = False
         self.confirm_dialog: ConfirmDialog | None = None
+        self.take_up_dialog: TakeUpKeysDialog | None = None
         self.setWindowTitle("Needs attention")
         self.setAccessibleName("Needs attention")
         fit_to_screen(self, QSize(940, 680))
@@ -119,6 +134,11 @@ class AttentionDialog(QDialog):
         self.accept_key = _button("&Accept the new key…")
         self.export_kept = _button("&Export…")
         self.discard_kept = _button("D&iscard…")
+        self.show_code = _button("Show the &new recovery code…")
+        self.take_up = _button("Enter the ne&w recovery code…")
+        self._choices = (self.keep_mine, self.keep_theirs, self.mark_read, self.send_again,
+                         self.dismiss, self.accept_key, self.export_kept, self.discard_kept,
+                         self.show_code, self.take_up)
         self.exported: Path | None = None  # where the kept work was exported, in this dialog
         self.close_button = _button("&Close")
         self._build()
@@ -137,8 +157,7 @@ class AttentionDialog(QDialog):
         layout.addWidget(self.hint)
         layout.addWidget(self.message)
         row = QHBoxLayout()
-        for button in (self.keep_mine, self.keep_theirs, self.mark_read, self.send_again,
-                       self.dismiss, self.accept_key, self.export_kept, self.discard_kept):
+        for button in self._choices:
             row.addWidget(button)
         row.addStretch(1)
         row.addWidget(self.close_button)
@@ -152,6 +171,8 @@ class AttentionDialog(QDialog):
         self.accept_key.clicked.connect(self._accept_key)
         self.export_kept.clicked.connect(self._export_kept)
         self.discard_kept.clicked.connect(self._discard_kept)
+        self.show_code.clicked.connect(self._show_new_code)
+        self.take_up.clicked.connect(self._take_up_keys)
         self.close_button.clicked.connect(self.close)
         self._controller.synced.connect(self._after_sync)
         self._show_item(None)
@@ -193,8 +214,9 @@ class AttentionDialog(QDialog):
         self.accept_key.setVisible(kind == "person")
         self.export_kept.setVisible(kind == KEPT_FOR_YOU)
         self.discard_kept.setVisible(kind == KEPT_FOR_YOU)
-        for button in (self.keep_mine, self.keep_theirs, self.mark_read, self.send_again,
-                       self.dismiss, self.accept_key, self.export_kept, self.discard_kept):
+        self.show_code.setVisible(kind == NEW_RECOVERY_CODE)
+        self.take_up.setVisible(kind == KEYS_ELSEWHERE)
+        for button in self._choices:
             button.setEnabled(not self._working)
         self.hint.setText(HINTS.get(kind, ""))
         if item is None:
@@ -204,7 +226,7 @@ class AttentionDialog(QDialog):
         self.reason.setText(f"{item.title}. {item.reason}")
         if item.kind == "refused":
             self.sides.setHtml(side_by_side(item.mine, None, "On this laptop", ""))
-        elif item.kind in ("set aside", "unverified", "key"):
+        elif item.kind in ("set aside", "unverified", "key", NEW_RECOVERY_CODE, KEYS_ELSEWHERE):
             self.sides.clear()  # nothing of it is shown: it may not even be what it says
         elif item.kind == KEPT_FOR_YOU:
             self.sides.setHtml(kept_list(item.mine or []))
@@ -319,6 +341,20 @@ class AttentionDialog(QDialog):
             text = f"You have not exported them. {gone}"
         self._confirm(title, text, action, lambda: self._decide(
             discard_kept, "The kept changes were discarded from this laptop.", sync=False))
+
+    def _show_new_code(self) -> None:
+        self._working = True
+        self._show_item(self.current())
+        set_error(self.message, "")
+        show_new_code(self._ctx, self, shown_in=self.message, after_failure=self._idle,
+                      stored=lambda: self._decide(recovery_code_seen, "Your new recovery code "
+                                                  "is no longer kept on this laptop.", sync=False))
+
+    def _take_up_keys(self) -> None:
+        self.take_up_dialog = TakeUpKeysDialog(self._ctx, controller=self._controller,
+                                               parent=self)
+        self.take_up_dialog.taken_up.connect(lambda said: self._written(said, False))
+        self.take_up_dialog.open()
 
     def _settle(self, conflict_id: str, choice: str, done: str, *, sync: bool = False) -> None:
         self._write(lambda replica: replica.resolve(conflict_id, choice), done, sync=sync)

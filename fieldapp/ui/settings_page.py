@@ -25,6 +25,7 @@ from fieldapp.storage.profile_settings import AUTO_LOCK_MINUTES
 from fieldapp.ui.context import UiContext
 from fieldapp.ui.enrol_dialog import EnrolDialog
 from fieldapp.ui.ops import on_profile
+from fieldapp.ui.own_keys_dialogs import TakeUpKeysDialog
 from fieldapp.ui.review_dialogs import moment_text
 from fieldapp.ui.team_keys import KeysFacts, OwnKeyBox, TeamKeysBox, read_keys
 from fieldapp.ui.widgets import heading, labelled, message_label, paragraph, set_error
@@ -46,7 +47,8 @@ class SettingsPage(QWidget):
     lock_requested: the person asked to lock.
     change_passphrase_requested: the person asked to change the passphrase.
     auto_lock_changed(int): the new inactivity limit in minutes.
-    server_connected: this profile was just enrolled with the program's server.
+    server_connected: this profile was just enrolled with the program's server, or took up
+        keys replaced on another laptop of its person (either way: sync now).
     switch_profile_requested: the person asked to lock this profile and open another.
     """
 
@@ -119,6 +121,7 @@ class SettingsPage(QWidget):
         self.backup_button.clicked.connect(self._backup)
         self.auto_lock.editingFinished.connect(self._save_auto_lock)
         self.connect_button.clicked.connect(self.open_enrolment)
+        self.own_key.take_up_button.clicked.connect(self.open_take_up)
 
     def _profiles_group(self) -> QGroupBox:
         """Another person's or another job's profile on this laptop: lock this one first."""
@@ -140,6 +143,17 @@ class SettingsPage(QWidget):
         dialog.finished.connect(lambda _: self.refresh())
         self.enrol_dialog = dialog
         dialog.open()
+
+    def open_take_up(self) -> None:
+        dialog = TakeUpKeysDialog(self._ctx, parent=self)
+        dialog.taken_up.connect(self._taken_up)
+        self.take_up_dialog = dialog
+        dialog.open()
+
+    def _taken_up(self, said: str) -> None:
+        self.own_key.message.setText(said)
+        self.refresh()  # the new fingerprint
+        self.server_connected.emit()  # the main window syncs now, with the new keys
 
     def refresh(self) -> None:
         on_profile(self._ctx.runner, self._ctx.session, _read, owner=self).done(self._show).run()

@@ -36,6 +36,7 @@ from sync.client.engine import (
     status_of,
 )
 from sync.client.http import probe
+from sync.client.rekey import KeysReplacedElsewhere
 from sync.client.replica import Replica
 
 log = logging.getLogger(__name__)
@@ -369,7 +370,9 @@ class SyncController(QObject):
         delay = min(self.options.retry_max_ms, self.options.retry_first_ms * 2 ** self._failures)
         delay = max(1, int(delay * (0.5 + self._rng() / 2)))
         self._failures = min(self._failures + 1, 30)
-        if not isinstance(error, ServerUnreachable):
+        if isinstance(error, KeysReplacedElsewhere):
+            note = "Waiting for your new recovery code (Needs attention)."
+        elif not isinstance(error, ServerUnreachable):
             note = "The server said no."
         else:
             note = "No network." if self.state.no_network else "Server not reachable."
@@ -431,7 +434,7 @@ def _attention(status: dict[str, Any]) -> int:
     aside, colleagues whose key changed, and work kept for them (one item, as listed)."""
     return len(status["conflicts"]) + len(status["problems"]) + \
         len(status.get("set_aside", ())) + len(status.get("keys_set_aside", ())) + \
-        len(status.get("keys_changed", ())) + _kept(status)
+        len(status.get("keys_changed", ())) + _kept(status) + int(status.get("own_keys", 0))
 
 
 def _kept(status: dict[str, Any]) -> int:

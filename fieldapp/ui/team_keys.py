@@ -62,11 +62,13 @@ class TeamKey:
 
 @dataclass(frozen=True)
 class KeysFacts:
-    """`own`: the profile's own fingerprint ('' when it has none); `own_note`: why not."""
+    """`own`: the profile's own fingerprint ('' when it has none); `own_note`: why not;
+    `enrolled`: the profile is connected to the program's server."""
 
     own: str
     own_note: str
     team: list[TeamKey]
+    enrolled: bool = False
 
 
 def read_keys(session: Session) -> KeysFacts:
@@ -101,7 +103,7 @@ def read_keys(session: Session) -> KeysFacts:
                             fingerprint=pin.fingerprint if pin else "", state=state,
                             changed=pin is not None and pin.changed))
     team.sort(key=lambda k: (k.name.casefold(), k.user_id))
-    return KeysFacts(own=own, own_note=note, team=team)
+    return KeysFacts(own=own, own_note=note, team=team, enrolled=found is not None)
 
 
 def fingerprint_label(name: str) -> QLabel:
@@ -114,19 +116,32 @@ def fingerprint_label(name: str) -> QLabel:
 
 
 class OwnKeyBox(QGroupBox):
-    """"Your key fingerprint": the digits and what they are for."""
+    """"Your key fingerprint": the digits and what they are for; "Take up new keys…" (for an
+    enrolled profile) after the person's keys were replaced on another of their laptops."""
 
     def __init__(self) -> None:
         super().__init__("Your key fingerprint")
         self.digits = fingerprint_label("Your key fingerprint")
         self.purpose = paragraph(OWN_PURPOSE, name="What your fingerprint is for")
+        self.take_up_button = QPushButton("Take &up new keys…")
+        self.take_up_button.setAccessibleName(plain_name(self.take_up_button.text()))
+        self.take_up_button.setToolTip("After your keys were replaced on another of your "
+                                       "laptops: enter the new recovery code shown there")
+        self.take_up_button.setAutoDefault(False)
+        self.take_up_button.setEnabled(False)
+        self.message = message_label("Your key: result")
         box = QVBoxLayout(self)
         box.addWidget(self.digits)
         box.addWidget(self.purpose)
+        row = QHBoxLayout()
+        row.addWidget(self.take_up_button)
+        row.addWidget(self.message, 1)
+        box.addLayout(row)
 
     def show_facts(self, facts: KeysFacts) -> None:
         self.digits.setText(facts.own or facts.own_note)
         self.purpose.setVisible(bool(facts.own))
+        self.take_up_button.setEnabled(facts.enrolled)
 
 
 class TeamKeysBox(QGroupBox):

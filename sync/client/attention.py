@@ -197,10 +197,10 @@ def _changed_keys(ws: Workspace) -> list[AttentionItem]:
         name = names.get(UserId(pin.user_id)) or pin.user_id
         items.append(AttentionItem(
             kind="person", key=pin.user_id, table="", thing="key", title=f"{name}'s key changed",
-            reason=(f"The server now gives a different key for {name}. It can mean {name}'s "
-                    "keys were replaced (a laptop of theirs was lost and revoked, or they set "
-                    "up again), or that someone is trying to read the families' records in "
-                    "their name. Until you decide, nothing new is shared "
+            reason=(f"The server now gives a different key for {name}. It can mean {name} set "
+                    "up a new laptop with a new key, or that their keys were replaced because "
+                    "a laptop of theirs was revoked, or that someone is trying to read the "
+                    "families' records in their name. Until you decide, nothing new is shared "
                     f"with {name} and what they sign is set aside, not applied."),
             mine=[("Fingerprint", pin.fingerprint),
                   ("Since", local_day(pin.verified_at or pin.pinned_at, zone))],

@@ -50,7 +50,7 @@ from sync.client.http import (
 )
 from sync.client.key_exchange import DbCall, KeyExchange
 from sync.client.pins import Pins
-from sync.client.rekey import Rekey
+from sync.client.rekey import ELSEWHERE_STATE, Rekey
 from sync.client.replica import KeyRing, Replica, Settled
 
 log = logging.getLogger(__name__)
@@ -349,7 +349,10 @@ def status_of(session: Session) -> dict[str, Any]:
             "conflicts": replica.conflicts(), "problems": replica.problems(),
             "set_aside": replica.set_aside(), "keys_set_aside": replica.keys_set_aside(),
             "keys_changed": [p.user_id for p in Pins(replica.db, now=replica.now).changed()],
-            "kept": kept_of(session).count()}
+            "kept": kept_of(session).count(),
+            # This person's own keys: a new recovery code to store, or keys to take up.
+            "own_keys": int(enrolment.new_recovery_code_of(session) is not None)
+            + int(replica.state(ELSEWHERE_STATE) == "1")}
 
 
 def replica_of(session: Session, *, enrolled: dict[str, Any] | None = None) -> Replica:

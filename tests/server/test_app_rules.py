@@ -305,12 +305,16 @@ def test_members_of_a_case_are_its_workers_and_the_teams_supervisors(server: Ser
         server.token(who)
     members = server.call("GET", "/v1/cases/c1/members", who="rc1").json()
     assert members == [
-        {"user_id": "iw1", "role": "intact worker", "public_key": "pkiw1", "signing_key": None},
+        {"user_id": "iw1", "role": "intact worker", "public_key": "pkiw1", "signing_key": None,
+         "keys_due": False},
         {"user_id": "rc1", "role": "recovery coordinator", "public_key": "pkrc1",
-         "signing_key": None},
-        {"user_id": "sup1", "role": "supervisor", "public_key": "pksup1", "signing_key": None}]
+         "signing_key": None,
+         "keys_due": False},
+        {"user_id": "sup1", "role": "supervisor", "public_key": "pksup1", "signing_key": None,
+         "keys_due": False}]
     assert server.call("GET", "/v1/cases/c3/members", who="sup1").json() == [
-        {"user_id": "sup1", "role": "supervisor", "public_key": "pksup1", "signing_key": None}]
+        {"user_id": "sup1", "role": "supervisor", "public_key": "pksup1", "signing_key": None,
+         "keys_due": False}]
 
 
 def test_a_ledgers_members_are_its_worker_and_their_supervisors(server: Server) -> None:
@@ -431,7 +435,7 @@ def test_anyone_in_the_program_reads_a_persons_public_keys(server: Server) -> No
     sid = signed_in(server, "sup3")
     answer = server.call("GET", "/v1/people/sup3", who="rc2")
     assert answer.json() == {"user_id": "sup3", "public_key": sid.public_key,
-                             "signing_key": sid.signing_key}
+                             "signing_key": sid.signing_key, "former_signing_keys": []}
     missing = server.call("GET", "/v1/people/nobody", who="rc2")
     assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
     assert server.call("GET", "/v1/people/sup3").status_code == 401
@@ -603,7 +607,7 @@ def test_enrolment_gives_the_device_its_token_keys_and_the_program(server: Serve
     assert body["user"] == {"id": "rc1", "name": "Rosa Coordinator",
                             "role": "recovery coordinator", "team_id": "north"}
     assert body["key_material"] == {"public_key": "pkrc1", "wrapped_private_key": "wpkrc1",
-                                    "signing_key": None}
+                                    "signing_key": None, "former_signing_keys": []}
     assert body["program"] == {"name": PROGRAM, **DEFAULT_SETTINGS}
     assert server.audit()[-1] == ("rc1", "device enrolled", body["device_id"], {})
     me = server.call("GET", "/v1/me", token=body["device_token"])

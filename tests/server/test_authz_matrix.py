@@ -148,13 +148,17 @@ def _next_version(server: dict[str, list[tuple[Any, ...]]], case: str) -> int:
 
 @pytest.fixture(scope="module")
 def world(server: RunningServer) -> World:
-    """Case c3 added, a device enrolled for everyone, and one more of rc1's devices revoked."""
+    """Case c3 added, a device enrolled for everyone, and rc9's laptop revoked."""
     server.cli("case-add", "c3", "--team", "t1")
     tokens: dict[str, str | None] = {
         user: server.enrol(user, device_name=f"{user} laptop", public_key=f"pk-{user}",
                            wrapped_private_key=f"wpk-{user}")
         for user in PEOPLE}
-    lost = server.enrol_device("rc1", device_name="rc1 stolen laptop")
+    # The stolen laptop is of a coordinator on no case here: a revoke also marks its person's
+    # keys as due to be replaced (withheld from member lists), which the matrix does not test.
+    server.cli("user-add", "rc9", "--name", "Robin Lost", "--role", "recovery coordinator",
+               "--team", "t1")
+    lost = server.enrol_device("rc9", device_name="rc9 stolen laptop")
     server.cli("revoke", lost["device_id"])
     tokens["revoked"] = lost["device_token"]
     tokens["no token"] = None
@@ -164,14 +168,15 @@ def world(server: RunningServer) -> World:
 
 @pytest.fixture
 def victim(server: RunningServer) -> Iterator[str]:
-    """A fresh active device (sup2's spare laptop) for a revoke call to aim at.
+    """A fresh active device (rc9's spare laptop: rc9 is on no case, and a revoke makes its
+    person's keys due) for a revoke call to aim at.
 
     Made in-process on the live data folder, so it does not spend the server's per-address
     enrolment allowance."""
     store = ServerStore(server.data_dir)
     try:
-        code = store.create_code("sup2", now=datetime.now(UTC))
-        device, _, _ = store.enrol(code, device_name="sup2 spare laptop", public_key=None,
+        code = store.create_code("rc9", now=datetime.now(UTC))
+        device, _, _ = store.enrol(code, device_name="rc9 spare laptop", public_key=None,
                                    wrapped_private_key=None, now=datetime.now(UTC))
     finally:
         store.close()

@@ -87,7 +87,7 @@ def test_later_devices_get_the_first_devices_key_material(server: RunningServer)
     first = server.enrol_device("iw1", device_name="old laptop", public_key="cHVibGljLWl3MQ",
                                 wrapped_private_key="d3JhcHBlZC1pdzE")
     registered = {"public_key": "cHVibGljLWl3MQ", "wrapped_private_key": "d3JhcHBlZC1pdzE",
-                  "signing_key": None}
+                  "signing_key": None, "former_signing_keys": []}
     assert first["key_material"] == registered
     replacement = server.enrol_device("iw1", device_name="new laptop")
     assert replacement["key_material"] == registered

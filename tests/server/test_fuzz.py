@@ -71,6 +71,9 @@ OPERATIONS = [
     "GET /v1/program",
     "GET /v1/team",
     "GET /v1/people/{user_id}",
+    "POST /v1/people/{user_id}/reset-keys",
+    "GET /v1/me/keys",
+    "PUT /v1/me/keys",
     "GET /v1/cases",
     "GET /v1/cases/{case_id}",
     "GET /v1/cases/{case_id}/members",
@@ -88,7 +91,7 @@ OPERATIONS = [
 # Only a request body can be made invalid here: path parameters and the optional Authorization
 # header are free-form strings, so the other operations have no negative cases.
 WITH_BODY = ["POST /v1/enrol", "PUT /v1/cases/{case_id}/keys", "POST /v1/sync/push",
-             "GET /v1/sync/pull"]
+             "GET /v1/sync/pull", "PUT /v1/me/keys"]
 RUNS = [(label, GenerationMode.POSITIVE) for label in OPERATIONS] + [
     (label, GenerationMode.NEGATIVE) for label in WITH_BODY]
 
@@ -154,8 +157,12 @@ def _prepare(data: Path, clock: FakeClock, *, initialised: bool = True) -> dict[
         return enrolled.id, token
 
     tokens = {user_id: enrol(user_id, f"{name}'s laptop")[1] for user_id, name, *_ in people}
-    revoked_id, tokens["revoked"] = enrol("cora", "Cora's old laptop")
+    # The revoked laptop is of someone on no case: a revoke makes its person's keys due, which
+    # would close every key upload to them.
+    store.add_user("rex", "Rex Revoked", Role.RECOVERY_COORDINATOR.value, "south", now=stamp)
+    revoked_id, tokens["revoked"] = enrol("rex", "Rex's old laptop")
     store.revoke_device(revoked_id, now=clock())
+    store.reset_keys("sol", now=clock())  # so a laptop of Sol's can replace them (PUT /me/keys)
     spare = [enrol("ivan", f"Ivan's spare {n}")[0] for n in range(3)]
     codes = [store.create_code(user_id, now=clock()) for user_id in ("sol", "ivan", "sam")]
     store.close()
@@ -226,6 +233,8 @@ def _aim(case: Any, target: int, api: Api) -> None:
                 key["version"] = int(key["version"])
             if isinstance(key, dict) and target == 1:  # a first key: a new version is the next
                 key["version"] = 1
+    if case.path == "/v1/me/keys" and isinstance(body, dict) and target == 1:
+        body["copies"] = []  # copies with generated signatures are refused (422)
     if case.path == "/v1/enrol" and isinstance(body, dict):
         body["code"] = api.codes[target % len(api.codes)]
 
