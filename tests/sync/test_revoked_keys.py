@@ -12,6 +12,8 @@ The program (tests/sync/conftest.py): team t1 has rc1, iw1 and sup1.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -31,11 +33,13 @@ from sync.client.http import enrolled_client
 from sync.client.rekey import KeysReplacedElsewhere, take_up
 from sync.client.replica import KeyRing
 from sync.client.sealing import open_from_wire
+from tests.conftest import PASSPHRASE
 from tests.real_server import run_cli
 from tests.services.records_helpers import services_of, visit_details
-from tests.sync.conftest import FAST, SyncServer, sync
+from tests.sync.conftest import FAST, ROOT, SyncServer, sync
 from tests.sync.insider import Insider
 from tests.sync.test_end_to_end import family
+from tests.sync.test_recovery_code_cli import CODE
 
 CASE = "fam-1"
 
@@ -351,3 +355,43 @@ def test_the_server_refuses_what_a_key_replacement_must_not_do(sync_server: Sync
         "visit_notes", "n-old-key", CASE, {"status": "draft"})]})
     assert (answer.status_code, answer.json()["error"]) == (409, "keys_replaced")
     assert sync_server.sql("SELECT count(*) FROM records") == before
+
+
+def fieldapp(sync_server: SyncServer, name: str, *args: str, lines: tuple[str, ...] = ()
+             ) -> subprocess.CompletedProcess[str]:
+    """The `fieldapp` command on laptop `name`, the passphrase (and `lines`) on standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "fieldapp", "--data-dir", str(sync_server.tmp / name), *args,
+         "--passphrase-stdin"], input="\n".join((PASSPHRASE, *lines)) + "\n", text=True,
+        capture_output=True, cwd=ROOT, env={"PATH": "/usr/bin:/bin", "HOME": str(sync_server.tmp)},
+        timeout=60, check=False)
+
+
+def test_the_command_line_shows_the_new_code_once_and_takes_it_up(sync_server: SyncServer
+                                                                  ) -> None:
+    """`fieldapp new-recovery-code --forget` prints the code and forgets it; on rc1's home
+    laptop `fieldapp take-up-keys` refuses a wrong code, takes the right one, and the laptop
+    syncs again."""
+    _sup, _iw, _lost, desk = a_family_and_two_laptops_of_rc1(sync_server)
+    home = sync_server.device("rc-home", "rc1")
+    assert sync(home).verified
+    run_cli(sync_server.data_dir, "revoke", device_id(sync_server, "rc-lost"))
+    assert sync(desk).verified
+    desk.lock()
+    home.lock()
+
+    shown = fieldapp(sync_server, "rc-desk", "new-recovery-code", "--forget")
+    assert shown.returncode == 0, shown.stderr
+    [code] = CODE.findall(shown.stdout)
+    assert "a laptop of yours was revoked" in shown.stdout
+    again = fieldapp(sync_server, "rc-desk", "new-recovery-code")
+    assert "There is no new recovery code" in again.stdout and not CODE.findall(again.stdout)
+
+    wrong = fieldapp(sync_server, "rc-home", "take-up-keys",
+                     lines=("7QK2-M9XD-0A1B-ZZ34-HJKM-NPRS", ""))
+    assert wrong.returncode == 2 and "Nothing was changed" in wrong.stderr
+    taken = fieldapp(sync_server, "rc-home", "take-up-keys", lines=(code,))
+    assert taken.returncode == 0, taken.stderr
+    assert "Your new keys are in use" in taken.stdout
+    home = sync_server.reopen("rc-home")
+    assert sync(home).verified
