@@ -170,6 +170,14 @@ class SyncEngine:
     def _push(self, keys: KeyRing, report: SyncReport, progress: Callable[[Progress], None]
               ) -> None:
         total = self._db(lambda: self._replica().waiting())
+        if total:
+            # What goes up is sealed now, under each scope's newest key: a scope that must move
+            # to a new version (someone left it, or a laptop was revoked) moves first, so what
+            # was written offline meanwhile is closed to them too. A pull past the end of the
+            # sequence carries no documents, only what the server says of the keys.
+            ahead = self._server.call("GET", "/v1/sync/pull", model=wire.Page,
+                                      params={"since": 2**53, "limit": 1})
+            self._rotate(set(ahead.rotate), ahead.scopes, keys)
         self._keys.ensure(self._db(lambda: self._replica().pending_scopes()), keys)
         while True:
             self._check_cancel()
@@ -210,18 +218,7 @@ class SyncEngine:
             progress(Progress("receiving", report.pulled, 0))
             if not page.more:
                 break
-        if page.scopes is not None:
-            self._keys.look_past_undecided(set(page.scopes), keys)
-        for scope, version in sorted(self._keys.undecided.items()):
-            held = keys.newest(scope)
-            if held is not None and held[0] < version:
-                # The newest version was sealed by a member whose new key is not accepted here
-                # (a laptop of theirs revoked): not taken, and what is written here must not
-                # stay under the older one, which the revoked laptop can open.
-                rotate.discard(scope)
-                self._keys.rotate(scope, keys, above=version)
-        for scope in sorted(rotate):
-            self._keys.rotate(scope, keys)
+        self._rotate(rotate, page.scopes, keys)
         for scope in sorted(needs - rotate):
             try:
                 self._keys.share(scope, keys)
@@ -243,6 +240,22 @@ class SyncEngine:
         if page.scopes is not None:
             self._visible = set(page.scopes)
             self._forget_elsewhere(page.scopes, keys, report)
+
+    def _rotate(self, rotate: set[str], visible: list[str] | None, keys: KeyRing) -> None:
+        """Move to a new key version the scopes the server names (`rotate`, changed in place
+        to what is left for this sync) and those whose newest version was sealed by a member
+        whose new key is not accepted here (a laptop of theirs revoked): that version is not
+        taken, and what is written here must not stay under the older one, which the revoked
+        laptop opens."""
+        if visible is not None:
+            self._keys.look_past_undecided(set(visible), keys)
+        for scope, version in sorted(self._keys.undecided.items()):
+            held = keys.newest(scope)
+            if held is not None and held[0] < version:
+                rotate.discard(scope)
+                self._keys.rotate(scope, keys, above=version)
+        for scope in sorted(rotate):
+            self._keys.rotate(scope, keys)
 
     def _forget_elsewhere(self, visible: list[str], keys: KeyRing, report: SyncReport
                           ) -> None:

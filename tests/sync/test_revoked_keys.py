@@ -395,3 +395,18 @@ def test_the_command_line_shows_the_new_code_once_and_takes_it_up(sync_server: S
     assert "Your new keys are in use" in taken.stdout
     home = sync_server.reopen("rc-home")
     assert sync(home).verified
+
+
+def test_what_was_written_offline_before_the_news_goes_up_under_the_new_key(
+        sync_server: SyncServer) -> None:
+    """iw1 writes a note offline while rc1's lost laptop is revoked; her next sync moves the
+    family to a new key version before it sends the note, so the note is closed to the lost
+    laptop's keys too."""
+    _sup, iw, lost, _desk = a_family_and_two_laptops_of_rc1(sync_server)
+    thief, thief_keys = what_the_thief_holds(lost)
+    before = newest_version(sync_server)
+    offline = sign_note(iw, "Written in the car, no signal.")
+    run_cli(sync_server.data_dir, "revoke", device_id(sync_server, "rc-lost"))
+    assert sync(iw).verified
+    assert server_doc(sync_server, offline).key_version == before + 1
+    assert not thief_opens(sync_server, thief, thief_keys, offline)
