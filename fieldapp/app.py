@@ -34,6 +34,7 @@ from fieldapp.services import kept
 from fieldapp.services.doctor import run_doctor
 from fieldapp.services.enrolment import (
     ENROLMENT_CODE_SPENT,
+    NEW_RECOVERY_CODE_WORDS,
     RECOVERY_CODE_WORDS,
     Admission,
     Enrolment,
@@ -355,10 +356,7 @@ def _new_code(args: argparse.Namespace, session: Session) -> int:
             return 0
         print(f"Your keys were replaced because {new.get('reason') or 'they had to be'}. "
               f"Your new recovery code:\n\n    {new['recovery_code']}\n\n"
-              "Enter it on your other laptops (`fieldapp take-up-keys`, or Settings, Take up "
-              "new keys); you also need it to set up a replacement laptop. Print it or write "
-              "it down and keep it away from this laptop. Your old code no longer opens "
-              "anything.")
+              f"{NEW_RECOVERY_CODE_WORDS} (At a terminal: `fieldapp take-up-keys`.)")
         forget = args.forget or (sys.stdin.isatty() and input(
             "Have you stored it? FieldApp then forgets it [y/N] ").strip().lower() in {"y",
                                                                                       "yes"})

@@ -46,6 +46,14 @@ RECOVERY_CODE_WORDS = (
     "shown only this once. FieldApp does not keep it, on this laptop or on the server, so "
     "nobody can tell it to you again, not even your administrator. Print it or write it down "
     "and keep it somewhere safe, away from this laptop.")
+# The same, for the code of keys this laptop replaced (a laptop of the person's revoked): kept
+# sealed here until the person says they stored it.
+NEW_RECOVERY_CODE_WORDS = (
+    "You need it on each of your other laptops (Settings, Take up new keys…) and to set up a "
+    "replacement laptop. Your old code no longer opens anything. FieldApp keeps this one on "
+    "this laptop, sealed, only until you say you stored it, and never on the server: after "
+    "that nobody can tell it to you again, not even your administrator. Print it or write it "
+    "down and keep it somewhere safe, away from this laptop.")
 # Said when a replacement laptop gives up on the recovery code: the server spent the code.
 ENROLMENT_CODE_SPENT = (
     "Your enrolment code has been used, but your key was not opened, so nothing was kept on "

@@ -51,9 +51,7 @@ ABOUT_TAKING_UP = (
     "there (under Needs attention) to use the new keys here too. Until then this laptop sends "
     "nothing; its changes wait here, untouched.")
 NEW_CODE_WORDS = (
-    "Your keys were replaced because {reason}. This is your new recovery code; the old one no "
-    "longer opens anything. Enter it on each of your other laptops (Settings, Take up new "
-    "keys…), and keep it as you kept the old one.")
+    "Your keys were replaced because {reason}. This is your new recovery code.")
 # Said for a code that does not open the keys: the domain's sentence sends the person to the code
 # of their first enrolment, and here it is the new one that matters.
 WRONG_NEW_CODE = (
@@ -95,7 +93,7 @@ def show_new_code(ctx: UiContext, parent: QWidget, *, shown_in: QLabel,
             set_error(shown_in, NO_NEW_CODE)
             return
         shown = RecoveryCodeDialog(new.code, person=new.person, server_url=new.server_url,
-                                   parent=parent)
+                                   words=enrolment.NEW_RECOVERY_CODE_WORDS, parent=parent)
         shown.setWindowTitle("Your new recovery code")
         shown.setAccessibleName("Your new recovery code")
         shown.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # it held the code

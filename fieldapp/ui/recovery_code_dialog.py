@@ -1,4 +1,5 @@
-"""The recovery code, shown once after a person's first enrolment, to print or store."""
+"""The recovery code, shown once after a person's first enrolment (or after a laptop made new
+keys for them), to print or store."""
 
 from __future__ import annotations
 
@@ -39,9 +40,10 @@ class RecoveryCodeDialog(QDialog):
     """
 
     def __init__(self, code: str, *, person: str, server_url: str,
-                 parent: QWidget | None = None) -> None:
+                 words: str = RECOVERY_CODE_WORDS, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._code, self._person, self._server = code, person, server_url
+        self._words = words  # what the code is for, under it and on the printout
         self.print_dialog: QPrintDialog | None = None
         self.setWindowTitle("Your recovery code")
         self.setAccessibleName("Your recovery code")
@@ -76,7 +78,7 @@ class RecoveryCodeDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Store your recovery code now"))
         layout.addWidget(self.code)
-        layout.addWidget(paragraph(RECOVERY_CODE_WORDS, name="About the recovery code"))
+        layout.addWidget(paragraph(words, name="About the recovery code"))
         layout.addLayout(actions)
         layout.addWidget(self.stored)
         layout.addWidget(buttons)
@@ -120,7 +122,7 @@ class RecoveryCodeDialog(QDialog):
             "<h2>FieldApp recovery code</h2>"
             f"<p>For {escape(self._person)}, on the server {escape(self._server)}</p>"
             f"<p style='font-size: 20pt; font-family: monospace'><b>{escape(self._code)}</b></p>"
-            f"<p>{escape(RECOVERY_CODE_WORDS)}</p>")
+            f"<p>{escape(self._words)}</p>")
         return document
 
     def _forget(self) -> None:
