@@ -59,7 +59,8 @@ ENROLMENT_CODE_SPENT = (
     "Your enrolment code has been used, but your key was not opened, so nothing was kept on "
     "this laptop. Find the recovery code you stored when you first connected FieldApp, then "
     "ask your administrator for a new enrolment code, and to revoke the laptop this attempt "
-    "enrolled (it is listed under your name, enrolled just now).")
+    "enrolled, telling them it never opened your key (it is listed under your name, enrolled "
+    "just now).")
 
 
 class ServerUnreachable(KnownError):

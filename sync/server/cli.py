@@ -101,16 +101,23 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("id")
     assign.add_argument("--coordinator")
     assign.add_argument("--intact-worker")
+    _device_parsers(sub)
+    sub.add_parser("audit", help="show the audit log")
+    return parser
+
+
+
+def _device_parsers(sub: Any) -> None:
     devices = sub.add_parser("devices", help="list enrolled devices")
     devices.add_argument("--user")
     revoke = sub.add_parser("revoke", help="revoke a device (it wipes itself on next contact)")
     revoke.add_argument("device")
+    revoke.add_argument("--keys-never-opened", action="store_true",
+                        help="only for a laptop whose enrolment stopped at the recovery code "
+                             "(it never held its person's keys): their keys stay")
     reset = sub.add_parser("reset-keys", help="make a person's keys be replaced (a lost "
                            "recovery code, or keys someone else may know)")
     reset.add_argument("user")
-    sub.add_parser("audit", help="show the audit log")
-    return parser
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
@@ -171,8 +178,12 @@ def _devices(args: argparse.Namespace, store: ServerStore, now: datetime) -> Non
             print(_shown(f"{d.id}  {d.user_id:<20} {d.name:<24} enrolled {d.enrolled_at}  "
                          f"{state}"))
     elif args.command == "revoke":
-        store.revoke_device(args.device, now=now)
+        store.revoke_device(args.device, now=now, held_keys=not args.keys_never_opened)
         user = next(d.user_id for d in store.devices() if d.id == args.device)
+        if args.keys_never_opened:
+            print(_shown(f"Device {args.device} is revoked; it will wipe its FieldApp data on "
+                         f"next contact. {user}'s keys stay as they are."))
+            return
         print(_shown(f"Device {args.device} is revoked; it will wipe its FieldApp data on next "
                      f"contact. It held {user}'s keys, so they will be replaced: the next of "
                      f"{user}'s laptops to sync makes new ones and shows a new recovery code "

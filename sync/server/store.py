@@ -338,9 +338,11 @@ class ServerStore:
                               [user_id, user_id]).fetchall()
         return [Device(*row) for row in rows]
 
-    def revoke_device(self, device_id: str, *, now: datetime) -> None:
+    def revoke_device(self, device_id: str, *, now: datetime, held_keys: bool = True) -> None:
         """Revoke a device; it held its user's private keys, so they are due to be replaced
-        and every scope they could open to be rotated (`expose_keys`), in the same transaction."""
+        and every scope they could open to be rotated (`_expose_keys`), in the same
+        transaction. `held_keys=False` only for a laptop that never opened them (an enrolment
+        that stopped at the recovery code): the person keeps their keys."""
         with self.unit() as db:
             row = db.execute("SELECT user_id FROM devices WHERE id = ? AND revoked_at IS NULL",
                              [device_id]).fetchone()
@@ -348,7 +350,8 @@ class ServerStore:
                 raise StoreError("unknown_device", f"No active device {device_id}.")
             db.execute("UPDATE devices SET revoked_at = ? WHERE id = ?",
                        [now.isoformat(), device_id])
-            _expose_keys(db, str(row[0]), DEVICE_REVOKED, now=now.isoformat())
+            if held_keys:
+                _expose_keys(db, str(row[0]), DEVICE_REVOKED, now=now.isoformat())
 
     def reset_keys(self, user_id: str, *, now: datetime) -> None:
         """The administrator's way back from a lost recovery code or a key thought known to

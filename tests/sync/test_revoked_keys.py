@@ -25,15 +25,17 @@ from fieldapp.domain.errors import KeyFileDamaged, WrongRecoveryCode
 from fieldapp.domain.people import Role
 from fieldapp.services import case_keys, enrolment
 from fieldapp.services.session import Session
+from fieldapp.storage.paths import ProfilePaths
 from sync import protocol as wire
 from sync.client import rekey
 from sync.client.attention import accept_key, read_attention
 from sync.client.engine import replica_of
+from sync.client.enrol import ask_to_join
 from sync.client.http import enrolled_client
 from sync.client.rekey import KeysReplacedElsewhere, take_up
 from sync.client.replica import KeyRing
 from sync.client.sealing import open_from_wire
-from tests.conftest import PASSPHRASE
+from tests.conftest import PASSPHRASE, FakeClock
 from tests.real_server import run_cli
 from tests.services.records_helpers import services_of, visit_details
 from tests.sync.conftest import FAST, ROOT, SyncServer, sync
@@ -410,3 +412,24 @@ def test_what_was_written_offline_before_the_news_goes_up_under_the_new_key(
     assert sync(iw).verified
     assert server_doc(sync_server, offline).key_version == before + 1
     assert not thief_opens(sync_server, thief, thief_keys, offline)
+
+
+def test_a_laptop_that_never_opened_the_keys_is_revoked_without_replacing_them(
+        sync_server: SyncServer) -> None:
+    """An enrolment that stopped at the recovery code left a device listed; revoked with
+    --keys-never-opened, the person's keys are not due and nothing rotates."""
+    sup, _iw, _lost, desk = a_family_and_two_laptops_of_rc1(sync_server)
+    attempt = Session(ProfilePaths(sync_server.tmp / "rc-attempt"), clock=FakeClock())
+    attempt.create(PASSPHRASE)
+    ask_to_join(attempt, server_url=sync_server.url, code=sync_server.code("rc1"),
+                device_name="rc-attempt")  # the recovery code is never entered
+    attempt.lock()
+    before = newest_version(sync_server)
+    out = run_cli(sync_server.data_dir, "revoke", device_id(sync_server, "rc-attempt"),
+                  "--keys-never-opened")
+    assert "rc1's keys stay as they are" in out.stdout
+    assert sync_server.sql("SELECT keys_due FROM users WHERE id = 'rc1'") == [(None,)]
+    for laptop in (desk, sup):
+        assert sync(laptop).verified
+    assert newest_version(sync_server) == before
+    assert enrolment.new_recovery_code_of(desk) is None
