@@ -1,8 +1,10 @@
 """One sync of a profile with its program's server: push the outbox, pull what changed, verify.
 
 The order of a sync (CouchDB's replicator and Anki's USNs are the models):
-1. the program's rules, the caller's team (names for reports), and keys for every scope a
-   waiting change will be sealed under;
+1. the program's rules, the caller's team (names for reports, and the person's own keys: made
+   anew if the server says they are due, `sync/client/rekey.py`), and keys for every scope a
+   waiting change will be sealed under, each moved to a new version first if the server says it
+   must be (someone left it, or a laptop was revoked);
 2. push: freeze a batch (bounded by count and bytes), send it, settle each op's answer, repeat;
 3. pull: pages after the checkpoint, each applied with its checkpoint in one transaction;
 4. share keys the server says a member is missing, retry documents that waited for a key;
