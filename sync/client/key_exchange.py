@@ -44,6 +44,9 @@ MEMBERS = TypeAdapter(list[wire.Member])
 NO_CONTENT = TypeAdapter(None)
 # sync_state: scopes whose first key was made here and is not on the server yet (JSON list).
 OWED_KEYS = "owed_keys"
+# sync_state: the colleagues' new keys (user id and signing key) whose versions were looked for
+# in every scope held here (JSON list; `look_past_undecided`).
+LOOKED_PAST = "looked_past_undecided"
 
 
 class KeyExchange:
@@ -186,9 +189,15 @@ class KeyExchange:
         versions they sealed in every scope held here: one that cannot be taken yet is noted
         in `undecided`, so this laptop moves its scope past it (`rotate`) rather than keep
         writing under a version the revoked laptop can open."""
-        if not self._db(lambda: self._pins().changed()):
+        offers = self._db(lambda: sorted(f"{p.user_id} {p.offered_signing}"
+                                         for p in self._pins().changed()))
+        looked = set(jsonlib.loads(self._db(lambda: self._replica().state(LOOKED_PAST, "[]"))))
+        if set(offers) <= looked:
+            # Once per new key offered: what its holder seals later comes with what they write
+            # (a document under a version not held here is fetched for, and noted then).
             return
         self.fetch({scope for scope, _ in keys.keys} & visible, keys)
+        self._db(lambda: self._replica().set_state(LOOKED_PAST, jsonlib.dumps(offers)))
 
     def pin_people(self, people: set[str]) -> None:
         """Pin, on first sight, the keys of authors this laptop has no key for yet."""
