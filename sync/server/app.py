@@ -60,10 +60,7 @@ class Context:
     def visible(self, user: User) -> list[dict[str, Any]]:
         """The cases `user` may read: assigned (workers) or their team's (supervisors)."""
         _not_admin(user)
-        if user.role == Role.SUPERVISOR:
-            return [c for c in self.store.cases() if c["team_id"] == user.team_id]
-        return [c for c in self.store.cases()
-                if user.id in (c["coordinator_id"], c["intact_worker_id"])]
+        return self.store.cases_of(user)
 
     def members_of(self, user: User, scope: str) -> list[User]:
         """The members of a key scope the caller may read (404 otherwise, as for a case)."""

@@ -120,16 +120,14 @@ class Batch:
 def scopes_for(store: ServerStore, user: User) -> Scopes:
     """A worker: assigned cases and their own ledger. A supervisor: the team's cases and
     ledgers (their own included)."""
-    cases = {c["id"]: c for c in store.cases()}
-    if user.role == Role.SUPERVISOR:
-        team = store.team_members(user.team_id)
-        return Scopes({i: c for i, c in cases.items() if c["team_id"] == user.team_id},
-                      {wire.ledger_scope(u.id) for u in team} | {wire.ledger_scope(user.id)})
     if user.role == Role.ADMIN:
         return Scopes({}, set())
-    return Scopes({i: c for i, c in cases.items()
-                   if user.id in (c["coordinator_id"], c["intact_worker_id"])},
-                  {wire.ledger_scope(user.id)})
+    cases = {c["id"]: c for c in store.cases_of(user)}
+    if user.role == Role.SUPERVISOR:
+        team = store.team_members(user.team_id)
+        return Scopes(cases, {wire.ledger_scope(u.id) for u in team}
+                      | {wire.ledger_scope(user.id)})
+    return Scopes(cases, {wire.ledger_scope(user.id)})
 
 
 def scope_members(store: ServerStore, scope: str) -> list[User]:
@@ -142,7 +140,7 @@ def scope_members(store: ServerStore, scope: str) -> list[User]:
         supervisors = [u for u in store.team_members(owner.team_id)
                        if u.role == Role.SUPERVISOR and u.id != owner.id]
         return [owner, *supervisors]
-    case = {c["id"]: c for c in store.cases()}.get(scope)
+    case = store.case(scope)
     return store.members(case) if case else []
 
 
@@ -632,7 +630,7 @@ class RecordSync:
                               f"({', '.join('?' for _ in sent)}) ORDER BY seq",
                               sent).fetchall()
             top = db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
-            needs, rotate = self._needs_keys(db, user, names)
+            needs, rotate = self._needs_keys(db, user, scopes)
         docs = [self._dressed(Head.from_row(r), scopes) for r in rows]
         # With nothing left to send the checkpoint moves to the top of the sequence, so the
         # next pull starts after changes this user may not see.
@@ -654,33 +652,70 @@ class RecordSync:
             return doc.model_copy(update={"stamped": stamped})
         return head.doc()
 
-    def _needs_keys(self, db: sqlite3.Connection, user: User, scopes: list[str]
+    def _needs_keys(self, db: sqlite3.Connection, user: User, known: Scopes
                     ) -> tuple[list[str], list[str]]:
         """Scopes whose newest key this user holds but some enrolled member does not (to share
         again), and scopes whose newest key someone holds who is no longer a member (to rotate:
         what is written next must be closed to them)."""
         wanting: list[str] = []
         rotate: list[str] = []
-        if user.keys_due is not None:  # this user's keys are exposed: they share nothing
+        scopes = known.all()
+        if user.keys_due is not None or not scopes:  # exposed keys share nothing
             return wanting, rotate
-        for scope in scopes:
-            newest = db.execute("SELECT max(version) FROM case_keys WHERE case_id = ?",
-                                [scope]).fetchone()[0]
-            if newest is None:
-                continue
-            holders = {r[0] for r in db.execute(
-                "SELECT user_id FROM case_keys WHERE case_id = ? AND version = ?",
-                [scope, newest])}
-            if user.id not in holders:
-                continue
-            members = scope_members(self.store, scope)
-            if any(m.shared_keys[0] and m.id not in holders for m in members):
+        marks = ", ".join("?" for _ in scopes)
+        # The holders of each scope's newest version, for the scopes whose newest version the
+        # caller holds: one query (by the case_keys primary key), not one per scope.
+        holders: dict[str, set[str]] = {}
+        newest: dict[str, int] = {}
+        for scope, version, holder in db.execute(
+                f"WITH newest AS (SELECT case_id, max(version) AS version FROM case_keys "  # noqa: S608
+                f"WHERE case_id IN ({marks}) GROUP BY case_id) "
+                "SELECT k.case_id, k.version, k.user_id FROM newest AS n JOIN case_keys AS k "
+                "ON k.case_id = n.case_id AND k.version = n.version "
+                "WHERE EXISTS (SELECT 1 FROM case_keys AS mine WHERE mine.case_id = n.case_id "
+                "AND mine.version = n.version AND mine.user_id = ?)", [*scopes, user.id]):
+            holders.setdefault(scope, set()).add(holder)
+            newest[scope] = int(version)
+        if not holders:
+            return wanting, rotate
+        exposed = {scope: int(after) for scope, after in db.execute(
+            f"SELECT case_id, after FROM key_rotations WHERE case_id IN "  # noqa: S608
+            f"({', '.join('?' for _ in holders)})", sorted(holders))}
+        members = self._members(user, known, sorted(holders))
+        for scope in sorted(holders):
+            held_by, present = holders[scope], members.get(scope, [])
+            if any(m.shared_keys[0] and m.id not in held_by for m in present):
                 wanting.append(scope)
-            exposed = db.execute("SELECT 1 FROM key_rotations WHERE case_id = ? AND after >= ?",
-                                 [scope, newest]).fetchone()
-            if exposed or holders - {m.id for m in members}:
+            if exposed.get(scope, 0) >= newest[scope] or held_by - {m.id for m in present}:
                 rotate.append(scope)
         return wanting, rotate
+
+    def _members(self, user: User, known: Scopes, scopes: list[str]) -> dict[str, list[User]]:
+        """Each scope's members, from the caller's case rows (`known`) and their teams' people,
+        read once: a case's coordinator, intact worker and team supervisors; a ledger's worker
+        and their team's supervisors (`scope_members` for one scope)."""
+        cases: dict[str, dict[str, Any]] = {}
+        owners: dict[str, str] = {}
+        for scope in scopes:
+            kind = wire.parse_scope(scope)
+            if isinstance(kind, wire.LedgerScope):
+                owners[scope] = kind.worker_id
+            elif kind.case_id in known.cases:
+                cases[scope] = known.cases[kind.case_id]
+        people = self.store.users_of_teams({c["team_id"] for c in cases.values()}
+                                           | {user.team_id})
+        owner_users = {u: people.get(u) or self.store.user(u) for u in set(owners.values())}
+        found: dict[str, list[User]] = {}
+        for scope, case in cases.items():
+            found[scope] = [u for u in people.values()
+                            if u.id in (case["coordinator_id"], case["intact_worker_id"])
+                            or (u.role == Role.SUPERVISOR and u.team_id == case["team_id"])]
+        for scope, owner_id in owners.items():
+            owner = owner_users.get(owner_id)
+            if owner is not None:
+                found[scope] = [owner, *(u for u in people.values() if u.role == Role.SUPERVISOR
+                                         and u.team_id == owner.team_id and u.id != owner.id)]
+        return found
 
     def manifest(self, user: User) -> list[wire.ManifestEntry]:
         return [wire.ManifestEntry(table=t, record_id=r, rev=v, deleted=bool(d))

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fieldapp.domain.people import WORKER_ROLES, Role
 from fieldapp.domain.visits import SupervisorCapacity
 from sync.protocol import NAME_PATTERN
 
@@ -57,6 +58,12 @@ SCHEMA = (
     # device revoked, keys reset) could open it. Done once a version above `after` exists.
     "CREATE TABLE IF NOT EXISTS key_rotations (case_id TEXT PRIMARY KEY, "
     "after INTEGER NOT NULL, reason TEXT NOT NULL, since TEXT NOT NULL)",
+    # A caller's cases by the column that makes them theirs, never by reading every case.
+    "CREATE INDEX IF NOT EXISTS cases_by_team ON cases (team_id, id)",
+    "CREATE INDEX IF NOT EXISTS cases_by_coordinator ON cases (coordinator_id)",
+    "CREATE INDEX IF NOT EXISTS cases_by_intact_worker ON cases (intact_worker_id)",
+    "CREATE INDEX IF NOT EXISTS users_by_team ON users (team_id)",
+    "CREATE INDEX IF NOT EXISTS case_keys_by_user ON case_keys (user_id)",
 )
 
 # Columns added after the first release, as (table, column, definition): `CREATE TABLE IF NOT
@@ -420,15 +427,44 @@ class ServerStore:
                        [coordinator_id, intact_worker_id, case_id])
 
     def cases(self) -> list[dict[str, Any]]:
+        """Every case of the program (the administrator's view; requests use `cases_of`)."""
+        return self._cases("1", [])
+
+    def cases_of(self, user: User) -> list[dict[str, Any]]:
+        """The cases `user` may read, by id, from the indexes: a supervisor's team's, or those
+        a worker is assigned to; none for anyone else (an administrator, a supervisor without
+        a team)."""
+        if user.role == Role.SUPERVISOR:
+            return self._cases("team_id = ?", [user.team_id])
+        if user.role in WORKER_ROLES:
+            return self._cases("coordinator_id = ? OR intact_worker_id = ?", [user.id, user.id])
+        return []
+
+    def case(self, case_id: str) -> dict[str, Any] | None:
+        found = self._cases("id = ?", [case_id])
+        return found[0] if found else None
+
+    def _cases(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
         with self.unit() as db:
             db.row_factory = sqlite3.Row
             try:
                 rows = [dict(r) for r in db.execute(
-                    "SELECT id, status, coordinator_id, intact_worker_id, team_id, "
-                    "sealed_details, referred_by FROM cases ORDER BY id")]
+                    "SELECT id, status, coordinator_id, intact_worker_id, team_id, "  # noqa: S608
+                    f"sealed_details, referred_by FROM cases WHERE {where} ORDER BY id", params)]
             finally:
                 db.row_factory = None
         return rows
+
+    def users_of_teams(self, team_ids: Iterable[str | None]) -> dict[str, User]:
+        """The users of the given teams, by id (case members always belong to the case's
+        team: `check_assignment`)."""
+        wanted = sorted({t for t in team_ids if t is not None})
+        if not wanted:
+            return {}
+        with self.unit() as db:
+            rows = db.execute(f"SELECT {USER_COLUMNS} FROM users WHERE team_id IN "  # noqa: S608
+                              f"({', '.join('?' for _ in wanted)})", wanted).fetchall()
+        return {u.id: u for u in (User(*row) for row in rows)}
 
     def members(self, case: dict[str, Any]) -> list[User]:
         """Who may read a case: its coordinator, its intact worker and its team's supervisors."""
