@@ -102,7 +102,9 @@ class CasePage(QDialog):
         self.details.setText(family_details(case))
         self.model.set_rows(timeline.entries)
         self.empty.setText("Nothing recorded for this family yet." if not timeline.entries
-                           else f"{len(timeline.entries)} entries, newest first.")
+                           else f"{len(timeline.entries)} "
+                           f"{'entry' if len(timeline.entries) == 1 else 'entries'}, newest "
+                           "first.")
         self.open_button.setEnabled(bool(timeline.entries))
         if timeline.entries:
             self.view.selectRow(0)

@@ -56,7 +56,7 @@ NEW_CODE_WORDS = (
 # of their first enrolment, and here it is the new one that matters.
 WRONG_NEW_CODE = (
     "That code does not open your new keys. Check it group by group against the new recovery "
-    "code your other laptop shows under Needs attention, and try again.")
+    "code your other laptop showed you (under Needs attention there), and try again.")
 NO_NEW_CODE = "There is no new recovery code on this laptop any more."
 
 
@@ -93,7 +93,8 @@ def show_new_code(ctx: UiContext, parent: QWidget, *, shown_in: QLabel,
             set_error(shown_in, NO_NEW_CODE)
             return
         shown = RecoveryCodeDialog(new.code, person=new.person, server_url=new.server_url,
-                                   words=enrolment.NEW_RECOVERY_CODE_WORDS, parent=parent)
+                                   words=enrolment.NEW_RECOVERY_CODE_WORDS, can_wait=True,
+                                   parent=parent)
         shown.setWindowTitle("Your new recovery code")
         shown.setAccessibleName("Your new recovery code")
         shown.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # it held the code

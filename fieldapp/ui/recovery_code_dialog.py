@@ -40,10 +40,14 @@ class RecoveryCodeDialog(QDialog):
     """
 
     def __init__(self, code: str, *, person: str, server_url: str,
-                 words: str = RECOVERY_CODE_WORDS, parent: QWidget | None = None) -> None:
+                 words: str = RECOVERY_CODE_WORDS, can_wait: bool = False,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._code, self._person, self._server = code, person, server_url
         self._words = words  # what the code is for, under it and on the printout
+        # A code kept (sealed) until the person has stored it may be put off: "Later" closes
+        # the window and keeps it, to be shown again. A first enrolment's code is kept nowhere.
+        self._can_wait = can_wait
         self.print_dialog: QPrintDialog | None = None
         self.setWindowTitle("Your recovery code")
         self.setAccessibleName("Your recovery code")
@@ -75,6 +79,13 @@ class RecoveryCodeDialog(QDialog):
         actions.addStretch(1)
         buttons = QDialogButtonBox()
         buttons.addButton(self.done_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.later_button: QPushButton | None = None
+        if can_wait:
+            self.later_button = _button("&Later", "Later")
+            self.later_button.setToolTip("Close this window; the code stays kept, sealed, on "
+                                         "this laptop until you say you stored it")
+            buttons.addButton(self.later_button, QDialogButtonBox.ButtonRole.RejectRole)
+            buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Store your recovery code now"))
         layout.addWidget(self.code)
@@ -92,13 +103,17 @@ class RecoveryCodeDialog(QDialog):
             self._forget()
             super().accept()
 
-    def reject(self) -> None:  # Escape: the code must be stored first
+    def reject(self) -> None:  # Escape: the code must be stored first, unless it is kept
+        if self._can_wait:
+            self._forget()
+            super().reject()
+            return
         self.accept()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         # The person's own close (the title bar's button, Alt+F4) waits for the tick; FieldApp
         # closing the window (quitting, the profile locking) is never held up.
-        if event.spontaneous() and not self.stored.isChecked():
+        if event.spontaneous() and not self.stored.isChecked() and not self._can_wait:
             event.ignore()
             return
         self._forget()

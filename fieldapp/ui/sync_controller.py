@@ -371,8 +371,12 @@ class SyncController(QObject):
         delay = max(1, int(delay * (0.5 + self._rng() / 2)))
         self._failures = min(self._failures + 1, 30)
         if isinstance(error, KeysReplacedElsewhere):
-            note = "Waiting for your new recovery code (Needs attention)."
-        elif not isinstance(error, ServerUnreachable):
+            # Trying again cannot help until the person enters the new code (which syncs).
+            self._set(note="Waiting for your new recovery code.", detail=error.message,
+                      retry_at=None)
+            self._recount()
+            return
+        if not isinstance(error, ServerUnreachable):
             note = "The server said no."
         else:
             note = "No network." if self.state.no_network else "Server not reachable."

@@ -29,7 +29,9 @@ from fieldapp.ui.tables import table
 from fieldapp.ui.trip_dialog import ConfirmDialog, plain_name
 from fieldapp.ui.widgets import message_label, paragraph, set_error
 from sync.client.attention import local_day, mark_compared
+from sync.client.engine import replica_of
 from sync.client.pins import Pins
+from sync.client.rekey import ELSEWHERE_STATE
 
 NOT_ENROLLED = ("This profile is not connected to your program's server yet, so it has no key "
                 "to compare. Connect it above; your fingerprint appears here.")
@@ -40,6 +42,9 @@ TEAM_PURPOSE = ("The keys this laptop holds for your colleagues. Records are sha
                 "these keys and checked against them. Compare each fingerprint with its owner "
                 "once, in person or by phone, then mark it as compared.")
 KEY_CHANGED = "Key changed — needs your decision"
+OUT_OF_DATE = ("The key on this laptop is out of date: your keys were replaced on another of "
+               "your laptops. Take up the new keys with the recovery code shown there; then "
+               "your fingerprint appears here.")
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class KeysFacts:
     own_note: str
     team: list[TeamKey]
     enrolled: bool = False
+    waiting: bool = False  # this laptop's keys were replaced on another: take up the new ones
 
 
 def read_keys(session: Session) -> KeysFacts:
@@ -93,7 +99,7 @@ def read_keys(session: Session) -> KeysFacts:
         if pin is None:
             state = "No key yet: they have not connected FieldApp to the server"
         elif pin.changed:
-            state = KEY_CHANGED
+            state = f"{KEY_CHANGED}; the new key's fingerprint: {pin.offered_fingerprint}"
         elif pin.verified_at:
             state = f"Compared with you on {local_day(pin.verified_at, zone)}"
         else:
@@ -103,7 +109,12 @@ def read_keys(session: Session) -> KeysFacts:
                             fingerprint=pin.fingerprint if pin else "", state=state,
                             changed=pin is not None and pin.changed))
     team.sort(key=lambda k: (k.name.casefold(), k.user_id))
-    return KeysFacts(own=own, own_note=note, team=team, enrolled=found is not None)
+    waiting = found is not None and replica_of(session, enrolled=found).state(
+        ELSEWHERE_STATE) == "1"
+    if waiting:
+        own, note = "", OUT_OF_DATE
+    return KeysFacts(own=own, own_note=note, team=team, enrolled=found is not None,
+                     waiting=waiting)
 
 
 def fingerprint_label(name: str) -> QLabel:
@@ -123,15 +134,18 @@ class OwnKeyBox(QGroupBox):
         super().__init__("Your key fingerprint")
         self.digits = fingerprint_label("Your key fingerprint")
         self.purpose = paragraph(OWN_PURPOSE, name="What your fingerprint is for")
+        self.note = paragraph("", name="Why no fingerprint is shown")
         self.take_up_button = QPushButton("Take &up new keys…")
         self.take_up_button.setAccessibleName(plain_name(self.take_up_button.text()))
-        self.take_up_button.setToolTip("After your keys were replaced on another of your "
-                                       "laptops: enter the new recovery code shown there")
+        self.take_up_button.setToolTip("Once your keys were replaced on another of your "
+                                       "laptops (this laptop's sync says so): enter the new "
+                                       "recovery code shown there")
         self.take_up_button.setAutoDefault(False)
         self.take_up_button.setEnabled(False)
         self.message = message_label("Your key: result")
         box = QVBoxLayout(self)
         box.addWidget(self.digits)
+        box.addWidget(self.note)
         box.addWidget(self.purpose)
         row = QHBoxLayout()
         row.addWidget(self.take_up_button)
@@ -139,9 +153,12 @@ class OwnKeyBox(QGroupBox):
         box.addLayout(row)
 
     def show_facts(self, facts: KeysFacts) -> None:
-        self.digits.setText(facts.own or facts.own_note)
+        self.digits.setText(facts.own)
+        self.digits.setVisible(bool(facts.own))
+        self.note.setText(facts.own_note)
+        self.note.setVisible(not facts.own)
         self.purpose.setVisible(bool(facts.own))
-        self.take_up_button.setEnabled(facts.enrolled)
+        self.take_up_button.setEnabled(facts.waiting)
 
 
 class TeamKeysBox(QGroupBox):

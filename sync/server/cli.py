@@ -174,7 +174,8 @@ def _devices(args: argparse.Namespace, store: ServerStore, now: datetime) -> Non
     """Devices and the keys they hold: list, revoke, reset a person's keys."""
     if args.command == "devices":
         for d in store.devices(args.user):
-            state = f"revoked {d.revoked_at}" if d.revoked_at else "active"
+            seen = f"last seen {d.last_seen}" if d.last_seen else "never synced"
+            state = f"revoked {d.revoked_at}" if d.revoked_at else f"active, {seen}"
             print(_shown(f"{d.id}  {d.user_id:<20} {d.name:<24} enrolled {d.enrolled_at}  "
                          f"{state}"))
     elif args.command == "revoke":
@@ -190,7 +191,11 @@ def _devices(args: argparse.Namespace, store: ServerStore, now: datetime) -> Non
                      f"(with none left, their next enrolment does), and every case they hold "
                      f"gets a new key version. Colleagues are asked to accept the new key."))
     elif args.command == "reset-keys":
-        store.reset_keys(args.user, now=now)
+        already = store.reset_keys(args.user, now=now)
+        if already:
+            print(_shown(f"{args.user}'s keys were already due to be replaced; they still "
+                         "are (none of their laptops has made new ones yet)."))
+            return
         print(_shown(f"{args.user}'s keys will be replaced: the next of their laptops to sync "
                      f"makes new ones and shows a new recovery code; if they have none left, "
                      f"give them an enrolment code (`code {args.user}`) and their new laptop "

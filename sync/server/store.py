@@ -103,6 +103,7 @@ class Device:
     name: str
     enrolled_at: str
     revoked_at: str | None
+    last_seen: str | None = None  # to the minute: the device's last signed-in request
 
 
 @dataclass(frozen=True)
@@ -340,8 +341,8 @@ class ServerStore:
 
     def devices(self, user_id: str | None = None) -> list[Device]:
         with self.unit() as db:
-            rows = db.execute("SELECT id, user_id, name, enrolled_at, revoked_at FROM devices "
-                              "WHERE ? IS NULL OR user_id = ? ORDER BY enrolled_at",
+            rows = db.execute("SELECT id, user_id, name, enrolled_at, revoked_at, last_seen "
+                              "FROM devices WHERE ? IS NULL OR user_id = ? ORDER BY enrolled_at",
                               [user_id, user_id]).fetchall()
         return [Device(*row) for row in rows]
 
@@ -360,18 +361,21 @@ class ServerStore:
             if held_keys:
                 _expose_keys(db, str(row[0]), DEVICE_REVOKED, now=now.isoformat())
 
-    def reset_keys(self, user_id: str, *, now: datetime) -> None:
+    def reset_keys(self, user_id: str, *, now: datetime) -> bool:
         """The administrator's way back from a lost recovery code or a key thought known to
         someone else: the user's keys are due to be replaced (their next laptop to sync makes
-        new ones, or, with none left, their next enrolment does) and their scopes rotated."""
+        new ones, or, with none left, their next enrolment does) and their scopes rotated.
+        Returns whether they were due already."""
         with self.unit() as db:
-            row = db.execute("SELECT public_key FROM users WHERE id = ?", [user_id]).fetchone()
+            row = db.execute("SELECT public_key, keys_due FROM users WHERE id = ?",
+                             [user_id]).fetchone()
             if row is None:
                 raise StoreError("unknown_user", f"There is no user {user_id}.")
             if row[0] is None:
                 raise StoreError("no_keys", f"{user_id} has no keys yet: their first "
                                  "enrolment makes them.")
             _expose_keys(db, user_id, RESET_BY_ADMINISTRATOR, now=now.isoformat())
+        return row[1] is not None
 
     def replace_keys(self, user_id: str, *, public_key: str, signing_key: str,
                      wrapped_private_key: str, copies: list[tuple[str, int, str, str]],

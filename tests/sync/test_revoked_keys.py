@@ -268,6 +268,10 @@ def test_reset_keys_is_the_way_back_from_a_lost_recovery_code(sync_server: SyncS
     old_code = sync_server.recovery_codes["rc1"]
     out = run_cli(sync_server.data_dir, "reset-keys", "rc1")
     assert "rc1's keys will be replaced" in out.stdout
+    again = run_cli(sync_server.data_dir, "reset-keys", "rc1")
+    assert "were already due to be replaced" in again.stdout
+    listed = run_cli(sync_server.data_dir, "devices", "--user", "rc1").stdout
+    assert "active, last seen 20" in listed  # which laptop is in use, by when it was seen
     assert sync(desk).verified
     new = enrolment.new_recovery_code_of(desk)
     assert new is not None and new["reason"] == "your administrator reset your keys"

@@ -25,8 +25,9 @@ from fieldapp.ui.main_window import MainWindow
 from fieldapp.ui.own_keys_dialogs import TAKEN_UP, WRONG_NEW_CODE, TakeUpKeysDialog
 from fieldapp.ui.recovery_code_dialog import RecoveryCodeDialog
 from fieldapp.ui.settings_page import SettingsPage
-from fieldapp.ui.team_keys import NOT_ENROLLED, read_keys
+from fieldapp.ui.team_keys import NOT_ENROLLED, OUT_OF_DATE, read_keys
 from sync.client.attention import KEYS_ELSEWHERE, NEW_RECOVERY_CODE
+from sync.client.rekey import KeysReplacedElsewhere
 from tests.real_server import run_cli
 from tests.services.records_helpers import services_of, visit_details
 from tests.sync.conftest import SyncServer, sync
@@ -94,8 +95,8 @@ def test_the_new_recovery_code_is_shown_until_she_says_she_stored_it(
         qtbot: QtBot, sync_server: SyncServer, open_app: AppFactory) -> None:
     """On the laptop that made her new keys, Needs attention lists the new recovery code with
     a plain label and what to do; "Show the new recovery code…" shows that very code in the
-    recovery code window; FieldApp closing that window itself keeps the code; ticking "stored"
-    and Done forgets it on this laptop and the item goes."""
+    recovery code window; FieldApp closing that window itself, or Later, keeps the code;
+    ticking "stored" and Done forgets it on this laptop and the item goes."""
     desk, _, _ = rekeyed_on_her_desk(sync_server)
     new = enrolment.new_recovery_code_of(desk)
     assert new is not None
@@ -114,6 +115,13 @@ def test_the_new_recovery_code_is_shown_until_she_says_she_stored_it(
     shown.close()  # FieldApp's own close (a lock): not a "stored"
     qtbot.waitUntil(lambda: not dialog._working, timeout=WAIT)
     assert on_worker(qtbot, window, enrolment.new_recovery_code_of) is not None
+
+    shown = shown_code(qtbot, dialog)
+    assert shown.later_button is not None and shown.later_button.accessibleName() == "Later"
+    qtbot.mouseClick(shown.later_button, LEFT)  # put off: the code stays, sealed
+    qtbot.waitUntil(lambda: not shown.isVisible() and not dialog._working, timeout=WAIT)
+    assert on_worker(qtbot, window, enrolment.new_recovery_code_of) is not None
+    assert NEW_RECOVERY_CODE in [i.kind for i in dialog.model.rows]
 
     shown = shown_code(qtbot, dialog)
     assert shown.code.text() == new["recovery_code"]
@@ -184,7 +192,8 @@ def settings_of(qtbot: QtBot, window: MainWindow) -> SettingsPage:
     ws = workspace(window)
     ws.setCurrentWidget(ws.settings)
     page = ws.settings
-    qtbot.waitUntil(lambda: bool(page.own_key.digits.text()), timeout=WAIT)
+    qtbot.waitUntil(lambda: bool(page.own_key.digits.text() or page.own_key.note.text()),
+                    timeout=WAIT)
     return page
 
 
@@ -197,10 +206,13 @@ def test_settings_takes_up_new_keys_on_an_enrolled_laptop(
     new = enrolment.new_recovery_code_of(desk)
     assert new is not None
     desk_print = read_print(desk)
+    with pytest.raises(KeysReplacedElsewhere):  # its sync says its keys are out of date
+        sync(home)
     home.lock()
     window = open_app(paths_of(home))
     page = settings_of(qtbot, window)
-    assert page.own_key.digits.text() != desk_print
+    assert page.own_key.note.text() == OUT_OF_DATE, "no out-of-date fingerprint to read out"
+    assert not page.own_key.digits.isVisible()
     assert page.own_key.take_up_button.isEnabled()
     assert page.own_key.take_up_button.accessibleName() == "Take up new keys"
     qtbot.mouseClick(page.own_key.take_up_button, LEFT)
@@ -214,19 +226,33 @@ def test_settings_takes_up_new_keys_on_an_enrolled_laptop(
     qtbot.waitUntil(lambda: page.own_key.digits.text() == desk_print, timeout=WAIT)
 
 
+def test_a_current_key_has_nothing_to_take_up(
+        qtbot: QtBot, sync_server: SyncServer, open_app: AppFactory) -> None:
+    """On the laptop that made her new keys, Settings shows their fingerprint to read out, and
+    "Take up new keys…" cannot be pressed: there is nothing to take up."""
+    desk, _, _ = rekeyed_on_her_desk(sync_server)
+    desk_print = read_print(desk)
+    desk.lock()
+    window = open_app(paths_of(desk))
+    page = settings_of(qtbot, window)
+    assert page.own_key.digits.text() == desk_print
+    assert not page.own_key.take_up_button.isEnabled()
+
+
 def read_print(session: Session) -> str:
     return read_keys(session).own
 
 
-def test_take_up_new_keys_waits_for_a_connected_profile(
+def test_take_up_new_keys_waits_for_keys_to_take_up(
         qtbot: QtBot, make_context: ContextFactory) -> None:
     """A profile not connected to a server has no keys to take up: the button is there but
-    cannot be pressed, and the box says why."""
+    cannot be pressed, and the box says why. (An enrolled laptop whose keys are current: the
+    same, `test_a_current_key_has_nothing_to_take_up`.)"""
     page = SettingsPage(make_context())
     qtbot.addWidget(page)
     page.show()
     page.refresh()
-    qtbot.waitUntil(lambda: page.own_key.digits.text() == NOT_ENROLLED, timeout=WAIT)
+    qtbot.waitUntil(lambda: page.own_key.note.text() == NOT_ENROLLED, timeout=WAIT)
     assert not page.own_key.take_up_button.isEnabled()
 
 

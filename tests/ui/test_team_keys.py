@@ -104,8 +104,9 @@ def test_a_profile_not_connected_says_it_has_no_fingerprint_yet(
     qtbot.addWidget(page)
     page.show()
     page.refresh()
-    digits = named(page, QLabel, "Your key fingerprint")
-    qtbot.waitUntil(lambda: digits.text() == NOT_ENROLLED, timeout=WAIT)
+    note = named(page, QLabel, "Why no fingerprint is shown")
+    qtbot.waitUntil(lambda: note.text() == NOT_ENROLLED, timeout=WAIT)
+    assert not page.own_key.digits.isVisible()
     assert not page.own_key.purpose.isVisible()
     assert page.team_keys.model.rowCount() == 0
     assert "after the first sync" in page.team_keys.empty.text()
@@ -161,9 +162,11 @@ def test_a_changed_key_needs_a_decision_blocks_sharing_and_accepting_shares_agai
 
     page = settings_of(qtbot, window)
     page.refresh()
-    qtbot.waitUntil(lambda: row_of(page, "Ian Worker").state == KEY_CHANGED, timeout=WAIT)
+    qtbot.waitUntil(lambda: row_of(page, "Ian Worker").state.startswith(KEY_CHANGED),
+                    timeout=WAIT)
     ian = row_of(page, "Ian Worker")
     assert ian.fingerprint == old
+    assert ian.state.endswith(f"the new key's fingerprint: {new}")
     page.team_keys.keys.selectRow(page.team_keys.model.rows.index(ian))
     assert not page.team_keys.compare_button.isEnabled()
     assert "decide under Needs attention" in page.team_keys.hint.text()
