@@ -58,6 +58,11 @@ class EnrolDialog(QDialog):
         self.code = QLineEdit()
         self.code.setAccessibleName("Enrolment code")
         self.code.setPlaceholderText("abc123-def456-789abc")
+        self.device_name = QLineEdit(platform.node() or "laptop")
+        self.device_name.setAccessibleName("Laptop name")
+        self.device_name.setAccessibleDescription(
+            "How your administrator tells your laptops apart, for example if one is lost")
+        self.device_name.setMaxLength(100)
         self.recovery = QLineEdit()
         self.recovery.setAccessibleName("Recovery code")
         self.recovery.setAccessibleDescription(
@@ -75,6 +80,8 @@ class EnrolDialog(QDialog):
             name="About connecting"))
         for widget in (labelled("Server &address", self.server),
                        labelled("Enrolment c&ode", self.code),
+                       labelled("&Laptop name, for your administrator (for example \u201cRosa's "
+                                "work laptop\u201d)", self.device_name),
                        labelled("&Recovery code: only if you already use FieldApp on another "
                                 "laptop", self.recovery),
                        paragraph("Setting up a replacement laptop? Enter the recovery code you "
@@ -94,8 +101,13 @@ class EnrolDialog(QDialog):
             self._keep(self._admission)
             return
         server, code = self.server.text().strip(), self.code.text().strip()
+        name = " ".join(self.device_name.text().split())
         if not (server and code):
             set_error(self.message, "Fill in the address and the code.")
+            return
+        if not name:
+            set_error(self.message, "Give this laptop a name your administrator will "
+                                    "recognise, for example \u201cRosa's work laptop\u201d.")
             return
         if not server.startswith(("https://", "http://")):
             # "could not be reached" would hide the one thing missing (a newcomer's case)
@@ -106,14 +118,15 @@ class EnrolDialog(QDialog):
         self._busy("Connecting…")
         on_profile(self._ctx.runner, self._ctx.session,
                    lambda s: ask_to_join(s, server_url=server, code=code,
-                                         device_name=platform.node() or "laptop"),
+                                         device_name=name),
                    owner=self) \
             .done(self._admitted).shown_in(self.message, after_failure=self._try_again).run()
 
     def _admitted(self, admission: Admission) -> None:
         self._admission = admission
-        for spent in (self.server, self.code):  # the code is spent: only the recovery code
-            spent.setEnabled(False)                  # can be tried again
+        # The code is spent: only the recovery code can be tried again.
+        for spent in (self.server, self.code, self.device_name):
+            spent.setEnabled(False)
         if admission.recovering and not self.recovery.text().strip():
             self._try_again()
             set_error(self.message, "You already use FieldApp on another laptop: enter the "

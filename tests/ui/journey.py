@@ -43,9 +43,11 @@ def workspace(window: MainWindow) -> WorkspaceView:
     return ws
 
 
-def connect(qtbot: QtBot, window: MainWindow, server: RunningServer, user_id: str) -> None:
-    """Settings → Connect to a server: the address and a code IT gave; then the recovery code
-    shown once, ticked as stored."""
+def connect(qtbot: QtBot, window: MainWindow, server: RunningServer, user_id: str, *,
+            laptop_name: str | None = None) -> None:
+    """Settings → Connect to a server: the address and a code IT gave (and a name for the
+    laptop, if given, over the computer's); then the recovery code shown once, ticked as
+    stored."""
     ws = workspace(window)
     ws.setCurrentWidget(ws.settings)
     ws.settings.open_enrolment()
@@ -53,6 +55,9 @@ def connect(qtbot: QtBot, window: MainWindow, server: RunningServer, user_id: st
     assert dialog is not None
     qtbot.keyClicks(dialog.server, server.base_url)
     qtbot.keyClicks(dialog.code, server.new_code(user_id))
+    if laptop_name is not None:
+        dialog.device_name.selectAll()
+        qtbot.keyClicks(dialog.device_name, laptop_name)
     click(qtbot, dialog, dialog.connect_button.accessibleName())
     qtbot.waitUntil(lambda: dialog.recovery_dialog is not None, timeout=WAIT)
     shown = dialog.recovery_dialog
@@ -68,14 +73,14 @@ def connect(qtbot: QtBot, window: MainWindow, server: RunningServer, user_id: st
 
 
 def enrol(qtbot: QtBot, window: MainWindow, server: RunningServer, user_id: str, *,
-          role: str) -> WorkspaceView:
+          role: str, laptop_name: str | None = None) -> WorkspaceView:
     """First run on a new laptop: a profile for `role` (as the role list says it), then
     connected to the program's server with a code IT made for `user_id`."""
     chooser = window.create_page.role
     chooser.setCurrentIndex(chooser.findText(role))
     assert chooser.currentText() == role
     create_profile(qtbot, window)
-    connect(qtbot, window, server, user_id)
+    connect(qtbot, window, server, user_id, laptop_name=laptop_name)
     return workspace(window)
 
 

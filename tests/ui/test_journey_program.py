@@ -133,7 +133,10 @@ def supervisor_opens_two_families(qtbot: QtBot, open_app: AppFactory, server: Ru
 def coordinator_finds_both(qtbot: QtBot, open_app: AppFactory, server: RunningServer,
                            laptop: Path, supervisor: MainWindow) -> MainWindow:
     window = open_app(ProfilePaths(laptop))
-    ws = enrol(qtbot, window, server, "rc1", role="Recovery coordinator")
+    ws = enrol(qtbot, window, server, "rc1", role="Recovery coordinator",
+               laptop_name="Rosa's work laptop")
+    # The name she gave it is how the administrator finds it, if it is ever lost.
+    assert "Rosa's work laptop" in server.cli("devices", "--user", "rc1").stdout
     ws.setCurrentWidget(ws.caseload)
     # Each family's key is wrapped for its members by the supervisor's laptop, not the server.
     qtbot.waitUntil(lambda: "2 families are on your caseload but cannot be opened yet"
