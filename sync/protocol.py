@@ -349,14 +349,32 @@ class Digest(Model):
     digest: str
 
 
+DIGEST_MODULUS = 2**256
+
+
+def digest_item(table: str, record_id: str, rev: int) -> int:
+    """One record's part of a digest: the SHA-256 of (table, record, revision) as a number."""
+    return int.from_bytes(hashlib.sha256(f"{table}\x1f{record_id}\x1f{rev}".encode())
+                          .digest(), "big")
+
+
 def digest_of(items: Iterable[tuple[str, str, int]]) -> Digest:
-    """Sum of SHA-256 of each (table, record, revision) modulo 2**256: order does not matter."""
+    """Sum of SHA-256 of each (table, record, revision) modulo 2**256: order does not matter,
+    and a change moves it by the difference of two items, so it can be kept up to date."""
     total, count = 0, 0
     for table, record_id, rev in items:
-        total += int.from_bytes(hashlib.sha256(f"{table}\x1f{record_id}\x1f{rev}".encode())
-                                .digest(), "big")
+        total += digest_item(table, record_id, rev)
         count += 1
-    return Digest(count=count, digest=f"{total % 2**256:064x}")
+    return Digest(count=count, digest=f"{total % DIGEST_MODULUS:064x}")
+
+
+def digest_sum(parts: Iterable[tuple[int, int]]) -> Digest:
+    """The digest of several sets of records from each one's (count, sum)."""
+    count, total = 0, 0
+    for part_count, part_total in parts:
+        count += part_count
+        total += part_total
+    return Digest(count=count, digest=f"{total % DIGEST_MODULUS:064x}")
 
 
 class ManifestEntry(Model):

@@ -25,6 +25,7 @@ from fieldapp.domain.kinds import KINDS
 from fieldapp.domain.mileage import split_at_cap
 from fieldapp.domain.people import Role
 from sync import protocol as wire
+from sync.server import digests
 from sync.server.store import ServerStore, StoreError, User, add_columns, check_assignment
 
 SCHEMA = (
@@ -150,10 +151,11 @@ class RecordSync:
     def __init__(self, store: ServerStore) -> None:
         self.store = store
         with store.unit() as db:
-            for statement in SCHEMA:
+            for statement in (*SCHEMA, *digests.SCHEMA):
                 db.execute(statement)
             add_columns(db, ADDED_COLUMNS)
             db.execute(COUNT_USAGE)
+            digests.count_once(db)
 
     # -- push ---------------------------------------------------------------------------------
 
@@ -491,6 +493,8 @@ class RecordSync:
             stamp = {"capacity": user.supervises}
         plain = json.dumps({**op.plain, **stamp}, sort_keys=True)
         signed = [op.base_rev, op.payload_hash, op.signature, json.dumps(stamp, sort_keys=True)]
+        digests.account(db, _standing(db, op.table, op.record_id),
+                        (op.scope, op.table, op.record_id, rev, op.deleted))
         db.execute(f"INSERT OR REPLACE INTO records ({_COLUMNS}) VALUES "  # noqa: S608
                    f"({', '.join('?' for _ in range(15))})",
                    [op.table, op.record_id, op.scope, rev, seq, op.op_id, user.id, plain,
@@ -573,6 +577,8 @@ class RecordSync:
         if head is not None and head.plain == plain:
             return
         rev = (head.rev if head else 0) + 1
+        digests.account(db, _standing(db, wire.ALLOCATIONS, record_id),
+                        (wire.ledger_scope(worker), wire.ALLOCATIONS, record_id, rev, False))
         db.execute("INSERT OR REPLACE INTO records (tbl, record_id, scope, rev, seq, op_id, "
                    "author, plain, key_version, sealed, deleted) VALUES (?, ?, ?, ?, ?, ?, "
                    "'server', ?, NULL, NULL, 0)",
@@ -597,8 +603,10 @@ class RecordSync:
     def touch_case(self, case_id: str) -> None:
         """Send a case's document again (its assignment changed on the server)."""
         with self.store.unit() as db:
-            if db.execute("SELECT 1 FROM records WHERE tbl = 'cases' AND record_id = ?",
-                          [case_id]).fetchone():
+            now = _standing(db, "cases", case_id)
+            if now is not None:
+                scope, table, record_id, rev, deleted = now
+                digests.account(db, now, (scope, table, record_id, rev + 1, deleted))
                 db.execute("UPDATE records SET seq = ?, rev = rev + 1 WHERE tbl = 'cases' AND "
                            "record_id = ?", [self._next_seq(db), case_id])
 
@@ -722,9 +730,11 @@ class RecordSync:
                 for t, r, v, d in self._entries(user)]
 
     def digest(self, user: User) -> wire.Digest:
-        # From the rows, not the manifest: a model per record cost more than the digest itself
-        # (~50 ms for 10,000 records, half of a sync with nothing to do).
-        return wire.digest_of((t, r, v) for t, r, v, d in self._entries(user) if not d)
+        """The caller's digest from their scopes' kept digests (`sync/server/digests.py`): it
+        costs the same at a hundred records and at a million."""
+        names = scopes_for(self.store, user).all()
+        with self.store.unit() as db:
+            return digests.digest(db, names)
 
     def _entries(self, user: User) -> list[tuple[str, str, int, int]]:
         """(table, record id, revision, deleted) of every record the user may read."""
@@ -755,6 +765,12 @@ def _unsigned(user: User, ops: list[wire.Op]) -> frozenset[str]:
                 else op.op_id for op in chunk]
 
     return frozenset(op_id for op_id in on_every_core(check, ops) if op_id is not None)
+
+
+def _standing(db: sqlite3.Connection, table: str, record_id: str) -> digests.Standing | None:
+    row = db.execute("SELECT scope, rev, deleted FROM records WHERE tbl = ? AND record_id = ?",
+                     [table, record_id]).fetchone()
+    return None if row is None else (str(row[0]), table, record_id, int(row[1]), bool(row[2]))
 
 
 def _signed_before(former: list[str], user: User, ops: list[wire.Op]) -> bool:

@@ -385,6 +385,22 @@ class World:
 
 # -- the checks -----------------------------------------------------------------------------------
 
+def kept_digests(server: SyncServer) -> dict[str, tuple[int, str]]:
+    """Each scope's digest as the server keeps it (`sync/server/digests.py`)."""
+    return {str(scope): (int(count), str(total)) for scope, count, total in server.sql(
+        "SELECT scope, count, total FROM scope_digests") if int(count)}
+
+
+def counted_digests(server: SyncServer) -> dict[str, tuple[int, str]]:
+    """Each scope's digest counted afresh from the server's records."""
+    rows: dict[str, list[tuple[str, str, int]]] = {}
+    for scope, table, record_id, rev in server.sql(
+            "SELECT scope, tbl, record_id, rev FROM records WHERE deleted = 0"):
+        rows.setdefault(str(scope), []).append((str(table), str(record_id), int(rev)))
+    found = {scope: wire.digest_of(items) for scope, items in rows.items()}
+    return {scope: (d.count, d.digest) for scope, d in found.items()}
+
+
 def check_converged(world: World, model: Model) -> None:
     for name, session in world.devices.items():
         replica = replica_of(session)
@@ -392,6 +408,8 @@ def check_converged(world: World, model: Model) -> None:
         with enrolled_client(enrolment.enrolment_of(session) or {}) as server:
             on_server = server.call("GET", "/v1/sync/digest", model=wire.Digest)
         assert replica.digest() == on_server, f"{name} differs from the server"
+    assert kept_digests(world.server) == counted_digests(world.server), \
+        "the server's kept digests drifted from its records"
     for note_id in model.notes:
         agree(world, model, ("visit_notes", note_id), DEVICES,
               view=lambda s, i=note_id: world.note_view(s, i))
