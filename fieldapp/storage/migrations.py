@@ -19,12 +19,12 @@ from fieldapp.storage.audit_store import seal_written_details
 from fieldapp.storage.schema_consents import create_consent_tables
 from fieldapp.storage.schema_integrity import create_former_keys, create_integrity_tables
 from fieldapp.storage.schema_records import create_field_records
-from fieldapp.storage.schema_sync import create_sync_tables
+from fieldapp.storage.schema_sync import create_scope_digests, create_sync_tables
 
 MIGRATIONS = Migrations("fieldapp")
 # Every step below, in order; a test checks the two agree.
 STEPS = ("0001_initial", "0002_field_records", "0003_sync", "0004_consents", "0005_referrals",
-         "0006_integrity", "0007_sealed_audit", "0008_former_keys")
+         "0006_integrity", "0007_sealed_audit", "0008_former_keys", "0009_scope_digests")
 # The data key of the profile being migrated, for the steps that seal (`sealing_with`).
 _DATA_KEY: ContextVar[DataKey | None] = ContextVar("fieldapp_migration_key", default=None)
 
@@ -103,6 +103,11 @@ def _sealed_audit(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="0008_former_keys")
 def _former_keys(db: sqlite_utils.Database) -> None:
     create_former_keys(db)
+
+
+@MIGRATIONS(name="0009_scope_digests")
+def _scope_digests(db: sqlite_utils.Database) -> None:
+    create_scope_digests(db)
 
 
 def unknown_steps(db: sqlite_utils.Database) -> list[str]:

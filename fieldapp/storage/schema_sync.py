@@ -155,3 +155,11 @@ def create_sync_tables(db: sqlite_utils.Database) -> None:
                       *_replace_kept_triggers(), *_forget_triggers(),
                       *append_only_triggers(_APPEND_ONLY, create=False)):
         db.execute(statement)
+
+
+def create_scope_digests(db: sqlite_utils.Database) -> None:
+    """Schema step 0009: each scope's digest of what this laptop holds (count of live records
+    and their sum, `sync/digests.py`), kept as records are taken; counted from `synced` the
+    first time a sync needs it."""
+    db.execute("""CREATE TABLE scope_digests (
+        scope TEXT PRIMARY KEY, count INTEGER NOT NULL, total TEXT NOT NULL) STRICT""")

@@ -205,6 +205,7 @@ def _remove(db: sqlite_utils.Database, scope: str) -> None:
                 db.execute("DELETE FROM sync_conflicts WHERE tbl = ? AND record_id = ?",
                            [table, record_id])
         db.execute("DELETE FROM synced WHERE scope = ?", [scope])
+        db.execute("DELETE FROM scope_digests WHERE scope = ?", [scope])
         db.execute("DELETE FROM sync_inbox WHERE json_extract(doc, '$.scope') = ?", [scope])
         if scope.startswith("ledger:"):
             db.execute("DELETE FROM mileage_allocations WHERE worker_id = ?",

@@ -17,6 +17,7 @@ import sqlite_utils
 from fieldapp.crypto.aead import DataKey
 from fieldapp.domain.kinds import BY_TABLE, KINDS
 from fieldapp.storage.sealed import SEALED_COLUMNS
+from sync import digests
 from sync import protocol as wire
 from sync.client.pins import Pins
 
@@ -118,6 +119,11 @@ class LocalRecords:
 
     def _mark_synced(self, tbl: str, record_id: str, scope: str, rev: int, *, deleted: bool
                      ) -> None:
+        """This laptop holds the record at `rev`; its scope's digest follows (`sync/digests`)."""
+        before = self._synced(tbl, record_id)
+        digests.account(self.db, None if before is None else (
+            before[0], tbl, record_id, before[1], bool(before[2])),
+            (scope, tbl, record_id, rev, deleted))
         self.db.execute("INSERT OR REPLACE INTO synced VALUES (?, ?, ?, ?, ?)",
                         [tbl, record_id, scope, rev, int(deleted)])
 
