@@ -123,7 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
-    store = ServerStore(args.data)
+    try:
+        store = ServerStore(args.data)
+    except StoreError as exc:  # a database from a newer server: said, and nothing changed
+        print(_shown(exc.message), file=sys.stderr)
+        return 2
     try:
         _admin(args, store)
     except (StoreError, KnownError) as exc:
@@ -271,8 +275,12 @@ def _serve(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(args.data, enrol_limit=args.enrol_limit,
-                     auth_failure_limit=args.auth_failure_limit)
+    try:
+        app = create_app(args.data, enrol_limit=args.enrol_limit,
+                         auth_failure_limit=args.auth_failure_limit)
+    except StoreError as exc:  # a database from a newer server: said, and nothing changed
+        print(_shown(exc.message), file=sys.stderr)
+        return 2
     set_timeouts(app, Timeouts(chunk=args.body_timeout, deadline=args.body_deadline))
     uvicorn.run(app, host=args.host, port=args.port,
                 ssl_certfile=str(args.cert) if tls else None,

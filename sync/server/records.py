@@ -26,7 +26,15 @@ from fieldapp.domain.mileage import split_at_cap
 from fieldapp.domain.people import Role
 from sync import protocol as wire
 from sync.server import digests
-from sync.server.store import ServerStore, StoreError, User, add_columns, check_assignment
+from sync.server.store import (
+    SCHEMA_STEPS,
+    ServerStore,
+    StoreError,
+    User,
+    add_columns,
+    applied,
+    check_assignment,
+)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS records (tbl TEXT NOT NULL, record_id TEXT NOT NULL, "
@@ -151,11 +159,15 @@ class RecordSync:
     def __init__(self, store: ServerStore) -> None:
         self.store = store
         with store.unit() as db:
-            for statement in (*SCHEMA, *digests.SCHEMA):
+            for statement in SCHEMA:
                 db.execute(statement)
             add_columns(db, ADDED_COLUMNS)
             db.execute(COUNT_USAGE)
+            applied(db, SCHEMA_STEPS[1])
+            for statement in digests.SCHEMA:
+                db.execute(statement)
             digests.count_once(db)
+            applied(db, SCHEMA_STEPS[2])
 
     # -- push ---------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,14 @@ ADDED_COLUMNS = (
 )
 
 CODE_LIFETIME = timedelta(hours=24)
+# Every step of the server's schema, in order (this module's tables, then the records' and the
+# scopes' digests: `sync/server/records.py`, `digests.py`). Each is recorded in `schema_steps`
+# when applied; a database that records a step not listed here was written by a newer server,
+# and this one refuses to open it rather than write to tables it does not know. A change to the
+# schema is a new step at the end, never an edit of one that shipped.
+SCHEMA_STEPS = ("0001_people_devices_keys", "0002_records", "0003_scope_digests")
+STEPS_TABLE = ("CREATE TABLE IF NOT EXISTS schema_steps (name TEXT PRIMARY KEY, "
+               "applied_at TEXT NOT NULL)")
 
 
 class StoreError(Exception):
@@ -161,6 +169,12 @@ def _check_name(name: str, what: str) -> None:
                          "digits and . _ - only (at most 64).")
 
 
+def applied(db: sqlite3.Connection, step: str) -> None:
+    """Record that `step` (one of SCHEMA_STEPS) is applied, once."""
+    db.execute("INSERT OR IGNORE INTO schema_steps VALUES (?, ?)",
+               [step, datetime.now(UTC).isoformat()])
+
+
 def add_columns(db: sqlite3.Connection, columns: Iterable[tuple[str, str, str]]) -> None:
     """Add each (table, column, definition) a table does not have yet."""
     for table, column, definition in columns:
@@ -216,9 +230,18 @@ class ServerStore:
                        "secure_delete = ON"):
             self._conn.execute(f"PRAGMA {pragma}")
         with self.unit() as db:
+            db.execute(STEPS_TABLE)
+            unknown = [name for (name,) in db.execute("SELECT name FROM schema_steps")
+                       if name not in SCHEMA_STEPS]
+            if unknown:
+                raise StoreError("newer_schema", f"This server's database was written by a "
+                                 f"newer fieldapp-server (schema step {max(unknown)}). Run that "
+                                 "version, or restore a backup made by this one; nothing was "
+                                 "changed.")
             for statement in SCHEMA:
                 db.execute(statement)
             add_columns(db, ADDED_COLUMNS)
+            applied(db, SCHEMA_STEPS[0])
 
     @contextmanager
     def unit(self) -> Iterator[sqlite3.Connection]:
