@@ -630,7 +630,7 @@ class RecordSync:
         if not names:
             return wire.Page(docs=[], next=since, more=False, scopes=[])
         marks = ", ".join("?" for _ in names)
-        with self.store.unit() as db:
+        with self.store.reading() as db:
             # The page's seqs first, from the (scope, seq) index, then only those rows: sorting
             # whole rows sorted every remaining sealed body for each page (110 ms a page at the
             # start of 10,000 records, against 4 ms). A page also stops at MAX_PAGE_BYTES of
@@ -745,7 +745,7 @@ class RecordSync:
         """The caller's digest from their scopes' kept digests (`sync/server/digests.py`): it
         costs the same at a hundred records and at a million."""
         names = scopes_for(self.store, user).all()
-        with self.store.unit() as db:
+        with self.store.reading() as db:
             return digests.digest(db, names)
 
     def _entries(self, user: User) -> list[tuple[str, str, int, int]]:
@@ -754,12 +754,12 @@ class RecordSync:
         if not names:
             return []
         marks = ", ".join("?" for _ in names)
-        with self.store.unit() as db:
+        with self.store.reading() as db:
             return db.execute(f"SELECT tbl, record_id, rev, deleted FROM records WHERE scope "  # noqa: S608
                               f"IN ({marks}) ORDER BY tbl, record_id", names).fetchall()
 
     def conflict_copies(self) -> list[tuple[Any, ...]]:
-        with self.store.unit() as db:
+        with self.store.reading() as db:
             return db.execute("SELECT tbl, record_id, op_id, author, base_rev, head_rev FROM "
                               "conflict_copies ORDER BY id").fetchall()
 

@@ -217,15 +217,22 @@ def digest(secret: str) -> str:
 
 
 class ServerStore:
-    """SQLite storage; safe to call from several request threads (one lock, one connection)."""
+    """SQLite storage; safe to call from several request threads. Writes go one at a time
+    through one connection under the store's lock (`unit`); reads run beside them, each on its
+    thread's own connection in a snapshot of the last commit (`reading`: WAL readers never wait
+    for the writer, nor it for them)."""
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = data_dir / "server.sqlite3"
+        self._path = path
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         os.chmod(path, 0o600)
         self._lock = threading.RLock()
         self._depth = 0
+        self._writer: int | None = None  # the thread inside a unit, if any
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         for pragma in ("journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON",
                        "secure_delete = ON"):
             self._conn.execute(f"PRAGMA {pragma}")
@@ -255,18 +262,53 @@ class ServerStore:
                     self._depth -= 1
                 return
             self._conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
+            self._depth, self._writer = 1, threading.get_ident()
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             finally:
-                self._depth = 0
+                self._depth, self._writer = 0, None
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """One consistent read on this thread's own connection, without the store's lock; a
+        read inside a unit (the same thread) reads in the unit's transaction, and a read
+        inside a read joins it."""
+        if self._writer == threading.get_ident():
+            yield self._conn
+            return
+        local = self._local
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            for pragma in ("foreign_keys = ON", "query_only = ON"):
+                conn.execute(f"PRAGMA {pragma}")
+            local.conn, local.depth = conn, 0
+            with self._lock:
+                self._readers.append(conn)
+        if local.depth:
+            local.depth += 1
+            try:
+                yield conn
+            finally:
+                local.depth -= 1
+            return
+        conn.execute("BEGIN")
+        local.depth = 1
+        try:
+            yield conn
+        finally:
+            local.depth = 0
+            conn.execute("ROLLBACK")  # nothing was written: it only ends the snapshot
 
     def close(self) -> None:
         with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self._conn.close()
 
     # -- program, teams, users ---------------------------------------------------------------
@@ -277,7 +319,7 @@ class ServerStore:
                        [name, json.dumps(settings, sort_keys=True)])
 
     def program(self) -> dict[str, Any]:
-        with self.unit() as db:
+        with self.reading() as db:
             row = db.execute("SELECT name, settings FROM program").fetchone()
         if row is None:
             raise StoreError("not_initialised", "The program has not been set up on this server.")
@@ -305,7 +347,7 @@ class ServerStore:
             db.execute("UPDATE users SET supervises = ? WHERE id = ?", [supervises, user_id])
 
     def user(self, user_id: str) -> User | None:
-        with self.unit() as db:
+        with self.reading() as db:
             row = db.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?",  # noqa: S608
                              [user_id]).fetchone()
         return User(*row) if row else None
@@ -351,19 +393,20 @@ class ServerStore:
         return Device(device_id, user_id, device_name, now.isoformat(), None), token, user
 
     def device_for_token(self, token: str, *, now: datetime) -> Device | None:
-        with self.unit() as db:
-            row = db.execute("SELECT id, user_id, name, enrolled_at, revoked_at FROM devices "
-                             "WHERE token_hash = ?", [digest(token)]).fetchone()
-            if row is not None and row[4] is None:
-                # At most once a minute: every request writing (and syncing to disk) a
-                # timestamp cost more than a whole sync with nothing to do.
+        with self.reading() as db:
+            row = db.execute("SELECT id, user_id, name, enrolled_at, revoked_at, last_seen "
+                             "FROM devices WHERE token_hash = ?", [digest(token)]).fetchone()
+        stale = (now - timedelta(minutes=1)).isoformat()
+        if row is not None and row[4] is None and (row[5] is None or row[5] < stale):
+            # At most once a minute, and only then a write: every request writing (and
+            # syncing to disk) a timestamp cost more than a whole sync with nothing to do.
+            with self.unit() as db:
                 db.execute("UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS "
-                           "NULL OR last_seen < ?)",
-                           [now.isoformat(), row[0], (now - timedelta(minutes=1)).isoformat()])
+                           "NULL OR last_seen < ?)", [now.isoformat(), row[0], stale])
         return Device(*row) if row else None
 
     def devices(self, user_id: str | None = None) -> list[Device]:
-        with self.unit() as db:
+        with self.reading() as db:
             rows = db.execute("SELECT id, user_id, name, enrolled_at, revoked_at, last_seen "
                               "FROM devices WHERE ? IS NULL OR user_id = ? ORDER BY enrolled_at",
                               [user_id, user_id]).fetchall()
@@ -427,7 +470,7 @@ class ServerStore:
 
     def former_signing_keys(self, user_id: str) -> list[str]:
         """The signing keys `user_id` had before their present one, oldest first."""
-        with self.unit() as db:
+        with self.reading() as db:
             rows = db.execute("SELECT signing_key FROM former_keys WHERE user_id = ? AND "
                               "signing_key IS NOT NULL ORDER BY rowid", [user_id]).fetchall()
         return [str(r[0]) for r in rows]
@@ -472,7 +515,7 @@ class ServerStore:
         return found[0] if found else None
 
     def _cases(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
-        with self.unit() as db:
+        with self.reading() as db:
             db.row_factory = sqlite3.Row
             try:
                 rows = [dict(r) for r in db.execute(
@@ -488,14 +531,14 @@ class ServerStore:
         wanted = sorted({t for t in team_ids if t is not None})
         if not wanted:
             return {}
-        with self.unit() as db:
+        with self.reading() as db:
             rows = db.execute(f"SELECT {USER_COLUMNS} FROM users WHERE team_id IN "  # noqa: S608
                               f"({', '.join('?' for _ in wanted)})", wanted).fetchall()
         return {u.id: u for u in (User(*row) for row in rows)}
 
     def members(self, case: dict[str, Any]) -> list[User]:
         """Who may read a case: its coordinator, its intact worker and its team's supervisors."""
-        with self.unit() as db:
+        with self.reading() as db:
             rows = db.execute(
                 f"SELECT {USER_COLUMNS} FROM users "  # noqa: S608 - fixed column names
                 "WHERE id IN (?, ?) OR (role = 'supervisor' AND team_id = ?) ORDER BY id",
@@ -505,7 +548,7 @@ class ServerStore:
     def team_members(self, team_id: str | None) -> list[User]:
         """The users of team `team_id`; nobody for None (people without a team are not one
         team: a supervisor without a team must not see every such worker's mileage)."""
-        with self.unit() as db:
+        with self.reading() as db:
             rows = db.execute(f"SELECT {USER_COLUMNS} FROM users "  # noqa: S608
                               "WHERE team_id = ? ORDER BY id", [team_id]).fetchall()
         return [User(*row) for row in rows]
@@ -513,7 +556,7 @@ class ServerStore:
     def team_of(self, user_id: str) -> list[User]:
         """The people of `user_id`'s team, `user_id` included; only them without a team (a
         NULL team matches nobody)."""
-        with self.unit() as db:
+        with self.reading() as db:
             rows = db.execute(
                 "SELECT u.id, u.name, u.role, u.team_id, u.public_key, u.wrapped_private_key, "
                 "u.supervises, u.signing_key, u.keys_due FROM users AS me JOIN users AS u "
@@ -524,7 +567,7 @@ class ServerStore:
     def keys_for(self, case_id: str, user_id: str
                  ) -> list[tuple[int, str, str | None, str | None]]:
         """(version, sealed key, signer, signature) of each copy sealed to `user_id`."""
-        with self.unit() as db:
+        with self.reading() as db:
             rows = db.execute("SELECT version, wrapped_key, signer, signature FROM case_keys "
                               "WHERE case_id = ? AND user_id = ? ORDER BY version",
                               [case_id, user_id]).fetchall()
@@ -588,7 +631,7 @@ class ServerStore:
                         hashlib.sha256(entry.encode()).hexdigest()])
 
     def audit_entries(self) -> list[tuple[Any, ...]]:
-        with self.unit() as db:
+        with self.reading() as db:
             return db.execute("SELECT seq, at, actor, action, subject, details FROM audit "
                               "ORDER BY seq").fetchall()
 

@@ -21,6 +21,7 @@ from fieldapp.services import case_keys, enrolment
 from fieldapp.services.session import Session
 from sync import protocol as wire
 from sync.client.sealing import payload_hash, seal_for_wire
+from tests.sync.tamper import server_db
 
 # Written by every push by design: the op's stored answer and the audit of the push.
 BOOKKEEPING = {"ops", "audit", "attempts", "usage"}
@@ -94,8 +95,7 @@ def plant_misplaced_note(sync_server: Any, mallory: Insider, case_a: str, case_b
         "contact_type": "home visit", "status": "signed", "signed_by": mallory.user_id,
         "signed_at": "2026-11-24T09:00:00+00:00", "late_entry": 0, "next_visit_date": None,
         "updated_at": "2026-11-24T09:00:00+00:00"})
-    conn = sqlite3.connect(sync_server.data_dir / "server.sqlite3")
-    with conn:
+    with server_db(sync_server.data_dir) as conn:  # its digests kept in step, as a server's
         seq = conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'seq' "
                            "RETURNING value").fetchone()[0]
         conn.execute("INSERT INTO records (tbl, record_id, scope, rev, seq, op_id, author, "
@@ -104,7 +104,6 @@ def plant_misplaced_note(sync_server: Any, mallory: Insider, case_a: str, case_b
                      [op["record_id"], op["scope"], seq, op["op_id"], mallory.user_id,
                       json.dumps(op["plain"]), op["key_version"], op["sealed"],
                       op["payload_hash"], op["signature"]])
-    conn.close()
 
 
 def server_tables(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
