@@ -233,6 +233,7 @@ class ServerStore:
         self._writer: int | None = None  # the thread inside a unit, if any
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
+        self._closed = False
         for pragma in ("journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON",
                        "secure_delete = ON"):
             self._conn.execute(f"PRAGMA {pragma}")
@@ -280,6 +281,8 @@ class ServerStore:
         if self._writer == threading.get_ident():
             yield self._conn
             return
+        if self._closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         local = self._local
         conn: sqlite3.Connection | None = getattr(local, "conn", None)
         if conn is None:
@@ -306,6 +309,7 @@ class ServerStore:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             for reader in self._readers:
                 reader.close()
             self._readers.clear()
