@@ -23,8 +23,8 @@ KEY_KIND = "case key"
 def case_keys(session: Session) -> dict[tuple[str, int], bytes]:
     """Every case key this profile holds, by (case id, version)."""
     found = {}
-    for opened in session.records().all():
-        if opened.row["kind"] == KEY_KIND and opened.body is not None:
+    for opened in session.records().of_kind(KEY_KIND):
+        if opened.body is not None:
             body = opened.body
             found[(body["case_id"], int(body["version"]))] = unb64(body["key"])
     return found

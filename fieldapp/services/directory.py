@@ -105,8 +105,8 @@ def team_members(workspace: Workspace) -> list[StaffMember]:
     """The staff as the server last listed them, with their roles, by name; [] before the
     first sync. Thread rule: the database worker."""
     members = []
-    for opened in workspace.records().all():
-        if opened.row["kind"] != STAFF_KIND or opened.body is None:
+    for opened in workspace.records().of_kind(STAFF_KIND):
+        if opened.body is None:
             continue
         for person in opened.body.get("people", []):
             if person.get("role") in tuple(Role):

@@ -321,9 +321,8 @@ def _identity_body(identity: Identity) -> dict[str, Any]:
 
 def _remove_kind(session: Session, kind: str) -> None:
     records = session.records()
-    for opened in records.all():
-        if opened.row["kind"] == kind:
-            records.remove(str(opened.row["id"]))
+    for opened in records.of_kind(kind):
+        records.remove(str(opened.row["id"]))
 
 
 def enrolment_of(session: Session) -> dict[str, Any] | None:
@@ -346,7 +345,7 @@ def _opened_identity(found: dict[str, Any]) -> Identity:
 
 
 def _find(session: Session, kind: str) -> dict[str, Any] | None:
-    for opened in session.records().all():
-        if opened.row["kind"] == kind and opened.body is not None:
+    for opened in session.records().of_kind(kind):
+        if opened.body is not None:
             return opened.body
     return None

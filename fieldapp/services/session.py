@@ -80,8 +80,8 @@ class Session:
 
     def owner_name(self) -> str:
         """The profile owner's name as they typed it ('' if none was given)."""
-        for opened in self.records().all():
-            if opened.row["kind"] == OWNER_KIND and opened.body is not None:
+        for opened in self.records().of_kind(OWNER_KIND):
+            if opened.body is not None:
                 return str(opened.body.get("name", ""))
         return ""
 

@@ -8,7 +8,7 @@ revision and key id; routing metadata the rules need stays in plain columns besi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,9 +68,12 @@ def sealed_tables(db: sqlite_utils.Database) -> list[str]:
     ]
 
 
-def open_all(db: sqlite_utils.Database, key: DataKey, table: str) -> Iterator[Opened]:
-    """Open every row of `table`, yielding tampered rows with their problem instead of raising."""
-    for row in db.query(f"SELECT * FROM [{table}] ORDER BY rowid"):  # noqa: S608 - names from schema
+def open_all(db: sqlite_utils.Database, key: DataKey, table: str, *, where: str = "1",
+             params: Sequence[Any] = ()) -> Iterator[Opened]:
+    """Open every row of `table` (those `where` selects, over plain columns), yielding tampered
+    rows with their problem instead of raising."""
+    for row in db.query(f"SELECT * FROM [{table}] WHERE {where} ORDER BY rowid",  # noqa: S608 - names from schema
+                        list(params)):
         plain = {k: v for k, v in row.items() if k != "sealed"}
         try:
             yield Opened(plain, open_row(key, table=table, row=row))

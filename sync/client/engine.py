@@ -275,9 +275,8 @@ class SyncEngine:
             gone = done.scopes
             if gone:
                 records = self._session.records()
-                for opened in records.all():
-                    body = opened.body or {}
-                    if opened.row["kind"] == KEY_KIND and body.get("case_id") in gone:
+                for opened in records.of_kind(KEY_KIND):
+                    if (opened.body or {}).get("case_id") in gone:
                         records.remove(str(opened.row["id"]))
                 with workspace.unit() as stores:
                     for scope in gone:

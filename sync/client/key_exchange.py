@@ -275,10 +275,9 @@ class KeyExchange:
     def _forget(self, keys: KeyRing, scope: str, version: int) -> None:
         def remove() -> None:
             records = self._session.records()
-            for opened in records.all():
+            for opened in records.of_kind(KEY_KIND):
                 body = opened.body or {}
-                if opened.row["kind"] == KEY_KIND and body.get("case_id") == scope and \
-                        int(body.get("version", 0)) == version:
+                if body.get("case_id") == scope and int(body.get("version", 0)) == version:
                     records.remove(str(opened.row["id"]))
             self._owe(scope, owed=False)
         self._db(remove)
