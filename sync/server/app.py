@@ -159,6 +159,7 @@ def create_app(data_dir: Path, *, clock: Callable[[], datetime] | None = None,
 
     app.add_middleware(Gate)  # outermost: size, sign-in and timeouts before a body is read
     _people_routes(app)
+    _own_keys_routes(app)
     _case_routes(app)
     _device_routes(app)
     _sync_routes(app)
@@ -216,13 +217,15 @@ def _people_routes(app: FastAPI) -> None:
         """The caller's team by name (the caller included), for the names in reports, and
         which supervisor is the intact one and which the SUD one."""
         _not_admin(who[1])  # as for cases: an administrator's laptop holds no records
+        team = ctx.store.team_of(who[1].id)
+        former = ctx.store.former_signing_keys_of(u.id for u in team)
         return [wire.StaffInfo(id=u.id, name=u.name, role=Role(u.role),
                                supervises=SupervisorCapacity(u.supervises)
                                if u.supervises else None, public_key=u.shared_keys[0],
                                signing_key=u.shared_keys[1],
                                keys_due=True if u.keys_due else None,
-                               former_signing_keys=ctx.store.former_signing_keys(u.id) or None)
-                for u in ctx.store.team_of(who[1].id)]
+                               former_signing_keys=former.get(u.id))
+                for u in team]
 
     @app.get(f"{wire.API}/people/{{user_id}}", response_model=wire.PersonKeys)
     def person(user_id: ScopeId, who: Who, ctx: Ctx) -> wire.PersonKeys:
@@ -235,6 +238,9 @@ def _people_routes(app: FastAPI) -> None:
         return wire.PersonKeys(user_id=found.id, public_key=public_key, signing_key=signing_key,
                                former_signing_keys=ctx.store.former_signing_keys(found.id))
 
+
+def _own_keys_routes(app: FastAPI) -> None:
+    """The caller's own keys: taken up by another of their laptops, or replaced when due."""
     @app.get(f"{wire.API}/me/keys", response_model=wire.KeyMaterial)
     def my_keys(who: Who, ctx: Ctx) -> wire.KeyMaterial:
         """The caller's keys as registered, the private ones wrapped under their recovery code:

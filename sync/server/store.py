@@ -461,8 +461,10 @@ class ServerStore:
             if row is None or row[0] is None:
                 raise StoreError("keys_not_due", "Your keys were already replaced, on another "
                                  "of your laptops; nothing was changed here.")
-            existing = set(db.execute("SELECT DISTINCT case_id, version FROM case_keys"
-                                      ).fetchall())
+            names = sorted(scopes)
+            existing = set(db.execute(
+                f"SELECT DISTINCT case_id, version FROM case_keys WHERE case_id IN "  # noqa: S608
+                f"({', '.join('?' for _ in names)})", names).fetchall()) if names else set()
             _set_keys(db, user_id, public_key=public_key, signing_key=signing_key,
                       wrapped_private_key=wrapped_private_key, now=now.isoformat())
             db.executemany("INSERT OR IGNORE INTO case_keys (case_id, version, user_id, "
@@ -474,10 +476,21 @@ class ServerStore:
 
     def former_signing_keys(self, user_id: str) -> list[str]:
         """The signing keys `user_id` had before their present one, oldest first."""
+        return self.former_signing_keys_of([user_id]).get(user_id, [])
+
+    def former_signing_keys_of(self, user_ids: Iterable[str]) -> dict[str, list[str]]:
+        """`former_signing_keys` of several people in one query (a team list at every sync)."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        found: dict[str, list[str]] = {}
         with self.reading() as db:
-            rows = db.execute("SELECT signing_key FROM former_keys WHERE user_id = ? AND "
-                              "signing_key IS NOT NULL ORDER BY rowid", [user_id]).fetchall()
-        return [str(r[0]) for r in rows]
+            for user_id, key in db.execute(
+                    f"SELECT user_id, signing_key FROM former_keys WHERE user_id IN "  # noqa: S608
+                    f"({', '.join('?' for _ in wanted)}) AND signing_key IS NOT NULL "
+                    "ORDER BY rowid", wanted):
+                found.setdefault(str(user_id), []).append(str(key))
+        return found
 
     # -- cases and keys ----------------------------------------------------------------------
 

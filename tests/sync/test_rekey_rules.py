@@ -206,33 +206,7 @@ def test_the_warning_goes_when_the_servers_keys_are_this_laptops_again(
     assert "keys replaced elsewhere" not in [i.kind for i in read_attention(home)]
 
 
-REPLACED_ELSEWHERE = (
-    "Your keys were replaced on another of your laptops (because a laptop of yours was revoked, "
-    "or your administrator reset them). Enter the new recovery code shown there, under Settings, "
-    "Take up new keys, to sync this laptop again. Its changes wait here, untouched.")
 
-
-def test_a_laptop_that_lost_the_race_says_what_to_do(sync_server: SyncServer) -> None:
-    """rc1's home laptop saw her keys due, but her desk laptop's new keys reached the server
-    first: the home laptop is told, in the same words as any laptop whose keys were replaced
-    elsewhere, to enter the new code there; and its later syncs say the same."""
-    _sup, _iw, _lost, desk = a_family_and_two_laptops_of_rc1(sync_server)
-    home = sync_server.device("rc-home", "rc1")
-    assert sync(home).verified
-    run_cli(sync_server.data_dir, "revoke", device_id(sync_server, "rc-lost"))
-    assert sync(desk).verified
-    due = wire.StaffInfo(id="rc1", name="rc1", role=Role.RECOVERY_COORDINATOR, keys_due=True)
-    identity = enrolment.identity_of(home)
-    assert identity is not None
-    with enrolled_client(enrolment.require_enrolment(home), backoff=FAST) as server:
-        check = Rekey(home, server, db=lambda fn: fn(), user_id="rc1",
-                      replica=lambda: replica_of(home))
-        with pytest.raises(KeysReplacedElsewhere) as lost:
-            check.check(due, identity, KeyRing(case_keys.case_keys(home)))
-    assert str(lost.value) == REPLACED_ELSEWHERE
-    with pytest.raises(KeysReplacedElsewhere) as later:
-        sync(home)
-    assert str(later.value) == REPLACED_ELSEWHERE
 
 
 @pytest.fixture

@@ -44,6 +44,11 @@ from tests.sync.test_end_to_end import family
 from tests.sync.test_recovery_code_cli import CODE
 
 CASE = "fam-1"
+# What a laptop whose keys were replaced elsewhere says, word for word.
+REPLACED_ELSEWHERE = (
+    "Your keys were replaced on another of your laptops (because a laptop of yours was revoked, "
+    "or your administrator reset them). Enter the new recovery code shown there, under Settings, "
+    "Take up new keys, to sync this laptop again. Its changes wait here, untouched.")
 
 
 def a_family_and_two_laptops_of_rc1(sync_server: SyncServer
@@ -217,7 +222,7 @@ def test_the_server_keeps_the_first_new_keys_when_two_laptops_make_them(
         sync_server: SyncServer) -> None:
     """Both of rc1's remaining laptops saw her keys due; the desk laptop's went first. The home
     laptop's request is refused, its new keys are dropped (nothing pending stays), and it
-    waits for the desk laptop's code."""
+    waits for the desk laptop's code, saying what to do."""
     _sup, _iw, _lost, desk = a_family_and_two_laptops_of_rc1(sync_server)
     home = sync_server.device("rc-home", "rc1")
     assert sync(home).verified
@@ -230,8 +235,13 @@ def test_the_server_keeps_the_first_new_keys_when_two_laptops_make_them(
     with enrolled_client(enrolment.require_enrolment(home), backoff=FAST) as server:
         check = rekey.Rekey(home, server, db=lambda fn: fn(), user_id="rc1",
                             replica=lambda: replica_of(home))
-        with pytest.raises(KeysReplacedElsewhere):
+        with pytest.raises(KeysReplacedElsewhere) as lost:
             check.check(due, identity, KeyRing(case_keys.case_keys(home)))
+    # Told in the same words as any laptop whose keys were replaced elsewhere, and again later.
+    assert str(lost.value) == REPLACED_ELSEWHERE
+    with pytest.raises(KeysReplacedElsewhere) as later:
+        sync(home)
+    assert str(later.value) == REPLACED_ELSEWHERE
     assert enrolment.pending_identity(home) is None
     assert sync_server.sql("SELECT public_key FROM users WHERE id = 'rc1'") == [
         (enrolment.identity_of(desk).public_key,)]
